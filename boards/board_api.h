@@ -1,0 +1,31 @@
+/*
+ * The board API: the small set of services the appliance core needs from
+ * the hardware it runs on. The core never includes board code; each board
+ * under boards/<name>/ implements these functions (boards/sim runs the
+ * appliance as a host process).
+ */
+#ifndef MR_BOARD_API_H
+#define MR_BOARD_API_H
+
+#include <stddef.h>
+
+/* Board name, for status and the audit log. */
+const char *board_name(void);
+
+/* Writes operator-facing text to the appliance console. */
+void board_console_write(const char *text);
+
+/*
+ * Reads one line typed by the operator (without the newline). Returns its
+ * length, or -1 at end of input. Longer lines are consumed and rejected
+ * with -2 so that pasted junk never reads as an answer.
+ */
+int board_console_read_line(char *buf, size_t cap);
+
+/*
+ * Reads a secret (a PIN) with echo off where the console allows it. The
+ * caller wipes buf after use. Returns its length, -1 at end of input.
+ */
+int board_console_read_secret(const char *prompt, char *buf, size_t cap);
+
+#endif

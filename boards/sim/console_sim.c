@@ -1,0 +1,78 @@
+/*
+ * The sim board's console is the controlling terminal of the process:
+ * stdout for display, stdin for answers, /dev/tty with echo off for
+ * secrets (stdin when there is no terminal, as under tests).
+ */
+#include <stdio.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "board_api.h"
+
+const char *
+board_name(void)
+{
+	return "sim";
+}
+
+void
+board_console_write(const char *text)
+{
+	fputs(text, stdout);
+	fflush(stdout);
+}
+
+static int
+read_line_from(FILE *f, char *buf, size_t cap)
+{
+	size_t n = 0;
+	int c, too_long = 0;
+
+	if (cap == 0)
+		return -2;
+	while ((c = fgetc(f)) != EOF && c != '\n') {
+		if (n + 1 < cap)
+			buf[n++] = (char)c;
+		else
+			too_long = 1;
+	}
+	buf[n] = '\0';
+	if (c == EOF && n == 0)
+		return -1;
+	if (n > 0 && buf[n - 1] == '\r')
+		buf[--n] = '\0';
+	return too_long ? -2 : (int)n;
+}
+
+int
+board_console_read_line(char *buf, size_t cap)
+{
+	return read_line_from(stdin, buf, cap);
+}
+
+int
+board_console_read_secret(const char *prompt, char *buf, size_t cap)
+{
+	struct termios old, quiet;
+	FILE *tty = fopen("/dev/tty", "r+");
+	int n, restore = 0;
+
+	if (tty == NULL) {
+		board_console_write(prompt);
+		return read_line_from(stdin, buf, cap);
+	}
+	fputs(prompt, tty);
+	fflush(tty);
+	if (tcgetattr(fileno(tty), &old) == 0) {
+		quiet = old;
+		quiet.c_lflag &= ~(tcflag_t)ECHO;
+		restore = tcsetattr(fileno(tty), TCSAFLUSH, &quiet) == 0;
+	}
+	n = read_line_from(tty, buf, cap);
+	if (restore)
+		tcsetattr(fileno(tty), TCSAFLUSH, &old);
+	fputs("\n", tty);
+	fclose(tty);
+	return n;
+}

@@ -1,0 +1,93 @@
+/*
+ * meshroot-appliance: the offline root CA. Global options, then one
+ * command (cmd_<name>.c). See DESIGN.md for the interface contract.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+
+#include "mr_commands.h"
+
+static void
+usage(FILE *f)
+{
+	fputs("usage: meshroot-appliance [--state DIR] [--module PKCS11_SO] [--token LABEL|URI]\n"
+	      "                          [--pin-file FILE] COMMAND [ARGS]\n"
+	      "\n"
+	      "commands:\n"
+	      "  ceremony template               print a commented default ceremony config\n"
+	      "  ceremony init --config FILE [--yes]\n"
+	      "                                  root key ceremony (once per state dir)\n"
+	      "  sign --media DIR [--yes]        sign the requests on mounted media\n"
+	      "  status                          root, policy, issued count, audit position\n"
+	      "\n"
+	      "The user PIN is read from the console, or from --pin-file for automation.\n"
+	      "Environment: MESHROOT_STATE, MESHROOT_MODULE, MESHROOT_TOKEN give defaults.\n",
+	    f);
+}
+
+int
+mr_fail(int err, const mr_diag *d)
+{
+	fprintf(stderr, "error: %s\n", mr_diag_text(d, err));
+	return 1;
+}
+
+static const struct {
+	const char *name;
+	int (*run)(mr_app *, int, char **);
+} commands[] = {
+	{ "ceremony", cmd_ceremony },
+	{ "sign", cmd_sign },
+	{ "status", cmd_status },
+};
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "state", required_argument, NULL, 's' },
+		{ "module", required_argument, NULL, 'm' },
+		{ "token", required_argument, NULL, 't' },
+		{ "pin-file", required_argument, NULL, 'p' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct rlimit no_core = { 0, 0 };
+	mr_app app;
+	int c, rc;
+
+	/* The process holds a logged-in token session and reads PINs: no
+	 * core dumps, no ptrace by other users' processes. */
+	setrlimit(RLIMIT_CORE, &no_core);
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	mr_app_init(&app);
+	/* '+': stop at the command word; its options are its own. */
+	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+		switch (c) {
+		case 's': app.state_dir = optarg; break;
+		case 'm': app.module = optarg; break;
+		case 't': app.token = optarg; break;
+		case 'p': app.pin_file = optarg; break;
+		case 'h': usage(stdout); return 0;
+		case 'V': printf("meshroot-appliance %s\n", MESHROOT_VERSION); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return 2;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (strcmp(argv[optind], commands[i].name) == 0) {
+			rc = commands[i].run(&app, argc - optind, argv + optind);
+			mr_app_close(&app);
+			return rc;
+		}
+	}
+	fprintf(stderr, "error: unknown command '%s' (see --help)\n", argv[optind]);
+	return 2;
+}

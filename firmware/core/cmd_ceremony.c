@@ -1,0 +1,289 @@
+/*
+ * `ceremony template` and `ceremony init`: the root key ceremony. Every
+ * step is printed as a transcript line for the witnesses and appended to
+ * the audit log; the root key is generated in the token and only ever used
+ * through C_Sign on a TBS built here.
+ */
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "board_api.h"
+#include "mr_commands.h"
+#include "mr_fileio.h"
+#include "mr_fingerprint.h"
+#include "mr_lint.h"
+#include "mr_pem.h"
+#include "mr_tbs.h"
+
+#define DAY 86400
+
+static void
+step(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void
+step(const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	board_console_write("ceremony: ");
+	board_console_write(line);
+	board_console_write("\n");
+}
+
+static int
+audit_step(mr_app *app, const char *event, mr_record *rec, mr_diag *d)
+{
+	if (mr_app_audit(app, event, rec, d) != MR_OK)
+		return MR_E_AUDIT;
+	return MR_OK;
+}
+
+/* Builds, lints, signs (in the token), re-parses and verifies the root. */
+static int
+make_root(mr_app *app, const uint8_t *spki_der, size_t spki_len, uint8_t *der,
+    size_t cap, size_t *der_len, mr_diag *d)
+{
+	mr_name_fields nf = { app->cfg.root_c, app->cfg.root_o, NULL, NULL, app->cfg.root_cn };
+	uint8_t name_buf[512], tbs_buf[4096], serial[16], ski[20], digest[64], sig[1024];
+	size_t digest_len, sig_len;
+	mr_der name, tbs, cert;
+	mr_spki key;
+	mr_cert built, signed_cert;
+	mr_tbs_params p;
+	time_t now = time(NULL);
+	int r;
+
+	if (mr_spki_parse(mr_der_view(spki_der, spki_len), &key, d) != MR_OK)
+		return MR_E_TOKEN;
+	if (mr_name_build(&nf, name_buf, sizeof(name_buf), &name) != MR_OK)
+		return mr_diag_set(d, MR_E_CONFIG, "cannot build the root subject from the config");
+	if ((r = mr_token_random(app->tok, serial, sizeof(serial), d)) != MR_OK)
+		return r;
+	serial[0] &= 0x7f;
+	if (serial[0] == 0)
+		serial[0] = 1;
+	mr_spki_key_id(&key, ski);
+	memset(&p, 0, sizeof(p));
+	p.serial = serial;
+	p.serial_len = sizeof(serial);
+	p.sig_alg = mr_sig_alg_for_key(key.type);
+	p.issuer = name;
+	p.subject = name;
+	p.not_before = now - 300;
+	p.not_after = now + (time_t)app->cfg.root_validity_days * DAY;
+	p.spki = key.whole;
+	p.ski = ski;
+	p.aki = ski;
+	p.path_len = -1;
+	p.key_usage = MR_KU_KEY_CERT_SIGN | MR_KU_CRL_SIGN;
+	if (mr_tbs_build(&p, tbs_buf, sizeof(tbs_buf), &tbs) != MR_OK)
+		return mr_diag_set(d, MR_E_INTERNAL, "cannot encode the root TBS");
+	if (mr_tbs_parse(tbs, &built, d) != MR_OK ||
+	    mr_lint_ca(&built, MR_LINT_ROOT, NULL, now, d) != MR_OK)
+		return MR_E_LINT;
+	if (mr_sig_alg_digest(p.sig_alg, tbs.p, tbs.n, digest, sizeof(digest), &digest_len) != MR_OK)
+		return mr_diag_set(d, MR_E_INTERNAL, "cannot hash the TBS");
+	if ((r = mr_token_device_sign_digest(MR_DEV_ID, spki_der, spki_len, digest, digest_len,
+		 sig, sizeof(sig), &sig_len, d)) != MR_OK)
+		return r;
+	if (mr_cert_assemble(tbs, p.sig_alg, sig, sig_len, der, cap, &cert) != MR_OK)
+		return mr_diag_set(d, MR_E_INTERNAL, "cannot assemble the root");
+	memmove(der, cert.p, cert.n);
+	*der_len = cert.n;
+	if (mr_cert_parse(der, *der_len, &signed_cert, d) != MR_OK ||
+	    !mr_der_equal(signed_cert.tbs, tbs))
+		return mr_diag_set(d, MR_E_INTERNAL, "the signed root's TBS differs from the one built");
+	if (mr_cert_verify_signature(&signed_cert, &key, d) != MR_OK ||
+	    mr_lint_ca(&signed_cert, MR_LINT_ROOT, NULL, now, d) != MR_OK)
+		return MR_E_SIG;
+	return MR_OK;
+}
+
+static int
+ceremony_init(mr_app *app, const char *config_path)
+{
+	mr_diag d;
+	uint8_t *text = NULL, spki[1024], root[MR_ROOT_MAX_DER], fp[32];
+	size_t text_len = 0, spki_len = 0, root_len = 0, pem_len;
+	char path[4096], hex[MR_FP_HEX_LEN(32)], words[MR_FP_WORDS_LEN], pem[8192], label[33],
+	    serial[17];
+	mr_key_type type;
+	mr_record rec;
+	int r;
+
+	mr_diag_clear(&d);
+	if (mr_app_path(app, path, sizeof(path), "root-cert.pem") != MR_OK)
+		return mr_fail(MR_E_RANGE, NULL);
+	if (mr_path_exists(path)) {
+		mr_diag_set(&d, MR_E_EXISTS, "%s already holds a root: refusing to run a second ceremony",
+		    app->state_dir);
+		return mr_fail(MR_E_EXISTS, &d);
+	}
+	if ((r = mr_file_read(config_path, MR_CONFIG_MAX, &text, &text_len, &d)) != MR_OK)
+		goto fail;
+	mr_fp_sha256(text, text_len, app->cfg_hash);
+	if ((r = mr_config_parse((const char *)text, text_len, &app->cfg, &d)) != MR_OK) {
+		mr_diag_prefix(&d, "%s", config_path);
+		goto fail;
+	}
+	mr_fp_hex(app->cfg_hash, 32, hex, sizeof(hex));
+	step("config %s, SHA-256 %s", config_path, hex);
+	step("root: CN=%s, O=%s%s%s, key %s in token label '%s', %u days",
+	    app->cfg.root_cn, app->cfg.root_o, app->cfg.root_c[0] ? ", C=" : "", app->cfg.root_c,
+	    mr_key_type_name(app->cfg.root_key_type), app->cfg.root_key_label,
+	    app->cfg.root_validity_days);
+	step("policy: intermediates O=%s, at most %u days", app->cfg.policy_o,
+	    app->cfg.max_validity_days);
+	if (mr_app_confirm(app, "Witnesses: is this the reviewed config?", "yes") != MR_OK) {
+		r = mr_diag_set(&d, MR_E_CANCELLED, "ceremony cancelled by the operator");
+		goto fail;
+	}
+
+	if ((r = mr_mkdirs(app->state_dir, 0700, &d)) != MR_OK)
+		goto fail;
+	if (mr_app_path(app, path, sizeof(path), "audit.log") != MR_OK ||
+	    (r = mr_audit_open(&app->audit, path, &d)) != MR_OK)
+		goto fail;
+	app->audit_open = 1;
+	mr_record_init(&rec);
+	mr_record_add(&rec, "firmware", MESHROOT_VERSION);
+	mr_record_add(&rec, "board", board_name());
+	mr_record_add_hex(&rec, "config_sha256", app->cfg_hash, 32);
+	mr_record_add(&rec, "confirmed_by", app->yes ? "--yes" : "operator");
+	if ((r = audit_step(app, "ceremony-start", &rec, &d)) != MR_OK)
+		goto fail;
+
+	step("opening token '%s' with module %s", app->token, app->module);
+	if ((r = mr_app_open_token(app, &d)) != MR_OK)
+		goto fail;
+	if ((r = mr_token_info(app->tok, label, serial, &d)) != MR_OK)
+		goto fail;
+	step("logged in to token '%s' (serial %s)", label, serial);
+	mr_record_init(&rec);
+	mr_record_add(&rec, "token_label", label);
+	mr_record_add(&rec, "token_serial", serial);
+	if ((r = audit_step(app, "login", &rec, &d)) != MR_OK)
+		goto fail;
+
+	step("generating the root key (%s) inside the token: sensitive, not extractable, sign only",
+	    mr_key_type_name(app->cfg.root_key_type));
+	if ((r = mr_token_generate(app->tok, app->cfg.root_key_label, app->cfg.root_key_type,
+		 &d)) != MR_OK)
+		goto fail;
+	if ((r = mr_token_public_key(app->tok, app->cfg.root_key_label, spki, sizeof(spki),
+		 &spki_len, &type, &d)) != MR_OK)
+		goto fail;
+	mr_fp_sha256(spki, spki_len, fp);
+	mr_fp_hex(fp, 32, hex, sizeof(hex));
+	step("root public key SHA-256 %s", hex);
+	mr_record_init(&rec);
+	mr_record_add(&rec, "label", app->cfg.root_key_label);
+	mr_record_add(&rec, "key_type", mr_key_type_name(type));
+	mr_record_add_hex(&rec, "key", fp, 32);
+	if ((r = audit_step(app, "root-keygen", &rec, &d)) != MR_OK)
+		goto fail;
+
+	if ((r = mr_token_device_register(app->tok, MR_DEV_ID, app->cfg.root_key_label, &d)) != MR_OK)
+		goto fail;
+	app->device_registered = 1;
+	step("building, linting and signing the self-signed root certificate");
+	if ((r = make_root(app, spki, spki_len, root, sizeof(root), &root_len, &d)) != MR_OK)
+		goto fail;
+	step("root signature verified with the token's public key; lints passed");
+
+	if (mr_app_path(app, path, sizeof(path), "ceremony.conf") != MR_OK ||
+	    (r = mr_file_write_atomic(path, text, text_len, 0600, &d)) != MR_OK)
+		goto fail;
+	if ((r = mr_pem_write("CERTIFICATE", root, root_len, pem, sizeof(pem), &pem_len)) != MR_OK)
+		goto fail;
+	/* root-cert.pem last: its presence is what marks a finished ceremony. */
+	if (mr_app_path(app, path, sizeof(path), "root-cert.pem") != MR_OK ||
+	    (r = mr_file_create_atomic(path, pem, pem_len, 0644, &d)) != MR_OK)
+		goto fail;
+	mr_fp_sha256(root, root_len, fp);
+	mr_fp_hex(fp, 32, hex, sizeof(hex));
+	mr_fp_words(fp, words, sizeof(words));
+	mr_record_init(&rec);
+	mr_record_add_hex(&rec, "root_sha256", fp, 32);
+	mr_record_add(&rec, "path", path);
+	if ((r = audit_step(app, "ceremony-done", &rec, &d)) != MR_OK)
+		goto fail;
+	step("root certificate stored in %s", path);
+	board_console_write("\nRoot certificate SHA-256 fingerprint (read it out to the witnesses):\n  ");
+	board_console_write(hex);
+	board_console_write("\n  ");
+	board_console_write(words);
+	board_console_write("\n");
+	free(text);
+	return 0;
+fail:
+	if (app->audit_open) {
+		mr_diag ad;
+		mr_diag_clear(&ad);
+		mr_record_init(&rec);
+		mr_record_add(&rec, "error", mr_diag_text(&d, r));
+		(void)!mr_app_audit(app, "ceremony-failed", &rec, &ad);
+	}
+	free(text);
+	return mr_fail(r, &d);
+}
+
+static void
+usage(void)
+{
+	board_console_write(
+	    "usage: meshroot-appliance [global options] ceremony template\n"
+	    "       meshroot-appliance [global options] ceremony init --config FILE [--yes]\n");
+}
+
+int
+cmd_ceremony(mr_app *app, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "yes", no_argument, NULL, 'y' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *config = NULL;
+	int c;
+
+	if (argc < 2) {
+		usage();
+		return 2;
+	}
+	if (strcmp(argv[1], "template") == 0) {
+		board_console_write(mr_config_template());
+		return 0;
+	}
+	if (strcmp(argv[1], "init") != 0) {
+		if (strcmp(argv[1], "--help") == 0) {
+			usage();
+			return 0;
+		}
+		fprintf(stderr, "error: unknown ceremony command '%s'\n", argv[1]);
+		return 2;
+	}
+	optind = 0; /* 0: glibc fully re-initialises its scanner */
+	while ((c = getopt_long(argc - 1, argv + 1, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': config = optarg; break;
+		case 'y': app->yes = 1; break;
+		case 'h': usage(); return 0;
+		default: return 2;
+		}
+	}
+	if (config == NULL) {
+		fprintf(stderr, "error: ceremony init needs --config FILE (see `ceremony template`)\n");
+		return 2;
+	}
+	return ceremony_init(app, config);
+}

@@ -1,0 +1,53 @@
+/*
+ * `status`: what the appliance holds, without touching the token: the
+ * root, the policy, how many certificates were issued, the audit position.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "board_api.h"
+#include "mr_commands.h"
+#include "mr_fingerprint.h"
+
+int
+cmd_status(mr_app *app, int argc, char **argv)
+{
+	mr_diag d;
+	uint8_t fp[32];
+	char hex[MR_FP_HEX_LEN(32)], serial[64], line[1024], until[32];
+	size_t issued = 0, abandoned = 0;
+	struct tm tm;
+	int r;
+
+	(void)argv;
+	if (argc > 1) {
+		board_console_write("usage: meshroot-appliance [global options] status\n");
+		return strcmp(argv[1], "--help") == 0 ? 0 : 2;
+	}
+	mr_diag_clear(&d);
+	if ((r = mr_app_load(app, &d)) != MR_OK)
+		return mr_fail(r, &d);
+	for (size_t i = 0; i < app->db.n; i++) {
+		issued += app->db.e[i].state == MR_DB_ISSUED;
+		abandoned += app->db.e[i].state == MR_DB_ABANDONED;
+	}
+	mr_fp_sha256(app->root_der, app->root_len, fp);
+	mr_fp_hex(fp, 32, hex, sizeof(hex));
+	mr_cert_serial_hex(&app->root, serial, sizeof(serial));
+	gmtime_r(&app->root.not_after, &tm);
+	strftime(until, sizeof(until), "%Y-%m-%d", &tm);
+	snprintf(line, sizeof(line),
+	    "state:     %s\n"
+	    "board:     %s, firmware %s\n"
+	    "root:      serial %s, key %s, valid until %s\n"
+	    "root SHA-256: %s\n"
+	    "policy:    O=%s, intermediates at most %u days\n"
+	    "issued:    %zu certificate(s), %zu abandoned reservation(s)\n"
+	    "audit:     %lu record(s)\n",
+	    app->state_dir, board_name(), MESHROOT_VERSION, serial,
+	    mr_key_type_name(app->root.spki.type), until, hex, app->cfg.policy_o,
+	    app->cfg.max_validity_days, issued, abandoned, app->audit.next_seq - 1);
+	board_console_write(line);
+	return 0;
+}

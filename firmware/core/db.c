@@ -1,0 +1,219 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mr_db.h"
+#include "mr_fileio.h"
+
+#define DB_MAX_BYTES (256u << 20)
+
+static mr_db_entry *
+add_entry(mr_db *db)
+{
+	if (db->n == db->cap) {
+		size_t cap = db->cap ? db->cap * 2 : 64;
+		mr_db_entry *e = realloc(db->e, cap * sizeof(*e));
+		if (e == NULL)
+			return NULL;
+		db->e = e;
+		db->cap = cap;
+	}
+	memset(&db->e[db->n], 0, sizeof(db->e[0]));
+	return &db->e[db->n++];
+}
+
+mr_db_entry *
+mr_db_by_serial(mr_db *db, const char *serial)
+{
+	for (size_t i = 0; i < db->n; i++)
+		if (strcmp(db->e[i].serial, serial) == 0)
+			return &db->e[i];
+	return NULL;
+}
+
+mr_db_entry *
+mr_db_issued_for_request(mr_db *db, const char *request)
+{
+	for (size_t i = 0; i < db->n; i++)
+		if (db->e[i].state == MR_DB_ISSUED && strcmp(db->e[i].request, request) == 0)
+			return &db->e[i];
+	return NULL;
+}
+
+static int
+load_line(mr_db *db, const char *line, size_t n, unsigned lineno, mr_diag *d)
+{
+	char op[16], serial[41], v[128];
+	mr_db_entry *e;
+
+	if (mr_record_get(line, n, "op", op, sizeof(op)) != MR_OK ||
+	    mr_record_get(line, n, "serial", serial, sizeof(serial)) != MR_OK)
+		return mr_diag_set(d, MR_E_DB, "%s: line %u unreadable", db->path, lineno);
+	e = mr_db_by_serial(db, serial);
+	if (strcmp(op, "reserve") == 0) {
+		if (e != NULL)
+			return mr_diag_set(d, MR_E_DB, "%s: line %u reuses serial %s",
+			    db->path, lineno, serial);
+		if ((e = add_entry(db)) == NULL)
+			return mr_diag_set(d, MR_E_NOMEM, "out of memory");
+		snprintf(e->serial, sizeof(e->serial), "%s", serial);
+		if (mr_record_get(line, n, "request", e->request, sizeof(e->request)) != MR_OK ||
+		    mr_record_get(line, n, "cluster", e->cluster, sizeof(e->cluster)) != MR_OK)
+			return mr_diag_set(d, MR_E_DB, "%s: line %u unreadable", db->path, lineno);
+		e->state = MR_DB_RESERVED;
+		return MR_OK;
+	}
+	if (e == NULL || e->state != MR_DB_RESERVED)
+		return mr_diag_set(d, MR_E_DB, "%s: line %u resolves serial %s twice or unreserved",
+		    db->path, lineno, serial);
+	if (strcmp(op, "issue") == 0) {
+		if (mr_record_get(line, n, "cert", e->cert, sizeof(e->cert)) != MR_OK ||
+		    mr_record_get(line, n, "not_after", v, sizeof(v)) != MR_OK)
+			return mr_diag_set(d, MR_E_DB, "%s: line %u unreadable", db->path, lineno);
+		e->not_after = strtoll(v, NULL, 10);
+		e->state = MR_DB_ISSUED;
+		return MR_OK;
+	}
+	if (strcmp(op, "abandon") == 0) {
+		e->state = MR_DB_ABANDONED;
+		return MR_OK;
+	}
+	return mr_diag_set(d, MR_E_DB, "%s: line %u: unknown op %s", db->path, lineno, op);
+}
+
+int
+mr_db_open(mr_db *db, const char *path, mr_diag *d)
+{
+	uint8_t *data = NULL;
+	size_t len = 0, pos = 0;
+	unsigned lineno = 0;
+	int r;
+
+	memset(db, 0, sizeof(*db));
+	if (snprintf(db->path, sizeof(db->path), "%s", path) >= (int)sizeof(db->path))
+		return mr_diag_set(d, MR_E_RANGE, "database path too long");
+	r = mr_file_read(path, DB_MAX_BYTES, &data, &len, d);
+	if (r == MR_E_NOTFOUND) {
+		mr_diag_clear(d);
+		return MR_OK;
+	}
+	if (r != MR_OK)
+		return r;
+	while (pos < len) {
+		const char *line = (const char *)data + pos;
+		const char *nl = memchr(line, '\n', len - pos);
+		size_t n;
+
+		lineno++;
+		if (nl == NULL) {
+			/* A torn final append, never acknowledged: drop it, so
+			 * the next record starts on a line of its own. */
+			if (truncate(path, (off_t)pos) != 0)
+				r = mr_diag_set(d, MR_E_DB, "%s: cannot cut torn record", path);
+			else
+				r = MR_OK;
+			goto out;
+		}
+		n = (size_t)(nl - line) + 1;
+		if ((r = load_line(db, line, n, lineno, d)) != MR_OK)
+			goto out;
+		pos += n;
+	}
+	r = MR_OK;
+out:
+	free(data);
+	if (r != MR_OK)
+		mr_db_close(db);
+	return r;
+}
+
+void
+mr_db_close(mr_db *db)
+{
+	free(db->e);
+	db->e = NULL;
+	db->n = db->cap = 0;
+}
+
+static int
+append(mr_db *db, mr_record *rec, mr_diag *d)
+{
+	if (mr_record_finish(rec) != MR_OK)
+		return mr_diag_set(d, MR_E_DB, "database record too long");
+	if (mr_file_append(db->path, rec->buf, rec->len, d) != MR_OK) {
+		mr_diag_prefix(d, "issuance database");
+		return MR_E_DB;
+	}
+	return MR_OK;
+}
+
+int
+mr_db_reserve(mr_db *db, const char *serial, const char *request, const char *cluster,
+    mr_diag *d)
+{
+	mr_record rec;
+	mr_db_entry *e;
+
+	if (mr_db_by_serial(db, serial) != NULL)
+		return mr_diag_set(d, MR_E_DUPLICATE, "serial %s already used", serial);
+	mr_record_init(&rec);
+	mr_record_add(&rec, "op", "reserve");
+	mr_record_add(&rec, "serial", serial);
+	mr_record_add(&rec, "request", request);
+	mr_record_add(&rec, "cluster", cluster);
+	if (append(db, &rec, d) != MR_OK)
+		return MR_E_DB;
+	if ((e = add_entry(db)) == NULL)
+		return mr_diag_set(d, MR_E_NOMEM, "out of memory");
+	snprintf(e->serial, sizeof(e->serial), "%s", serial);
+	snprintf(e->request, sizeof(e->request), "%s", request);
+	snprintf(e->cluster, sizeof(e->cluster), "%s", cluster);
+	e->state = MR_DB_RESERVED;
+	return MR_OK;
+}
+
+int
+mr_db_issue(mr_db *db, const char *serial, mr_record *fields, mr_diag *d)
+{
+	mr_record rec;
+	mr_db_entry *e = mr_db_by_serial(db, serial);
+	char v[128];
+
+	if (e == NULL || e->state != MR_DB_RESERVED)
+		return mr_diag_set(d, MR_E_INTERNAL, "serial %s is not reserved", serial);
+	mr_record_init(&rec);
+	mr_record_add(&rec, "op", "issue");
+	mr_record_add(&rec, "serial", serial);
+	mr_record_add(&rec, "request", e->request);
+	mr_record_add(&rec, "cluster", e->cluster);
+	mr_record_append(&rec, fields);
+	if (rec.err != MR_OK)
+		return mr_diag_set(d, MR_E_DB, "database record too long");
+	if (mr_record_get(rec.buf, rec.len, "cert", e->cert, sizeof(e->cert)) != MR_OK ||
+	    mr_record_get(rec.buf, rec.len, "not_after", v, sizeof(v)) != MR_OK)
+		return mr_diag_set(d, MR_E_INTERNAL, "issue record lacks cert or not_after");
+	if (append(db, &rec, d) != MR_OK)
+		return MR_E_DB;
+	e->not_after = strtoll(v, NULL, 10);
+	e->state = MR_DB_ISSUED;
+	return MR_OK;
+}
+
+int
+mr_db_abandon(mr_db *db, const char *serial, const char *reason, mr_diag *d)
+{
+	mr_record rec;
+	mr_db_entry *e = mr_db_by_serial(db, serial);
+
+	if (e == NULL || e->state != MR_DB_RESERVED)
+		return mr_diag_set(d, MR_E_INTERNAL, "serial %s is not reserved", serial);
+	mr_record_init(&rec);
+	mr_record_add(&rec, "op", "abandon");
+	mr_record_add(&rec, "serial", serial);
+	mr_record_add(&rec, "reason", reason);
+	if (append(db, &rec, d) != MR_OK)
+		return MR_E_DB;
+	e->state = MR_DB_ABANDONED;
+	return MR_OK;
+}

@@ -1,0 +1,258 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "mr_cluster.h"
+#include "mr_fileio.h"
+#include "mr_fingerprint.h"
+#include "mr_issue.h"
+#include "mr_lint.h"
+#include "mr_pem.h"
+#include "mr_record.h"
+#include "mr_tbs.h"
+
+#define DAY 86400
+/* Tolerated clock difference between the appliance and the clusters. */
+#define BACKDATE 300
+
+int
+mr_request_parse(const mr_app *app, const char *cluster, const uint8_t *der, size_t n,
+    mr_request *rq, mr_diag *d)
+{
+	memset(rq, 0, sizeof(*rq));
+	if (!mr_cluster_name_ok(cluster))
+		return mr_diag_set(d, MR_E_POLICY, "cluster name is not [a-z0-9-]{1,63}");
+	snprintf(rq->cluster, sizeof(rq->cluster), "%s", cluster);
+	mr_fp_sha256(der, n, rq->csr_hash);
+	mr_hex_encode(rq->csr_hash, 32, rq->csr_hash_hex);
+	if (mr_csr_parse(der, n, &rq->csr, d) != MR_OK)
+		return MR_E_CSR;
+	if (!mr_config_allows(&app->cfg, rq->csr.spki.type))
+		return mr_diag_set(d, MR_E_POLICY, "%s keys are not allowed by policy%s",
+		    mr_key_type_name(rq->csr.spki.type),
+		    rq->csr.spki.type == MR_KEY_RSA_2048 ? " (RSA below 3072 bits)" : "");
+	/* A request for the root's own key would make the intermediate and
+	 * the root interchangeable. */
+	if (mr_der_equal(rq->csr.spki.whole, app->root.spki.whole))
+		return mr_diag_set(d, MR_E_POLICY, "the request carries the root's own public key");
+	mr_csr_ignored(&rq->csr, rq->ignored, sizeof(rq->ignored));
+	return MR_OK;
+}
+
+void
+mr_request_describe(const mr_request *rq, char *out, size_t cap)
+{
+	char hex[MR_FP_HEX_LEN(32)], words[MR_FP_WORDS_LEN];
+
+	mr_fp_hex(rq->csr_hash, 32, hex, sizeof(hex));
+	mr_fp_words(rq->csr_hash, words, sizeof(words));
+	snprintf(out, cap,
+	    "  cluster:   %s\n"
+	    "  subject:   O=<policy>, L=%s, CN=%s (requested subject ignored)\n"
+	    "  key:       %s\n"
+	    "  CSR SHA-256: %s\n"
+	    "  words:     %s\n"
+	    "  ignored:   %s\n",
+	    rq->cluster, rq->cluster, rq->cluster, mr_key_type_name(rq->csr.spki.type), hex,
+	    words, rq->ignored[0] ? rq->ignored : "nothing");
+}
+
+static int
+load_stored(mr_app *app, const char *serial, mr_issued *out, mr_diag *d)
+{
+	char path[4096], name[64];
+	uint8_t *pem = NULL;
+	size_t len = 0, pos = 0;
+	int r;
+
+	snprintf(name, sizeof(name), "certs/%s.pem", serial);
+	if (mr_app_path(app, path, sizeof(path), name) != MR_OK)
+		return mr_diag_set(d, MR_E_RANGE, "state dir path too long");
+	if ((r = mr_file_read(path, 65536, &pem, &len, d)) != MR_OK)
+		return r;
+	r = mr_pem_next((const char *)pem, len, &pos, "CERTIFICATE", out->der,
+	    sizeof(out->der), &out->der_len);
+	free(pem);
+	if (r != MR_OK)
+		return mr_diag_set(d, MR_E_STATE, "%s: unreadable", path);
+	snprintf(out->serial, sizeof(out->serial), "%s", serial);
+	out->already_issued = 1;
+	return MR_OK;
+}
+
+static int
+new_serial(mr_app *app, uint8_t serial[16], char hex[41], mr_diag *d)
+{
+	for (int tries = 0; tries < 8; tries++) {
+		int r = mr_token_random(app->tok, serial, 16, d);
+		if (r != MR_OK)
+			return r;
+		/* RFC 5280 4.1.2.2: positive; a non-zero first byte keeps all
+		 * 16 bytes in the encoding: 127 random bits. */
+		serial[0] &= 0x7f;
+		if (serial[0] == 0)
+			serial[0] = 0x01;
+		mr_hex_encode(serial, 16, hex);
+		if (mr_db_by_serial(&app->db, hex) == NULL)
+			return MR_OK;
+	}
+	return mr_diag_set(d, MR_E_INTERNAL, "token RNG keeps returning used serials");
+}
+
+static void
+subject_key_id(const mr_spki *k, uint8_t id[20])
+{
+	mr_spki_key_id(k, id);
+}
+
+static int
+build_tbs(mr_app *app, const mr_request *rq, const uint8_t serial[16], time_t now,
+    uint8_t *name_buf, size_t name_cap, uint8_t *tbs_buf, size_t tbs_cap, mr_der *tbs,
+    mr_diag *d)
+{
+	mr_name_fields nf = { NULL, app->cfg.policy_o, NULL, rq->cluster, rq->cluster };
+	mr_tbs_params p;
+	uint8_t ski[20];
+	time_t not_before = now - BACKDATE, not_after;
+	mr_der subject;
+
+	if (mr_name_build(&nf, name_buf, name_cap, &subject) != MR_OK)
+		return mr_diag_set(d, MR_E_POLICY, "cannot build the subject name");
+	if (not_before < app->root.not_before)
+		not_before = app->root.not_before;
+	/* Validity capped by policy and never beyond the root (RFC 5280 6.1.3). */
+	not_after = now + (time_t)app->cfg.max_validity_days * DAY;
+	if (not_after > app->root.not_after)
+		not_after = app->root.not_after;
+	if (not_after - now < DAY)
+		return mr_diag_set(d, MR_E_POLICY, "the root expires in less than a day");
+	subject_key_id(&rq->csr.spki, ski);
+	memset(&p, 0, sizeof(p));
+	p.serial = serial;
+	p.serial_len = 16;
+	p.sig_alg = mr_sig_alg_for_key(app->root.spki.type);
+	p.issuer = app->root.subject;
+	p.subject = subject;
+	p.not_before = not_before;
+	p.not_after = not_after;
+	p.spki = rq->csr.spki.whole;
+	p.ski = ski;
+	p.aki = app->root.ext.ski.p;
+	p.path_len = 0;
+	p.key_usage = MR_KU_KEY_CERT_SIGN | MR_KU_CRL_SIGN | MR_KU_DIGITAL_SIGNATURE;
+	if (app->root.ext.ski.n != 20)
+		return mr_diag_set(d, MR_E_STATE, "root has no 20-byte subjectKeyIdentifier");
+	if (mr_tbs_build(&p, tbs_buf, tbs_cap, tbs) != MR_OK)
+		return mr_diag_set(d, MR_E_INTERNAL, "cannot encode the TBS");
+	return MR_OK;
+}
+
+static int
+refuse(mr_app *app, const mr_request *rq, int err, mr_diag *d)
+{
+	mr_record rec;
+	mr_diag ad;
+
+	mr_diag_clear(&ad);
+	mr_record_init(&rec);
+	mr_record_add(&rec, "cluster", rq->cluster);
+	mr_record_add(&rec, "request", rq->csr_hash_hex);
+	mr_record_add(&rec, "reason", mr_diag_text(d, err));
+	if (mr_app_audit(app, "refuse", &rec, &ad) != MR_OK)
+		fprintf(stderr, "warning: %s\n", mr_diag_text(&ad, MR_E_AUDIT));
+	return err;
+}
+
+int
+mr_issue(mr_app *app, const mr_request *rq, mr_issued *out, mr_diag *d)
+{
+	uint8_t serial[16], name_buf[512], tbs_buf[4096], digest[64], sig[1024], fp[32],
+	    key_hash[32];
+	char path[4096], name[64], pem[8192], subject_text[200];
+	size_t digest_len, sig_len, pem_len;
+	mr_der tbs, cert;
+	mr_cert built, signed_cert;
+	mr_record rec, detail;
+	mr_db_entry *prior;
+	time_t now = time(NULL);
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	/* Running again on the same request never signs twice. */
+	prior = mr_db_issued_for_request(&app->db, rq->csr_hash_hex);
+	if (prior != NULL)
+		return load_stored(app, prior->serial, out, d);
+
+	if ((r = new_serial(app, serial, out->serial, d)) != MR_OK)
+		return r;
+	if ((r = build_tbs(app, rq, serial, now, name_buf, sizeof(name_buf), tbs_buf,
+		 sizeof(tbs_buf), &tbs, d)) != MR_OK)
+		return refuse(app, rq, r, d);
+	if (mr_tbs_parse(tbs, &built, d) != MR_OK ||
+	    mr_lint_ca(&built, MR_LINT_INTERMEDIATE, &app->root, now, d) != MR_OK)
+		return refuse(app, rq, MR_E_LINT, d);
+
+	if ((r = mr_db_reserve(&app->db, out->serial, rq->csr_hash_hex, rq->cluster, d)) != MR_OK)
+		return r;
+	mr_crashpoint("after-reserve");
+
+	if (mr_sig_alg_digest(built.tbs_sig_alg, tbs.p, tbs.n, digest, sizeof(digest),
+		&digest_len) != MR_OK)
+		return mr_diag_set(d, MR_E_INTERNAL, "cannot hash the TBS");
+	if ((r = mr_token_device_sign_digest(MR_DEV_ID, app->root.spki.whole.p,
+		 app->root.spki.whole.n, digest, digest_len, sig, sizeof(sig), &sig_len, d)) != MR_OK)
+		return r;
+	mr_crashpoint("after-sign");
+	if (mr_cert_assemble(tbs, built.tbs_sig_alg, sig, sig_len, out->der, sizeof(out->der),
+		&cert) != MR_OK)
+		return mr_diag_set(d, MR_E_INTERNAL, "cannot assemble the certificate");
+	/* mr_cert_assemble wrote at the end of out->der; move it to the front. */
+	memmove(out->der, cert.p, cert.n);
+	out->der_len = cert.n;
+
+	/* Nothing leaves without both checks: same TBS, valid signature. */
+	if (mr_cert_parse(out->der, out->der_len, &signed_cert, d) != MR_OK ||
+	    !mr_der_equal(signed_cert.tbs, tbs))
+		return mr_diag_set(d, MR_E_INTERNAL, "the signed certificate's TBS differs from the one built");
+	if (mr_cert_verify_signature(&signed_cert, &app->root.spki, d) != MR_OK) {
+		mr_diag_prefix(d, "token signature rejected");
+		return MR_E_SIG;
+	}
+	if (mr_lint_ca(&signed_cert, MR_LINT_INTERMEDIATE, &app->root, now, d) != MR_OK)
+		return MR_E_LINT;
+
+	if (mr_pem_write("CERTIFICATE", out->der, out->der_len, pem, sizeof(pem), &pem_len) != MR_OK)
+		return mr_diag_set(d, MR_E_INTERNAL, "cannot encode PEM");
+	snprintf(name, sizeof(name), "certs/%s.pem", out->serial);
+	if (mr_app_path(app, path, sizeof(path), "certs") != MR_OK ||
+	    mr_mkdirs(path, 0700, d) != MR_OK ||
+	    mr_app_path(app, path, sizeof(path), name) != MR_OK ||
+	    mr_file_create_atomic(path, pem, pem_len, 0600, d) != MR_OK)
+		return MR_E_STATE;
+	mr_crashpoint("after-store");
+
+	mr_fp_sha256(out->der, out->der_len, fp);
+	mr_fp_sha256(signed_cert.spki.whole.p, signed_cert.spki.whole.n, key_hash);
+	snprintf(subject_text, sizeof(subject_text), "O=%s,L=%s,CN=%s", app->cfg.policy_o,
+	    rq->cluster, rq->cluster);
+	mr_record_init(&detail);
+	mr_record_add(&detail, "subject", subject_text);
+	mr_record_add(&detail, "key_type", mr_key_type_name(signed_cert.spki.type));
+	mr_record_add_hex(&detail, "key", key_hash, 32);
+	mr_record_addf(&detail, "not_before", "%lld", (long long)signed_cert.not_before);
+	mr_record_addf(&detail, "not_after", "%lld", (long long)signed_cert.not_after);
+	mr_record_add_hex(&detail, "cert", fp, 32);
+	mr_record_init(&rec);
+	mr_record_add(&rec, "serial", out->serial);
+	mr_record_add(&rec, "cluster", rq->cluster);
+	mr_record_add(&rec, "request", rq->csr_hash_hex);
+	mr_record_append(&rec, &detail);
+	if (mr_app_audit(app, "issue", &rec, d) != MR_OK)
+		return MR_E_AUDIT;
+	mr_crashpoint("after-audit");
+	if ((r = mr_db_issue(&app->db, out->serial, &detail, d)) != MR_OK)
+		return r;
+	mr_crashpoint("after-db");
+	return MR_OK;
+}

@@ -1,0 +1,18 @@
+/*
+ * meshroot-appliance commands, one file each (cmd_<name>.c). Each takes
+ * the arguments after the command word and returns the exit status after
+ * printing its own one-line "error: ..." on failure.
+ */
+#ifndef MR_COMMANDS_H
+#define MR_COMMANDS_H
+
+#include "mr_app.h"
+
+int cmd_ceremony(mr_app *app, int argc, char **argv);
+int cmd_sign(mr_app *app, int argc, char **argv);
+int cmd_status(mr_app *app, int argc, char **argv);
+
+/* Prints "error: <text>" for err/d and returns the exit status 1. */
+int mr_fail(int err, const mr_diag *d);
+
+#endif

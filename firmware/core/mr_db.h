@@ -1,0 +1,58 @@
+/*
+ * The issuance database: an append-only file of line records in the state
+ * dir, loaded into memory at start.
+ *
+ *   reserve serial=S request=H cluster=C      written before the token signs
+ *   issue   serial=S request=H cluster=C subject=.. key=.. not_before=..
+ *           not_after=.. cert=<sha256>         written after the audit record
+ *   abandon serial=S reason=..                 a reservation that never issued
+ *
+ * A serial appears in at most one reserve line, so it is never reused; a
+ * reservation is resolved to issue or abandon exactly once (see
+ * mr_app_recover). Every append is fsync'ed.
+ */
+#ifndef MR_DB_H
+#define MR_DB_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include "mr_diag.h"
+#include "mr_record.h"
+
+typedef enum {
+	MR_DB_RESERVED,
+	MR_DB_ISSUED,
+	MR_DB_ABANDONED,
+} mr_db_state;
+
+typedef struct {
+	char serial[41];   /* hex */
+	char request[65];  /* SHA-256 of the CSR DER, hex */
+	char cluster[64];
+	mr_db_state state;
+	long long not_after;
+	char cert[65];     /* SHA-256 of the certificate DER, hex */
+} mr_db_entry;
+
+typedef struct {
+	char path[4096];
+	mr_db_entry *e;
+	size_t n, cap;
+} mr_db;
+
+int mr_db_open(mr_db *db, const char *path, mr_diag *d) MR_MUST_CHECK;
+void mr_db_close(mr_db *db);
+
+int mr_db_reserve(mr_db *db, const char *serial, const char *request,
+    const char *cluster, mr_diag *d) MR_MUST_CHECK;
+/* `fields` carries the extra issue fields (subject, key, validity, cert);
+ * it must include cert= and not_after=. */
+int mr_db_issue(mr_db *db, const char *serial, mr_record *fields, mr_diag *d) MR_MUST_CHECK;
+int mr_db_abandon(mr_db *db, const char *serial, const char *reason, mr_diag *d) MR_MUST_CHECK;
+
+mr_db_entry *mr_db_by_serial(mr_db *db, const char *serial);
+/* The issued entry for this request hash, or NULL. */
+mr_db_entry *mr_db_issued_for_request(mr_db *db, const char *request);
+
+#endif

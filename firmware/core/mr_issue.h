@@ -1,0 +1,55 @@
+/*
+ * Issuing one intermediate CA certificate. The order is the security
+ * argument, so it is spelled out:
+ *
+ *   1. the request is parsed (bounded), its self-signature checked and the
+ *      key type checked against policy (mr_request_parse);
+ *   2. the operator approves it (caller; recorded in the audit log);
+ *   3. the TBS is built from policy alone and linted; a lint failure is a
+ *      refusal, and the token never sees the bytes;
+ *   4. the serial is reserved in the database (fsync) so it can never be
+ *      used twice, even across a crash;
+ *   5. the token signs the TBS digest; the certificate is assembled,
+ *      re-parsed, its TBS compared byte for byte with what was built, its
+ *      signature verified with the root key and linted again;
+ *   6. the certificate is stored in the state dir, then the audit record
+ *      is appended (the commit point), then the database records the issue.
+ *
+ * Only then is the certificate handed back for release.
+ */
+#ifndef MR_ISSUE_H
+#define MR_ISSUE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mr_app.h"
+#include "mr_csr.h"
+
+typedef struct {
+	char cluster[64];
+	uint8_t csr_hash[32]; /* SHA-256 of the CSR DER */
+	char csr_hash_hex[65];
+	mr_csr csr;           /* views into the caller's DER buffer */
+	char ignored[256];    /* what the CSR asked for that is not issued */
+} mr_request;
+
+/* Step 1. MR_E_CSR / MR_E_SIG / MR_E_POLICY with the reason in d. */
+int mr_request_parse(const mr_app *app, const char *cluster, const uint8_t *der, size_t n,
+    mr_request *rq, mr_diag *d) MR_MUST_CHECK;
+
+/* Writes the request as the operator sees it before approving. */
+void mr_request_describe(const mr_request *rq, char *out, size_t cap);
+
+typedef struct {
+	uint8_t der[4096];
+	size_t der_len;
+	char serial[41];
+	int already_issued; /* the same request was issued before: no new signature */
+} mr_issued;
+
+/* Steps 3-6 (or the stored certificate when the request hash was issued
+ * before). */
+int mr_issue(mr_app *app, const mr_request *rq, mr_issued *out, mr_diag *d) MR_MUST_CHECK;
+
+#endif

@@ -1,0 +1,41 @@
+/*
+ * The ceremony config: one small reviewable text file that fixes the root
+ * (subject, key type, validity, token key label) and the issuing policy for
+ * intermediates. Witnesses read it before the ceremony; its SHA-256 goes
+ * into the audit log and the transcript.
+ *
+ * Syntax: "[section]" lines, "key = value" lines, '#' comments, blank
+ * lines. Unknown sections or keys, duplicates, and control characters are
+ * errors naming the line: a typo must never silently fall back to a default.
+ */
+#ifndef MR_CONFIG_H
+#define MR_CONFIG_H
+
+#include <stddef.h>
+
+#include "mr_diag.h"
+#include "mr_keytype.h"
+
+#define MR_CONFIG_MAX 16384u
+
+typedef struct {
+	char root_cn[65];
+	char root_o[65];
+	char root_c[3];
+	mr_key_type root_key_type;
+	unsigned root_validity_days;
+	char root_key_label[65];
+
+	char policy_o[65];
+	unsigned max_validity_days;
+	unsigned allowed_key_types; /* bit (1u << mr_key_type) */
+} mr_config;
+
+/* Fills c with the defaults, then applies the text. */
+int mr_config_parse(const char *text, size_t n, mr_config *c, mr_diag *d) MR_MUST_CHECK;
+/* The commented default config printed by `ceremony template`. */
+const char *mr_config_template(void);
+/* 1 if policy allows intermediates with this key type. */
+int mr_config_allows(const mr_config *c, mr_key_type t);
+
+#endif

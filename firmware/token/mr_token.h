@@ -1,0 +1,120 @@
+/*
+ * The token layer: the only code in meshroot that calls PKCS#11 (C_*)
+ * functions. Its API uses no CK_* types, so that callers never include the
+ * PKCS#11 header (it clashes with wolfSSL's).
+ *
+ * One mr_token is one loaded module, one selected token, one long-lived
+ * R/W session and at most one login. Key handles are looked up by CKA_LABEL
+ * once and cached. Every failing PKCS#11 call is reported in the diag as
+ * "C_Function: CKR_NAME" so an operator can act on it.
+ *
+ * Keys are generated with a strict template: CKA_TOKEN, CKA_PRIVATE,
+ * CKA_SENSITIVE, !CKA_EXTRACTABLE, CKA_SIGN only (no decrypt, unwrap,
+ * derive), CKA_ID 16 random bytes from the token RNG. Generation refuses a
+ * label that already exists.
+ */
+#ifndef MR_TOKEN_H
+#define MR_TOKEN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mr_diag.h"
+#include "mr_err.h"
+#include "mr_keytype.h"
+
+typedef struct mr_token mr_token;
+
+/* Longest key label (CKA_LABEL) the token layer accepts, in bytes. */
+#define MR_TOKEN_LABEL_MAX 64
+
+/*
+ * Loads the module (dlopen), C_Initialize, selects the one token whose label
+ * equals `selector`, or that matches `selector` as a PKCS#11 URI (RFC 7512,
+ * "pkcs11:token=...;serial=..."; parsed with p11-kit), and opens an R/W
+ * session. Zero or several matching tokens is an error naming the selector.
+ */
+int mr_token_open(mr_token **out, const char *module_path, const char *selector,
+    mr_diag *d) MR_MUST_CHECK;
+/* Logs out, closes the session, C_Finalize, dlclose. NULL is fine. */
+void mr_token_close(mr_token *t);
+
+/* Token label and serial number, blank padding removed. */
+int mr_token_info(mr_token *t, char label[33], char serial[17], mr_diag *d) MR_MUST_CHECK;
+
+/*
+ * C_Login as CKU_USER. A wrong PIN gives MR_E_PIN and a diag that names the
+ * CK_RV. The PIN is not kept after the call. Logging in twice is a no-op.
+ */
+int mr_token_login(mr_token *t, const char *pin, size_t pin_len, mr_diag *d) MR_MUST_CHECK;
+
+/* Generates a key pair labelled `label` with the strict template above.
+ * MR_E_EXISTS if any object already has that label. */
+int mr_token_generate(mr_token *t, const char *label, mr_key_type type, mr_diag *d) MR_MUST_CHECK;
+
+/* Whether a private key labelled `label` exists: MR_OK or MR_E_NOTFOUND. */
+int mr_token_find(mr_token *t, const char *label, mr_diag *d) MR_MUST_CHECK;
+
+/*
+ * The public key of key `label` as a DER SubjectPublicKeyInfo, read back
+ * from the token (CKA_EC_POINT raw or DER-wrapped; CKA_MODULUS and
+ * CKA_PUBLIC_EXPONENT), and its type. The EC point must be uncompressed
+ * and on the curve; an RSA public key must have exponent 65537 and the
+ * private key's modulus (else MR_E_KEY_MISMATCH).
+ */
+int mr_token_public_key(mr_token *t, const char *label, uint8_t *spki, size_t cap,
+    size_t *spki_len, mr_key_type *type, mr_diag *d) MR_MUST_CHECK;
+
+/*
+ * Signs with private key `label`.
+ * EC keys: `in` is the message digest; CKM_ECDSA; the output is the raw
+ *   r||s (2 * field size bytes).
+ * RSA keys: `in` is a DER DigestInfo; CKM_RSA_PKCS; the output is the
+ *   signature (modulus size bytes).
+ */
+int mr_token_sign(mr_token *t, const char *label, const uint8_t *in, size_t in_len,
+    uint8_t *sig, size_t cap, size_t *sig_len, mr_diag *d) MR_MUST_CHECK;
+
+/* n bytes from the token's RNG (C_GenerateRandom). */
+int mr_token_random(mr_token *t, uint8_t *buf, size_t n, mr_diag *d) MR_MUST_CHECK;
+
+/* The protection attributes of private key `label`, for tests and status:
+ * 1 or 0, or -1 where the token does not report the attribute. */
+typedef struct {
+	int token, private_, sensitive, extractable, always_sensitive,
+	    never_extractable, sign, decrypt, unwrap, derive;
+} mr_token_key_attrs;
+int mr_token_key_attributes(mr_token *t, const char *label, mr_token_key_attrs *a,
+    mr_diag *d) MR_MUST_CHECK;
+
+/*
+ * wolfSSL crypto-callback device (token_device.c): registers device `dev_id`
+ * whose callback signs with key `label` of token `t` (ECDSA: digest in, DER
+ * signature out; RSA: the PKCS#1 v1.5 padded block is unpadded and the
+ * DigestInfo signed with CKM_RSA_PKCS). wolfSSL keys created with this
+ * dev_id and the token's public key then sign through the token. The device
+ * records the last token diag; mr_token_device_diag returns it.
+ * `t` must stay open while the device is registered. Only SHA-256/384/512
+ * DigestInfos are signed with RSA; decryption is refused.
+ */
+int mr_token_device_register(mr_token *t, int dev_id, const char *label, mr_diag *d) MR_MUST_CHECK;
+void mr_token_device_unregister(int dev_id);
+/*
+ * The diag and error of the device's last failed token call (MR_OK and ""
+ * when the last one succeeded or the device is unknown): wolfSSL reports a
+ * callback failure only as WC_HW_E, this keeps the CK_RV.
+ */
+int mr_token_device_diag(int dev_id, mr_diag *d);
+
+/*
+ * Signs `digest` (SHA-256 or SHA-384, by its length) through wolfSSL with a
+ * key object bound to device `dev_id` and built from the token's public key
+ * `spki`. The output is the X.509 signatureValue content: for EC a DER
+ * Ecdsa-Sig-Value, for RSA the PKCS#1 v1.5 signature over the DigestInfo
+ * (made here with wc_EncodeSignature). Token errors keep their CK_RV in d.
+ */
+int mr_token_device_sign_digest(int dev_id, const uint8_t *spki, size_t spki_len,
+    const uint8_t *digest, size_t digest_len, uint8_t *sig, size_t cap,
+    size_t *sig_len, mr_diag *d) MR_MUST_CHECK;
+
+#endif

@@ -1,0 +1,254 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "mr_fileio.h"
+
+int
+mr_path_join(char *out, size_t cap, const char *dir, const char *name)
+{
+	int k = snprintf(out, cap, "%s/%s", dir, name);
+
+	return (k < 0 || (size_t)k >= cap) ? MR_E_RANGE : MR_OK;
+}
+
+int
+mr_path_exists(const char *path)
+{
+	struct stat st;
+
+	return lstat(path, &st) == 0;
+}
+
+int
+mr_file_read(const char *path, size_t max, uint8_t **data, size_t *len, mr_diag *d)
+{
+	struct stat st;
+	uint8_t *buf = NULL;
+	size_t got = 0;
+	int fd = -1, r = MR_E_IO;
+
+	*data = NULL;
+	*len = 0;
+	/* O_NOFOLLOW: a symlink on the media must not redirect the read. */
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return mr_diag_set(d, MR_E_NOTFOUND, "%s: not found", path);
+		if (errno == ELOOP)
+			return mr_diag_set(d, MR_E_IO, "%s: is a symbolic link", path);
+		return mr_diag_set(d, MR_E_IO, "%s: %s", path, strerror(errno));
+	}
+	if (fstat(fd, &st) != 0) {
+		r = mr_diag_set(d, MR_E_IO, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		r = mr_diag_set(d, MR_E_IO, "%s: not a regular file", path);
+		goto out;
+	}
+	if ((uintmax_t)st.st_size > max) {
+		r = mr_diag_set(d, MR_E_RANGE, "%s: larger than %zu bytes", path, max);
+		goto out;
+	}
+	buf = malloc((size_t)st.st_size + 1);
+	if (buf == NULL) {
+		r = mr_diag_set(d, MR_E_NOMEM, "%s: out of memory", path);
+		goto out;
+	}
+	/* Read up to max + 1 so a file that grows meanwhile is still caught. */
+	for (;;) {
+		ssize_t k;
+		if (got == (size_t)st.st_size) {
+			uint8_t extra;
+			k = read(fd, &extra, 1);
+			if (k == 0)
+				break;
+			if (k > 0) {
+				r = mr_diag_set(d, MR_E_IO, "%s: changed while read", path);
+				goto out;
+			}
+		} else {
+			k = read(fd, buf + got, (size_t)st.st_size - got);
+			if (k > 0) {
+				got += (size_t)k;
+				continue;
+			}
+			if (k == 0) {
+				r = mr_diag_set(d, MR_E_IO, "%s: changed while read", path);
+				goto out;
+			}
+		}
+		if (errno == EINTR)
+			continue;
+		r = mr_diag_set(d, MR_E_IO, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	buf[got] = '\0';
+	*data = buf;
+	*len = got;
+	buf = NULL;
+	r = MR_OK;
+out:
+	free(buf);
+	close(fd);
+	return r;
+}
+
+static int
+write_all(int fd, const void *data, size_t len)
+{
+	const uint8_t *p = data;
+
+	while (len > 0) {
+		ssize_t k = write(fd, p, len);
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += k;
+		len -= (size_t)k;
+	}
+	return 0;
+}
+
+static int
+fsync_dir_of(const char *path)
+{
+	char copy[4096];
+	int fd, rc;
+
+	if (strlen(path) >= sizeof(copy))
+		return -1;
+	strcpy(copy, path);
+	fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	/* Some file systems (FAT via some drivers) refuse fsync on a
+	 * directory with EINVAL; the rename is as durable as they allow. */
+	rc = fsync(fd);
+	if (rc != 0 && (errno == EINVAL || errno == EROFS))
+		rc = 0;
+	close(fd);
+	return rc;
+}
+
+static int
+write_temp(const char *path, const void *data, size_t len, mode_t mode, char *tmp,
+    size_t tmp_cap, mr_diag *d)
+{
+	int fd, k;
+
+	k = snprintf(tmp, tmp_cap, "%s.tmp.%ld", path, (long)getpid());
+	if (k < 0 || (size_t)k >= tmp_cap)
+		return mr_diag_set(d, MR_E_RANGE, "%s: path too long", path);
+	unlink(tmp); /* a leftover from a crash of an earlier run with our pid */
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+	if (fd < 0)
+		return mr_diag_set(d, MR_E_IO, "%s: %s", tmp, strerror(errno));
+	/* The umask must not widen or narrow what the caller asked for. */
+	if (fchmod(fd, mode) != 0 || write_all(fd, data, len) != 0 || fsync(fd) != 0) {
+		int e = errno;
+		close(fd);
+		unlink(tmp);
+		return mr_diag_set(d, MR_E_IO, "%s: %s", path, strerror(e));
+	}
+	if (close(fd) != 0) {
+		int e = errno;
+		unlink(tmp);
+		return mr_diag_set(d, MR_E_IO, "%s: %s", path, strerror(e));
+	}
+	return MR_OK;
+}
+
+int
+mr_file_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
+    mr_diag *d)
+{
+	char tmp[4200];
+	int r;
+
+	if ((r = write_temp(path, data, len, mode, tmp, sizeof(tmp), d)) != MR_OK)
+		return r;
+	if (rename(tmp, path) != 0) {
+		int e = errno;
+		unlink(tmp);
+		return mr_diag_set(d, MR_E_IO, "%s: %s", path, strerror(e));
+	}
+	if (fsync_dir_of(path) != 0)
+		return mr_diag_set(d, MR_E_IO, "%s: fsync of directory: %s", path,
+		    strerror(errno));
+	return MR_OK;
+}
+
+int
+mr_file_create_atomic(const char *path, const void *data, size_t len, mode_t mode,
+    mr_diag *d)
+{
+	char tmp[4200];
+	int r, e;
+
+	if ((r = write_temp(path, data, len, mode, tmp, sizeof(tmp), d)) != MR_OK)
+		return r;
+	r = link(tmp, path);
+	e = errno;
+	unlink(tmp);
+	if (r != 0) {
+		if (e == EEXIST)
+			return mr_diag_set(d, MR_E_EXISTS, "%s: already exists", path);
+		return mr_diag_set(d, MR_E_IO, "%s: %s", path, strerror(e));
+	}
+	if (fsync_dir_of(path) != 0)
+		return mr_diag_set(d, MR_E_IO, "%s: fsync of directory: %s", path,
+		    strerror(errno));
+	return MR_OK;
+}
+
+int
+mr_file_append(const char *path, const void *data, size_t len, mr_diag *d)
+{
+	int fd, created;
+	struct stat st;
+
+	created = lstat(path, &st) != 0;
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return mr_diag_set(d, MR_E_IO, "%s: %s", path, strerror(errno));
+	if (write_all(fd, data, len) != 0 || fsync(fd) != 0) {
+		int e = errno;
+		close(fd);
+		return mr_diag_set(d, MR_E_IO, "%s: %s", path, strerror(e));
+	}
+	if (close(fd) != 0)
+		return mr_diag_set(d, MR_E_IO, "%s: %s", path, strerror(errno));
+	if (created && fsync_dir_of(path) != 0)
+		return mr_diag_set(d, MR_E_IO, "%s: fsync of directory: %s", path,
+		    strerror(errno));
+	return MR_OK;
+}
+
+int
+mr_mkdirs(const char *path, mode_t mode, mr_diag *d)
+{
+	char buf[4096];
+	size_t n = strlen(path);
+
+	if (n == 0 || n >= sizeof(buf))
+		return mr_diag_set(d, MR_E_RANGE, "bad directory path");
+	memcpy(buf, path, n + 1);
+	for (size_t i = 1; i <= n; i++) {
+		if (buf[i] != '/' && buf[i] != '\0')
+			continue;
+		buf[i] = '\0';
+		if (mkdir(buf, mode) != 0 && errno != EEXIST)
+			return mr_diag_set(d, MR_E_IO, "%s: %s", buf, strerror(errno));
+		buf[i] = i == n ? '\0' : '/';
+	}
+	return MR_OK;
+}

@@ -1,0 +1,143 @@
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "mr_cluster.h"
+#include "mr_fileio.h"
+#include "mr_media.h"
+#include "mr_pem.h"
+
+int
+mr_media_path(char *out, size_t cap, const char *media, const char *subdir,
+    const char *cluster, const char *ext)
+{
+	int k = snprintf(out, cap, "%s/%s/%s%s", media, subdir, cluster, ext);
+
+	return (k < 0 || (size_t)k >= cap) ? MR_E_RANGE : MR_OK;
+}
+
+static int
+by_name(const void *a, const void *b)
+{
+	return strcmp(((const mr_media_item *)a)->name, ((const mr_media_item *)b)->name);
+}
+
+static void
+classify(const char *dir, const char *ext, mr_media_item *it)
+{
+	char path[4096];
+	size_t nl = strlen(it->name), el = strlen(ext);
+	struct stat st;
+
+	if (nl <= el || strcmp(it->name + nl - el, ext) != 0 ||
+	    !mr_cluster_name_ok_n(it->name, nl - el)) {
+		snprintf(it->why, sizeof(it->why),
+		    "unexpected file name (want <cluster>%s, cluster [a-z0-9-]{1,63})", ext);
+		return;
+	}
+	if (snprintf(path, sizeof(path), "%s/%s", dir, it->name) >= (int)sizeof(path) ||
+	    lstat(path, &st) != 0) {
+		snprintf(it->why, sizeof(it->why), "cannot stat");
+		return;
+	}
+	if (S_ISLNK(st.st_mode)) {
+		snprintf(it->why, sizeof(it->why), "symbolic link refused");
+		return;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(it->why, sizeof(it->why), "not a regular file");
+		return;
+	}
+	if ((uintmax_t)st.st_size > MR_MEDIA_MAX_FILE) {
+		snprintf(it->why, sizeof(it->why), "oversized (%jd bytes, limit %u)",
+		    (intmax_t)st.st_size, MR_MEDIA_MAX_FILE);
+		return;
+	}
+	memcpy(it->cluster, it->name, nl - el);
+	it->cluster[nl - el] = '\0';
+	it->ok = 1;
+}
+
+int
+mr_media_list(const char *media, const char *subdir, const char *ext,
+    mr_media_item **items, size_t *n, mr_diag *d)
+{
+	char dir[4096];
+	struct stat st;
+	DIR *dp;
+	struct dirent *de;
+	mr_media_item *v = NULL;
+	size_t count = 0;
+
+	*items = NULL;
+	*n = 0;
+	if (snprintf(dir, sizeof(dir), "%s/%s", media, subdir) >= (int)sizeof(dir))
+		return mr_diag_set(d, MR_E_RANGE, "media path too long");
+	if (lstat(dir, &st) != 0)
+		return mr_diag_set(d, MR_E_NOTFOUND, "%s: %s", dir, strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		return mr_diag_set(d, MR_E_MEDIA, "%s: not a directory (symlinks refused)", dir);
+	if ((dp = opendir(dir)) == NULL)
+		return mr_diag_set(d, MR_E_IO, "%s: %s", dir, strerror(errno));
+	v = calloc(MR_MEDIA_MAX_ENTRIES, sizeof(*v));
+	if (v == NULL) {
+		closedir(dp);
+		return mr_diag_set(d, MR_E_NOMEM, "out of memory");
+	}
+	while ((de = readdir(dp)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (count == MR_MEDIA_MAX_ENTRIES) {
+			closedir(dp);
+			free(v);
+			return mr_diag_set(d, MR_E_MEDIA, "%s: more than %u entries", dir,
+			    MR_MEDIA_MAX_ENTRIES);
+		}
+		snprintf(v[count].name, sizeof(v[count].name), "%s", de->d_name);
+		classify(dir, ext, &v[count]);
+		count++;
+	}
+	closedir(dp);
+	qsort(v, count, sizeof(*v), by_name);
+	*items = v;
+	*n = count;
+	return MR_OK;
+}
+
+int
+mr_media_read_pem(const char *path, const char *label, uint8_t *der, size_t cap,
+    size_t *der_len, mr_diag *d)
+{
+	uint8_t *text = NULL;
+	size_t len = 0, pos = 0;
+	int r;
+
+	if ((r = mr_file_read(path, MR_MEDIA_MAX_FILE, &text, &len, d)) != MR_OK)
+		return r;
+	r = mr_pem_next((const char *)text, len, &pos, label, der, cap, der_len);
+	free(text);
+	if (r == MR_E_NOTFOUND)
+		return mr_diag_set(d, MR_E_PEM, "no PEM %s block", label);
+	if (r != MR_OK)
+		return mr_diag_set(d, MR_E_PEM, "malformed PEM %s block", label);
+	return MR_OK;
+}
+
+int
+mr_media_write(const char *media, const char *subdir, const char *cluster,
+    const char *ext, const void *data, size_t len, mr_diag *d)
+{
+	char path[4096];
+
+	if (!mr_cluster_name_ok(cluster))
+		return mr_diag_set(d, MR_E_ARG, "invalid cluster name");
+	if (snprintf(path, sizeof(path), "%s/%s", media, subdir) >= (int)sizeof(path) ||
+	    mr_mkdirs(path, 0755, d) != MR_OK)
+		return mr_diag_set(d, MR_E_IO, "%s: cannot create", path);
+	if (mr_media_path(path, sizeof(path), media, subdir, cluster, ext) != MR_OK)
+		return mr_diag_set(d, MR_E_RANGE, "media path too long");
+	return mr_file_write_atomic(path, data, len, 0644, d);
+}

@@ -1,0 +1,49 @@
+/*
+ * File I/O that never leaves anything half-written: whole-file reads with
+ * a size bound, and atomic replacement (temp file in the same directory,
+ * write, fsync, rename, fsync the directory). Appends fsync before they
+ * return. Used for the appliance state dir, the media and the host
+ * workspace alike.
+ *
+ * Reads refuse symlinks and anything that is not a regular file, so a
+ * hostile medium cannot point the appliance at its own state.
+ */
+#ifndef MR_FILEIO_H
+#define MR_FILEIO_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "mr_diag.h"
+#include "mr_err.h"
+
+/* Reads all of path into a fresh malloc'd buffer with a NUL appended (not
+ * counted in *len). MR_E_RANGE when larger than max; MR_E_NOTFOUND when
+ * absent; MR_E_IO for a symlink or a non-regular file. */
+int mr_file_read(const char *path, size_t max, uint8_t **data, size_t *len,
+    mr_diag *d) MR_MUST_CHECK;
+
+/* Atomically replaces path with data, created with `mode`. */
+int mr_file_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
+    mr_diag *d) MR_MUST_CHECK;
+
+/* As mr_file_write_atomic, but MR_E_EXISTS when path already exists
+ * (link(2) of the temp file, so two writers cannot both win). */
+int mr_file_create_atomic(const char *path, const void *data, size_t len, mode_t mode,
+    mr_diag *d) MR_MUST_CHECK;
+
+/* Appends data to path (created 0600 if absent) and fsyncs it. A short
+ * write is an error; the caller treats the record as not written. */
+int mr_file_append(const char *path, const void *data, size_t len, mr_diag *d) MR_MUST_CHECK;
+
+/* mkdir -p with mode for every created component. */
+int mr_mkdirs(const char *path, mode_t mode, mr_diag *d) MR_MUST_CHECK;
+
+/* 1 if path exists (lstat), 0 if not. */
+int mr_path_exists(const char *path);
+
+/* snprintf into a path buffer; MR_E_RANGE when it does not fit. */
+int mr_path_join(char *out, size_t cap, const char *dir, const char *name) MR_MUST_CHECK;
+
+#endif

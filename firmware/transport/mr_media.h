@@ -1,0 +1,54 @@
+/*
+ * The sneakernet media layout (docs/media.md), shared by the appliance and
+ * the host. Everything lives under one directory on the stick:
+ *
+ *   meshroot/root-cert.pem              the appliance's root (written by it)
+ *   meshroot/requests/<cluster>.csr     PEM CSRs (written by the host)
+ *   meshroot/answers/<cluster>.pem      issued certificate then the root
+ *   meshroot/answers/<cluster>.refused  one line: why the request was refused
+ *
+ * Names are lower case and [a-z0-9-] so they survive FAT's case folding;
+ * no permissions, symlinks or timestamps carry meaning. Anything else in
+ * requests/ is reported and skipped, never opened.
+ */
+#ifndef MR_MEDIA_H
+#define MR_MEDIA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mr_diag.h"
+
+#define MR_MEDIA_TOP "meshroot"
+#define MR_MEDIA_REQUESTS "meshroot/requests"
+#define MR_MEDIA_ANSWERS "meshroot/answers"
+#define MR_MEDIA_ROOT "meshroot/root-cert.pem"
+#define MR_MEDIA_MAX_FILE 65536u
+#define MR_MEDIA_MAX_ENTRIES 1024u
+
+typedef struct {
+	char name[256];    /* the directory entry as found */
+	char cluster[64];  /* valid only when ok */
+	int ok;            /* a well-formed, regular, small enough request file */
+	char why[160];     /* why not, when !ok */
+} mr_media_item;
+
+/* Lists media/meshroot/requests sorted by name. Every entry gets an item;
+ * the ones that may not be opened say why. */
+int mr_media_list(const char *media, const char *subdir, const char *ext,
+    mr_media_item **items, size_t *n, mr_diag *d) MR_MUST_CHECK;
+
+/* Reads a PEM file of the media (O_NOFOLLOW, size-bounded) and decodes the
+ * first block with `label`. der must hold MR_MEDIA_MAX_FILE bytes. */
+int mr_media_read_pem(const char *path, const char *label, uint8_t *der, size_t cap,
+    size_t *der_len, mr_diag *d) MR_MUST_CHECK;
+
+/* Atomically writes media/<subdir>/<cluster><ext>. */
+int mr_media_write(const char *media, const char *subdir, const char *cluster,
+    const char *ext, const void *data, size_t len, mr_diag *d) MR_MUST_CHECK;
+
+/* Path of media/<subdir>/<cluster><ext>. */
+int mr_media_path(char *out, size_t cap, const char *media, const char *subdir,
+    const char *cluster, const char *ext) MR_MUST_CHECK;
+
+#endif

@@ -1,0 +1,168 @@
+/*
+ * `cluster new NAME [--key TYPE]` and `cluster import NAME --csr FILE`:
+ * a cluster enters the workspace with its request. `new` makes the key
+ * here (0600, never leaves this host); `import` takes a CSR whose key was
+ * made elsewhere, so that cluster's file set will lack ca-key.pem.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cmd.h"
+#include "keygen.h"
+#include "mr_cluster.h"
+#include "mr_fileio.h"
+#include "mr_fingerprint.h"
+#include "workspace.h"
+
+static int
+fail(const mr_diag *d, int err)
+{
+	fprintf(stderr, "error: %s\n", mr_diag_text(d, err));
+	return 1;
+}
+
+static int
+prepare_dir(const mr_host_opts *o, const char *name, mr_diag *d)
+{
+	char path[4096];
+
+	if (!mr_cluster_name_ok(name))
+		return mr_diag_set(d, MR_E_ARG,
+		    "cluster name '%s' is not [a-z0-9-]{1,63}", name);
+	if (mr_ws_path(o, name, NULL, path, sizeof(path)) != MR_OK)
+		return mr_diag_set(d, MR_E_RANGE, "workspace path too long");
+	if (mr_path_exists(path))
+		return mr_diag_set(d, MR_E_EXISTS, "cluster %s already exists in %s", name,
+		    o->workspace);
+	return mr_mkdirs(path, 0700, d);
+}
+
+static void
+print_request(const char *name, const uint8_t *der, size_t len)
+{
+	uint8_t fp[32];
+	char hex[MR_FP_HEX_LEN(32)], words[MR_FP_WORDS_LEN];
+
+	mr_fp_sha256(der, len, fp);
+	mr_fp_hex(fp, 32, hex, sizeof(hex));
+	mr_fp_words(fp, words, sizeof(words));
+	printf("cluster %s: request ready\n  CSR SHA-256: %s\n  words:     %s\n", name, hex, words);
+}
+
+static int
+cluster_new(const mr_host_opts *o, const char *name, mr_key_type type)
+{
+	mr_keygen_result kg;
+	mr_diag d;
+	char path[4096];
+	int r;
+
+	mr_diag_clear(&d);
+	if ((r = prepare_dir(o, name, &d)) != MR_OK)
+		return fail(&d, r);
+	if ((r = mr_keygen_cluster(type, name, &kg, &d)) != MR_OK)
+		goto out;
+	if (mr_ws_path(o, name, "ca-key.pem", path, sizeof(path)) != MR_OK ||
+	    (r = mr_file_write_atomic(path, kg.key_pem, kg.key_pem_len, 0600, &d)) != MR_OK)
+		goto out;
+	if (mr_ws_path(o, name, "csr.pem", path, sizeof(path)) != MR_OK ||
+	    (r = mr_ws_write_pem(path, "CERTIFICATE REQUEST", kg.csr_der, kg.csr_der_len,
+		 0644, &d)) != MR_OK)
+		goto out;
+	printf("cluster %s: %s key written to %s/clusters/%s/ca-key.pem (0600)\n", name,
+	    mr_key_type_name(type), o->workspace, name);
+	print_request(name, kg.csr_der, kg.csr_der_len);
+	r = MR_OK;
+out:
+	explicit_bzero(&kg, sizeof(kg));
+	return r == MR_OK ? 0 : fail(&d, r);
+}
+
+static int
+cluster_import(const mr_host_opts *o, const char *name, const char *csr_path)
+{
+	uint8_t der[MR_CSR_MAX_DER];
+	size_t len = 0;
+	mr_csr csr;
+	mr_diag d;
+	char path[4096];
+	int r;
+
+	mr_diag_clear(&d);
+	if (!mr_cluster_name_ok(name)) {
+		mr_diag_set(&d, MR_E_ARG, "cluster name '%s' is not [a-z0-9-]{1,63}", name);
+		return fail(&d, MR_E_ARG);
+	}
+	/* Check the request before anything is created. */
+	if ((r = mr_ws_read_csr(csr_path, der, sizeof(der), &len, &csr, &d)) != MR_OK)
+		return fail(&d, r);
+	if ((r = prepare_dir(o, name, &d)) != MR_OK)
+		return fail(&d, r);
+	if (mr_ws_path(o, name, "csr.pem", path, sizeof(path)) != MR_OK ||
+	    (r = mr_ws_write_pem(path, "CERTIFICATE REQUEST", der, len, 0644, &d)) != MR_OK)
+		return fail(&d, r);
+	printf("cluster %s: imported a %s request (its key stays where it was made;\n"
+	       "  the file set will lack ca-key.pem)\n", name, mr_key_type_name(csr.spki.type));
+	print_request(name, der, len);
+	return 0;
+}
+
+static void
+usage(FILE *f)
+{
+	fputs("usage: meshroot [--workspace DIR] cluster new NAME [--key ec-p256|ec-p384|rsa-3072|rsa-4096]\n"
+	      "       meshroot [--workspace DIR] cluster import NAME --csr FILE\n", f);
+}
+
+int
+cmd_cluster(const mr_host_opts *o, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "key", required_argument, NULL, 'k' },
+		{ "csr", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	mr_key_type type = MR_KEY_EC_P256;
+	const char *csr = NULL, *sub, *name;
+	int c;
+
+	if (argc < 2 || strcmp(argv[1], "--help") == 0) {
+		usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	sub = argv[1];
+	optind = 0; /* 0: glibc fully re-initialises its scanner */
+	while ((c = getopt_long(argc - 1, argv + 1, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'k':
+			type = mr_key_type_parse(optarg);
+			if (type == MR_KEY_UNKNOWN || type == MR_KEY_RSA_2048) {
+				fprintf(stderr, "error: --key must be ec-p256, ec-p384, rsa-3072 or rsa-4096\n");
+				return 2;
+			}
+			break;
+		case 'c': csr = optarg; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind + 1 != argc - 1) {
+		usage(stderr);
+		return 2;
+	}
+	name = argv[1 + optind];
+	if (strcmp(sub, "new") == 0)
+		return cluster_new(o, name, type);
+	if (strcmp(sub, "import") == 0) {
+		if (csr == NULL) {
+			fprintf(stderr, "error: cluster import needs --csr FILE\n");
+			return 2;
+		}
+		return cluster_import(o, name, csr);
+	}
+	fprintf(stderr, "error: unknown cluster command '%s'\n", sub);
+	return 2;
+}

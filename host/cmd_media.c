@@ -1,0 +1,302 @@
+/*
+ * `media export --to DIR [NAME...]` writes the waiting requests onto the
+ * stick; `media import --from DIR` takes the answers back. The appliance is
+ * trusted only through cryptography: an answer is accepted only if it is
+ * signed by the pinned root, names the root as issuer, carries exactly the
+ * public key of this workspace's CSR, and passes the same CA lints the
+ * appliance applies.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cmd.h"
+#include "mr_cluster.h"
+#include "mr_fileio.h"
+#include "mr_fingerprint.h"
+#include "mr_lint.h"
+#include "mr_media.h"
+#include "mr_pem.h"
+#include "mr_record.h"
+#include "workspace.h"
+
+static int
+fail(const mr_diag *d, int err)
+{
+	fprintf(stderr, "error: %s\n", mr_diag_text(d, err));
+	return 1;
+}
+
+static int
+export_one(const mr_host_opts *o, const char *media, const char *name, mr_diag *d)
+{
+	char path[4096];
+	uint8_t *pem = NULL, der[MR_CSR_MAX_DER];
+	size_t len = 0, der_len = 0;
+	mr_csr csr;
+	int r;
+
+	if (mr_ws_path(o, name, "csr.pem", path, sizeof(path)) != MR_OK)
+		return mr_diag_set(d, MR_E_ARG, "invalid cluster name '%s'", name);
+	/* Only a request that parses and verifies goes on the stick. */
+	if ((r = mr_ws_read_csr(path, der, sizeof(der), &der_len, &csr, d)) != MR_OK)
+		return r;
+	if ((r = mr_file_read(path, MR_MEDIA_MAX_FILE, &pem, &len, d)) != MR_OK)
+		return r;
+	r = mr_media_write(media, MR_MEDIA_REQUESTS, name, ".csr", pem, len, d);
+	free(pem);
+	if (r == MR_OK)
+		printf("cluster %s: request written to %s/%s/%s.csr\n", name, media,
+		    MR_MEDIA_REQUESTS, name);
+	return r;
+}
+
+static int
+media_export(const mr_host_opts *o, const char *media, int n_names, char **names)
+{
+	char all[MR_WS_MAX_CLUSTERS][64];
+	size_t n = 0, written = 0;
+	mr_diag d;
+	int r, failed = 0;
+
+	mr_diag_clear(&d);
+	if (n_names > 0) {
+		for (int i = 0; i < n_names; i++) {
+			mr_diag_clear(&d);
+			if ((r = export_one(o, media, names[i], &d)) != MR_OK) {
+				fprintf(stderr, "error: cluster %s: %s\n", names[i], mr_diag_text(&d, r));
+				failed = 1;
+			} else {
+				written++;
+			}
+		}
+		return failed ? 1 : 0;
+	}
+	if ((r = mr_ws_clusters(o, all, MR_WS_MAX_CLUSTERS, &n, &d)) != MR_OK)
+		return fail(&d, r);
+	for (size_t i = 0; i < n; i++) {
+		if (mr_ws_cluster_issued(o, all[i]))
+			continue;
+		mr_diag_clear(&d);
+		if ((r = export_one(o, media, all[i], &d)) != MR_OK) {
+			fprintf(stderr, "error: cluster %s: %s\n", all[i], mr_diag_text(&d, r));
+			failed = 1;
+		} else {
+			written++;
+		}
+	}
+	if (written == 0 && !failed)
+		printf("no cluster is waiting for a certificate\n");
+	return failed ? 1 : 0;
+}
+
+static void
+normalise_hex(const char *in, char *out, size_t cap)
+{
+	size_t o = 0;
+
+	for (; *in && o + 1 < cap; in++) {
+		char c = *in;
+		if (c == ':' || c == ' ')
+			continue;
+		if (c >= 'A' && c <= 'F')
+			c = (char)(c - 'A' + 'a');
+		out[o++] = c;
+	}
+	out[o] = '\0';
+}
+
+/* Loads the media's root and checks it against the pinned one (pinning it
+ * on first use, or when it matches --expect-root). */
+static int
+check_root(const mr_host_opts *o, const char *media, const char *expect, uint8_t *der,
+    size_t cap, size_t *len, mr_cert *root, mr_diag *d)
+{
+	char path[4096], hex[65], want[130], colon[MR_FP_HEX_LEN(32)], words[MR_FP_WORDS_LEN];
+	uint8_t pinned[MR_WS_CERT_MAX], fp[32];
+	size_t pinned_len = 0;
+	mr_cert pc;
+	int r;
+
+	if (mr_path_join(path, sizeof(path), media, MR_MEDIA_ROOT) != MR_OK)
+		return mr_diag_set(d, MR_E_RANGE, "media path too long");
+	if ((r = mr_ws_read_cert(path, der, cap, len, root, d)) != MR_OK)
+		return r;
+	if (mr_cert_verify_signature(root, &root->spki, d) != MR_OK ||
+	    mr_lint_ca(root, MR_LINT_ROOT, NULL, time(NULL), d) != MR_OK) {
+		mr_diag_prefix(d, "%s is not a valid root", path);
+		return MR_E_CERT;
+	}
+	mr_fp_sha256(der, *len, fp);
+	mr_hex_encode(fp, 32, hex);
+	r = mr_ws_read_root(o, pinned, sizeof(pinned), &pinned_len, &pc, d);
+	if (r == MR_OK) {
+		if (pinned_len != *len || memcmp(pinned, der, *len) != 0)
+			return mr_diag_set(d, MR_E_KEY_MISMATCH,
+			    "the media's root (SHA-256 %s) is not the pinned root in %s/root-cert.pem",
+			    hex, o->workspace);
+		return MR_OK;
+	}
+	if (r != MR_E_NOTFOUND)
+		return r;
+	mr_fp_hex(fp, 32, colon, sizeof(colon));
+	mr_fp_words(fp, words, sizeof(words));
+	if (expect != NULL) {
+		normalise_hex(expect, want, sizeof(want));
+		if (strcmp(want, hex) != 0)
+			return mr_diag_set(d, MR_E_KEY_MISMATCH,
+			    "the media's root has SHA-256 %s, not the expected %s", hex, want);
+	} else {
+		printf("pinning the root found on the media. Compare with the ceremony transcript:\n"
+		       "  SHA-256: %s\n  words:   %s\n", colon, words);
+	}
+	if (mr_path_join(path, sizeof(path), o->workspace, "root-cert.pem") != MR_OK ||
+	    mr_mkdirs(o->workspace, 0700, d) != MR_OK)
+		return MR_E_IO;
+	return mr_ws_write_pem(path, "CERTIFICATE", der, *len, 0644, d);
+}
+
+/* Checks one answer against the root and the cluster's own CSR. */
+static int
+check_answer(const mr_host_opts *o, const char *name, const char *answer,
+    const mr_cert *root, mr_diag *d)
+{
+	char path[4096], serial[64];
+	uint8_t der[MR_WS_CERT_MAX], csr_der[MR_CSR_MAX_DER];
+	size_t len = 0, csr_len = 0;
+	mr_cert c;
+	mr_csr csr;
+	int r;
+
+	if ((r = mr_ws_read_cert(answer, der, sizeof(der), &len, &c, d)) != MR_OK)
+		return r;
+	if (mr_ws_path(o, name, "csr.pem", path, sizeof(path)) != MR_OK ||
+	    (r = mr_ws_read_csr(path, csr_der, sizeof(csr_der), &csr_len, &csr, d)) != MR_OK)
+		return r;
+	if (!mr_der_equal(c.issuer, root->subject))
+		return mr_diag_set(d, MR_E_CERT, "answer is not issued by the pinned root");
+	if (mr_cert_verify_signature(&c, &root->spki, d) != MR_OK) {
+		mr_diag_prefix(d, "answer signature does not verify with the pinned root");
+		return MR_E_SIG;
+	}
+	if (!mr_der_equal(c.spki.whole, csr.spki.whole))
+		return mr_diag_set(d, MR_E_KEY_MISMATCH,
+		    "answer certifies a different key than this workspace's request");
+	if (mr_lint_ca(&c, MR_LINT_INTERMEDIATE, root, time(NULL), d) != MR_OK) {
+		mr_diag_prefix(d, "answer");
+		return MR_E_CERT;
+	}
+	if (mr_ws_path(o, name, "ca-cert.pem", path, sizeof(path)) != MR_OK ||
+	    (r = mr_ws_write_pem(path, "CERTIFICATE", der, len, 0644, d)) != MR_OK)
+		return r;
+	mr_cert_serial_hex(&c, serial, sizeof(serial));
+	printf("cluster %s: certificate accepted (serial %s)\n", name, serial);
+	return MR_OK;
+}
+
+static void
+print_refusal(const char *name, const char *path)
+{
+	uint8_t *text = NULL;
+	size_t len = 0;
+
+	if (mr_file_read(path, 4096, &text, &len, NULL) != MR_OK) {
+		fprintf(stderr, "error: cluster %s: refused by the appliance\n", name);
+		return;
+	}
+	/* The reason came from the media: print it tame. */
+	for (size_t i = 0; i < len; i++)
+		if (text[i] < 0x20 || text[i] > 0x7e)
+			text[i] = i + 1 == len ? '\0' : ' ';
+	fprintf(stderr, "error: cluster %s: refused by the appliance: %.200s\n", name,
+	    (const char *)text);
+	free(text);
+}
+
+static int
+media_import(const mr_host_opts *o, const char *media, const char *expect)
+{
+	char names[MR_WS_MAX_CLUSTERS][64], path[4096];
+	uint8_t root_der[MR_WS_CERT_MAX];
+	size_t n = 0, root_len = 0, imported = 0;
+	mr_cert root;
+	mr_diag d;
+	int r, failed = 0;
+
+	mr_diag_clear(&d);
+	if ((r = check_root(o, media, expect, root_der, sizeof(root_der), &root_len, &root,
+		 &d)) != MR_OK)
+		return fail(&d, r);
+	if ((r = mr_ws_clusters(o, names, MR_WS_MAX_CLUSTERS, &n, &d)) != MR_OK)
+		return fail(&d, r);
+	for (size_t i = 0; i < n; i++) {
+		if (mr_ws_cluster_issued(o, names[i]))
+			continue;
+		mr_diag_clear(&d);
+		if (mr_media_path(path, sizeof(path), media, MR_MEDIA_ANSWERS, names[i], ".pem") != MR_OK)
+			continue;
+		if (mr_path_exists(path)) {
+			if ((r = check_answer(o, names[i], path, &root, &d)) != MR_OK) {
+				fprintf(stderr, "error: cluster %s: %s\n", names[i], mr_diag_text(&d, r));
+				failed = 1;
+			} else {
+				imported++;
+			}
+			continue;
+		}
+		if (mr_media_path(path, sizeof(path), media, MR_MEDIA_ANSWERS, names[i],
+			".refused") == MR_OK && mr_path_exists(path)) {
+			print_refusal(names[i], path);
+			failed = 1;
+			continue;
+		}
+		printf("cluster %s: no answer on the media yet\n", names[i]);
+	}
+	printf("%zu certificate(s) imported\n", imported);
+	return failed ? 1 : 0;
+}
+
+static void
+usage(FILE *f)
+{
+	fputs("usage: meshroot [--workspace DIR] media export --to DIR [NAME...]\n"
+	      "       meshroot [--workspace DIR] media import --from DIR [--expect-root SHA256]\n", f);
+}
+
+int
+cmd_media(const mr_host_opts *o, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "to", required_argument, NULL, 't' },
+		{ "from", required_argument, NULL, 'f' },
+		{ "expect-root", required_argument, NULL, 'e' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *to = NULL, *from = NULL, *expect = NULL, *sub;
+	int c;
+
+	if (argc < 2 || strcmp(argv[1], "--help") == 0) {
+		usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	sub = argv[1];
+	optind = 0; /* 0: glibc fully re-initialises its scanner */
+	while ((c = getopt_long(argc - 1, argv + 1, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 't': to = optarg; break;
+		case 'f': from = optarg; break;
+		case 'e': expect = optarg; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (strcmp(sub, "export") == 0 && to != NULL)
+		return media_export(o, to, argc - 1 - optind, argv + 1 + optind);
+	if (strcmp(sub, "import") == 0 && from != NULL && optind == argc - 1)
+		return media_import(o, from, expect);
+	usage(stderr);
+	return 2;
+}

@@ -1,0 +1,157 @@
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mr_cluster.h"
+#include "mr_fileio.h"
+#include "mr_pem.h"
+#include "workspace.h"
+
+int
+mr_ws_path(const mr_host_opts *o, const char *name, const char *file, char *out, size_t cap)
+{
+	int k;
+
+	if (!mr_cluster_name_ok(name))
+		return MR_E_ARG;
+	if (file == NULL)
+		k = snprintf(out, cap, "%s/clusters/%s", o->workspace, name);
+	else
+		k = snprintf(out, cap, "%s/clusters/%s/%s", o->workspace, name, file);
+	return (k < 0 || (size_t)k >= cap) ? MR_E_RANGE : MR_OK;
+}
+
+static int
+read_pem(const char *path, const char *label, uint8_t *der, size_t cap, size_t *len,
+    mr_diag *d)
+{
+	uint8_t *text = NULL;
+	size_t n = 0, pos = 0;
+	int r;
+
+	if ((r = mr_file_read(path, 1u << 20, &text, &n, d)) != MR_OK)
+		return r;
+	r = mr_pem_next((const char *)text, n, &pos, label, der, cap, len);
+	free(text);
+	if (r != MR_OK)
+		return mr_diag_set(d, MR_E_PEM, "%s: no readable %s", path, label);
+	return MR_OK;
+}
+
+int
+mr_ws_read_cert(const char *path, uint8_t *der, size_t cap, size_t *len, mr_cert *c,
+    mr_diag *d)
+{
+	int r;
+
+	if ((r = read_pem(path, "CERTIFICATE", der, cap, len, d)) != MR_OK)
+		return r;
+	if (mr_cert_parse(der, *len, c, d) != MR_OK) {
+		mr_diag_prefix(d, "%s", path);
+		return MR_E_CERT;
+	}
+	return MR_OK;
+}
+
+int
+mr_ws_read_csr(const char *path, uint8_t *der, size_t cap, size_t *len, mr_csr *c,
+    mr_diag *d)
+{
+	int r;
+
+	if ((r = read_pem(path, "CERTIFICATE REQUEST", der, cap, len, d)) != MR_OK)
+		return r;
+	if ((r = mr_csr_parse(der, *len, c, d)) != MR_OK) {
+		mr_diag_prefix(d, "%s", path);
+		return r;
+	}
+	return MR_OK;
+}
+
+int
+mr_ws_read_root(const mr_host_opts *o, uint8_t *der, size_t cap, size_t *len, mr_cert *c,
+    mr_diag *d)
+{
+	char path[4096];
+
+	if (mr_path_join(path, sizeof(path), o->workspace, "root-cert.pem") != MR_OK)
+		return mr_diag_set(d, MR_E_RANGE, "workspace path too long");
+	if (!mr_path_exists(path))
+		return MR_E_NOTFOUND;
+	return mr_ws_read_cert(path, der, cap, len, c, d);
+}
+
+static int
+by_name(const void *a, const void *b)
+{
+	return strcmp((const char *)a, (const char *)b);
+}
+
+int
+mr_ws_clusters(const mr_host_opts *o, char names[][64], size_t max, size_t *n, mr_diag *d)
+{
+	char path[4096];
+	DIR *dp;
+	struct dirent *de;
+
+	*n = 0;
+	if (mr_path_join(path, sizeof(path), o->workspace, "clusters") != MR_OK)
+		return mr_diag_set(d, MR_E_RANGE, "workspace path too long");
+	if ((dp = opendir(path)) == NULL) {
+		if (errno == ENOENT)
+			return MR_OK;
+		return mr_diag_set(d, MR_E_IO, "%s: %s", path, strerror(errno));
+	}
+	while ((de = readdir(dp)) != NULL) {
+		if (!mr_cluster_name_ok(de->d_name))
+			continue;
+		if (*n == max) {
+			closedir(dp);
+			return mr_diag_set(d, MR_E_RANGE, "more than %zu clusters", max);
+		}
+		/* mr_cluster_name_ok bounds the name to 63 bytes. */
+		memcpy(names[*n], de->d_name, strlen(de->d_name) + 1);
+		(*n)++;
+	}
+	closedir(dp);
+	qsort(names, *n, 64, by_name);
+	return MR_OK;
+}
+
+int
+mr_ws_cluster_issued(const mr_host_opts *o, const char *name)
+{
+	char path[4096];
+	uint8_t cert_der[MR_WS_CERT_MAX], csr_der[MR_CSR_MAX_DER];
+	size_t cl, rl;
+	mr_cert c;
+	mr_csr q;
+
+	if (mr_ws_path(o, name, "ca-cert.pem", path, sizeof(path)) != MR_OK ||
+	    !mr_path_exists(path) ||
+	    mr_ws_read_cert(path, cert_der, sizeof(cert_der), &cl, &c, NULL) != MR_OK ||
+	    mr_ws_path(o, name, "csr.pem", path, sizeof(path)) != MR_OK ||
+	    mr_ws_read_csr(path, csr_der, sizeof(csr_der), &rl, &q, NULL) != MR_OK)
+		return 0;
+	return mr_der_equal(c.spki.whole, q.spki.whole);
+}
+
+int
+mr_ws_write_pem(const char *path, const char *label, const uint8_t *der, size_t len,
+    unsigned mode, mr_diag *d)
+{
+	size_t cap = mr_pem_size(label, len), n;
+	char *pem = malloc(cap);
+	int r;
+
+	if (pem == NULL)
+		return mr_diag_set(d, MR_E_NOMEM, "out of memory");
+	r = mr_pem_write(label, der, len, pem, cap, &n);
+	if (r == MR_OK)
+		r = mr_file_write_atomic(path, pem, n, (mode_t)mode, d);
+	explicit_bzero(pem, cap);
+	free(pem);
+	return r;
+}

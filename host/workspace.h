@@ -1,0 +1,55 @@
+/*
+ * The host workspace: everything `meshroot` knows, in one directory.
+ *
+ *   root-cert.pem                  the pinned root (first media import, or
+ *                                  `root pin`); every answer is checked
+ *                                  against it
+ *   clusters/<name>/ca-key.pem     the intermediate key (0600; absent after
+ *                                  `cluster import`)
+ *   clusters/<name>/csr.pem        the request
+ *   clusters/<name>/ca-cert.pem    the certificate, once imported and checked
+ *
+ * A cluster is waiting while it has no ca-cert.pem whose key is its CSR's.
+ */
+#ifndef MR_HOST_WORKSPACE_H
+#define MR_HOST_WORKSPACE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cmd.h"
+#include "mr_cert.h"
+#include "mr_csr.h"
+#include "mr_diag.h"
+
+#define MR_WS_MAX_CLUSTERS 256
+#define MR_WS_CERT_MAX 8192
+
+/* <workspace>/clusters/<name>/<file> (file may be NULL for the dir). */
+int mr_ws_path(const mr_host_opts *o, const char *name, const char *file, char *out,
+    size_t cap) MR_MUST_CHECK;
+
+/* Reads the first CERTIFICATE of a PEM file and parses it into c. */
+int mr_ws_read_cert(const char *path, uint8_t *der, size_t cap, size_t *len, mr_cert *c,
+    mr_diag *d) MR_MUST_CHECK;
+
+/* Reads and parses (signature checked) a PEM CSR. */
+int mr_ws_read_csr(const char *path, uint8_t *der, size_t cap, size_t *len, mr_csr *c,
+    mr_diag *d) MR_MUST_CHECK;
+
+/* The pinned root. MR_E_NOTFOUND when nothing is pinned yet. */
+int mr_ws_read_root(const mr_host_opts *o, uint8_t *der, size_t cap, size_t *len,
+    mr_cert *c, mr_diag *d) MR_MUST_CHECK;
+
+/* Cluster names in the workspace, sorted. */
+int mr_ws_clusters(const mr_host_opts *o, char names[][64], size_t max, size_t *n,
+    mr_diag *d) MR_MUST_CHECK;
+
+/* 1 when the cluster has a ca-cert.pem for the key of its csr.pem. */
+int mr_ws_cluster_issued(const mr_host_opts *o, const char *name);
+
+/* Writes der as PEM at path atomically with mode. */
+int mr_ws_write_pem(const char *path, const char *label, const uint8_t *der, size_t len,
+    unsigned mode, mr_diag *d) MR_MUST_CHECK;
+
+#endif
