@@ -60,6 +60,7 @@ typedef struct {
 	size_t len;
 	DecodedCert dc;        /* valid only when parsed */
 	int parsed;
+	size_t block;          /* 1-based PEM block number in its file */
 	char label[256];       /* "intermediate", "root-cert.pem certificate 1 (...)" */
 	char name[192];        /* subject, for messages */
 	time_t not_before;
@@ -412,7 +413,7 @@ load_certs(vctx *v, const char *name, const mr_pemfile *f, vcert *out,
 			    name, i + 1, wc_GetErrorString(r));
 			continue;
 		}
-		n++;
+		out[n++].block = i + 1;
 	}
 	return n;
 }
@@ -458,8 +459,8 @@ load_files(vctx *v)
 				problem(v, "%s holds no certificate", ROOT_CERT);
 			for (size_t i = 0; i < v->n_roots; i++)
 				snprintf(v->roots[i].label, sizeof(v->roots[i].label),
-				    "%s certificate %zu (\"%s\")", ROOT_CERT, i + 1,
-				    v->roots[i].name);
+				    "%s certificate %zu (\"%s\")", ROOT_CERT,
+				    v->roots[i].block, v->roots[i].name);
 		}
 	}
 	if (v->have_chain) {
@@ -470,8 +471,8 @@ load_files(vctx *v)
 			    &v->chain_complete);
 			for (size_t i = 0; i < v->n_chain; i++)
 				snprintf(v->chain[i].label, sizeof(v->chain[i].label),
-				    "%s certificate %zu (\"%s\")", CERT_CHAIN, i + 1,
-				    v->chain[i].name);
+				    "%s certificate %zu (\"%s\")", CERT_CHAIN,
+				    v->chain[i].block, v->chain[i].name);
 		}
 	}
 }
@@ -910,8 +911,8 @@ check_chain(vctx *v)
 		if (issued_by(&v->chain[i], &v->chain[i + 1], &why))
 			continue;
 		problem(v, "%s certificate %zu (\"%s\") is not signed by "
-		    "certificate %zu (\"%s\")%s%s", CERT_CHAIN, i + 1,
-		    v->chain[i].name, i + 2, v->chain[i + 1].name,
+		    "certificate %zu (\"%s\")%s%s", CERT_CHAIN, v->chain[i].block,
+		    v->chain[i].name, v->chain[i + 1].block, v->chain[i + 1].name,
 		    why.msg[0] != '\0' ? ": " : " (issuer name differs)", why.msg);
 		/* The same bad signature fails the path: say it once. */
 		if (why.msg[0] != '\0' && strcmp(why.msg, v->path_why.msg) == 0)

@@ -172,17 +172,28 @@ mr_app_open_token(mr_app *app, mr_diag *d)
 	if ((r = read_pin(app, pin, sizeof(pin), &pin_len, d)) != MR_OK)
 		goto out;
 	r = mr_token_login(app->tok, pin, pin_len, d);
-	if (r != MR_OK && app->audit_open) {
-		/* Failed logins are audited (never the PIN itself). If even
-		 * that fails, the login error is what the operator needs. */
+	if (app->audit_open) {
+		/* Logins are audited, failed ones included (never the PIN). */
+		char label[33] = "", serial[17] = "";
 		mr_record rec;
-		mr_diag ignored;
-		mr_diag_clear(&ignored);
+		mr_diag ad;
+		mr_diag_clear(&ad);
 		mr_record_init(&rec);
 		mr_record_add(&rec, "token", app->token);
-		mr_record_add(&rec, "error", mr_diag_text(d, r));
-		if (mr_app_audit(app, "login-failed", &rec, &ignored) != MR_OK)
-			fprintf(stderr, "warning: %s\n", mr_diag_text(&ignored, MR_E_AUDIT));
+		if (r == MR_OK && mr_token_info(app->tok, label, serial, &ad) == MR_OK) {
+			mr_record_add(&rec, "token_label", label);
+			mr_record_add(&rec, "token_serial", serial);
+		}
+		if (r != MR_OK) {
+			mr_record_add(&rec, "error", mr_diag_text(d, r));
+			/* If even this record fails, the login error is still
+			 * what the operator needs to see first. */
+			if (mr_app_audit(app, "login-failed", &rec, &ad) != MR_OK)
+				fprintf(stderr, "warning: %s\n", mr_diag_text(&ad, MR_E_AUDIT));
+		} else if (mr_app_audit(app, "login", &rec, &ad) != MR_OK) {
+			/* Fail closed: no session without its record. */
+			r = mr_diag_set(d, MR_E_AUDIT, "%s", mr_diag_text(&ad, MR_E_AUDIT));
+		}
 	}
 out:
 	explicit_bzero(pin, sizeof(pin));

@@ -167,11 +167,6 @@ ceremony_init(mr_app *app, const char *config_path)
 	if ((r = mr_token_info(app->tok, label, serial, &d)) != MR_OK)
 		goto fail;
 	step("logged in to token '%s' (serial %s)", label, serial);
-	mr_record_init(&rec);
-	mr_record_add(&rec, "token_label", label);
-	mr_record_add(&rec, "token_serial", serial);
-	if ((r = audit_step(app, "login", &rec, &d)) != MR_OK)
-		goto fail;
 
 	step("generating the root key (%s) inside the token: sensitive, not extractable, sign only",
 	    mr_key_type_name(app->cfg.root_key_type));

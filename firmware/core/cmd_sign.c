@@ -139,7 +139,7 @@ process(mr_app *app, const char *media, const mr_media_item *it, batch_counts *b
 		return MR_OK;
 	}
 
-	mr_request_describe(&rq, text, sizeof(text));
+	mr_request_describe(app, &rq, text, sizeof(text));
 	say("\nrequest %s:\n%s", it->name, text);
 	if (mr_app_confirm(app, "Approve this intermediate CA?", "yes") != MR_OK) {
 		say("request %s: declined by the operator\n", it->name);

@@ -41,7 +41,7 @@ mr_request_parse(const mr_app *app, const char *cluster, const uint8_t *der, siz
 }
 
 void
-mr_request_describe(const mr_request *rq, char *out, size_t cap)
+mr_request_describe(const mr_app *app, const mr_request *rq, char *out, size_t cap)
 {
 	char hex[MR_FP_HEX_LEN(32)], words[MR_FP_WORDS_LEN];
 
@@ -49,12 +49,12 @@ mr_request_describe(const mr_request *rq, char *out, size_t cap)
 	mr_fp_words(rq->csr_hash, words, sizeof(words));
 	snprintf(out, cap,
 	    "  cluster:   %s\n"
-	    "  subject:   O=<policy>, L=%s, CN=%s (requested subject ignored)\n"
+	    "  subject:   O=%s, L=%s, CN=%s (requested subject ignored)\n"
 	    "  key:       %s\n"
 	    "  CSR SHA-256: %s\n"
 	    "  words:     %s\n"
 	    "  ignored:   %s\n",
-	    rq->cluster, rq->cluster, rq->cluster, mr_key_type_name(rq->csr.spki.type), hex,
+	    rq->cluster, app->cfg.policy_o, rq->cluster, rq->cluster, mr_key_type_name(rq->csr.spki.type), hex,
 	    words, rq->ignored[0] ? rq->ignored : "nothing");
 }
 

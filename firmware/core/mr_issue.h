@@ -39,7 +39,7 @@ int mr_request_parse(const mr_app *app, const char *cluster, const uint8_t *der,
     mr_request *rq, mr_diag *d) MR_MUST_CHECK;
 
 /* Writes the request as the operator sees it before approving. */
-void mr_request_describe(const mr_request *rq, char *out, size_t cap);
+void mr_request_describe(const mr_app *app, const mr_request *rq, char *out, size_t cap);
 
 typedef struct {
 	uint8_t der[4096];

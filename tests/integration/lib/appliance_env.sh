@@ -1,0 +1,36 @@
+# Sourced by integration tests: a fresh SoftHSM2 token, an appliance state
+# dir with a finished ceremony, and a host workspace, all in one temp dir
+# that is removed on exit.
+#
+# Provides: $T (temp dir), $APPLIANCE and $HOST (binaries), app (function
+# running the appliance with state, token and PIN file), host (function
+# running the host tool on the workspace), fail (prints and exits 1).
+set -euo pipefail
+
+: "${MESHROOT_BIN:?MESHROOT_BIN must point at the build dir}"
+APPLIANCE="$MESHROOT_BIN/meshroot-appliance"
+HOST="$MESHROOT_BIN/meshroot"
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+export SOFTHSM2_CONF="$T/softhsm2.conf"
+mkdir -p "$T/tokens"
+echo "directories.tokendir = $T/tokens" > "$SOFTHSM2_CONF"
+echo 1234 > "$T/user.pin"
+chmod 600 "$T/user.pin"
+softhsm2-util --init-token --free --label meshroot-test --pin 1234 --so-pin 5678 >/dev/null
+
+app() { "$APPLIANCE" --state "$T/state" --token meshroot-test --pin-file "$T/user.pin" "$@"; }
+host() { "$HOST" --workspace "$T/ws" "$@"; }
+
+# ceremony [CONFIG]: runs the ceremony with the default template, or CONFIG.
+ceremony() {
+  local conf=${1:-}
+  if [ -z "$conf" ]; then
+    conf="$T/ceremony.conf"
+    "$APPLIANCE" ceremony template > "$conf"
+  fi
+  app ceremony init --config "$conf" --yes > "$T/ceremony.out"
+}
