@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# The appliance's command line: typed confirmations, refusals that name the
+# problem in one line, failed logins in the audit log, and a second ceremony
+# refused.
+source "$MESHROOT_SRC/tests/integration/lib/appliance_env.sh"
+
+one_error_line() { # the command failed with exactly one "error: " line naming $1
+  local err=$1 want=$2
+  [ "$(grep -c '^error: ' "$err")" -eq 1 ] || { cat "$err"; fail "expected one error line"; }
+  grep -q "^error: .*$want" "$err" || { cat "$err"; fail "error does not mention: $want"; }
+}
+
+"$APPLIANCE" --help | grep -q "ceremony init --config FILE" || fail "--help"
+"$APPLIANCE" ceremony template > "$T/c.conf"
+
+# Commands before a ceremony say what to do.
+if app sign --media "$T/none" --yes 2>"$T/err"; then fail "sign without a root succeeded"; fi
+one_error_line "$T/err" "holds no root: run .meshroot-appliance ceremony init. first"
+
+# A config typo is named with its line.
+sed 's/^key_type = ec-p384/key_typo = ec-p384/' "$T/c.conf" > "$T/typo.conf"
+if app ceremony init --config "$T/typo.conf" --yes 2>"$T/err"; then fail "typo accepted"; fi
+one_error_line "$T/err" "line [0-9]*: unknown key key_typo in \[root\]"
+[ ! -e "$T/state/root-cert.pem" ] || fail "a root was written from a bad config"
+
+# Declining the typed confirmation leaves nothing behind.
+if echo no | app ceremony init --config "$T/c.conf" 2>"$T/err" >/dev/null; then
+  fail "ceremony went on without confirmation"
+fi
+one_error_line "$T/err" "cancelled by the operator"
+[ ! -e "$T/state/root-cert.pem" ] || fail "root written although declined"
+
+# Typing yes runs it.
+echo yes | app ceremony init --config "$T/c.conf" > "$T/ceremony.out"
+grep -q "Root certificate SHA-256 fingerprint" "$T/ceremony.out" || fail "no fingerprint shown"
+fp=$(openssl x509 -in "$T/state/root-cert.pem" -noout -fingerprint -sha256 | cut -d= -f2 | tr 'A-F' 'a-f')
+grep -qF "$fp" "$T/ceremony.out" || fail "the fingerprint shown is not the root's ($fp)"
+grep -q 'event=ceremony-start .*confirmed_by=operator' "$T/state/audit.log" \
+  || fail "confirmation not audited"
+
+# A second ceremony on the same state dir is refused.
+if app ceremony init --config "$T/c.conf" --yes 2>"$T/err"; then fail "second ceremony ran"; fi
+one_error_line "$T/err" "already holds a root"
+
+# The root key in the token is protected: openssl reads the root and the
+# stored config is the reviewed one.
+cmp -s "$T/c.conf" "$T/state/ceremony.conf" || fail "stored config differs"
+
+# A wrong PIN is named with its CK_RV and audited; the PIN itself never is.
+echo 9999 > "$T/wrong.pin"
+mkdir -p "$T/media/meshroot/requests"
+if "$APPLIANCE" --state "$T/state" --token meshroot-test --pin-file "$T/wrong.pin" \
+    sign --media "$T/media" --yes 2>"$T/err" >/dev/null; then fail "wrong PIN accepted"; fi
+one_error_line "$T/err" "C_Login: CKR_PIN_INCORRECT"
+grep -q 'event=login-failed .*CKR_PIN_INCORRECT' "$T/state/audit.log" || fail "failed login not audited"
+if grep -q -e 9999 -e 1234 "$T/state/audit.log"; then fail "a PIN reached the audit log"; fi
+
+# Approval on the console: yes for one request, no for the other.
+for c in east west; do host cluster new "$c" > /dev/null; done
+host media export --to "$T/media" > /dev/null
+set +e
+printf 'yes\nno\n' | app sign --media "$T/media" > "$T/sign.out" 2> "$T/err"
+rc=$?
+set -e
+[ "$rc" -eq 1 ] || fail "a declined request must make sign exit 1 (got $rc)"
+grep -q "request east.csr: issued serial" "$T/sign.out" || fail "east not issued"
+grep -q "request west.csr: declined by the operator" "$T/sign.out" || fail "west not declined"
+[ -f "$T/media/meshroot/answers/west.refused" ] || fail "no refusal answer for west"
+grep -q 'event=approve cluster=east .*by=operator' "$T/state/audit.log" || fail "approval not audited"
+grep -q 'event=refuse cluster=west .*by=operator reason=declined' "$T/state/audit.log" \
+  || fail "decline not audited"
+
+# status works without the token and counts what was issued.
+app status > "$T/status.out"
+grep -q "issued:    1 certificate" "$T/status.out" || { cat "$T/status.out"; fail "status count"; }
+
+# An audit log edited by hand stops the appliance (fail closed).
+sed -i '2s/event=login/event=logon/' "$T/state/audit.log"
+if app status 2>"$T/err" >/dev/null; then fail "a broken audit chain was accepted"; fi
+one_error_line "$T/err" "breaks the hash chain"
+echo PASS
