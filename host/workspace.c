@@ -27,17 +27,7 @@ static int
 read_pem(const char *path, const char *label, uint8_t *der, size_t cap, size_t *len,
     mr_diag *d)
 {
-	uint8_t *text = NULL;
-	size_t n = 0, pos = 0;
-	int r;
-
-	if ((r = mr_file_read(path, 1u << 20, &text, &n, d)) != MR_OK)
-		return r;
-	r = mr_pem_next((const char *)text, n, &pos, label, der, cap, len);
-	free(text);
-	if (r != MR_OK)
-		return mr_diag_set(d, MR_E_PEM, "%s: no readable %s", path, label);
-	return MR_OK;
+	return mr_file_read_pem(path, 1u << 20, label, der, cap, len, d);
 }
 
 int

@@ -57,25 +57,19 @@ static int
 load_root(mr_app *app, mr_diag *d)
 {
 	char path[4096];
-	uint8_t *pem = NULL;
-	size_t len = 0, pos = 0;
 	int r;
 
 	if (mr_app_path(app, path, sizeof(path), "root-cert.pem") != MR_OK)
 		return mr_diag_set(d, MR_E_RANGE, "state dir path too long");
-	r = mr_file_read(path, 65536, &pem, &len, d);
+	r = mr_file_read_pem(path, 65536, "CERTIFICATE", app->root_der, sizeof(app->root_der),
+	    &app->root_len, d);
 	if (r == MR_E_NOTFOUND) {
 		mr_diag_clear(d);
 		return mr_diag_set(d, MR_E_STATE,
 		    "%s holds no root: run `meshroot-appliance ceremony init` first", app->state_dir);
 	}
 	if (r != MR_OK)
-		return r;
-	r = mr_pem_next((const char *)pem, len, &pos, "CERTIFICATE", app->root_der,
-	    sizeof(app->root_der), &app->root_len);
-	free(pem);
-	if (r != MR_OK)
-		return mr_diag_set(d, MR_E_STATE, "%s: no readable certificate", path);
+		return MR_E_STATE;
 	if (mr_cert_parse(app->root_der, app->root_len, &app->root, d) != MR_OK) {
 		mr_diag_prefix(d, "%s", path);
 		return MR_E_STATE;
@@ -259,14 +253,11 @@ mr_app_recover(mr_app *app, mr_diag *d)
 			/* The audit record is the commit point: the certificate
 			 * was stored before it, so completing the database
 			 * brings both back in agreement. */
-			uint8_t *pem = NULL, der[8192], fp[32];
-			size_t len = 0, pos = 0, der_len = 0;
+			uint8_t der[8192], fp[32];
+			size_t der_len = 0;
 			mr_cert c;
-			int r = mr_file_read(path, 65536, &pem, &len, d);
-			if (r == MR_OK)
-				r = mr_pem_next((const char *)pem, len, &pos, "CERTIFICATE", der,
-				    sizeof(der), &der_len);
-			free(pem);
+			int r = mr_file_read_pem(path, 65536, "CERTIFICATE", der, sizeof(der),
+			    &der_len, d);
 			if (r != MR_OK || mr_cert_parse(der, der_len, &c, d) != MR_OK)
 				return mr_diag_set(d, MR_E_STATE,
 				    "serial %s is in the audit log but %s is unreadable", e->serial, path);

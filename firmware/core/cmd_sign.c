@@ -104,7 +104,8 @@ process(mr_app *app, const char *media, const mr_media_item *it, batch_counts *b
 	mr_diag_clear(&d);
 	if (mr_media_path(path, sizeof(path), media, MR_MEDIA_REQUESTS, it->cluster, ".csr") != MR_OK)
 		return MR_E_RANGE;
-	r = mr_media_read_pem(path, "CERTIFICATE REQUEST", der, sizeof(der), &der_len, &d);
+	r = mr_file_read_pem(path, MR_MEDIA_MAX_FILE, "CERTIFICATE REQUEST", der, sizeof(der),
+	    &der_len, &d);
 	if (r == MR_OK)
 		r = mr_request_parse(app, it->cluster, der, der_len, &rq, &d);
 	if (r != MR_OK) {

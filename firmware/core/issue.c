@@ -62,20 +62,14 @@ static int
 load_stored(mr_app *app, const char *serial, mr_issued *out, mr_diag *d)
 {
 	char path[4096], name[64];
-	uint8_t *pem = NULL;
-	size_t len = 0, pos = 0;
 	int r;
 
 	snprintf(name, sizeof(name), "certs/%s.pem", serial);
 	if (mr_app_path(app, path, sizeof(path), name) != MR_OK)
 		return mr_diag_set(d, MR_E_RANGE, "state dir path too long");
-	if ((r = mr_file_read(path, 65536, &pem, &len, d)) != MR_OK)
-		return r;
-	r = mr_pem_next((const char *)pem, len, &pos, "CERTIFICATE", out->der,
-	    sizeof(out->der), &out->der_len);
-	free(pem);
-	if (r != MR_OK)
-		return mr_diag_set(d, MR_E_STATE, "%s: unreadable", path);
+	if ((r = mr_file_read_pem(path, 65536, "CERTIFICATE", out->der, sizeof(out->der),
+		 &out->der_len, d)) != MR_OK)
+		return r == MR_E_PEM ? MR_E_STATE : r;
 	snprintf(out->serial, sizeof(out->serial), "%s", serial);
 	out->already_issued = 1;
 	return MR_OK;

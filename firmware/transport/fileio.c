@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "mr_fileio.h"
+#include "mr_pem.h"
 
 int
 mr_path_join(char *out, size_t cap, const char *dir, const char *name)
@@ -98,6 +99,25 @@ out:
 	free(buf);
 	close(fd);
 	return r;
+}
+
+int
+mr_file_read_pem(const char *path, size_t max, const char *label, uint8_t *der, size_t cap,
+    size_t *der_len, mr_diag *d)
+{
+	uint8_t *text = NULL;
+	size_t len = 0, pos = 0;
+	int r;
+
+	if ((r = mr_file_read(path, max, &text, &len, d)) != MR_OK)
+		return r;
+	r = mr_pem_next((const char *)text, len, &pos, label, der, cap, der_len);
+	free(text);
+	if (r == MR_E_NOTFOUND)
+		return mr_diag_set(d, MR_E_PEM, "%s: no PEM %s block", path, label);
+	if (r != MR_OK)
+		return mr_diag_set(d, MR_E_PEM, "%s: malformed PEM %s block", path, label);
+	return MR_OK;
 }
 
 static int

@@ -8,7 +8,6 @@
 #include "mr_cluster.h"
 #include "mr_fileio.h"
 #include "mr_media.h"
-#include "mr_pem.h"
 
 int
 mr_media_path(char *out, size_t cap, const char *media, const char *subdir,
@@ -104,25 +103,6 @@ mr_media_list(const char *media, const char *subdir, const char *ext,
 	qsort(v, count, sizeof(*v), by_name);
 	*items = v;
 	*n = count;
-	return MR_OK;
-}
-
-int
-mr_media_read_pem(const char *path, const char *label, uint8_t *der, size_t cap,
-    size_t *der_len, mr_diag *d)
-{
-	uint8_t *text = NULL;
-	size_t len = 0, pos = 0;
-	int r;
-
-	if ((r = mr_file_read(path, MR_MEDIA_MAX_FILE, &text, &len, d)) != MR_OK)
-		return r;
-	r = mr_pem_next((const char *)text, len, &pos, label, der, cap, der_len);
-	free(text);
-	if (r == MR_E_NOTFOUND)
-		return mr_diag_set(d, MR_E_PEM, "no PEM %s block", label);
-	if (r != MR_OK)
-		return mr_diag_set(d, MR_E_PEM, "malformed PEM %s block", label);
 	return MR_OK;
 }
 

@@ -24,6 +24,12 @@
 int mr_file_read(const char *path, size_t max, uint8_t **data, size_t *len,
     mr_diag *d) MR_MUST_CHECK;
 
+/* Reads a PEM file (as mr_file_read, at most max bytes) and decodes the
+ * first block labelled `label` into der. MR_E_PEM when there is none or it
+ * is malformed; the diag names the path. */
+int mr_file_read_pem(const char *path, size_t max, const char *label, uint8_t *der,
+    size_t cap, size_t *der_len, mr_diag *d) MR_MUST_CHECK;
+
 /* Atomically replaces path with data, created with `mode`. */
 int mr_file_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
     mr_diag *d) MR_MUST_CHECK;

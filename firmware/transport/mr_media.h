@@ -38,11 +38,6 @@ typedef struct {
 int mr_media_list(const char *media, const char *subdir, const char *ext,
     mr_media_item **items, size_t *n, mr_diag *d) MR_MUST_CHECK;
 
-/* Reads a PEM file of the media (O_NOFOLLOW, size-bounded) and decodes the
- * first block with `label`. der must hold MR_MEDIA_MAX_FILE bytes. */
-int mr_media_read_pem(const char *path, const char *label, uint8_t *der, size_t cap,
-    size_t *der_len, mr_diag *d) MR_MUST_CHECK;
-
 /* Atomically writes media/<subdir>/<cluster><ext>. */
 int mr_media_write(const char *media, const char *subdir, const char *cluster,
     const char *ext, const void *data, size_t len, mr_diag *d) MR_MUST_CHECK;
