@@ -142,6 +142,8 @@ build_tbs(mr_app *app, const mr_request *rq, const uint8_t serial[16], time_t no
 	return MR_OK;
 }
 
+/* Records a refusal before it is reported: if the record cannot be
+ * written, the refusal is not released either (fail closed). */
 static int
 refuse(mr_app *app, const mr_request *rq, int err, mr_diag *d)
 {
@@ -153,21 +155,47 @@ refuse(mr_app *app, const mr_request *rq, int err, mr_diag *d)
 	mr_record_add(&rec, "cluster", rq->cluster);
 	mr_record_add(&rec, "request", rq->csr_hash_hex);
 	mr_record_add(&rec, "reason", mr_diag_text(d, err));
-	if (mr_app_audit(app, "refuse", &rec, &ad) != MR_OK)
-		fprintf(stderr, "warning: %s\n", mr_diag_text(&ad, MR_E_AUDIT));
+	if (mr_app_audit(app, "refuse", &rec, &ad) != MR_OK) {
+		mr_diag_clear(d);
+		return mr_diag_set(d, MR_E_AUDIT, "%s", mr_diag_text(&ad, MR_E_AUDIT));
+	}
 	return err;
 }
+
+/* A reserved serial whose certificate will not be released: resolved at
+ * once (audit first, then the database), so the log shows why. If either
+ * write fails, the next start resolves it (mr_app_recover). */
+static int
+abandon(mr_app *app, const mr_request *rq, const char *serial, int err, mr_diag *d)
+{
+	mr_record rec;
+	mr_diag ad;
+
+	mr_diag_clear(&ad);
+	mr_record_init(&rec);
+	mr_record_add(&rec, "serial", serial);
+	mr_record_add(&rec, "cluster", rq->cluster);
+	mr_record_add(&rec, "request", rq->csr_hash_hex);
+	mr_record_add(&rec, "reason", mr_diag_text(d, err));
+	if (mr_app_audit(app, "abandon", &rec, &ad) != MR_OK ||
+	    mr_db_abandon(&app->db, serial, mr_diag_text(d, err), &ad) != MR_OK) {
+		mr_diag_clear(d);
+		return mr_diag_set(d, MR_E_AUDIT, "%s", mr_diag_text(&ad, MR_E_AUDIT));
+	}
+	return err;
+}
+
+/* Steps 5 and 6 for a reserved serial; any failure is an abandon. */
+static int
+sign_and_record(mr_app *app, const mr_request *rq, mr_der tbs, const mr_cert *built,
+    time_t now, mr_issued *out, mr_diag *d);
 
 int
 mr_issue(mr_app *app, const mr_request *rq, mr_issued *out, mr_diag *d)
 {
-	uint8_t serial[16], name_buf[512], tbs_buf[4096], digest[64], sig[1024], fp[32],
-	    key_hash[32];
-	char path[4096], name[64], pem[8192], subject_text[200];
-	size_t digest_len, sig_len, pem_len;
-	mr_der tbs, cert;
-	mr_cert built, signed_cert;
-	mr_record rec, detail;
+	uint8_t serial[16], name_buf[512], tbs_buf[4096];
+	mr_der tbs;
+	mr_cert built;
 	mr_db_entry *prior;
 	time_t now = time(NULL);
 	int r;
@@ -191,14 +219,32 @@ mr_issue(mr_app *app, const mr_request *rq, mr_issued *out, mr_diag *d)
 		return r;
 	mr_crashpoint("after-reserve");
 
-	if (mr_sig_alg_digest(built.tbs_sig_alg, tbs.p, tbs.n, digest, sizeof(digest),
+	if ((r = sign_and_record(app, rq, tbs, &built, now, out, d)) != MR_OK &&
+	    r != MR_E_AUDIT && r != MR_E_DB)
+		return abandon(app, rq, out->serial, r, d);
+	return r;
+}
+
+static int
+sign_and_record(mr_app *app, const mr_request *rq, mr_der tbs, const mr_cert *built,
+    time_t now, mr_issued *out, mr_diag *d)
+{
+	uint8_t digest[64], sig[1024], fp[32], key_hash[32];
+	char path[4096], name[64], pem[8192], subject_text[200];
+	size_t digest_len, sig_len, pem_len;
+	mr_der cert;
+	mr_cert signed_cert;
+	mr_record rec, detail;
+	int r;
+
+	if (mr_sig_alg_digest(built->tbs_sig_alg, tbs.p, tbs.n, digest, sizeof(digest),
 		&digest_len) != MR_OK)
 		return mr_diag_set(d, MR_E_INTERNAL, "cannot hash the TBS");
 	if ((r = mr_token_device_sign_digest(MR_DEV_ID, app->root.spki.whole.p,
 		 app->root.spki.whole.n, digest, digest_len, sig, sizeof(sig), &sig_len, d)) != MR_OK)
 		return r;
 	mr_crashpoint("after-sign");
-	if (mr_cert_assemble(tbs, built.tbs_sig_alg, sig, sig_len, out->der, sizeof(out->der),
+	if (mr_cert_assemble(tbs, built->tbs_sig_alg, sig, sig_len, out->der, sizeof(out->der),
 		&cert) != MR_OK)
 		return mr_diag_set(d, MR_E_INTERNAL, "cannot assemble the certificate");
 	/* mr_cert_assemble wrote at the end of out->der; move it to the front. */

@@ -15,7 +15,9 @@
  *   6. the certificate is stored in the state dir, then the audit record
  *      is appended (the commit point), then the database records the issue.
  *
- * Only then is the certificate handed back for release.
+ * Only then is the certificate handed back for release. A failure after
+ * step 4 abandons the reservation (audited) before it is reported; a
+ * refusal is audited before it is reported (MR_E_AUDIT if it cannot be).
  */
 #ifndef MR_ISSUE_H
 #define MR_ISSUE_H
@@ -34,7 +36,8 @@ typedef struct {
 	char ignored[256];    /* what the CSR asked for that is not issued */
 } mr_request;
 
-/* Step 1. MR_E_CSR / MR_E_SIG / MR_E_POLICY with the reason in d. */
+/* Step 1. MR_E_CSR (malformed, or a self-signature that does not verify)
+ * or MR_E_POLICY, with the reason in d. */
 int mr_request_parse(const mr_app *app, const char *cluster, const uint8_t *der, size_t n,
     mr_request *rq, mr_diag *d) MR_MUST_CHECK;
 
