@@ -128,6 +128,17 @@ digits(const uint8_t *p, size_t n, int *out)
 	return MR_OK;
 }
 
+/* X.680 (GeneralizedTime refers to ISO 8601): a calendar date, so
+ * 30 February is malformed rather than 2 March. */
+static int
+days_in_month(int year, int mon)
+{
+	static const int days[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	int leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+
+	return mon == 2 && leap ? 29 : days[mon - 1];
+}
+
 int
 mr_der_time(uint8_t tag, mr_der c, time_t *t)
 {
@@ -150,8 +161,8 @@ mr_der_time(uint8_t tag, mr_der c, time_t *t)
 		return MR_E_DER;
 	if (yl == 2)
 		year += year < 50 ? 2000 : 1900;
-	if (mon < 1 || mon > 12 || day < 1 || day > 31 || hour > 23 ||
-	    min > 59 || sec > 59)
+	if (mon < 1 || mon > 12 || day < 1 || day > days_in_month(year, mon) ||
+	    hour > 23 || min > 59 || sec > 59)
 		return MR_E_DER;
 	memset(&tm, 0, sizeof(tm));
 	tm.tm_year = year - 1900;

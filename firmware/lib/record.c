@@ -165,7 +165,9 @@ mr_record_get(const char *line, size_t n, const char *key, char *out, size_t cap
 						return MR_E_DER;
 					hi = hexval(line[j + 1]);
 					lo = hexval(line[j + 2]);
-					if (hi < 0 || lo < 0)
+					/* mr_record_add never writes %00; a NUL
+					 * would cut the value short for C callers. */
+					if (hi < 0 || lo < 0 || (hi | lo) == 0)
 						return MR_E_DER;
 					c = (char)(hi << 4 | lo);
 					j += 2;
