@@ -28,4 +28,20 @@ int board_console_read_line(char *buf, size_t cap);
  */
 int board_console_read_secret(const char *prompt, char *buf, size_t cap);
 
+/*
+ * Waits at most timeout_ms (-1: forever) until board_console_read_line
+ * would not block. 1 ready (a line or end of input), 0 timeout. Lets the
+ * appliance keep serving its link while an operator decides.
+ */
+int board_console_wait(int timeout_ms);
+
+/*
+ * The approve button. board_button_read: 1 while pressed, 0 released, -1
+ * when the board has none. board_button_wait waits at most timeout_ms
+ * (-1: forever) for a press: 1 approve, 2 refuse (a second button, or the
+ * sim console's 'r'), 0 timeout, -1 no button (or its input closed).
+ */
+int board_button_read(void);
+int board_button_wait(int timeout_ms);
+
 #endif

@@ -16,5 +16,9 @@ int cmd_media(const mr_host_opts *o, int argc, char **argv);
 int cmd_bundle(const mr_host_opts *o, int argc, char **argv);
 int cmd_verify(const mr_host_opts *o, int argc, char **argv);
 int cmd_status(const mr_host_opts *o, int argc, char **argv);
+int cmd_root(const mr_host_opts *o, int argc, char **argv);
+int cmd_audit(const mr_host_opts *o, int argc, char **argv);
+int cmd_submit(const mr_host_opts *o, int argc, char **argv);
+int cmd_device(const mr_host_opts *o, int argc, char **argv);
 
 #endif

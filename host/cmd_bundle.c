@@ -8,8 +8,15 @@
  *   root-cert.pem   the pinned root
  *   cert-chain.pem  ca-cert.pem then the root: istiod clamps workload
  *                   lifetimes to the FIRST certificate of the chain
+ *   ca-crl.pem      with --crl: the intermediate's CRL (signed here with
+ *                   ca-key.pem) then the root's (from the appliance):
+ *                   istiod then wants a CRL from every cert in cert-chain.pem
  *   cacerts.yaml    with --secret-yaml: Secret `cacerts` in istio-system
- *                   with exactly those four keys
+ *                   with exactly those files
+ *
+ * --format tls writes the kubernetes.io/tls names istiod also accepts
+ * instead: tls.crt (the intermediate), tls.key (its key), ca.crt (the
+ * root); istiod builds the chain as tls.crt then ca.crt.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -18,13 +25,23 @@
 #include <time.h>
 
 #include "cmd.h"
+#include "crl.h"
 #include "mr_fileio.h"
 #include "mr_pem.h"
+#include "renew.h"
+#include "rotate.h"
 #include "verify.h"
 #include "workspace.h"
 
 static const char *const set_files[] = { "ca-cert.pem", "ca-key.pem", "root-cert.pem",
-	"cert-chain.pem" };
+	"cert-chain.pem", "ca-crl.pem" };
+static const char *const tls_files[] = { "tls.crt", "tls.key", "ca.crt" };
+
+static struct {
+	int crl;           /* --crl: write ca-crl.pem */
+	unsigned crl_days; /* --crl-days: the intermediate CRL's nextUpdate */
+	int tls;           /* --format tls */
+} opt;
 
 static int
 read_whole(const char *path, uint8_t **data, size_t *len, mr_diag *d)
@@ -52,23 +69,24 @@ write_secret_yaml(const char *dir, int has_key, mr_diag *d)
 	    "metadata:\n"
 	    "  name: cacerts\n"
 	    "  namespace: istio-system\n"
-	    "type: Opaque\n"
-	    "data:\n");
-	for (size_t f = 0; f < 4; f++) {
+	    "type: %s\n"
+	    "data:\n", opt.tls ? "kubernetes.io/tls" : "Opaque");
+	for (size_t f = 0; f < (opt.tls ? 3u : opt.crl ? 5u : 4u); f++) {
+		const char *fname = opt.tls ? tls_files[f] : set_files[f];
 		uint8_t *data = NULL;
 		size_t len = 0;
-		if (!has_key && strcmp(set_files[f], "ca-key.pem") == 0)
+		if (!has_key && (strcmp(fname, "ca-key.pem") == 0 || strcmp(fname, "tls.key") == 0))
 			continue;
-		if (mr_path_join(path, sizeof(path), dir, set_files[f]) != MR_OK ||
+		if (mr_path_join(path, sizeof(path), dir, fname) != MR_OK ||
 		    (r = read_whole(path, &data, &len, d)) != MR_OK)
 			goto out;
-		if (o + 8 + strlen(set_files[f]) + (len + 2) / 3 * 4 + 2 > cap) {
+		if (o + 8 + strlen(fname) + (len + 2) / 3 * 4 + 2 > cap) {
 			explicit_bzero(data, len);
 			free(data);
 			r = mr_diag_set(d, MR_E_RANGE, "file set too large for the manifest");
 			goto out;
 		}
-		o += (size_t)snprintf(y + o, cap - o, "  %s: ", set_files[f]);
+		o += (size_t)snprintf(y + o, cap - o, "  %s: ", fname);
 		for (size_t i = 0; i < len; i += 3) {
 			unsigned v = (unsigned)data[i] << 16;
 			if (i + 1 < len)
@@ -95,17 +113,63 @@ out:
 	return r;
 }
 
+/* ca-crl.pem: the intermediate's CRL (signed now with its key), then the
+ * root's latest CRL from the appliance. */
+static int
+write_crl(const mr_host_opts *o, const char *name, const char *dir, int has_key, mr_diag *d)
+{
+	static char inter[64 * 1024];
+	char path[4096];
+	uint8_t *root_crl = NULL, *all = NULL;
+	size_t root_len = 0, inter_len = 0;
+	int r;
+
+	if (!has_key)
+		return mr_diag_set(d, MR_E_ARG,
+		    "--crl needs the cluster's ca-key.pem to sign the intermediate's CRL");
+	if (mr_path_join(path, sizeof(path), o->workspace, "root.crl.pem") != MR_OK)
+		return mr_diag_set(d, MR_E_RANGE, "path too long");
+	if ((r = read_whole(path, &root_crl, &root_len, d)) != MR_OK) {
+		if (r == MR_E_NOTFOUND) {
+			mr_diag_clear(d);
+			return mr_diag_set(d, r, "no root CRL in the workspace: run "
+			    "`meshroot-appliance crl --media DIR`, then `meshroot media import`");
+		}
+		return r;
+	}
+	if ((r = mr_host_crl_intermediate(o, name, opt.crl_days, time(NULL), inter, sizeof(inter),
+		 &inter_len, d)) != MR_OK)
+		goto out;
+	if ((all = malloc(inter_len + root_len)) == NULL) {
+		r = mr_diag_set(d, MR_E_NOMEM, "out of memory");
+		goto out;
+	}
+	memcpy(all, inter, inter_len);
+	memcpy(all + inter_len, root_crl, root_len);
+	if (mr_path_join(path, sizeof(path), dir, "ca-crl.pem") != MR_OK)
+		r = mr_diag_set(d, MR_E_RANGE, "path too long");
+	else
+		r = mr_file_write_atomic(path, all, inter_len + root_len, 0644, d);
+out:
+	free(all);
+	free(root_crl);
+	return r;
+}
+
 static int
 bundle_one(const mr_host_opts *o, const char *name, const char *out_root, int yaml,
     const uint8_t *root_pem, size_t root_pem_len)
 {
 	char dir[4096], src[4096], dst[4096];
-	uint8_t *cert = NULL, *key = NULL, *chain = NULL;
-	size_t cert_len = 0, key_len = 0;
+	uint8_t *cert = NULL, *key = NULL, *chain = NULL, *roots = NULL, *issuer = NULL;
+	size_t cert_len = 0, key_len = 0, roots_len = 0, issuer_len = 0;
 	int r = MR_E_RANGE, has_key;
 	mr_diag d;
 
 	mr_diag_clear(&d);
+	/* A renewal interrupted after its certificate was imported. */
+	if ((r = mr_host_renew_finish(o, name, &d)) != MR_OK)
+		goto fail;
 	if (!mr_ws_cluster_issued(o, name)) {
 		fprintf(stderr, "error: cluster %s: no certificate for its current request yet "
 		    "(media export / sign / media import first)\n", name);
@@ -117,30 +181,40 @@ bundle_one(const mr_host_opts *o, const char *name, const char *out_root, int ya
 	if (mr_ws_path(o, name, "ca-cert.pem", src, sizeof(src)) != MR_OK ||
 	    (r = read_whole(src, &cert, &cert_len, &d)) != MR_OK)
 		goto fail;
-	if (mr_path_join(dst, sizeof(dst), dir, "ca-cert.pem") != MR_OK ||
+	/* During a root rotation root-cert.pem holds both roots, and the
+	 * chain ends with the root that issued this intermediate. */
+	if ((r = mr_host_bundle_roots(o, cert, cert_len, &roots, &roots_len, &issuer, &issuer_len,
+		 &d)) != MR_OK)
+		goto fail;
+	root_pem = roots;
+	root_pem_len = roots_len;
+	if (mr_path_join(dst, sizeof(dst), dir, opt.tls ? "tls.crt" : "ca-cert.pem") != MR_OK ||
 	    (r = mr_file_write_atomic(dst, cert, cert_len, 0644, &d)) != MR_OK)
 		goto fail;
-	if (mr_path_join(dst, sizeof(dst), dir, "root-cert.pem") != MR_OK ||
+	if (mr_path_join(dst, sizeof(dst), dir, opt.tls ? "ca.crt" : "root-cert.pem") != MR_OK ||
 	    (r = mr_file_write_atomic(dst, root_pem, root_pem_len, 0644, &d)) != MR_OK)
 		goto fail;
-	chain = malloc(cert_len + root_pem_len);
+	chain = malloc(cert_len + issuer_len);
 	if (chain == NULL) {
 		r = mr_diag_set(&d, MR_E_NOMEM, "out of memory");
 		goto fail;
 	}
 	memcpy(chain, cert, cert_len);
-	memcpy(chain + cert_len, root_pem, root_pem_len);
-	if (mr_path_join(dst, sizeof(dst), dir, "cert-chain.pem") != MR_OK ||
-	    (r = mr_file_write_atomic(dst, chain, cert_len + root_pem_len, 0644, &d)) != MR_OK)
+	memcpy(chain + cert_len, issuer, issuer_len);
+	/* The tls form has no chain file: istiod appends ca.crt to tls.crt. */
+	if (!opt.tls && (mr_path_join(dst, sizeof(dst), dir, "cert-chain.pem") != MR_OK ||
+	    (r = mr_file_write_atomic(dst, chain, cert_len + issuer_len, 0644, &d)) != MR_OK))
 		goto fail;
 	has_key = mr_ws_path(o, name, "ca-key.pem", src, sizeof(src)) == MR_OK &&
 	    mr_path_exists(src);
 	if (has_key) {
 		if ((r = read_whole(src, &key, &key_len, &d)) != MR_OK ||
-		    mr_path_join(dst, sizeof(dst), dir, "ca-key.pem") != MR_OK ||
+		    mr_path_join(dst, sizeof(dst), dir, opt.tls ? "tls.key" : "ca-key.pem") != MR_OK ||
 		    (r = mr_file_write_atomic(dst, key, key_len, 0600, &d)) != MR_OK)
 			goto fail;
 	}
+	if (opt.crl && (r = write_crl(o, name, dir, has_key, &d)) != MR_OK)
+		goto fail;
 	if (yaml && (r = write_secret_yaml(dir, has_key, &d)) != MR_OK)
 		goto fail;
 	printf("cluster %s: file set written to %s/\n", name, dir);
@@ -154,6 +228,16 @@ bundle_one(const mr_host_opts *o, const char *name, const char *out_root, int ya
 	}
 	if (yaml)
 		printf("  kubectl apply -f %s/cacerts.yaml\n", dir);
+	else if (opt.tls)
+		printf("  kubectl create secret generic cacerts -n istio-system "
+		       "--from-file=%s/tls.crt --from-file=%s/tls.key --from-file=%s/ca.crt\n",
+		    dir, dir, dir);
+	else if (opt.crl)
+		printf("  kubectl create secret generic cacerts -n istio-system "
+		       "--from-file=%s/ca-cert.pem --from-file=%s/ca-key.pem "
+		       "--from-file=%s/root-cert.pem --from-file=%s/cert-chain.pem "
+		       "--from-file=%s/ca-crl.pem\n",
+		    dir, dir, dir, dir, dir);
 	else
 		printf("  kubectl create secret generic cacerts -n istio-system "
 		       "--from-file=%s/ca-cert.pem --from-file=%s/ca-key.pem "
@@ -169,6 +253,8 @@ out:
 	free(key);
 	free(cert);
 	free(chain);
+	free(roots);
+	free(issuer);
 	return r == MR_OK ? 0 : 1;
 }
 
@@ -178,6 +264,9 @@ cmd_bundle(const mr_host_opts *o, int argc, char **argv)
 	static const struct option opts[] = {
 		{ "out", required_argument, NULL, 'o' },
 		{ "secret-yaml", no_argument, NULL, 'y' },
+		{ "crl", no_argument, NULL, 'c' },
+		{ "crl-days", required_argument, NULL, 'C' },
+		{ "format", required_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -189,18 +278,43 @@ cmd_bundle(const mr_host_opts *o, int argc, char **argv)
 	mr_diag d;
 
 	optind = 0; /* 0: glibc fully re-initialises its scanner */
+	memset(&opt, 0, sizeof(opt));
+	opt.crl_days = 30;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 'o': out = optarg; break;
 		case 'y': yaml = 1; break;
+		case 'c': opt.crl = 1; break;
+		case 'C':
+			opt.crl_days = (unsigned)strtoul(optarg, NULL, 10);
+			if (opt.crl_days == 0 || opt.crl_days > 3653) {
+				fprintf(stderr, "error: --crl-days must be 1..3653\n");
+				return 2;
+			}
+			break;
+		case 'f':
+			if (strcmp(optarg, "tls") == 0)
+				opt.tls = 1;
+			else if (strcmp(optarg, "cacerts") != 0) {
+				fprintf(stderr, "error: --format is cacerts (default) or tls\n");
+				return 2;
+			}
+			break;
 		case 'h':
-			printf("usage: meshroot [--workspace DIR] bundle NAME... [--out DIR] [--secret-yaml]\n");
+			printf("usage: meshroot [--workspace DIR] bundle NAME... [--out DIR] [--secret-yaml]\n"
+			       "           [--format cacerts|tls] [--crl [--crl-days N]]\n");
 			return 0;
 		default: return 2;
 		}
 	}
 	if (optind >= argc) {
-		fprintf(stderr, "usage: meshroot [--workspace DIR] bundle NAME... [--out DIR] [--secret-yaml]\n");
+		fprintf(stderr, "usage: meshroot [--workspace DIR] bundle NAME... [--out DIR] [--secret-yaml]\n"
+				"           [--format cacerts|tls] [--crl [--crl-days N]]\n");
+		return 2;
+	}
+	if (opt.tls && opt.crl) {
+		/* istiod reads ca-crl.pem only beside the cacerts names. */
+		fprintf(stderr, "error: --crl goes with the cacerts format only\n");
 		return 2;
 	}
 	mr_diag_clear(&d);

@@ -14,6 +14,7 @@
 #include "mr_cluster.h"
 #include "mr_fileio.h"
 #include "mr_fingerprint.h"
+#include "renew.h"
 #include "workspace.h"
 
 static int
@@ -113,7 +114,8 @@ static void
 usage(FILE *f)
 {
 	fputs("usage: meshroot [--workspace DIR] cluster new NAME [--key ec-p256|ec-p384|rsa-3072|rsa-4096]\n"
-	      "       meshroot [--workspace DIR] cluster import NAME --csr FILE\n", f);
+	      "       meshroot [--workspace DIR] cluster import NAME --csr FILE\n"
+	      "       meshroot [--workspace DIR] cluster renew NAME [--key TYPE]\n", f);
 }
 
 int
@@ -126,6 +128,7 @@ cmd_cluster(const mr_host_opts *o, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	mr_key_type type = MR_KEY_EC_P256;
+	int key_given = 0;
 	const char *csr = NULL, *sub, *name;
 	int c;
 
@@ -143,6 +146,7 @@ cmd_cluster(const mr_host_opts *o, int argc, char **argv)
 				fprintf(stderr, "error: --key must be ec-p256, ec-p384, rsa-3072 or rsa-4096\n");
 				return 2;
 			}
+			key_given = 1;
 			break;
 		case 'c': csr = optarg; break;
 		case 'h': usage(stdout); return 0;
@@ -156,6 +160,8 @@ cmd_cluster(const mr_host_opts *o, int argc, char **argv)
 	name = argv[1 + optind];
 	if (strcmp(sub, "new") == 0)
 		return cluster_new(o, name, type);
+	if (strcmp(sub, "renew") == 0)
+		return mr_host_cluster_renew(o, name, key_given ? type : MR_KEY_UNKNOWN);
 	if (strcmp(sub, "import") == 0) {
 		if (csr == NULL) {
 			fprintf(stderr, "error: cluster import needs --csr FILE\n");

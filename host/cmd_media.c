@@ -12,7 +12,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "answer.h"
+#include "audit_media.h"
 #include "cmd.h"
+#include "crl.h"
 #include "mr_cluster.h"
 #include "mr_fileio.h"
 #include "mr_fingerprint.h"
@@ -92,108 +95,43 @@ media_export(const mr_host_opts *o, const char *media, int n_names, char **names
 	return failed ? 1 : 0;
 }
 
-static void
-normalise_hex(const char *in, char *out, size_t cap)
-{
-	size_t o = 0;
-
-	for (; *in && o + 1 < cap; in++) {
-		char c = *in;
-		if (c == ':' || c == ' ')
-			continue;
-		if (c >= 'A' && c <= 'F')
-			c = (char)(c - 'A' + 'a');
-		out[o++] = c;
-	}
-	out[o] = '\0';
-}
-
-/* Loads the media's root and checks it against the pinned one (pinning it
- * on first use, or when it matches --expect-root). */
+/* Loads the media's root and checks it against the pinned one (answer.c). */
 static int
 check_root(const mr_host_opts *o, const char *media, const char *expect, uint8_t *der,
     size_t cap, size_t *len, mr_cert *root, mr_diag *d)
 {
-	char path[4096], hex[65], want[130], colon[MR_FP_HEX_LEN(32)], words[MR_FP_WORDS_LEN];
-	uint8_t pinned[MR_WS_CERT_MAX], fp[32];
-	size_t pinned_len = 0;
-	mr_cert pc;
+	char path[4096];
 	int r;
 
 	if (mr_path_join(path, sizeof(path), media, MR_MEDIA_ROOT) != MR_OK)
 		return mr_diag_set(d, MR_E_RANGE, "media path too long");
 	if ((r = mr_ws_read_cert(path, der, cap, len, root, d)) != MR_OK)
 		return r;
-	mr_fp_sha256(der, *len, fp);
-	mr_hex_encode(fp, 32, hex);
-	r = mr_ws_read_root(o, pinned, sizeof(pinned), &pinned_len, &pc, d);
-	if (r == MR_OK) {
-		if (pinned_len != *len || memcmp(pinned, der, *len) != 0)
-			return mr_diag_set(d, MR_E_KEY_MISMATCH,
-			    "the media's root (SHA-256 %s) is not the pinned root in %s/root-cert.pem",
-			    hex, o->workspace);
-		return MR_OK;
-	}
-	if (r != MR_E_NOTFOUND)
-		return r;
-	/* Nothing pinned yet: only a well-formed root of ours may be pinned. */
-	if (mr_cert_verify_signature(root, &root->spki, d) != MR_OK ||
-	    mr_lint_ca(root, MR_LINT_ROOT, NULL, time(NULL), d) != MR_OK) {
-		mr_diag_prefix(d, "%s is not a valid root", path);
-		return MR_E_CERT;
-	}
-	mr_fp_hex(fp, 32, colon, sizeof(colon));
-	mr_fp_words(fp, words, sizeof(words));
-	if (expect != NULL) {
-		normalise_hex(expect, want, sizeof(want));
-		if (strcmp(want, hex) != 0)
-			return mr_diag_set(d, MR_E_KEY_MISMATCH,
-			    "the media's root has SHA-256 %s, not the expected %s", hex, want);
-	} else {
-		printf("pinning the root found on the media. Compare with the ceremony transcript:\n"
-		       "  SHA-256: %s\n  words:   %s\n", colon, words);
-	}
-	if (mr_path_join(path, sizeof(path), o->workspace, "root-cert.pem") != MR_OK ||
-	    mr_mkdirs(o->workspace, 0700, d) != MR_OK)
-		return MR_E_IO;
-	return mr_ws_write_pem(path, "CERTIFICATE", der, *len, 0644, d);
+	return mr_answer_root(o, der, *len, expect, "the media", root, d);
 }
 
-/* Checks one answer against the root and the cluster's own CSR. */
+/* Checks one answer file against the root and the cluster's own CSR. */
 static int
-check_answer(const mr_host_opts *o, const char *name, const char *answer,
+check_answer(const mr_host_opts *o, const char *media, const char *name, const char *answer,
     const mr_cert *root, mr_diag *d)
 {
-	char path[4096], serial[64];
-	uint8_t der[MR_WS_CERT_MAX], csr_der[MR_CSR_MAX_DER];
-	size_t len = 0, csr_len = 0;
+	uint8_t der[MR_WS_CERT_MAX];
+	char path[4096];
+	size_t len = 0;
 	mr_cert c;
-	mr_csr csr;
 	int r;
 
 	if ((r = mr_ws_read_cert(answer, der, sizeof(der), &len, &c, d)) != MR_OK)
 		return r;
-	if (mr_ws_path(o, name, "csr.pem", path, sizeof(path)) != MR_OK ||
-	    (r = mr_ws_read_csr(path, csr_der, sizeof(csr_der), &csr_len, &csr, d)) != MR_OK)
+	if ((r = mr_answer_accept(o, name, der, len, root, d)) != MR_OK)
 		return r;
-	if (!mr_der_equal(c.issuer, root->subject))
-		return mr_diag_set(d, MR_E_CERT, "answer is not issued by the pinned root");
-	if (mr_cert_verify_signature(&c, &root->spki, d) != MR_OK) {
-		mr_diag_prefix(d, "answer signature does not verify with the pinned root");
-		return MR_E_SIG;
-	}
-	if (!mr_der_equal(c.spki.whole, csr.spki.whole))
-		return mr_diag_set(d, MR_E_KEY_MISMATCH,
-		    "answer certifies a different key than this workspace's request");
-	if (mr_lint_ca(&c, MR_LINT_INTERMEDIATE, root, time(NULL), d) != MR_OK) {
-		mr_diag_prefix(d, "answer");
-		return MR_E_CERT;
-	}
-	if (mr_ws_path(o, name, "ca-cert.pem", path, sizeof(path)) != MR_OK ||
-	    (r = mr_ws_write_pem(path, "CERTIFICATE", der, len, 0644, d)) != MR_OK)
+	/* Signed by the root, and also proven to be in the audit log (with a
+	 * pinned audit key); without the proof it is taken back. */
+	if ((r = mr_host_audit_answer(o, media, name, der, len, d)) != MR_OK) {
+		if (mr_ws_path(o, name, "ca-cert.pem", path, sizeof(path)) == MR_OK)
+			remove(path);
 		return r;
-	mr_cert_serial_hex(&c, serial, sizeof(serial));
-	printf("cluster %s: certificate accepted (serial %s)\n", name, serial);
+	}
 	return MR_OK;
 }
 
@@ -230,6 +168,13 @@ media_import(const mr_host_opts *o, const char *media, const char *expect)
 	if ((r = check_root(o, media, expect, root_der, sizeof(root_der), &root_len, &root,
 		 &d)) != MR_OK)
 		return fail(&d, r);
+	{
+		int crl_imported = 0;
+		if ((r = mr_host_crl_import(o, media, &root, &crl_imported, &d)) != MR_OK)
+			return fail(&d, r);
+	}
+	if ((r = mr_host_audit_pin(o, media, &d)) != MR_OK)
+		return fail(&d, r);
 	if ((r = mr_ws_clusters(o, names, MR_WS_MAX_CLUSTERS, &n, &d)) != MR_OK)
 		return fail(&d, r);
 	for (size_t i = 0; i < n; i++) {
@@ -239,7 +184,7 @@ media_import(const mr_host_opts *o, const char *media, const char *expect)
 		if (mr_media_path(path, sizeof(path), media, MR_MEDIA_ANSWERS, names[i], ".pem") != MR_OK)
 			continue;
 		if (mr_path_exists(path)) {
-			if ((r = check_answer(o, names[i], path, &root, &d)) != MR_OK) {
+			if ((r = check_answer(o, media, names[i], path, &root, &d)) != MR_OK) {
 				fprintf(stderr, "error: cluster %s: %s\n", names[i], mr_diag_text(&d, r));
 				failed = 1;
 			} else {

@@ -23,10 +23,23 @@ usage(FILE *f)
 	      "                          write waiting requests onto the media\n"
 	      "  media import --from DIR [--expect-root SHA256]\n"
 	      "                          check and take back the appliance's answers\n"
-	      "  bundle NAME... [--out DIR] [--secret-yaml]\n"
+	      "  submit (--usb[=SERIAL] | --connect unix:PATH) [NAME...]\n"
+	      "                          send waiting requests over the link, wait, check answers\n"
+	      "  device (--usb[=SERIAL] | --connect unix:PATH) [--audit-from N]\n"
+	      "                          the appliance's identity and root (and audit log)\n"
+	      "  bundle NAME... [--out DIR] [--secret-yaml] [--format cacerts|tls] [--crl]\n"
 	      "                          write the Istio cacerts file set (default out/NAME/)\n"
 	      "  verify DIR...           check a cacerts directory as istiod would, plus hygiene\n"
-	      "  status                  each cluster: state, expiry, days left\n"
+	      "  status [--warn-days N] [--root-warn-days N] [--crl-warn-days N]\n"
+	      "                          each cluster: state, expiry, days left; warnings;\n"
+	      "                          exit 0 fine, 1 warning, 2 critical, 3 unknown\n"
+	      "  cluster renew NAME [--key TYPE]\n"
+	      "                          new key and request; the old pair serves until import\n"
+	      "  root rotate --from DIR [--expect-root SHA256]\n"
+	      "                          pin the appliance's new root through its cross-certificate\n"
+	      "  root finish             end the transition (no cluster left on the old root)\n"
+	      "  audit verify|show|report DIR ...\n"
+	      "                          check and read an appliance audit export (docs/audit.md)\n"
 	      "\n"
 	      "The workspace defaults to $MESHROOT_WORKSPACE, else ./meshroot-workspace.\n",
 	    f);
@@ -41,6 +54,10 @@ static const struct {
 	{ "bundle", cmd_bundle },
 	{ "verify", cmd_verify },
 	{ "status", cmd_status },
+	{ "root", cmd_root },
+	{ "audit", cmd_audit },
+	{ "submit", cmd_submit },
+	{ "device", cmd_device },
 };
 
 int

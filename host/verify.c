@@ -41,13 +41,23 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "crl.h"
 #include "pemfile.h"
 #include "verify.h"
 
-#define CA_CERT "ca-cert.pem"
-#define CA_KEY "ca-key.pem"
-#define ROOT_CERT "root-cert.pem"
-#define CERT_CHAIN "cert-chain.pem"
+/*
+ * The names of the form being checked. istiod takes the kubernetes.io/tls
+ * names when tls.crt exists (signing cert tls.crt, key tls.key, root
+ * ca.crt, chain tls.crt then ca.crt), else the cacerts names.
+ */
+static struct {
+	const char *ca_cert, *ca_key, *root_cert, *cert_chain;
+	int tls;
+} names;
+#define CA_CERT (names.ca_cert)
+#define CA_KEY (names.ca_key)
+#define ROOT_CERT (names.root_cert)
+#define CERT_CHAIN (names.cert_chain)
 
 #define MAX_PATH_DEPTH 8u     /* ca-cert plus issuers; real meshes use 2 or 3 */
 #define MIN_RSA_BITS 2048u
@@ -418,6 +428,33 @@ load_certs(vctx *v, const char *name, const mr_pemfile *f, vcert *out,
 	return n;
 }
 
+/* The tls form: istiod's chain is tls.crt followed by ca.crt. The copies
+ * are the chain's own, so each pemfile still frees what it holds. */
+static int
+append_root_to_chain(vctx *v)
+{
+	size_t n = v->f_chain.n + v->f_root.n;
+	mr_pemfile_block *b = calloc(n, sizeof(*b));
+
+	if (b == NULL)
+		return -1;
+	memcpy(b, v->f_chain.blocks, v->f_chain.n * sizeof(*b));
+	for (size_t i = 0; i < v->f_root.n; i++) {
+		b[v->f_chain.n + i] = v->f_root.blocks[i];
+		if ((b[v->f_chain.n + i].der = malloc(v->f_root.blocks[i].der_len)) == NULL) {
+			for (size_t k = 0; k < i; k++)
+				free(b[v->f_chain.n + k].der);
+			free(b);
+			return -1;
+		}
+		memcpy(b[v->f_chain.n + i].der, v->f_root.blocks[i].der, v->f_root.blocks[i].der_len);
+	}
+	free(v->f_chain.blocks);
+	v->f_chain.blocks = b;
+	v->f_chain.n = n;
+	return 0;
+}
+
 static void
 load_files(vctx *v)
 {
@@ -428,6 +465,8 @@ load_files(vctx *v)
 	v->have_key = load_file(v, CA_KEY, &v->f_key);
 	v->have_root = load_file(v, ROOT_CERT, &v->f_root);
 	v->have_chain = load_file(v, CERT_CHAIN, &v->f_chain);
+	if (names.tls && v->have_chain && v->have_root && append_root_to_chain(v) != 0)
+		problem(v, "%s: out of memory", CERT_CHAIN);
 
 	if (v->have_ca) {
 		if ((v->ca_certs = calloc(v->f_ca.n, sizeof(*v->ca_certs))) == NULL) {
@@ -1027,6 +1066,19 @@ mr_host_verify_dir_diag(const char *dir, FILE *report, time_t now, mr_diag *d)
 		return mr_diag_set(d, MR_E_INTERNAL, "wolfCrypt_Init failed");
 	}
 
+	{
+		char p[PATH_MAX];
+		int n = snprintf(p, sizeof(p), "%s/tls.crt", dir);
+		names.tls = n > 0 && (size_t)n < sizeof(p) && stat(p, &st) == 0;
+		names.ca_cert = names.tls ? "tls.crt" : "ca-cert.pem";
+		names.ca_key = names.tls ? "tls.key" : "ca-key.pem";
+		names.root_cert = names.tls ? "ca.crt" : "root-cert.pem";
+		names.cert_chain = names.tls ? "tls.crt" : "cert-chain.pem";
+		n = snprintf(p, sizeof(p), "%s/ca-cert.pem", dir);
+		if (names.tls && n > 0 && (size_t)n < sizeof(p) && stat(p, &st) == 0)
+			problem(v, "both tls.crt and ca-cert.pem present: istiod uses the "
+			    "kubernetes.io/tls names and ignores ca-cert.pem");
+	}
 	load_files(v);
 	check_key_mode(v);
 	load_key(v);
@@ -1035,6 +1087,12 @@ mr_host_verify_dir_diag(const char *dir, FILE *report, time_t now, mr_diag *d)
 	find_root(v);
 	check_chain(v);
 	report_path(v);
+	if (v->have_chain && !names.tls) {
+		char chain_path[PATH_MAX];
+		if (file_path(v, CERT_CHAIN, chain_path) == 0)
+			v->problems += mr_host_verify_crl(v->dir_path, v->dir, chain_path, v->out,
+			    v->now);
+	}
 	if (v->problems == 0)
 		summary(v);
 	r = v->problems;

@@ -3,8 +3,9 @@
  * checks it when it loads a plug-in CA, plus PKI hygiene.
  *
  * The directory must hold ca-cert.pem, ca-key.pem, root-cert.pem and
- * cert-chain.pem (istiod refuses a partial set); ca-crl.pem may be present
- * and is not examined. Every problem found is written to report as one line
+ * cert-chain.pem (istiod refuses a partial set); ca-crl.pem may be present,
+ * and then must hold a current CRL signed by every certificate of
+ * cert-chain.pem, none of which may be revoked (crl.h). Every problem found is written to report as one line
  * "DIR: problem: <text>"; when there is none, one line
  * "DIR: ok (<intermediate subject, expiry, root fingerprint>)" is written.
  * Validity periods are judged at `now`, not at the wall clock.

@@ -4,6 +4,8 @@
  *   root-cert.pem                  the pinned root (first media import, or
  *                                  `root pin`); every answer is checked
  *                                  against it
+ *   audit-key.pub                  the appliance's audit key, pinned with the
+ *                                  root (audit_media.h)
  *   clusters/<name>/ca-key.pem     the intermediate key (0600; absent after
  *                                  `cluster import`)
  *   clusters/<name>/csr.pem        the request

@@ -3,6 +3,8 @@
  * stdout for display, stdin for answers, /dev/tty with echo off for
  * secrets (stdin when there is no terminal, as under tests).
  */
+#include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <termios.h>
@@ -60,8 +62,13 @@ board_console_read_secret(const char *prompt, char *buf, size_t cap)
 
 	if (tty == NULL) {
 		board_console_write(prompt);
+		/* Unbuffered, so no copy of the secret stays in stdio's buffer. */
+		setvbuf(stdin, NULL, _IONBF, 0);
 		return read_line_from(stdin, buf, cap);
 	}
+	/* Unbuffered: a buffered FILE would keep a copy of the secret in
+	 * memory that fclose frees without wiping. */
+	setvbuf(tty, NULL, _IONBF, 0);
 	fputs(prompt, tty);
 	fflush(tty);
 	if (tcgetattr(fileno(tty), &old) == 0) {
@@ -75,4 +82,59 @@ board_console_read_secret(const char *prompt, char *buf, size_t cap)
 	fputs("\n", tty);
 	fclose(tty);
 	return n;
+}
+
+/* stdin unbuffered: a line poll() saw is still there for the next read,
+ * never hidden in stdio's buffer. */
+static void
+console_unbuffered(void)
+{
+	static int done;
+
+	if (!done) {
+		setvbuf(stdin, NULL, _IONBF, 0);
+		done = 1;
+	}
+}
+
+int
+board_console_wait(int timeout_ms)
+{
+	struct pollfd p = { STDIN_FILENO, POLLIN, 0 };
+	int r;
+
+	console_unbuffered();
+	do
+		r = poll(&p, 1, timeout_ms);
+	while (r < 0 && errno == EINTR);
+	return r > 0 ? 1 : 0;
+}
+
+/* The sim board's approve button is a key on its console: Enter, 'a' or
+ * 'y' presses it; 'r' or 'n' is the refuse button. Anything else is
+ * ignored. */
+int
+board_button_read(void)
+{
+	return 0;
+}
+
+int
+board_button_wait(int timeout_ms)
+{
+	char line[16];
+	int n;
+
+	if (board_console_wait(timeout_ms) == 0)
+		return 0;
+	n = board_console_read_line(line, sizeof(line));
+	if (n == -1)
+		return -1;
+	if (n < 0)
+		return 0;
+	if (n == 0 || strcmp(line, "a") == 0 || strcmp(line, "y") == 0)
+		return 1;
+	if (strcmp(line, "r") == 0 || strcmp(line, "n") == 0)
+		return 2;
+	return 0;
 }

@@ -2,18 +2,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "board_api.h"
 #include "mr_app.h"
+#include "mr_auditlog.h"
 #include "mr_fileio.h"
 #include "mr_fingerprint.h"
 #include "mr_lint.h"
 #include "mr_pem.h"
 
 #define PIN_MAX 256
+
+static int check_checkpoint(mr_app *app, mr_diag *d);
 
 void
 mr_app_init(mr_app *app)
@@ -37,6 +41,8 @@ mr_app_close(mr_app *app)
 	if (app->db_open)
 		mr_db_close(&app->db);
 	app->db_open = 0;
+	mr_audit_close(&app->audit);
+	app->audit_open = 0;
 }
 
 int
@@ -84,6 +90,42 @@ load_root(mr_app *app, mr_diag *d)
 	return MR_OK;
 }
 
+/*
+ * After `ceremony rotate` the root key is the one named in root-key-label
+ * ("label=L root=<SHA-256 of the root it belongs to>"), not the config's.
+ * The file counts only while it names the current root-cert.pem: a crash
+ * between writing it and replacing the root leaves the old pair in force.
+ */
+static int
+rotated_key_label(mr_app *app, mr_diag *d)
+{
+	char path[4096], label[sizeof(app->cfg.root_key_label)], root[65], hex[65];
+	uint8_t *text = NULL, fp[32];
+	size_t len = 0;
+	int r;
+
+	if (mr_app_path(app, path, sizeof(path), "root-key-label") != MR_OK)
+		return mr_diag_set(d, MR_E_RANGE, "state dir path too long");
+	r = mr_file_read(path, 1024, &text, &len, d);
+	if (r == MR_E_NOTFOUND) {
+		mr_diag_clear(d);
+		return MR_OK;
+	}
+	if (r != MR_OK)
+		return r;
+	r = mr_record_get((const char *)text, len, "label", label, sizeof(label)) != MR_OK ||
+	    mr_record_get((const char *)text, len, "root", root, sizeof(root)) != MR_OK ||
+	    label[0] == '\0' ? MR_E_STATE : MR_OK;
+	free(text);
+	if (r != MR_OK)
+		return mr_diag_set(d, MR_E_STATE, "%s is malformed", path);
+	mr_fp_sha256(app->root_der, app->root_len, fp);
+	mr_hex_encode(fp, 32, hex);
+	if (strcmp(hex, root) == 0)
+		memcpy(app->cfg.root_key_label, label, sizeof(label));
+	return MR_OK;
+}
+
 int
 mr_app_load(mr_app *app, mr_diag *d)
 {
@@ -111,10 +153,23 @@ mr_app_load(mr_app *app, mr_diag *d)
 	}
 	if ((r = load_root(app, d)) != MR_OK)
 		return r;
+	if ((r = rotated_key_label(app, d)) != MR_OK)
+		return r;
+	if (app->cfg.custody_split) {
+		if (mr_app_path(app, path, sizeof(path), "custody") != MR_OK)
+			return mr_diag_set(d, MR_E_RANGE, "state dir path too long");
+		if ((r = mr_custody_load(path, &app->custody, d)) != MR_OK)
+			return r;
+		app->custody_active = 1;
+	}
+	if ((r = mr_app_load_audit_key(app, d)) != MR_OK)
+		return r;
 	if (mr_app_path(app, path, sizeof(path), "audit.log") != MR_OK ||
 	    (r = mr_audit_open(&app->audit, path, d)) != MR_OK)
 		return r != MR_OK ? r : MR_E_RANGE;
 	app->audit_open = 1;
+	if ((r = check_checkpoint(app, d)) != MR_OK)
+		return r;
 	if (mr_app_path(app, path, sizeof(path), "issued.db") != MR_OK ||
 	    (r = mr_db_open(&app->db, path, d)) != MR_OK)
 		return r != MR_OK ? r : MR_E_RANGE;
@@ -157,15 +212,100 @@ read_pin(mr_app *app, char *pin, size_t cap, size_t *len, mr_diag *d)
 int
 mr_app_open_token(mr_app *app, mr_diag *d)
 {
-	char pin[PIN_MAX];
+	char pin[PIN_MAX] = "";
 	size_t pin_len = 0;
+	/* Best effort (RLIMIT_MEMLOCK): the PIN's page never goes to swap. */
+	int locked = mlock(pin, sizeof(pin)) == 0;
 	int r;
 
 	if ((r = mr_token_open(&app->tok, app->module, app->token, d)) != MR_OK)
-		return r;
-	if ((r = read_pin(app, pin, sizeof(pin), &pin_len, d)) != MR_OK)
 		goto out;
-	r = mr_token_login(app->tok, pin, pin_len, d);
+	if ((r = mr_app_read_pin(app, pin, sizeof(pin), &pin_len, d)) != MR_OK)
+		goto out;
+	r = mr_app_login(app, pin, pin_len, d);
+out:
+	explicit_bzero(pin, sizeof(pin));
+	if (locked)
+		munlock(pin, sizeof(pin));
+	return r;
+}
+
+int
+mr_app_read_pin(mr_app *app, char *pin, size_t cap, size_t *len, mr_diag *d)
+{
+	if (app->custody_active) {
+		/* No single file may unlock a token under split custody. */
+		if (app->pin_file != NULL)
+			return mr_diag_set(d, MR_E_PIN,
+			    "split custody is on: the token opens with %u custody shares "
+			    "(--shares-from DIR or the console), not --pin-file", app->custody.threshold);
+		return mr_custody_read_pin(&app->custody, app->shares_from, pin, cap, len, d);
+	}
+	return read_pin(app, pin, cap, len, d);
+}
+
+/*
+ * Before a login: the token's PIN retry state (CK_TOKEN_INFO flags). A
+ * locked PIN is refused without a C_Login. The final try is spent only when
+ * the operator types "final try" at the console: --yes and --pin-file are
+ * not a confirmation, so an automated retry can never lock the token. If
+ * the state cannot be read, nothing is tried (fail closed).
+ */
+static int
+pin_gate(mr_app *app, mr_diag *d)
+{
+	unsigned st = 0;
+	char line[64];
+	int r;
+
+	if ((r = mr_token_pin_status(app->tok, &st, d)) != MR_OK)
+		return r;
+	if ((st & MR_TOKEN_PIN_LOCKED) != 0)
+		return mr_diag_set(d, MR_E_PIN,
+		    "the token's user PIN is locked (CKF_USER_PIN_LOCKED): nothing was tried; "
+		    "the security officer must unlock it");
+	if ((st & MR_TOKEN_PIN_FINAL_TRY) != 0) {
+		board_console_write("WARNING: the token allows ONE more user PIN try "
+				    "(CKF_USER_PIN_FINAL_TRY): a wrong PIN locks it.\n"
+				    "Type 'final try' to spend it: ");
+		if (board_console_read_line(line, sizeof(line)) < 0 ||
+		    strcmp(line, "final try") != 0)
+			return mr_diag_set(d, MR_E_CANCELLED,
+			    "final PIN try not confirmed at the console: nothing was tried");
+	} else if ((st & MR_TOKEN_PIN_COUNT_LOW) != 0) {
+		board_console_write("warning: the token reports few user PIN tries left "
+				    "(CKF_USER_PIN_COUNT_LOW)\n");
+	}
+	return MR_OK;
+}
+
+/* After a wrong PIN: what the token now says about the tries left. */
+static void
+pin_report(mr_app *app)
+{
+	unsigned st = 0;
+	mr_diag ignored;
+
+	mr_diag_clear(&ignored);
+	if (mr_token_pin_status(app->tok, &st, &ignored) != MR_OK)
+		return;
+	if ((st & MR_TOKEN_PIN_LOCKED) != 0)
+		board_console_write("the token's user PIN is now LOCKED (CKF_USER_PIN_LOCKED)\n");
+	else if ((st & MR_TOKEN_PIN_FINAL_TRY) != 0)
+		board_console_write("warning: ONE user PIN try left (CKF_USER_PIN_FINAL_TRY): "
+				    "the next one needs a typed confirmation\n");
+	else if ((st & MR_TOKEN_PIN_COUNT_LOW) != 0)
+		board_console_write("warning: few user PIN tries left (CKF_USER_PIN_COUNT_LOW)\n");
+}
+
+int
+mr_app_login(mr_app *app, const char *pin, size_t pin_len, mr_diag *d)
+{
+	int r = pin_gate(app, d);
+
+	if (r == MR_OK && (r = mr_token_login(app->tok, pin, pin_len, d)) == MR_E_PIN)
+		pin_report(app);
+
 	if (app->audit_open) {
 		/* Logins are audited, failed ones included (never the PIN). */
 		char label[33] = "", serial[17] = "";
@@ -189,8 +329,6 @@ mr_app_open_token(mr_app *app, mr_diag *d)
 			r = mr_diag_set(d, MR_E_AUDIT, "%s", mr_diag_text(&ad, MR_E_AUDIT));
 		}
 	}
-out:
-	explicit_bzero(pin, sizeof(pin));
 	return r;
 }
 
@@ -218,6 +356,174 @@ mr_app_check_root_key(mr_app *app, mr_diag *d)
 			return r;
 		app->device_registered = 1;
 	}
+	return MR_OK;
+}
+
+int
+mr_app_load_audit_key(mr_app *app, mr_diag *d)
+{
+	char path[4096], why[160];
+	uint8_t *text = NULL;
+	size_t len = 0;
+	int r;
+
+	if (mr_app_path(app, path, sizeof(path), "audit-key.pub") != MR_OK)
+		return mr_diag_set(d, MR_E_RANGE, "state dir path too long");
+	r = mr_file_read(path, 1024, &text, &len, d);
+	if (r == MR_E_NOTFOUND) {
+		mr_diag_clear(d);
+		return mr_diag_set(d, MR_E_STATE, "%s: no audit key: the ceremony did not finish",
+		    path);
+	}
+	if (r != MR_OK)
+		return r;
+	r = mr_note_vkey_parse((const char *)text, len, &app->audit_key, why, sizeof(why));
+	free(text);
+	if (r != MR_OK)
+		return mr_diag_set(d, MR_E_STATE, "%s: %s", path, why);
+	app->have_audit_key = 1;
+	return MR_OK;
+}
+
+/* Appends one note to the history by rewriting it atomically: a failed
+ * write (a full disk) leaves the old history whole, never a torn note. */
+static int
+keep_checkpoint(const char *path, const char *text, size_t n, mr_diag *d)
+{
+	uint8_t *old = NULL, *all;
+	size_t len = 0;
+	int r = mr_file_read(path, MR_AUDIT_MAX_BYTES, &old, &len, d);
+
+	if (r == MR_E_NOTFOUND) {
+		mr_diag_clear(d);
+		len = 0;
+	} else if (r != MR_OK)
+		return r;
+	if ((all = malloc(len + n)) == NULL) {
+		free(old);
+		return mr_diag_set(d, MR_E_NOMEM, "%s: out of memory", path);
+	}
+	if (len > 0)
+		memcpy(all, old, len);
+	memcpy(all + len, text, n);
+	r = mr_file_write_atomic(path, all, len + n, 0600, d);
+	free(all);
+	free(old);
+	return r;
+}
+
+/*
+ * The log must still be what the last checkpoint signed: the chain alone
+ * cannot see its newest records removed or its last record edited.
+ */
+static int
+check_checkpoint(mr_app *app, mr_diag *d)
+{
+	char path[4096], why[200];
+	uint8_t *text = NULL;
+	size_t len = 0;
+	mr_checkpoint cp;
+	mr_merkle_hash root;
+	int r;
+
+	if (mr_app_path(app, path, sizeof(path), "audit.checkpoint") != MR_OK)
+		return mr_diag_set(d, MR_E_RANGE, "state dir path too long");
+	r = mr_file_read(path, MR_CHECKPOINT_MAX, &text, &len, d);
+	if (r == MR_E_NOTFOUND) {
+		mr_diag_clear(d);
+		return mr_diag_set(d, MR_E_AUDIT, "%s: no signed checkpoint of the audit log: "
+		    "refusing to continue", path);
+	}
+	if (r != MR_OK)
+		return r;
+	r = mr_checkpoint_open((const char *)text, len, &app->audit_key, &cp, why, sizeof(why));
+	free(text);
+	if (r != MR_OK)
+		return mr_diag_set(d, MR_E_AUDIT, "%s: %s: refusing to continue", path, why);
+	if (cp.size > mr_audit_size(&app->audit))
+		return mr_diag_set(d, MR_E_AUDIT, "audit.log has %zu records, its signed checkpoint "
+		    "%llu: records were removed: refusing to continue", mr_audit_size(&app->audit),
+		    (unsigned long long)cp.size);
+	mr_merkle_root(app->audit.leaves, (size_t)cp.size, root);
+	if (memcmp(root, cp.root, 32) != 0)
+		return mr_diag_set(d, MR_E_AUDIT, "audit.log does not match its signed checkpoint "
+		    "(%llu records): records were altered: refusing to continue",
+		    (unsigned long long)cp.size);
+	return MR_OK;
+}
+
+int
+mr_app_checkpoint(mr_app *app, char *out, size_t cap, size_t *len, mr_diag *d)
+{
+	char text[MR_CHECKPOINT_MAX], when[32], path[4096], why[160];
+	uint8_t sig[64];
+	size_t n = 0, sig_len = 0;
+	mr_merkle_hash root;
+	mr_checkpoint cp;
+	time_t now = time(NULL);
+	struct tm tm;
+	int r;
+
+	if (!app->audit_open || !app->have_audit_key || app->tok == NULL)
+		return mr_diag_set(d, MR_E_AUDIT, "checkpoint: audit log, key or token not ready");
+	gmtime_r(&now, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	mr_audit_root(&app->audit, root);
+	if (mr_checkpoint_body(app->audit_key.name, mr_audit_size(&app->audit), root, when, text,
+		sizeof(text), &n) != MR_OK)
+		return mr_diag_set(d, MR_E_AUDIT, "checkpoint: cannot build the note");
+	if ((r = mr_token_sign(app->tok, MR_AUDIT_KEY_LABEL, (const uint8_t *)text, n, sig,
+		 sizeof(sig), &sig_len, d)) != MR_OK) {
+		mr_diag_prefix(d, "signing the audit checkpoint");
+		return MR_E_AUDIT;
+	}
+	if (sig_len != 64 || mr_checkpoint_sign_line(&app->audit_key, sig, text, sizeof(text),
+		&n) != MR_OK)
+		return mr_diag_set(d, MR_E_AUDIT, "checkpoint: bad signature size");
+	/* The token's key must be the published one: a checkpoint nobody can
+	 * verify is no checkpoint. */
+	if (mr_checkpoint_open(text, n, &app->audit_key, &cp, why, sizeof(why)) != MR_OK)
+		return mr_diag_set(d, MR_E_AUDIT,
+		    "the token's %s key does not match audit-key.pub: %s", MR_AUDIT_KEY_LABEL, why);
+	/* Every checkpoint is kept (audit.checkpoints, exported as
+	 * `checkpoints`): an auditor checks each against the log, which
+	 * also narrows down where a rewritten log was altered. */
+	if (mr_app_path(app, path, sizeof(path), "audit.checkpoints") != MR_OK ||
+	    keep_checkpoint(path, text, n, d) != MR_OK ||
+	    mr_app_path(app, path, sizeof(path), "audit.checkpoint") != MR_OK ||
+	    mr_file_write_atomic(path, text, n, 0644, d) != MR_OK) {
+		mr_diag_prefix(d, "audit checkpoint");
+		return MR_E_AUDIT;
+	}
+	if (out != NULL) {
+		if (n + 1 > cap)
+			return mr_diag_set(d, MR_E_AUDIT, "checkpoint buffer too small");
+		memcpy(out, text, n);
+		out[n] = '\0';
+		*len = n;
+	}
+	return MR_OK;
+}
+
+int
+mr_app_issue_proof(mr_app *app, const char *serial, char *out, size_t cap, size_t *len,
+    mr_diag *d)
+{
+	char cp[MR_CHECKPOINT_MAX], line[MR_RECORD_MAX + 1];
+	mr_merkle_hash path[MR_MERKLE_MAX_PROOF];
+	size_t cp_len = 0, index = 0, line_len = 0, plen = 0;
+	int r;
+
+	if ((r = mr_app_checkpoint(app, cp, sizeof(cp), &cp_len, d)) != MR_OK)
+		return r;
+	if ((r = mr_audit_find(&app->audit, "issue", "serial", serial, &index, line, sizeof(line),
+		 &line_len, d)) != MR_OK)
+		return MR_E_AUDIT;
+	if (mr_audit_inclusion(&app->audit, index, mr_audit_size(&app->audit), path,
+		MR_MERKLE_MAX_PROOF, &plen) != MR_OK ||
+	    mr_audit_proof_format(index, line, line_len, path, plen, cp, cp_len, out, cap,
+		len) != MR_OK)
+		return mr_diag_set(d, MR_E_AUDIT, "cannot build the audit proof for serial %s", serial);
 	return MR_OK;
 }
 

@@ -14,7 +14,7 @@ static void
 usage(FILE *f)
 {
 	fputs("usage: meshroot-appliance [--state DIR] [--module PKCS11_SO] [--token LABEL|URI]\n"
-	      "                          [--pin-file FILE] COMMAND [ARGS]\n"
+	      "                          [--pin-file FILE | --shares-from DIR] COMMAND [ARGS]\n"
 	      "\n"
 	      "commands:\n"
 	      "  ceremony template               print a commented default ceremony config\n"
@@ -22,8 +22,18 @@ usage(FILE *f)
 	      "                                  root key ceremony (once per state dir)\n"
 	      "  sign --media DIR [--yes]        sign the requests on mounted media\n"
 	      "  status                          root, policy, issued count, audit position\n"
+	      "  revoke SERIAL --reason REASON [--yes]\n"
+	      "                                  revoke an issued intermediate (audited)\n"
+	      "  crl [--media DIR]               sign the root's next CRL\n"
+	      "  ceremony reshare [--shares-dir DIR] [--yes]\n"
+	      "                                  new custody shares and PIN from M current shares\n"
+	      "  audit export --to DIR           audit log, signed checkpoint, audit key (docs/audit.md)\n"
+	      "  serve (--usb | --listen unix:PATH) [--approve console|button|auto]\n"
+	      "                                  answer the host over the USB link (docs/protocol.md)\n"
 	      "\n"
 	      "The user PIN is read from the console, or from --pin-file for automation.\n"
+	      "With split custody ([custody] split = on) custodians enter their shares at\n"
+	      "the console instead, or --shares-from DIR reads them from files.\n"
 	      "Environment: MESHROOT_STATE, MESHROOT_MODULE, MESHROOT_TOKEN give defaults.\n",
 	    f);
 }
@@ -42,6 +52,10 @@ static const struct {
 	{ "ceremony", cmd_ceremony },
 	{ "sign", cmd_sign },
 	{ "status", cmd_status },
+	{ "revoke", cmd_revoke },
+	{ "crl", cmd_crl },
+	{ "audit", cmd_audit },
+	{ "serve", cmd_serve },
 };
 
 int
@@ -52,6 +66,7 @@ main(int argc, char **argv)
 		{ "module", required_argument, NULL, 'm' },
 		{ "token", required_argument, NULL, 't' },
 		{ "pin-file", required_argument, NULL, 'p' },
+		{ "shares-from", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -72,6 +87,7 @@ main(int argc, char **argv)
 		case 'm': app.module = optarg; break;
 		case 't': app.token = optarg; break;
 		case 'p': app.pin_file = optarg; break;
+		case 'S': app.shares_from = optarg; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("meshroot-appliance %s\n", MESHROOT_VERSION); return 0;
 		default: usage(stderr); return 2;

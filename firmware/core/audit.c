@@ -5,22 +5,51 @@
 #include <unistd.h>
 
 #include "mr_audit.h"
+#include "mr_auditlog.h"
 #include "mr_fileio.h"
 #include "mr_fingerprint.h"
 
-static void
-hash_line(const char *line, size_t n, uint8_t out[32])
+static int
+grow(mr_audit *a, size_t want, mr_diag *d)
 {
-	mr_fp_sha256((const uint8_t *)line, n, out);
+	mr_merkle_hash *n;
+	size_t cap;
+
+	if (want <= a->leaves_cap)
+		return MR_OK;
+	if (want > MR_AUDIT_MAX_RECORDS)
+		return mr_diag_set(d, MR_E_AUDIT, "%s: more than %u records", a->path,
+		    MR_AUDIT_MAX_RECORDS);
+	cap = a->leaves_cap ? a->leaves_cap : 256;
+	while (cap < want)
+		cap *= 2;
+	if (cap > MR_AUDIT_MAX_RECORDS)
+		cap = MR_AUDIT_MAX_RECORDS;
+	n = realloc(a->leaves, cap * sizeof(*n));
+	if (n == NULL)
+		return mr_diag_set(d, MR_E_NOMEM, "audit log: out of memory");
+	a->leaves = n;
+	a->leaves_cap = cap;
+	return MR_OK;
+}
+
+void
+mr_audit_close(mr_audit *a)
+{
+	free(a->leaves);
+	a->leaves = NULL;
+	a->leaves_cap = 0;
 }
 
 int
 mr_audit_open(mr_audit *a, const char *path, mr_diag *d)
 {
 	uint8_t *data = NULL;
-	size_t len = 0, pos = 0;
+	size_t len = 0, guess;
+	mr_auditlog_scan s;
 	int r;
 
+	mr_audit_close(a);
 	memset(a, 0, sizeof(*a));
 	if (snprintf(a->path, sizeof(a->path), "%s", path) >= (int)sizeof(a->path))
 		return mr_diag_set(d, MR_E_RANGE, "audit log path too long");
@@ -28,44 +57,34 @@ mr_audit_open(mr_audit *a, const char *path, mr_diag *d)
 	r = mr_file_read(path, MR_AUDIT_MAX_BYTES, &data, &len, d);
 	if (r == MR_E_NOTFOUND) {
 		mr_diag_clear(d);
-		return MR_OK;
+		return grow(a, 1, d);
 	}
 	if (r != MR_OK)
 		return r;
-	while (pos < len) {
-		const char *line = (const char *)data + pos;
-		const char *nl = memchr(line, '\n', len - pos);
-		char v[80];
-		uint8_t prev[32];
-		unsigned long seq;
-		size_t n;
-
-		if (nl == NULL) {
-			/* A torn final append: the record was never acknowledged. */
-			if (truncate(path, (off_t)pos) != 0) {
-				r = mr_diag_set(d, MR_E_AUDIT, "%s: cannot cut torn record", path);
-				goto out;
-			}
-			mr_record rec;
-			mr_record_init(&rec);
-			mr_record_addf(&rec, "cut_bytes", "%zu", len - pos);
-			r = mr_audit_append(a, "audit-repair", &rec, d);
+	guess = 1;
+	for (size_t i = 0; i < len; i++)
+		guess += data[i] == '\n';
+	if ((r = grow(a, guess, d)) != MR_OK)
+		goto out;
+	if (mr_auditlog_scan_buf(data, len, a->leaves, a->leaves_cap, &s) != MR_OK) {
+		r = mr_diag_set(d, MR_E_AUDIT,
+		    "%s: record %zu breaks the hash chain: %s: refusing to continue", path,
+		    s.bad ? s.bad : s.n + 1, s.why);
+		goto out;
+	}
+	a->next_seq = (unsigned long)s.n + 1;
+	memcpy(a->last_hash, s.last_hash, 32);
+	if (s.torn) {
+		mr_record rec;
+		/* A torn final append: the record was never acknowledged. */
+		if (truncate(path, (off_t)s.good_bytes) != 0) {
+			r = mr_diag_set(d, MR_E_AUDIT, "%s: cannot cut torn record", path);
 			goto out;
 		}
-		n = (size_t)(nl - line) + 1;
-		if (mr_record_get(line, n, "seq", v, sizeof(v)) != MR_OK ||
-		    sscanf(v, "%lu", &seq) != 1 || seq != a->next_seq ||
-		    mr_record_get(line, n, "prev", v, sizeof(v)) != MR_OK ||
-		    mr_hex_decode(v, prev, 32) != MR_OK ||
-		    memcmp(prev, a->last_hash, 32) != 0) {
-			r = mr_diag_set(d, MR_E_AUDIT,
-			    "%s: record %lu breaks the hash chain: refusing to continue",
-			    path, a->next_seq);
-			goto out;
-		}
-		hash_line(line, n, a->last_hash);
-		a->next_seq++;
-		pos += n;
+		mr_record_init(&rec);
+		mr_record_addf(&rec, "cut_bytes", "%zu", len - s.good_bytes);
+		r = mr_audit_append(a, "audit-repair", &rec, d);
+		goto out;
 	}
 	r = MR_OK;
 out:
@@ -80,7 +99,10 @@ mr_audit_append(mr_audit *a, const char *event, mr_record *fields, mr_diag *d)
 	char when[32];
 	time_t now = time(NULL);
 	struct tm tm;
+	int r;
 
+	if ((r = grow(a, a->next_seq, d)) != MR_OK)
+		return r == MR_E_NOMEM ? MR_E_AUDIT : r;
 	gmtime_r(&now, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	mr_record_init(&rec);
@@ -96,7 +118,8 @@ mr_audit_append(mr_audit *a, const char *event, mr_record *fields, mr_diag *d)
 		mr_diag_prefix(d, "audit log");
 		return MR_E_AUDIT;
 	}
-	hash_line(rec.buf, rec.len, a->last_hash);
+	mr_fp_sha256((const uint8_t *)rec.buf, rec.len, a->last_hash);
+	mr_merkle_leaf((const uint8_t *)rec.buf, rec.len, a->leaves[a->next_seq - 1]);
 	a->next_seq++;
 	return MR_OK;
 }
@@ -104,24 +127,68 @@ mr_audit_append(mr_audit *a, const char *event, mr_record *fields, mr_diag *d)
 int
 mr_audit_has(const mr_audit *a, const char *event, const char *key, const char *value)
 {
-	uint8_t *data = NULL;
-	size_t len = 0, pos = 0;
-	int found = 0;
+	size_t index, len;
+	char line[MR_RECORD_MAX + 1];
 
-	if (mr_file_read(a->path, MR_AUDIT_MAX_BYTES, &data, &len, NULL) != MR_OK)
-		return 0;
-	while (pos < len && !found) {
+	return mr_audit_find(a, event, key, value, &index, line, sizeof(line), &len, NULL) == MR_OK;
+}
+
+size_t
+mr_audit_size(const mr_audit *a)
+{
+	return a->next_seq - 1;
+}
+
+void
+mr_audit_root(const mr_audit *a, mr_merkle_hash root)
+{
+	mr_merkle_root(a->leaves, mr_audit_size(a), root);
+}
+
+int
+mr_audit_find(const mr_audit *a, const char *event, const char *key, const char *value,
+    size_t *index, char *line_out, size_t cap, size_t *line_len, mr_diag *d)
+{
+	uint8_t *data = NULL;
+	size_t len = 0, pos = 0, i = 0;
+	int r;
+
+	if ((r = mr_file_read(a->path, MR_AUDIT_MAX_BYTES, &data, &len, d)) != MR_OK)
+		return r;
+	r = MR_E_NOTFOUND;
+	while (pos < len) {
 		const char *line = (const char *)data + pos;
 		const char *nl = memchr(line, '\n', len - pos);
 		size_t n = nl ? (size_t)(nl - line) + 1 : len - pos;
 		char ev[64], v[256];
 
-		if (mr_record_get(line, n, "event", ev, sizeof(ev)) == MR_OK &&
+		if (nl != NULL && mr_record_get(line, n, "event", ev, sizeof(ev)) == MR_OK &&
 		    strcmp(ev, event) == 0 &&
-		    mr_record_get(line, n, key, v, sizeof(v)) == MR_OK && strcmp(v, value) == 0)
-			found = 1;
+		    mr_record_get(line, n, key, v, sizeof(v)) == MR_OK && strcmp(v, value) == 0) {
+			if (n + 1 > cap) {
+				r = MR_E_RANGE;
+				break;
+			}
+			memcpy(line_out, line, n);
+			line_out[n] = '\0';
+			*line_len = n;
+			*index = i;
+			r = MR_OK;
+		}
 		pos += n;
+		i++;
 	}
 	free(data);
-	return found;
+	if (r != MR_OK && d != NULL)
+		mr_diag_set(d, r, "no %s record with %s=%s in the audit log", event, key, value);
+	return r;
+}
+
+int
+mr_audit_inclusion(const mr_audit *a, size_t index, size_t size, mr_merkle_hash *path,
+    size_t cap, size_t *len)
+{
+	if (size > mr_audit_size(a))
+		return MR_E_ARG;
+	return mr_merkle_inclusion_proof(a->leaves, size, index, path, cap, len);
 }

@@ -12,12 +12,14 @@
 #include <time.h>
 
 #include "board_api.h"
+#include "mr_ceremony.h"
 #include "mr_commands.h"
 #include "mr_fileio.h"
 #include "mr_fingerprint.h"
 #include "mr_lint.h"
 #include "mr_pem.h"
 #include "mr_tbs.h"
+#include "mr_transcript.h"
 
 #define DAY 86400
 
@@ -36,7 +38,11 @@ step(const char *fmt, ...)
 	board_console_write("ceremony: ");
 	board_console_write(line);
 	board_console_write("\n");
+	mr_transcript_line("%s", line);
 }
+
+/* --media DIR of `ceremony init`: where the transcript is copied. */
+static const char *transcript_media;
 
 static int
 audit_step(mr_app *app, const char *event, mr_record *rec, mr_diag *d)
@@ -107,6 +113,48 @@ make_root(mr_app *app, const uint8_t *spki_der, size_t spki_len, uint8_t *der,
 	return MR_OK;
 }
 
+/*
+ * The audit key: Ed25519 in the token (same strict template as the root
+ * key), published as a C2SP verifier key in the state dir. Its name is
+ * also the log's checkpoint origin, unique by the key's own hash.
+ */
+static int
+make_audit_key(mr_app *app, mr_diag *d)
+{
+	uint8_t spki[128], h[32];
+	size_t spki_len = 0;
+	char name[64], vkey[256], path[4096], hex[17];
+	mr_key_type type;
+	mr_record rec;
+	int r;
+
+	if ((r = mr_token_generate(app->tok, MR_AUDIT_KEY_LABEL, MR_KEY_ED25519, d)) != MR_OK ||
+	    (r = mr_token_public_key(app->tok, MR_AUDIT_KEY_LABEL, spki, sizeof(spki), &spki_len,
+		 &type, d)) != MR_OK) {
+		mr_diag_prefix(d, "audit key");
+		return r;
+	}
+	if (type != MR_KEY_ED25519 || spki_len != 44)
+		return mr_diag_set(d, MR_E_TOKEN, "audit key: not an Ed25519 key");
+	mr_fp_sha256(spki + 12, 32, h);
+	mr_hex_encode(h, 8, hex);
+	snprintf(name, sizeof(name), "meshroot/audit/%s", hex);
+	if (mr_note_key_init(&app->audit_key, name, spki + 12) != MR_OK ||
+	    mr_note_vkey_format(&app->audit_key, vkey, sizeof(vkey)) != MR_OK)
+		return mr_diag_set(d, MR_E_INTERNAL, "audit key: cannot encode");
+	app->have_audit_key = 1;
+	if (mr_app_path(app, path, sizeof(path), "audit-key.pub") != MR_OK ||
+	    (r = mr_file_write_atomic(path, vkey, strlen(vkey), 0644, d)) != MR_OK)
+		return r != MR_OK ? r : MR_E_RANGE;
+	vkey[strlen(vkey) - 1] = '\0';
+	step("audit key (Ed25519, label '%s') %s", MR_AUDIT_KEY_LABEL, vkey);
+	mr_record_init(&rec);
+	mr_record_add(&rec, "label", MR_AUDIT_KEY_LABEL);
+	mr_record_add(&rec, "key_type", "ed25519");
+	mr_record_add(&rec, "vkey", vkey);
+	return audit_step(app, "audit-keygen", &rec, d);
+}
+
 static int
 ceremony_init(mr_app *app, const char *config_path)
 {
@@ -120,6 +168,7 @@ ceremony_init(mr_app *app, const char *config_path)
 	int r;
 
 	mr_diag_clear(&d);
+	mr_transcript_begin("init");
 	if (mr_app_path(app, path, sizeof(path), "root-cert.pem") != MR_OK)
 		return mr_fail(MR_E_RANGE, NULL);
 	if (mr_path_exists(path)) {
@@ -185,6 +234,9 @@ ceremony_init(mr_app *app, const char *config_path)
 	mr_record_add_hex(&rec, "key", fp, 32);
 	if ((r = audit_step(app, "root-keygen", &rec, &d)) != MR_OK)
 		goto fail;
+	step("generating the audit key (Ed25519) inside the token: it signs log checkpoints only");
+	if ((r = make_audit_key(app, &d)) != MR_OK)
+		goto fail;
 
 	if ((r = mr_token_device_register(app->tok, MR_DEV_ID, app->cfg.root_key_label, &d)) != MR_OK)
 		goto fail;
@@ -193,6 +245,10 @@ ceremony_init(mr_app *app, const char *config_path)
 	if ((r = make_root(app, spki, spki_len, root, sizeof(root), &root_len, &d)) != MR_OK)
 		goto fail;
 	step("root signature verified with the token's public key; lints passed");
+	/* Custody before root-cert.pem: a finished ceremony with split
+	 * custody on always has its `custody` state. */
+	if (app->cfg.custody_split && (r = mr_ceremony_split_custody(app, &d)) != MR_OK)
+		goto fail;
 
 	if (mr_app_path(app, path, sizeof(path), "ceremony.conf") != MR_OK ||
 	    (r = mr_file_write_atomic(path, text, text_len, 0600, &d)) != MR_OK)
@@ -211,13 +267,20 @@ ceremony_init(mr_app *app, const char *config_path)
 	mr_record_add(&rec, "path", path);
 	if ((r = audit_step(app, "ceremony-done", &rec, &d)) != MR_OK)
 		goto fail;
+	if ((r = mr_app_checkpoint(app, NULL, 0, NULL, &d)) != MR_OK)
+		goto fail;
+	step("audit log checkpoint signed: %zu records", mr_audit_size(&app->audit));
 	step("root certificate stored in %s", path);
 	board_console_write("\nRoot certificate SHA-256 fingerprint (read it out to the witnesses):\n  ");
 	board_console_write(hex);
 	board_console_write("\n  ");
 	board_console_write(words);
 	board_console_write("\n");
+	mr_transcript_line("root certificate SHA-256 %s", hex);
+	mr_transcript_line("root certificate words %s", words);
 	free(text);
+	if ((r = mr_transcript_finish(app, MR_OK, NULL, transcript_media, &d)) != MR_OK)
+		return mr_fail(r, &d);
 	return 0;
 fail:
 	if (app->audit_open) {
@@ -225,9 +288,17 @@ fail:
 		mr_diag_clear(&ad);
 		mr_record_init(&rec);
 		mr_record_add(&rec, "error", mr_diag_text(&d, r));
-		(void)!mr_app_audit(app, "ceremony-failed", &rec, &ad);
+		/* The failure is signed too when the audit key exists already. */
+		if (mr_app_audit(app, "ceremony-failed", &rec, &ad) == MR_OK && app->have_audit_key &&
+		    app->tok != NULL)
+			(void)!mr_app_checkpoint(app, NULL, 0, NULL, &ad);
 	}
 	free(text);
+	if (app->audit_open) {
+		mr_diag td;
+		mr_diag_clear(&td);
+		(void)!mr_transcript_finish(app, r, &d, transcript_media, &td);
+	}
 	return mr_fail(r, &d);
 }
 
@@ -236,7 +307,11 @@ usage(void)
 {
 	board_console_write(
 	    "usage: meshroot-appliance [global options] ceremony template\n"
-	    "       meshroot-appliance [global options] ceremony init --config FILE [--yes]\n");
+	    "       meshroot-appliance [global options] ceremony init --config FILE [--yes]\n"
+	    "           [--shares-dir DIR] [--operator NAME] [--witness NAME]... [--media DIR]\n"
+	    "       meshroot-appliance [global options] ceremony reshare [--shares-dir DIR] [--yes]\n"
+	    "       meshroot-appliance [global options] ceremony rotate --key-label LABEL\n"
+	    "           [--common-name CN] [--media DIR] [--yes]\n");
 }
 
 int
@@ -245,6 +320,10 @@ cmd_ceremony(mr_app *app, int argc, char **argv)
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "yes", no_argument, NULL, 'y' },
+		{ "shares-dir", required_argument, NULL, 'D' },
+		{ "operator", required_argument, NULL, 'o' },
+		{ "witness", required_argument, NULL, 'w' },
+		{ "media", required_argument, NULL, 'm' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -259,6 +338,10 @@ cmd_ceremony(mr_app *app, int argc, char **argv)
 		board_console_write(mr_config_template());
 		return 0;
 	}
+	if (strcmp(argv[1], "reshare") == 0)
+		return cmd_ceremony_reshare(app, argc - 1, argv + 1);
+	if (strcmp(argv[1], "rotate") == 0)
+		return cmd_ceremony_rotate(app, argc - 1, argv + 1);
 	if (strcmp(argv[1], "init") != 0) {
 		if (strcmp(argv[1], "--help") == 0) {
 			usage();
@@ -272,6 +355,10 @@ cmd_ceremony(mr_app *app, int argc, char **argv)
 		switch (c) {
 		case 'c': config = optarg; break;
 		case 'y': app->yes = 1; break;
+		case 'D': app->shares_dir = optarg; break;
+		case 'o': mr_transcript_person("operator", optarg); break;
+		case 'w': mr_transcript_person("witness", optarg); break;
+		case 'm': transcript_media = optarg; break;
 		case 'h': usage(); return 0;
 		default: return 2;
 		}

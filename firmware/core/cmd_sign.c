@@ -56,13 +56,21 @@ static int
 write_answer(mr_app *app, const char *media, const char *cluster, const mr_issued *is,
     mr_diag *d)
 {
+	static char proof[MR_AUDIT_PROOF_MAX];
 	char buf[16384], path[4096];
-	size_t a = 0, b = 0;
+	size_t a = 0, b = 0, proof_len = 0;
+	int r;
 
 	if (mr_pem_write("CERTIFICATE", is->der, is->der_len, buf, sizeof(buf), &a) != MR_OK ||
 	    mr_pem_write("CERTIFICATE", app->root_der, app->root_len, buf + a,
 		sizeof(buf) - a, &b) != MR_OK)
 		return mr_diag_set(d, MR_E_INTERNAL, "answer does not fit");
+	/* The proof that the issue record is in the log goes out first, under
+	 * a checkpoint signed now: no certificate leaves without it. */
+	if ((r = mr_app_issue_proof(app, is->serial, proof, sizeof(proof), &proof_len, d)) != MR_OK ||
+	    (r = mr_media_write(media, MR_MEDIA_ANSWERS, cluster, ".audit", proof, proof_len,
+		 d)) != MR_OK)
+		return r;
 	/* A stale .refused from an earlier run would contradict the answer. */
 	if (mr_media_path(path, sizeof(path), media, MR_MEDIA_ANSWERS, cluster, ".refused") == MR_OK)
 		remove(path);
@@ -198,11 +206,15 @@ sign_media(mr_app *app, const char *media)
 		return mr_fail(r, &d);
 	if ((r = mr_media_list(media, MR_MEDIA_REQUESTS, ".csr", &items, &n, &d)) != MR_OK)
 		return mr_fail(r, &d);
-	/* The root travels with every batch so the host can pin and check it. */
+	/* The root travels with every batch so the host can pin and check it,
+	 * and the audit key with it. */
 	if (mr_path_join(path, sizeof(path), media, MR_MEDIA_ROOT) != MR_OK ||
 	    mr_pem_write("CERTIFICATE", app->root_der, app->root_len, pem, sizeof(pem),
 		&pem_len) != MR_OK ||
-	    mr_file_write_atomic(path, pem, pem_len, 0644, &d) != MR_OK) {
+	    mr_file_write_atomic(path, pem, pem_len, 0644, &d) != MR_OK ||
+	    mr_note_vkey_format(&app->audit_key, pem, sizeof(pem)) != MR_OK ||
+	    mr_path_join(path, sizeof(path), media, MR_MEDIA_TOP "/audit-key.pub") != MR_OK ||
+	    mr_file_write_atomic(path, pem, strlen(pem), 0644, &d) != MR_OK) {
 		free(items);
 		return mr_fail(MR_E_IO, &d);
 	}
@@ -224,6 +236,11 @@ sign_media(mr_app *app, const char *media)
 			stop = 1;
 	}
 	free(items);
+	/* The batch's refusals and skips are signed too. */
+	if (!stop && mr_app_checkpoint(app, NULL, 0, NULL, &d) != MR_OK) {
+		fprintf(stderr, "error: %s\n", mr_diag_text(&d, MR_E_AUDIT));
+		stop = 1;
+	}
 	say("summary: %u signed, %u answered from earlier runs, %u refused, %u skipped\n",
 	    bc.signed_new, bc.signed_before, bc.refused, bc.skipped);
 	if (stop) {

@@ -8,6 +8,8 @@
 
 #include "board_api.h"
 #include "mr_commands.h"
+#include "mr_crl.h"
+#include "mr_fileio.h"
 #include "mr_fingerprint.h"
 
 int
@@ -16,7 +18,7 @@ cmd_status(mr_app *app, int argc, char **argv)
 	mr_diag d;
 	uint8_t fp[32];
 	char hex[MR_FP_HEX_LEN(32)], serial[64], line[1024], until[32];
-	size_t issued = 0, abandoned = 0;
+	size_t issued = 0, abandoned = 0, revoked = 0;
 	struct tm tm;
 	int r;
 
@@ -31,6 +33,7 @@ cmd_status(mr_app *app, int argc, char **argv)
 	for (size_t i = 0; i < app->db.n; i++) {
 		issued += app->db.e[i].state == MR_DB_ISSUED;
 		abandoned += app->db.e[i].state == MR_DB_ABANDONED;
+		revoked += app->db.e[i].revoked != 0;
 	}
 	mr_fp_sha256(app->root_der, app->root_len, fp);
 	mr_fp_hex(fp, 32, hex, sizeof(hex));
@@ -49,5 +52,36 @@ cmd_status(mr_app *app, int argc, char **argv)
 	    mr_key_type_name(app->root.spki.type), until, hex, app->cfg.policy_o,
 	    app->cfg.max_validity_days, issued, abandoned, app->audit.next_seq - 1);
 	board_console_write(line);
+	snprintf(line, sizeof(line), "revoked:   %zu certificate(s)\n", revoked);
+	board_console_write(line);
+	if (app->custody_active) {
+		char set[9];
+		mr_share_set_id_hex(app->custody.set_id, set);
+		snprintf(line, sizeof(line), "custody:   split, any %u of %u shares, share set %s\n",
+		    app->custody.threshold, app->custody.shares, set);
+	} else {
+		snprintf(line, sizeof(line), "custody:   off (the token's own PIN)\n");
+	}
+	board_console_write(line);
+	{
+		/* The latest root CRL: its number and when the next one is due. */
+		static uint8_t der[256 * 1024];
+		char path[4096];
+		size_t len = 0;
+		mr_crl c;
+		if (mr_app_path(app, path, sizeof(path), "root.crl.pem") == MR_OK &&
+		    mr_file_read_pem(path, sizeof(der), "X509 CRL", der, sizeof(der), &len, NULL) ==
+			MR_OK &&
+		    mr_crl_parse(der, len, &c, NULL) == MR_OK && c.has_next_update) {
+			gmtime_r(&c.next_update, &tm);
+			strftime(until, sizeof(until), "%Y-%m-%d", &tm);
+			snprintf(line, sizeof(line), "crl:       number %lu, %zu revoked, next update due %s%s\n",
+			    c.crl_number, c.n_revoked, until,
+			    c.next_update <= time(NULL) ? " (OVERDUE: run `crl`)" : "");
+		} else {
+			snprintf(line, sizeof(line), "crl:       none issued yet (`crl --media DIR`)\n");
+		}
+		board_console_write(line);
+	}
 	return 0;
 }

@@ -3,6 +3,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "mr_crl.h"
 #include "mr_db.h"
 #include "mr_fileio.h"
 
@@ -62,6 +63,20 @@ load_line(mr_db *db, const char *line, size_t n, unsigned lineno, mr_diag *d)
 		    mr_record_get(line, n, "cluster", e->cluster, sizeof(e->cluster)) != MR_OK)
 			return mr_diag_set(d, MR_E_DB, "%s: line %u unreadable", db->path, lineno);
 		e->state = MR_DB_RESERVED;
+		return MR_OK;
+	}
+	if (strcmp(op, "revoke") == 0) {
+		int reason;
+		if (e == NULL || e->state != MR_DB_ISSUED || e->revoked)
+			return mr_diag_set(d, MR_E_DB, "%s: line %u revokes serial %s twice or unissued",
+			    db->path, lineno, serial);
+		if (mr_record_get(line, n, "reason", v, sizeof(v)) != MR_OK ||
+		    mr_crl_reason_parse(v, &reason) != MR_OK ||
+		    mr_record_get(line, n, "time", v, sizeof(v)) != MR_OK)
+			return mr_diag_set(d, MR_E_DB, "%s: line %u unreadable", db->path, lineno);
+		e->revoked = 1;
+		e->reason = reason;
+		e->revoked_at = strtoll(v, NULL, 10);
 		return MR_OK;
 	}
 	if (e == NULL || e->state != MR_DB_RESERVED)
@@ -215,5 +230,31 @@ mr_db_abandon(mr_db *db, const char *serial, const char *reason, mr_diag *d)
 	if (append(db, &rec, d) != MR_OK)
 		return MR_E_DB;
 	e->state = MR_DB_ABANDONED;
+	return MR_OK;
+}
+
+int
+mr_db_revoke(mr_db *db, const char *serial, int reason, long long when, mr_diag *d)
+{
+	mr_record rec;
+	mr_db_entry *e = mr_db_by_serial(db, serial);
+	const char *name = mr_crl_reason_name(reason);
+
+	if (e == NULL || e->state != MR_DB_ISSUED)
+		return mr_diag_set(d, MR_E_STATE, "serial %s was never issued", serial);
+	if (e->revoked)
+		return mr_diag_set(d, MR_E_STATE, "serial %s is revoked already", serial);
+	if (name == NULL)
+		return mr_diag_set(d, MR_E_ARG, "unknown revocation reason %d", reason);
+	mr_record_init(&rec);
+	mr_record_add(&rec, "op", "revoke");
+	mr_record_add(&rec, "serial", serial);
+	mr_record_add(&rec, "reason", name);
+	mr_record_addf(&rec, "time", "%lld", when);
+	if (append(db, &rec, d) != MR_OK)
+		return MR_E_DB;
+	e->revoked = 1;
+	e->reason = reason;
+	e->revoked_at = when;
 	return MR_OK;
 }

@@ -135,6 +135,16 @@ build_tbs(mr_app *app, const mr_request *rq, const uint8_t serial[16], time_t no
 	p.aki = app->root.ext.ski.p;
 	p.path_len = 0;
 	p.key_usage = MR_KU_KEY_CERT_SIGN | MR_KU_CRL_SIGN | MR_KU_DIGITAL_SIGNATURE;
+	/* Policy name constraints (ceremony config [policy] trust_domain,
+	 * dns_domains): the intermediate can then only certify its mesh. */
+	{
+		static const char *dns[MR_CONFIG_MAX_DNS];
+		for (unsigned i = 0; i < app->cfg.n_nc_dns; i++)
+			dns[i] = app->cfg.nc_dns[i];
+		p.nc_uri_host = app->cfg.nc_trust_domain;
+		p.nc_dns = dns;
+		p.n_nc_dns = app->cfg.n_nc_dns;
+	}
 	if (app->root.ext.ski.n != 20)
 		return mr_diag_set(d, MR_E_STATE, "root has no 20-byte subjectKeyIdentifier");
 	if (mr_tbs_build(&p, tbs_buf, tbs_cap, tbs) != MR_OK)

@@ -6,8 +6,16 @@
  *   ceremony.conf   the accepted ceremony config (policy source)
  *   root-cert.pem   the self-signed root
  *   audit.log       the audit log (mr_audit.h)
+ *   audit-key.pub   the audit key's C2SP verifier key (made at the ceremony)
+ *   audit.checkpoint  the latest signed checkpoint of audit.log
+ *   audit.checkpoints every checkpoint ever signed, oldest first
  *   issued.db       the issuance database (mr_db.h)
  *   certs/<serial>.pem  every issued certificate, stored before release
+ *   custody         split custody: share set, threshold, PIN check (mr_custody.h)
+ *   crl-number, root.crl.pem  the last cRLNumber and the latest root CRL (cmd_crl.c)
+ *   root-key-label  after `ceremony rotate`: the current root key's label
+ *   rotation/       the last rotation's roots and cross-certificates
+ *   transcripts/    one transcript per ceremony (mr_transcript.h)
  */
 #ifndef MR_APP_H
 #define MR_APP_H
@@ -16,14 +24,20 @@
 #include <stdint.h>
 
 #include "mr_audit.h"
+#include "mr_checkpoint.h"
 #include "mr_cert.h"
 #include "mr_config.h"
+#include "mr_custody.h"
 #include "mr_db.h"
 #include "mr_diag.h"
 #include "mr_token.h"
 
 #define MR_ROOT_MAX_DER 8192
 #define MR_DEV_ID 0x6d72 /* wolfSSL crypto-callback device id for the root key */
+/* The token key that signs audit checkpoints: Ed25519, made at the
+ * ceremony, never the root key. */
+#define MR_AUDIT_KEY_LABEL "meshroot-audit"
+#define MR_AUDIT_PROOF_MAX (MR_RECORD_MAX + MR_CHECKPOINT_MAX + 8192)
 
 typedef struct {
 	/* from the command line */
@@ -32,6 +46,8 @@ typedef struct {
 	const char *token;
 	const char *pin_file;
 	int yes;             /* --yes: approvals and confirmations automatic, logged */
+	const char *shares_from; /* --shares-from DIR: custody shares (automation) */
+	const char *shares_dir;  /* --shares-dir DIR: where new shares are written too */
 
 	/* loaded */
 	mr_config cfg;
@@ -40,10 +56,14 @@ typedef struct {
 	size_t root_len;
 	mr_cert root;
 	mr_audit audit;
+	mr_note_key audit_key; /* from audit-key.pub */
+	int have_audit_key;
 	mr_db db;
 	int audit_open, db_open;
 	mr_token *tok;
 	int device_registered;
+	mr_custody custody;  /* state dir `custody`, when split custody is on */
+	int custody_active;
 } mr_app;
 
 /* Fills the defaults for module, token and state dir (overridden by
@@ -62,12 +82,40 @@ int mr_app_load(mr_app *app, mr_diag *d) MR_MUST_CHECK;
  * A failed login is audited when the audit log is open. */
 int mr_app_open_token(mr_app *app, mr_diag *d) MR_MUST_CHECK;
 
+/* The login PIN: from custody shares when split custody is active
+ * (mr_custody_read_pin: every share checked before the token is touched),
+ * else from --pin-file or the console. pin is NUL-terminated; the caller
+ * wipes it. */
+int mr_app_read_pin(mr_app *app, char *pin, size_t cap, size_t *len, mr_diag *d) MR_MUST_CHECK;
+
+/* Logs in to the open token with pin and audits the attempt, as
+ * mr_app_open_token does. */
+int mr_app_login(mr_app *app, const char *pin, size_t pin_len, mr_diag *d) MR_MUST_CHECK;
+
 /* Checks that the token holds the root key: its public key equals the root
  * certificate's. Run at the start of every command that uses the token. */
 int mr_app_check_root_key(mr_app *app, mr_diag *d) MR_MUST_CHECK;
 
 /* Audits one event; on failure nothing further may be released. */
 int mr_app_audit(mr_app *app, const char *event, mr_record *fields, mr_diag *d) MR_MUST_CHECK;
+
+/* Reads the state dir's audit-key.pub into app->audit_key. */
+int mr_app_load_audit_key(mr_app *app, mr_diag *d) MR_MUST_CHECK;
+
+/*
+ * Signs a checkpoint of the whole audit log with the token's audit key
+ * (logged in), checks the signature against audit-key.pub, and stores it
+ * as audit.checkpoint (atomic, fsync'ed). The text goes to out when not
+ * NULL. Any failure is MR_E_AUDIT: callers release nothing more.
+ */
+int mr_app_checkpoint(mr_app *app, char *out, size_t cap, size_t *len, mr_diag *d) MR_MUST_CHECK;
+
+/*
+ * The answer-side proof for serial's issue record (mr_audit_proof format):
+ * a fresh checkpoint and the record's inclusion proof in it.
+ */
+int mr_app_issue_proof(mr_app *app, const char *serial, char *out, size_t cap, size_t *len,
+    mr_diag *d) MR_MUST_CHECK;
 
 /* Asks the operator to type `word` to go on (skipped with --yes, which is
  * recorded by the caller). MR_E_CANCELLED otherwise. */

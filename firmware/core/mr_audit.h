@@ -6,9 +6,14 @@
  * mr_audit_append returns; callers append BEFORE they release a result,
  * so a result exists only if its record does (fail closed).
  *
- * Opening the log verifies the whole chain. A final line without its
- * newline is the trace of a crash during an append (the record was never
- * acknowledged): it is cut off and the repair itself is logged.
+ * Each line (newline included) is also a leaf of an RFC 9162 Merkle tree;
+ * the writer keeps the leaf hashes so that checkpoints (signed tree heads,
+ * mr_checkpoint.h, signed by the token's audit key through mr_app) and
+ * inclusion proofs can be made at any time. docs/audit.md has the format.
+ *
+ * Opening the log verifies the whole chain (mr_auditlog.h). A final line
+ * without its newline is the trace of a crash during an append (the record
+ * was never acknowledged): it is cut off and the repair itself is logged.
  */
 #ifndef MR_AUDIT_H
 #define MR_AUDIT_H
@@ -16,17 +21,24 @@
 #include <stdint.h>
 
 #include "mr_diag.h"
+#include "mr_merkle.h"
 #include "mr_record.h"
 
 #define MR_AUDIT_MAX_BYTES (64u << 20)
+/* Every record is at least ~100 bytes: more leaves than this cannot fit. */
+#define MR_AUDIT_MAX_RECORDS (MR_AUDIT_MAX_BYTES / 64u)
 
 typedef struct {
 	char path[4096];
 	unsigned long next_seq;
 	uint8_t last_hash[32];
+	mr_merkle_hash *leaves; /* leaves[0 .. next_seq - 1) */
+	size_t leaves_cap;
 } mr_audit;
 
 int mr_audit_open(mr_audit *a, const char *path, mr_diag *d) MR_MUST_CHECK;
+/* Frees the leaf hashes. Safe on a zeroed or closed mr_audit. */
+void mr_audit_close(mr_audit *a);
 
 /* Appends one record: event plus the fields already in rec (which must
  * not be finished yet). */
@@ -34,5 +46,21 @@ int mr_audit_append(mr_audit *a, const char *event, mr_record *fields, mr_diag *
 
 /* 1 if a record with this event has field key equal to value. */
 int mr_audit_has(const mr_audit *a, const char *event, const char *key, const char *value);
+
+/* The number of records, and the RFC 9162 root over all of them. */
+size_t mr_audit_size(const mr_audit *a);
+void mr_audit_root(const mr_audit *a, mr_merkle_hash root);
+
+/*
+ * The last record with `event` whose field key equals value: its 0-based
+ * leaf index and its line (newline included) in line[0..cap). MR_E_NOTFOUND
+ * when there is none.
+ */
+int mr_audit_find(const mr_audit *a, const char *event, const char *key, const char *value,
+    size_t *index, char *line, size_t cap, size_t *line_len, mr_diag *d) MR_MUST_CHECK;
+
+/* Inclusion proof of leaf `index` in the tree of the first `size` records. */
+int mr_audit_inclusion(const mr_audit *a, size_t index, size_t size, mr_merkle_hash *path,
+    size_t cap, size_t *len) MR_MUST_CHECK;
 
 #endif

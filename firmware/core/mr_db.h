@@ -6,6 +6,10 @@
  *   issue   serial=S request=H cluster=C subject=.. key=.. not_before=..
  *           not_after=.. cert=<sha256>         written after the audit record
  *   abandon serial=S reason=..                 a reservation that never issued
+ *   revoke  serial=S reason=<RFC 5280 name> time=<unix>
+ *                                              an issued certificate revoked
+ *                                              (at most once; goes on every
+ *                                              later root CRL)
  *
  * A serial appears in at most one reserve line, so it is never reused; a
  * reservation is resolved to issue or abandon exactly once (see
@@ -33,6 +37,9 @@ typedef struct {
 	mr_db_state state;
 	long long not_after;
 	char cert[65];     /* SHA-256 of the certificate DER, hex */
+	int revoked;       /* issued and then revoked */
+	int reason;        /* MR_CRL_REASON_*, when revoked */
+	long long revoked_at;
 } mr_db_entry;
 
 typedef struct {
@@ -50,6 +57,11 @@ int mr_db_reserve(mr_db *db, const char *serial, const char *request,
  * it must include cert= and not_after=. */
 int mr_db_issue(mr_db *db, const char *serial, mr_record *fields, mr_diag *d) MR_MUST_CHECK;
 int mr_db_abandon(mr_db *db, const char *serial, const char *reason, mr_diag *d) MR_MUST_CHECK;
+
+/* Revokes an issued certificate: MR_E_STATE unless issued and not yet
+ * revoked. reason is an MR_CRL_REASON_* code. */
+int mr_db_revoke(mr_db *db, const char *serial, int reason, long long when,
+    mr_diag *d) MR_MUST_CHECK;
 
 mr_db_entry *mr_db_by_serial(mr_db *db, const char *serial);
 /* The issued entry for this request hash, or NULL. */

@@ -28,7 +28,25 @@ static const char template_text[] =
     "# Longest intermediate lifetime in days (capped by the root's own expiry).\n"
     "max_validity_days = 365\n"
     "# Key types accepted in requests. RSA below 3072 bits is never accepted.\n"
-    "allowed_key_types = ec-p256 ec-p384 rsa-3072 rsa-4096\n";
+    "allowed_key_types = ec-p256 ec-p384 rsa-3072 rsa-4096\n"
+    "# Days from one root CRL to the next (its nextUpdate); issue a new CRL\n"
+    "# before then (`meshroot-appliance crl`).\n"
+    "crl_validity_days = 90\n"
+    "# Name constraints written into every intermediate (critical, RFC 5280\n"
+    "# 4.2.1.10); empty: none. trust_domain limits workload URI SANs to\n"
+    "# spiffe://<trust_domain>/...; dns_domains (space-separated) limits DNS\n"
+    "# SANs to those domains and their subdomains, e.g. svc svc.cluster.local\n"
+    "trust_domain =\n"
+    "dns_domains =\n"
+    "\n"
+    "[custody]\n"
+    "# Split custody of the token PIN: at `ceremony init` the appliance sets a\n"
+    "# random PIN that nobody sees and splits it into `shares` shares, any\n"
+    "# `threshold` of which unlock the token (Shamir's scheme). Recommended:\n"
+    "# split = on, 3 of 5. With split = off the token keeps its operator PIN.\n"
+    "split = off\n"
+    "shares = 5\n"
+    "threshold = 3\n";
 
 const char *
 mr_config_template(void)
@@ -56,6 +74,10 @@ defaults(mr_config *c)
 	c->max_validity_days = 365;
 	c->allowed_key_types = (1u << MR_KEY_EC_P256) | (1u << MR_KEY_EC_P384) |
 	    (1u << MR_KEY_RSA_3072) | (1u << MR_KEY_RSA_4096);
+	c->crl_validity_days = 90;
+	c->custody_split = 0;
+	c->custody_shares = 5;
+	c->custody_threshold = 3;
 }
 
 static char *
@@ -112,6 +134,49 @@ set_key_types(unsigned *mask, const char *v)
 	return *mask != 0;
 }
 
+/* RFC 5280 4.2.1.10 wants constraints as DNS names: LDH labels of 1..63,
+ * no wildcard, no leading or trailing dot, lower case (names compare
+ * case-insensitively; one spelling avoids doubt). */
+static int
+dns_name_ok(const char *v)
+{
+	size_t label = 0, n = strlen(v);
+
+	if (n == 0 || n > 127 || v[0] == '.' || v[n - 1] == '.')
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		char ch = v[i];
+		if (ch == '.') {
+			if (label == 0 || v[i - 1] == '-')
+				return 0;
+			label = 0;
+			continue;
+		}
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+			(ch == '-' && label > 0)))
+			return 0;
+		if (++label > 63)
+			return 0;
+	}
+	return v[n - 1] != '-';
+}
+
+static int
+set_dns_domains(mr_config *c, const char *v)
+{
+	char buf[512], *save = NULL, *tok;
+
+	if (!set_string(buf, sizeof(buf), v))
+		return 0;
+	c->n_nc_dns = 0;
+	for (tok = strtok_r(buf, " ,", &save); tok; tok = strtok_r(NULL, " ,", &save)) {
+		if (c->n_nc_dns == MR_CONFIG_MAX_DNS || !dns_name_ok(tok))
+			return 0;
+		snprintf(c->nc_dns[c->n_nc_dns++], sizeof(c->nc_dns[0]), "%s", tok);
+	}
+	return 1;
+}
+
 /* Applies one key; 0 when the value is invalid, -1 when the key is unknown. */
 static int
 apply(mr_config *c, const char *section, const char *key, const char *v)
@@ -146,6 +211,26 @@ apply(mr_config *c, const char *section, const char *key, const char *v)
 			return set_days(&c->max_validity_days, v, 3653);
 		if (strcmp(key, "allowed_key_types") == 0)
 			return set_key_types(&c->allowed_key_types, v);
+		if (strcmp(key, "crl_validity_days") == 0)
+			return set_days(&c->crl_validity_days, v, 3653);
+		if (strcmp(key, "trust_domain") == 0)
+			return (*v == '\0' || dns_name_ok(v)) &&
+			    set_string(c->nc_trust_domain, sizeof(c->nc_trust_domain), v);
+		if (strcmp(key, "dns_domains") == 0)
+			return set_dns_domains(c, v);
+		return -1;
+	}
+	if (strcmp(section, "custody") == 0) {
+		if (strcmp(key, "split") == 0) {
+			if (strcmp(v, "on") != 0 && strcmp(v, "off") != 0)
+				return 0;
+			c->custody_split = strcmp(v, "on") == 0;
+			return 1;
+		}
+		if (strcmp(key, "shares") == 0)
+			return set_days(&c->custody_shares, v, MR_CONFIG_MAX_SHARES);
+		if (strcmp(key, "threshold") == 0)
+			return set_days(&c->custody_threshold, v, MR_CONFIG_MAX_SHARES);
 		return -1;
 	}
 	return -1;
@@ -169,7 +254,10 @@ mr_config_parse(const char *text, size_t n, mr_config *c, mr_diag *d)
 		lineno++;
 		while (pos < n && text[pos] != '\n') {
 			unsigned char ch = (unsigned char)text[pos];
-			if (ch == '\0' || (ch < 0x20 && ch != '\t' && ch != '\r') || ch == 0x7f)
+			/* CR only as part of CR LF: a bare CR makes a terminal
+			 * show witnesses something other than what is parsed. */
+			if (ch == '\0' || (ch < 0x20 && ch != '\t' && ch != '\r') || ch == 0x7f ||
+			    (ch == '\r' && pos + 1 < n && text[pos + 1] != '\n'))
 				return mr_diag_set(d, MR_E_CONFIG, "line %u: control character", lineno);
 			if (len + 1 >= sizeof(line))
 				return mr_diag_set(d, MR_E_CONFIG, "line %u: too long", lineno);
@@ -185,7 +273,8 @@ mr_config_parse(const char *text, size_t n, mr_config *c, mr_diag *d)
 			if (e == NULL || e[1] != '\0')
 				return mr_diag_set(d, MR_E_CONFIG, "line %u: malformed section", lineno);
 			*e = '\0';
-			if (strcmp(s + 1, "root") != 0 && strcmp(s + 1, "policy") != 0)
+			if (strcmp(s + 1, "root") != 0 && strcmp(s + 1, "policy") != 0 &&
+			    strcmp(s + 1, "custody") != 0)
 				return mr_diag_set(d, MR_E_CONFIG, "line %u: unknown section [%s]",
 				    lineno, s + 1);
 			snprintf(section, sizeof(section), "%s", s + 1);
@@ -220,5 +309,12 @@ mr_config_parse(const char *text, size_t n, mr_config *c, mr_diag *d)
 	if (c->max_validity_days > c->root_validity_days)
 		return mr_diag_set(d, MR_E_CONFIG,
 		    "policy max_validity_days exceeds the root's validity_days");
+	/* Shamir: a threshold of 1 would hand each custodian the whole PIN,
+	 * and a threshold above the share count could never unlock. */
+	if (c->custody_split &&
+	    (c->custody_threshold < 2 || c->custody_threshold > c->custody_shares))
+		return mr_diag_set(d, MR_E_CONFIG,
+		    "custody threshold must be at least 2 and at most shares (%u of %u)",
+		    c->custody_threshold, c->custody_shares);
 	return MR_OK;
 }

@@ -29,6 +29,14 @@ mr_strerror(int err)
 	case MR_E_STATE: return "appliance state error";
 	case MR_E_AUDIT: return "audit log write failed";
 	case MR_E_DB: return "issuance database error";
+	case MR_E_PROTO: return "malformed frame";
+	case MR_E_VERSION: return "unsupported protocol version";
+	case MR_E_UNSUPPORTED: return "unknown operation";
+	case MR_E_SEQUENCE: return "request out of order";
+	case MR_E_BUSY: return "busy";
+	case MR_E_TIMEOUT: return "timed out";
+	case MR_E_GONE: return "device gone";
+	case MR_E_ACCESS: return "permission denied";
 	}
 	return "unknown error";
 }

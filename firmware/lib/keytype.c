@@ -20,7 +20,7 @@ mr_key_type_name(mr_key_type t)
 	for (size_t i = 0; i < sizeof(key_types) / sizeof(key_types[0]); i++)
 		if (key_types[i].type == t)
 			return key_types[i].name;
-	return "unknown";
+	return t == MR_KEY_ED25519 ? "ed25519" : "unknown";
 }
 
 mr_key_type
@@ -44,5 +44,5 @@ mr_key_type_bits(mr_key_type t)
 	for (size_t i = 0; i < sizeof(key_types) / sizeof(key_types[0]); i++)
 		if (key_types[i].type == t)
 			return key_types[i].bits;
-	return 0;
+	return t == MR_KEY_ED25519 ? 256 : 0;
 }

@@ -17,6 +17,7 @@
 #include "mr_keytype.h"
 
 #define MR_CONFIG_MAX 16384u
+#define MR_CONFIG_MAX_DNS 8u
 
 typedef struct {
 	char root_cn[65];
@@ -29,7 +30,21 @@ typedef struct {
 	char policy_o[65];
 	unsigned max_validity_days;
 	unsigned allowed_key_types; /* bit (1u << mr_key_type) */
+	unsigned crl_validity_days; /* root CRL nextUpdate - thisUpdate */
+	/* Name constraints on every intermediate (empty: none): the SPIFFE
+	 * trust domain its workloads' URI SANs must use, and DNS domains. */
+	char nc_trust_domain[128];
+	char nc_dns[MR_CONFIG_MAX_DNS][128];
+	unsigned n_nc_dns;
+
+	/* [custody]: split custody of the token PIN (mr_share.h) */
+	int custody_split;
+	unsigned custody_shares, custody_threshold;
 } mr_config;
+
+/* Most custody shares: enough for any board of custodians, and few enough
+ * to print and collect in one ceremony. */
+#define MR_CONFIG_MAX_SHARES 16u
 
 /* Fills c with the defaults, then applies the text. */
 int mr_config_parse(const char *text, size_t n, mr_config *c, mr_diag *d) MR_MUST_CHECK;

@@ -45,6 +45,16 @@ typedef enum {
 	MR_E_STATE = -80,    /* state dir missing, corrupt or in the wrong phase */
 	MR_E_AUDIT = -81,    /* the audit log could not be written: nothing is released */
 	MR_E_DB = -82,       /* the issuance database */
+
+	/* the appliance link (docs/protocol.md) */
+	MR_E_PROTO = -100,   /* malformed frame or payload */
+	MR_E_VERSION = -101, /* protocol version not spoken */
+	MR_E_UNSUPPORTED = -102, /* unknown operation */
+	MR_E_SEQUENCE = -103, /* request out of order */
+	MR_E_BUSY = -104,    /* device or queue busy */
+	MR_E_TIMEOUT = -105,
+	MR_E_GONE = -106,    /* device unplugged or connection closed */
+	MR_E_ACCESS = -107,  /* permission denied on the device */
 } mr_err;
 
 /* A short constant description, never NULL. */

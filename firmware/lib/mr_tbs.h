@@ -5,8 +5,10 @@
  * which the caller has parsed and checked with mr_spki_parse.
  *
  * Extensions written (RFC 5280 4.2): basicConstraints critical CA:TRUE
- * (pathLenConstraint when path_len >= 0), keyUsage critical, SKI, and AKI
- * (keyIdentifier only).
+ * (pathLenConstraint when path_len >= 0), keyUsage critical, SKI, AKI
+ * (keyIdentifier only), and, when the policy asks for it, nameConstraints
+ * (critical, 4.2.1.10) with permitted subtrees only: one URI host (the
+ * SPIFFE trust domain) and DNS domains.
  */
 #ifndef MR_TBS_H
 #define MR_TBS_H
@@ -38,6 +40,12 @@ typedef struct {
 	const uint8_t *aki;      /* 20 bytes */
 	long path_len;           /* -1: none */
 	unsigned key_usage;      /* MR_KU_* */
+	/* nameConstraints permittedSubtrees; none written when both are empty.
+	 * Each a DNS name as RFC 5280 4.2.1.10 wants it (no scheme, no
+	 * wildcard); checked by the caller (mr_config). */
+	const char *nc_uri_host;      /* uniformResourceIdentifier host, or NULL */
+	const char *const *nc_dns;    /* dNSName subtrees */
+	size_t n_nc_dns;
 } mr_tbs_params;
 
 /* Writes the TBSCertificate into buf; *out views it inside buf. */

@@ -197,6 +197,7 @@ mr_sig_alg_for_key(mr_key_type t)
 	case MR_KEY_RSA_2048:
 	case MR_KEY_RSA_3072:
 	case MR_KEY_RSA_4096: return MR_SIG_RSA_SHA256;
+	case MR_KEY_ED25519: /* the audit key signs notes, never certificates */
 	case MR_KEY_UNKNOWN: break;
 	}
 	return MR_SIG_UNKNOWN;

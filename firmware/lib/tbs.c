@@ -121,6 +121,31 @@ mr_tbs_build(const mr_tbs_params *p, uint8_t *buf, size_t cap, mr_der *out)
 	/* [3] EXPLICIT Extensions, written last to first. */
 	exts = mr_dw_len(&w);
 
+	if ((p->nc_uri_host != NULL && p->nc_uri_host[0] != '\0') || p->n_nc_dns > 0) {
+		/* nameConstraints: RFC 5280 4.2.1.10 "Conforming CAs MUST mark
+		 * this extension as critical"; permittedSubtrees [0] of
+		 * GeneralSubtree { base } (minimum 0 and no maximum: DEFAULTs,
+		 * omitted in DER). */
+		size_t nc = mr_dw_len(&w), subtrees;
+		m = nc;
+		subtrees = mr_dw_len(&w);
+		for (size_t i = p->n_nc_dns; i-- > 0;) {
+			size_t st = mr_dw_len(&w);
+			mr_dw_tlv(&w, 0x82, p->nc_dns[i], strlen(p->nc_dns[i])); /* [2] dNSName */
+			mr_dw_wrap(&w, MR_DER_SEQUENCE, st);
+		}
+		if (p->nc_uri_host != NULL && p->nc_uri_host[0] != '\0') {
+			size_t st = mr_dw_len(&w);
+			/* [6] uniformResourceIdentifier: for a URI constraint the
+			 * value is a host, matched against the URI's host part. */
+			mr_dw_tlv(&w, 0x86, p->nc_uri_host, strlen(p->nc_uri_host));
+			mr_dw_wrap(&w, MR_DER_SEQUENCE, st);
+		}
+		mr_dw_wrap(&w, MR_DER_CONTEXT0, subtrees);
+		mr_dw_wrap(&w, MR_DER_SEQUENCE, m);
+		extension(&w, &MR_OID_CE_NAME_CONSTRAINTS, 1, nc);
+	}
+
 	m = mr_dw_len(&w); /* authorityKeyIdentifier: [0] keyIdentifier */
 	mr_dw_tlv(&w, 0x80, p->aki, 20);
 	mr_dw_wrap(&w, MR_DER_SEQUENCE, m);

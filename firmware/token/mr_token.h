@@ -48,7 +48,31 @@ int mr_token_info(mr_token *t, char label[33], char serial[17], mr_diag *d) MR_M
  */
 int mr_token_login(mr_token *t, const char *pin, size_t pin_len, mr_diag *d) MR_MUST_CHECK;
 
-/* Generates a key pair labelled `label` with the strict template above.
+/*
+ * C_SetPIN in the logged-in user session: changes the user PIN from old to
+ * new (split custody sets a fresh random PIN at the ceremony and at each
+ * reshare). Neither PIN is kept; a refusal names the CK_RV.
+ */
+int mr_token_set_pin(mr_token *t, const char *old_pin, size_t old_len, const char *new_pin,
+    size_t new_len, mr_diag *d) MR_MUST_CHECK;
+
+/*
+ * The user PIN's retry state as the token reports it in CK_TOKEN_INFO.flags
+ * (CKF_USER_PIN_COUNT_LOW, _FINAL_TRY, _LOCKED, _TO_BE_CHANGED): a mask of
+ * MR_TOKEN_PIN_*, 0 when the token reports nothing (SoftHSM2 never does).
+ * Callers show it before a login and MUST NOT spend a final try without the
+ * operator's explicit confirmation.
+ */
+enum {
+	MR_TOKEN_PIN_COUNT_LOW = 1u << 0,
+	MR_TOKEN_PIN_FINAL_TRY = 1u << 1,
+	MR_TOKEN_PIN_LOCKED = 1u << 2,
+	MR_TOKEN_PIN_TO_BE_CHANGED = 1u << 3,
+};
+int mr_token_pin_status(mr_token *t, unsigned *status, mr_diag *d) MR_MUST_CHECK;
+
+/* Generates a key pair labelled `label` with the strict template above
+ * (MR_KEY_ED25519: CKM_EC_EDWARDS_KEY_PAIR_GEN, CKA_EC_PARAMS id-Ed25519).
  * MR_E_EXISTS if any object already has that label. */
 int mr_token_generate(mr_token *t, const char *label, mr_key_type type, mr_diag *d) MR_MUST_CHECK;
 
@@ -57,7 +81,7 @@ int mr_token_find(mr_token *t, const char *label, mr_diag *d) MR_MUST_CHECK;
 
 /*
  * The public key of key `label` as a DER SubjectPublicKeyInfo, read back
- * from the token (CKA_EC_POINT raw or DER-wrapped; CKA_MODULUS and
+ * from the token (CKA_EC_POINT raw or DER-wrapped, for Ed25519 too; CKA_MODULUS and
  * CKA_PUBLIC_EXPONENT), and its type. The EC point must be uncompressed
  * and on the curve; an RSA public key must have exponent 65537 and the
  * private key's modulus (else MR_E_KEY_MISMATCH).
@@ -71,6 +95,8 @@ int mr_token_public_key(mr_token *t, const char *label, uint8_t *spki, size_t ca
  *   r||s (2 * field size bytes).
  * RSA keys: `in` is a DER DigestInfo; CKM_RSA_PKCS; the output is the
  *   signature (modulus size bytes).
+ * Ed25519 keys (the audit key): `in` is the message itself (at most 4096
+ *   bytes); CKM_EDDSA without parameters (PureEdDSA); 64 bytes out.
  */
 int mr_token_sign(mr_token *t, const char *label, const uint8_t *in, size_t in_len,
     uint8_t *sig, size_t cap, size_t *sig_len, mr_diag *d) MR_MUST_CHECK;

@@ -28,6 +28,10 @@
 /* DER OBJECT IDENTIFIERs as CKA_EC_PARAMS carries them (RFC 5480 2.1.1.1). */
 static const CK_BYTE oid_p256[] = { 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07 };
 static const CK_BYTE oid_p384[] = { 0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22 };
+/* id-Ed25519 (RFC 8410 3), the CKA_EC_PARAMS of CKK_EC_EDWARDS keys (PKCS#11 3.0 2.3.10). */
+static const CK_BYTE oid_ed25519[] = { 0x06, 0x03, 0x2b, 0x65, 0x70 };
+/* Ed25519 signs the message itself: the longest one C_Sign is given. */
+#define EDDSA_MSG_MAX 4096
 
 typedef struct {
 	char label[MR_TOKEN_LABEL_MAX + 1];
@@ -277,6 +281,35 @@ out:
 }
 
 int
+mr_token_pin_status(mr_token *t, unsigned *status, mr_diag *d)
+{
+	int r = MR_E_INTERNAL;
+	CK_TOKEN_INFO info;
+	CK_RV rv;
+
+	if (t == NULL || status == NULL) {
+		r = mr_diag_set(d, MR_E_ARG, "mr_token_pin_status: missing argument");
+		goto out;
+	}
+	*status = 0;
+	if ((rv = t->f->C_GetTokenInfo(t->slot, &info)) != CKR_OK) {
+		r = mr_token_rv_diag(d, "C_GetTokenInfo", rv);
+		goto out;
+	}
+	if ((info.flags & CKF_USER_PIN_COUNT_LOW) != 0)
+		*status |= MR_TOKEN_PIN_COUNT_LOW;
+	if ((info.flags & CKF_USER_PIN_FINAL_TRY) != 0)
+		*status |= MR_TOKEN_PIN_FINAL_TRY;
+	if ((info.flags & CKF_USER_PIN_LOCKED) != 0)
+		*status |= MR_TOKEN_PIN_LOCKED;
+	if ((info.flags & CKF_USER_PIN_TO_BE_CHANGED) != 0)
+		*status |= MR_TOKEN_PIN_TO_BE_CHANGED;
+	r = MR_OK;
+out:
+	return r;
+}
+
+int
 mr_token_login(mr_token *t, const char *pin, size_t pin_len, mr_diag *d)
 {
 	int r = MR_E_INTERNAL;
@@ -318,6 +351,47 @@ out:
 	return r;
 }
 
+int
+mr_token_set_pin(mr_token *t, const char *old_pin, size_t old_len, const char *new_pin,
+    size_t new_len, mr_diag *d)
+{
+	int r = MR_E_INTERNAL;
+	/* C_SetPIN takes non-const pointers: copies of ours, wiped on every path. */
+	CK_UTF8CHAR o[PIN_MAX], n[PIN_MAX];
+	CK_RV rv;
+
+	if (t == NULL) {
+		r = mr_diag_set(d, MR_E_ARG, "mr_token_set_pin: missing token");
+		goto out;
+	}
+	if (!t->logged_in) {
+		/* PKCS#11 2.40 5.6: outside a user session C_SetPIN would act on
+		 * whatever the module decides; we change only our own login's PIN. */
+		r = mr_diag_set(d, MR_E_PIN, "C_SetPIN: not logged in");
+		goto out;
+	}
+	if (old_pin == NULL || old_len == 0 || new_pin == NULL || new_len == 0) {
+		r = mr_diag_set(d, MR_E_PIN, "empty PIN");
+		goto out;
+	}
+	if (old_len > sizeof(o) || new_len > sizeof(n)) {
+		r = mr_diag_set(d, MR_E_PIN, "PIN longer than %zu bytes", sizeof(o));
+		goto out;
+	}
+	memcpy(o, old_pin, old_len);
+	memcpy(n, new_pin, new_len);
+	rv = t->f->C_SetPIN(t->session, o, (CK_ULONG)old_len, n, (CK_ULONG)new_len);
+	if (rv != CKR_OK) {
+		r = mr_token_rv_diag(d, "C_SetPIN", rv);
+		goto out;
+	}
+	r = MR_OK;
+out:
+	explicit_bzero(o, sizeof(o));
+	explicit_bzero(n, sizeof(n));
+	return r;
+}
+
 /* At most two matches are fetched: enough to tell one from several. */
 static int
 find_objects(mr_token *t, CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_OBJECT_HANDLE *first,
@@ -325,7 +399,7 @@ find_objects(mr_token *t, CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_OBJECT_HANDLE *firs
 {
 	int r = MR_E_INTERNAL;
 	CK_OBJECT_HANDLE h[2];
-	CK_RV rv;
+	CK_RV rv, frv;
 
 	*count = 0;
 	if ((rv = t->f->C_FindObjectsInit(t->session, tmpl, n)) != CKR_OK) {
@@ -333,9 +407,15 @@ find_objects(mr_token *t, CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_OBJECT_HANDLE *firs
 		goto out;
 	}
 	rv = t->f->C_FindObjects(t->session, h, 2, count);
-	(void)t->f->C_FindObjectsFinal(t->session);
+	/* A failed Final leaves the search active: the next C_FindObjectsInit
+	 * would fail with CKR_OPERATION_ACTIVE and hide the real cause. */
+	frv = t->f->C_FindObjectsFinal(t->session);
 	if (rv != CKR_OK) {
 		r = mr_token_rv_diag(d, "C_FindObjects", rv);
+		goto out;
+	}
+	if (frv != CKR_OK) {
+		r = mr_token_rv_diag(d, "C_FindObjectsFinal", frv);
 		goto out;
 	}
 	if (*count > 2) {
@@ -407,6 +487,20 @@ ec_type(const CK_BYTE *params, size_t n)
 	return MR_KEY_UNKNOWN;
 }
 
+/* PKCS#11 3.0 2.3.10: an Edwards curve is named by its OID or by the
+ * PrintableString "edwards25519" (SoftHSM2 stores the latter). */
+static mr_key_type
+ed_type(const CK_BYTE *params, size_t n)
+{
+	static const CK_BYTE name[] = { 0x13, 0x0c, 'e', 'd', 'w', 'a', 'r', 'd', 's', '2', '5',
+		'5', '1', '9' };
+
+	if ((n == sizeof(oid_ed25519) && memcmp(params, oid_ed25519, n) == 0) ||
+	    (n == sizeof(name) && memcmp(params, name, n) == 0))
+		return MR_KEY_ED25519;
+	return MR_KEY_UNKNOWN;
+}
+
 static mr_key_type
 rsa_type(const CK_BYTE *mod, size_t n)
 {
@@ -458,6 +552,10 @@ key_type_of(mr_token *t, CK_OBJECT_HANDLE priv, const char *label, mr_key_type *
 		if ((r = get_attr(t, priv, CKA_EC_PARAMS, buf, EC_PARAMS_MAX, &len, d)) != MR_OK)
 			goto out;
 		*type = ec_type(buf, len);
+	} else if (kt == CKK_EC_EDWARDS) {
+		if ((r = get_attr(t, priv, CKA_EC_PARAMS, buf, EC_PARAMS_MAX, &len, d)) != MR_OK)
+			goto out;
+		*type = ed_type(buf, len);
 	} else if (kt == CKK_RSA) {
 		if ((r = get_attr(t, priv, CKA_MODULUS, buf, sizeof(buf), &len, d)) != MR_OK)
 			goto out;
@@ -466,7 +564,8 @@ key_type_of(mr_token *t, CK_OBJECT_HANDLE priv, const char *label, mr_key_type *
 		*type = MR_KEY_UNKNOWN;
 	if (*type == MR_KEY_UNKNOWN) {
 		r = mr_diag_set(d, MR_E_TOKEN,
-		    "key '%s' is not one of ec-p256, ec-p384, rsa-2048, rsa-3072, rsa-4096", label);
+		    "key '%s' is not one of ec-p256, ec-p384, rsa-2048, rsa-3072, rsa-4096, ed25519",
+		    label);
 		goto out;
 	}
 	r = MR_OK;
@@ -721,6 +820,10 @@ mr_token_generate(mr_token *t, const char *label, mr_key_type type, mr_diag *d)
 	} else if (type == MR_KEY_EC_P384) {
 		memcpy(params, oid_p384, sizeof(oid_p384));
 		params_len = sizeof(oid_p384);
+	} else if (type == MR_KEY_ED25519) {
+		memcpy(params, oid_ed25519, sizeof(oid_ed25519));
+		params_len = sizeof(oid_ed25519);
+		mech.mechanism = CKM_EC_EDWARDS_KEY_PAIR_GEN;
 	} else if (type == MR_KEY_RSA_2048 || type == MR_KEY_RSA_3072 || type == MR_KEY_RSA_4096)
 		mech.mechanism = CKM_RSA_PKCS_KEY_PAIR_GEN;
 	else {
@@ -819,7 +922,18 @@ mr_token_public_key(mr_token *t, const char *label, uint8_t *spki, size_t cap,
 	}
 	if ((r = lookup(t, label, &k, d)) != MR_OK || (r = lookup_pub(t, k, d)) != MR_OK)
 		goto out;
-	if (mr_key_type_is_ec(k->type)) {
+	if (k->type == MR_KEY_ED25519) {
+		if ((r = get_attr(t, k->pub, CKA_EC_PARAMS, a, EC_PARAMS_MAX, &a_len, d)) != MR_OK)
+			goto out;
+		if (ed_type(a, a_len) != MR_KEY_ED25519) {
+			r = mr_diag_set(d, MR_E_KEY_MISMATCH,
+			    "key '%s': public key is not an Ed25519 key", label);
+			goto out;
+		}
+		if ((r = get_attr(t, k->pub, CKA_EC_POINT, a, EC_POINT_MAX, &a_len, d)) != MR_OK ||
+		    (r = mr_token_spki_ed25519(a, a_len, spki, cap, spki_len, d)) != MR_OK)
+			goto out;
+	} else if (mr_key_type_is_ec(k->type)) {
 		/* The curve is taken from the private key; the public object must
 		 * agree or it belongs to another key. */
 		if ((r = get_attr(t, k->pub, CKA_EC_PARAMS, a, EC_PARAMS_MAX, &a_len, d)) != MR_OK)
@@ -862,7 +976,7 @@ mr_token_sign(mr_token *t, const char *label, const uint8_t *in, size_t in_len, 
 	key_entry *k;
 	CK_MECHANISM mech = { CKM_ECDSA, NULL, 0 };
 	/* C_Sign takes non-const input. */
-	CK_BYTE data[SIG_MAX], out[SIG_MAX];
+	CK_BYTE data[EDDSA_MSG_MAX], out[SIG_MAX];
 	CK_ULONG out_len = sizeof(out);
 	size_t want, max_in;
 	CK_RV rv;
@@ -873,7 +987,12 @@ mr_token_sign(mr_token *t, const char *label, const uint8_t *in, size_t in_len, 
 	}
 	if ((r = lookup(t, label, &k, d)) != MR_OK)
 		goto out;
-	if (mr_key_type_is_ec(k->type)) {
+	if (k->type == MR_KEY_ED25519) {
+		/* PureEdDSA (RFC 8032 5.1): the token hashes the message. */
+		mech.mechanism = CKM_EDDSA;
+		want = 64;
+		max_in = EDDSA_MSG_MAX;
+	} else if (mr_key_type_is_ec(k->type)) {
 		want = 2 * (mr_key_type_bits(k->type) / 8);
 		max_in = 64; /* SHA-512 */
 	} else {

@@ -11,6 +11,29 @@
 
 #include "token_spki.h"
 
+int
+mr_token_spki_ed25519(const uint8_t *point, size_t point_len, uint8_t *spki, size_t cap,
+    size_t *spki_len, mr_diag *d)
+{
+	/* SEQUENCE { SEQUENCE { id-Ed25519 } BIT STRING (0 unused bits) } */
+	static const uint8_t prefix[] = { 0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65,
+		0x70, 0x03, 0x21, 0x00 };
+
+	if (point_len == 34 && point[0] == 0x04 && point[1] == 32) {
+		point += 2;
+		point_len -= 2;
+	}
+	if (point_len != 32)
+		return mr_diag_set(d, MR_E_TOKEN, "CKA_EC_POINT is not an Ed25519 key (%zu bytes)",
+		    point_len);
+	if (cap < sizeof(prefix) + 32)
+		return mr_diag_set(d, MR_E_RANGE, "SPKI buffer too small");
+	memcpy(spki, prefix, sizeof(prefix));
+	memcpy(spki + sizeof(prefix), point, 32);
+	*spki_len = sizeof(prefix) + 32;
+	return MR_OK;
+}
+
 static word32
 cap32(size_t cap)
 {

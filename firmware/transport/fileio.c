@@ -96,6 +96,9 @@ mr_file_read(const char *path, size_t max, uint8_t **data, size_t *len, mr_diag 
 	buf = NULL;
 	r = MR_OK;
 out:
+	/* A PIN file may have been read: no copy left in freed memory. */
+	if (buf != NULL)
+		explicit_bzero(buf, got);
 	free(buf);
 	close(fd);
 	return r;

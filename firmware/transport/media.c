@@ -24,15 +24,26 @@ by_name(const void *a, const void *b)
 	return strcmp(((const mr_media_item *)a)->name, ((const mr_media_item *)b)->name);
 }
 
+int
+mr_media_name_cluster(const char *name, const char *ext, char *cluster, size_t cap)
+{
+	size_t nl = strlen(name), el = strlen(ext);
+
+	if (nl <= el || strcmp(name + nl - el, ext) != 0 ||
+	    !mr_cluster_name_ok_n(name, nl - el) || nl - el >= cap)
+		return 0;
+	memcpy(cluster, name, nl - el);
+	cluster[nl - el] = '\0';
+	return 1;
+}
+
 static void
 classify(const char *dir, const char *ext, mr_media_item *it)
 {
-	char path[4096];
-	size_t nl = strlen(it->name), el = strlen(ext);
+	char path[4096], cluster[sizeof(it->cluster)];
 	struct stat st;
 
-	if (nl <= el || strcmp(it->name + nl - el, ext) != 0 ||
-	    !mr_cluster_name_ok_n(it->name, nl - el)) {
+	if (!mr_media_name_cluster(it->name, ext, cluster, sizeof(cluster))) {
 		snprintf(it->why, sizeof(it->why),
 		    "unexpected file name (want <cluster>%s, cluster [a-z0-9-]{1,63})", ext);
 		return;
@@ -55,8 +66,7 @@ classify(const char *dir, const char *ext, mr_media_item *it)
 		    (intmax_t)st.st_size, MR_MEDIA_MAX_FILE);
 		return;
 	}
-	memcpy(it->cluster, it->name, nl - el);
-	it->cluster[nl - el] = '\0';
+	memcpy(it->cluster, cluster, sizeof(it->cluster));
 	it->ok = 1;
 }
 

@@ -3,6 +3,7 @@
  * the host. Everything lives under one directory on the stick:
  *
  *   meshroot/root-cert.pem              the appliance's root (written by it)
+ *   meshroot/root.crl.pem               the root's latest CRL (`crl --media`)
  *   meshroot/requests/<cluster>.csr     PEM CSRs (written by the host)
  *   meshroot/answers/<cluster>.pem      issued certificate then the root
  *   meshroot/answers/<cluster>.refused  one line: why the request was refused
@@ -23,6 +24,8 @@
 #define MR_MEDIA_REQUESTS "meshroot/requests"
 #define MR_MEDIA_ANSWERS "meshroot/answers"
 #define MR_MEDIA_ROOT "meshroot/root-cert.pem"
+/* The root's latest CRL, written by `meshroot-appliance crl --media`. */
+#define MR_MEDIA_CRL "meshroot/root.crl.pem"
 #define MR_MEDIA_MAX_FILE 65536u
 #define MR_MEDIA_MAX_ENTRIES 1024u
 
@@ -32,6 +35,11 @@ typedef struct {
 	int ok;            /* a well-formed, regular, small enough request file */
 	char why[160];     /* why not, when !ok */
 } mr_media_item;
+
+/* The name check of mr_media_list, pure: 1 and the cluster (NUL-terminated
+ * in cap bytes) when name is exactly <cluster><ext> with a valid cluster
+ * name, else 0. */
+int mr_media_name_cluster(const char *name, const char *ext, char *cluster, size_t cap);
 
 /* Lists media/meshroot/requests sorted by name. Every entry gets an item;
  * the ones that may not be opened say why. */

@@ -88,6 +88,9 @@ handshake() {
 	local cli_args=(-cert "$W/$cli.pem" -key "$W/$cli.key")
 	[ "$cli_inter" = none ] || cli_args+=(-cert_chain "$cli_inter")
 
+	# Created before the server starts: the poll below must not race the
+	# background job's redirection (sed on a missing file fails under set -e).
+	: >"$srv_out"
 	timeout 30 openssl s_server -accept 127.0.0.1:0 -naccept 1 -www "${srv_args[@]}" \
 		-CAfile "$srv_root" -Verify 2 -verify_return_error >"$srv_out" 2>&1 &
 	server_pid=$!

@@ -37,9 +37,20 @@ chmod 0600 "$work/rsa-pkcs1/ca-key.pem"
 grep -q -- "-----BEGIN RSA PRIVATE KEY-----" "$work/rsa-pkcs1/ca-key.pem"
 fx_expect_ok "$work/rsa-pkcs1"
 
-# An optional ca-crl.pem is not examined and must not fail the check.
-openssl ca -gencrl -batch -config "$work/ca/openssl.cnf" -crldays 30 \
-	-out "$work/ec-pkcs8/ca-crl.pem" 2>/dev/null
+# An optional ca-crl.pem: istiod then wants a CRL signed by every
+# certificate of cert-chain.pem, here the intermediate's and the root's (v2,
+# with an AKI, as RFC 5280 5.2.1 wants).
+cp "$work/ca/openssl.cnf" "$work/root-crl.cnf"
+printf '\n[ crl_ext ]\nauthorityKeyIdentifier = keyid:always\n' >>"$work/root-crl.cnf"
+openssl ca -gencrl -batch -config "$work/root-crl.cnf" -crlexts crl_ext -crldays 30 \
+	-out "$work/root.crl" 2>/dev/null
+: >"$work/int-index"
+printf '%s\n' '[ ca ]' 'default_ca = i' '[ i ]' "database = $work/int-index" \
+	'default_md = sha256' '[ crl_ext ]' 'authorityKeyIdentifier = keyid:always' >"$work/int-crl.cnf"
+openssl ca -gencrl -batch -config "$work/int-crl.cnf" -crlexts crl_ext -crldays 30 \
+	-keyfile "$work/ec-pkcs8/ca-key.pem" -cert "$work/ec-pkcs8/ca-cert.pem" \
+	-out "$work/int.crl" 2>/dev/null
+cat "$work/int.crl" "$work/root.crl" >"$work/ec-pkcs8/ca-crl.pem"
 fx_expect_ok "$work/ec-pkcs8"
 
 # Several directories at once: one ok line each, exit 0.

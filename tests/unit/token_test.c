@@ -7,6 +7,7 @@
 #include <wolfssl/wolfcrypt/settings.h>
 #include <wolfssl/wolfcrypt/asn_public.h>
 #include <wolfssl/wolfcrypt/ecc.h>
+#include <wolfssl/wolfcrypt/ed25519.h>
 #include <wolfssl/wolfcrypt/error-crypt.h>
 #include <wolfssl/wolfcrypt/hash.h>
 #include <wolfssl/wolfcrypt/random.h>
@@ -782,6 +783,54 @@ test_spki_parses(void **state)
 	    &d), MR_E_NOTFOUND);
 }
 
+/* The audit key: Ed25519 with the same strict template, found again by a
+ * fresh session (SoftHSM2 names the curve by PrintableString), signing the
+ * message itself (CKM_EDDSA), checked with wolfCrypt. */
+static void
+test_ed25519(void **state)
+{
+	static const uint8_t prefix[] = { 0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70,
+		0x03, 0x21, 0x00 };
+	uint8_t spki[128], msg[300], sig[64], big[4097];
+	size_t spki_len = 0, sig_len = 0;
+	mr_key_type type = MR_KEY_UNKNOWN;
+	mr_diag d = { "" };
+	mr_token *t2 = NULL;
+	ed25519_key key;
+	int ok = 0;
+
+	(void)state;
+	ensure_key("k-ed25519", MR_KEY_ED25519);
+	check_attrs("k-ed25519");
+	assert_int_equal(mr_token_open(&t2, MODULE, TOKEN, &d), MR_OK);
+	assert_int_equal(mr_token_login(t2, PIN, strlen(PIN), &d), MR_OK);
+	assert_int_equal(mr_token_public_key(t2, "k-ed25519", spki, sizeof(spki), &spki_len, &type,
+	    &d), MR_OK);
+	assert_int_equal(type, MR_KEY_ED25519);
+	assert_int_equal(spki_len, 44);
+	assert_memory_equal(spki, prefix, sizeof(prefix));
+	memset(msg, 'm', sizeof(msg));
+	assert_int_equal(mr_token_sign(t2, "k-ed25519", msg, sizeof(msg), sig, sizeof(sig), &sig_len,
+	    &d), MR_OK);
+	assert_int_equal(sig_len, 64);
+	assert_int_equal(wc_ed25519_init(&key), 0);
+	assert_int_equal(wc_ed25519_import_public(spki + 12, 32, &key), 0);
+	assert_int_equal(wc_ed25519_verify_msg(sig, 64, msg, sizeof(msg), &ok, &key), 0);
+	assert_int_equal(ok, 1);
+	msg[0] ^= 1;
+	ok = 0;
+	(void)wc_ed25519_verify_msg(sig, 64, msg, sizeof(msg), &ok, &key);
+	assert_int_equal(ok, 0);
+	wc_ed25519_free(&key);
+	memset(big, 0, sizeof(big));
+	mr_diag_clear(&d);
+	assert_int_equal(mr_token_sign(t2, "k-ed25519", big, sizeof(big), sig, sizeof(sig), &sig_len,
+	    &d), MR_E_ARG);
+	mr_diag_clear(&d);
+	assert_int_equal(mr_token_sign(t2, "k-ed25519", msg, 10, sig, 63, &sig_len, &d), MR_E_RANGE);
+	mr_token_close(t2);
+}
+
 int
 main(void)
 {
@@ -793,6 +842,7 @@ main(void)
 		cmocka_unit_test(test_random),
 		cmocka_unit_test(test_generate),
 		cmocka_unit_test(test_attributes),
+		cmocka_unit_test(test_ed25519),
 		cmocka_unit_test(test_spki_parses),
 		cmocka_unit_test(test_spki_ec_point_forms),
 		cmocka_unit_test(test_token_sign_raw),

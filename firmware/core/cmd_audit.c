@@ -1,0 +1,115 @@
+/*
+ * `audit export --to DIR`: hands the audit log to an auditor. The export
+ * itself is logged, a checkpoint over everything (export record included)
+ * is signed with the token's audit key, and DIR receives:
+ *
+ *   audit.log       every record, byte for byte
+ *   checkpoint      the signed checkpoint just made (C2SP signed note)
+ *   checkpoints     every checkpoint signed so far, oldest first
+ *   audit-key.pub   the audit key's verifier key (as published at the ceremony)
+ *   root-cert.pem   the root, for reference
+ *
+ * `meshroot audit verify DIR` checks it on the host (docs/audit.md).
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "board_api.h"
+#include "mr_commands.h"
+#include "mr_fileio.h"
+#include "mr_pem.h"
+
+static int
+copy_state(mr_app *app, const char *name, const char *dir, const char *as, mr_diag *d)
+{
+	char from[4096], to[4096];
+	uint8_t *data = NULL;
+	size_t len = 0;
+	int r;
+
+	if (mr_app_path(app, from, sizeof(from), name) != MR_OK ||
+	    mr_path_join(to, sizeof(to), dir, as) != MR_OK)
+		return mr_diag_set(d, MR_E_RANGE, "path too long");
+	if ((r = mr_file_read(from, MR_AUDIT_MAX_BYTES, &data, &len, d)) != MR_OK)
+		return r;
+	r = mr_file_write_atomic(to, data, len, 0644, d);
+	free(data);
+	return r;
+}
+
+static int
+audit_export(mr_app *app, const char *dir)
+{
+	mr_diag d;
+	mr_record rec;
+	char cp[MR_CHECKPOINT_MAX], path[4096];
+	size_t cp_len = 0;
+	int r;
+
+	mr_diag_clear(&d);
+	if ((r = mr_app_load(app, &d)) != MR_OK)
+		return mr_fail(r, &d);
+	if ((r = mr_app_open_token(app, &d)) != MR_OK)
+		return mr_fail(r, &d);
+	if ((r = mr_mkdirs(dir, 0755, &d)) != MR_OK)
+		return mr_fail(r, &d);
+	mr_record_init(&rec);
+	mr_record_add(&rec, "to", dir);
+	if ((r = mr_app_audit(app, "export", &rec, &d)) != MR_OK ||
+	    (r = mr_app_checkpoint(app, cp, sizeof(cp), &cp_len, &d)) != MR_OK)
+		return mr_fail(MR_E_AUDIT, &d);
+	if ((r = copy_state(app, "audit.log", dir, "audit.log", &d)) != MR_OK ||
+	    (r = copy_state(app, "audit.checkpoints", dir, "checkpoints", &d)) != MR_OK ||
+	    (r = copy_state(app, "audit-key.pub", dir, "audit-key.pub", &d)) != MR_OK ||
+	    (r = copy_state(app, "root-cert.pem", dir, "root-cert.pem", &d)) != MR_OK)
+		return mr_fail(r, &d);
+	/* The checkpoint last: its presence marks a complete export. */
+	if (mr_path_join(path, sizeof(path), dir, "checkpoint") != MR_OK ||
+	    (r = mr_file_write_atomic(path, cp, cp_len, 0644, &d)) != MR_OK)
+		return mr_fail(r != MR_OK ? r : MR_E_RANGE, &d);
+	printf("audit log exported to %s: %zu records, checkpoint signed by %s\n", dir,
+	    mr_audit_size(&app->audit), app->audit_key.name);
+	return 0;
+}
+
+static void
+usage(FILE *f)
+{
+	fputs("usage: meshroot-appliance [global options] audit export --to DIR\n", f);
+}
+
+int
+cmd_audit(mr_app *app, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "to", required_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *to = NULL;
+	int c;
+
+	if (argc >= 2 && strcmp(argv[1], "--help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	if (argc < 2 || strcmp(argv[1], "export") != 0) {
+		usage(stderr);
+		return 2;
+	}
+	optind = 0; /* 0: glibc fully re-initialises its scanner */
+	while ((c = getopt_long(argc - 1, argv + 1, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 't': to = optarg; break;
+		case 'h': usage(stdout); return 0;
+		default: return 2;
+		}
+	}
+	if (to == NULL) {
+		fprintf(stderr, "error: audit export needs --to DIR\n");
+		return 2;
+	}
+	return audit_export(app, to);
+}

@@ -1,0 +1,96 @@
+/*
+ * The appliance's side of the link protocol (docs/protocol.md), independent
+ * of the transport: cmd_serve.c feeds it frames from a unix socket or the
+ * FunctionFS endpoints, the umockdev tests from an emulated USB device.
+ *
+ * Like OpenSSH's monitor, it answers a fixed table of requests, each only
+ * in the session state that permits it: INFO opens a session, every other
+ * request must carry the next sequence number (or repeat the last one: all
+ * four operations are idempotent, so a retransmission is harmless).
+ *
+ * A submitted request is parsed and checked against policy at once; a
+ * request hash that was issued before is answered from the issuance
+ * database without a new signature; anything else waits in a bounded
+ * queue for the operator, who sees it exactly as on the media path
+ * (mr_request_describe). Approvals and refusals are audited before any
+ * result is released (cmd_sign.c's order).
+ */
+#ifndef MR_SERVE_H
+#define MR_SERVE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mr_app.h"
+#include "mr_issue.h"
+#include "mr_link.h"
+
+#define MR_SERVE_QUEUE 32
+
+typedef enum {
+	MR_APPROVE_CONSOLE,
+	MR_APPROVE_BUTTON,
+	MR_APPROVE_AUTO,     /* tests and demos; recorded as "--approve auto" */
+	MR_APPROVE_EXTERNAL, /* tests: decisions through mr_serve_decide */
+} mr_approve_mode;
+
+typedef struct {
+	int used;
+	uint8_t state;          /* MR_RS_* */
+	uint8_t hash[32];
+	unsigned long order;
+	uint8_t *der;           /* the CSR (pending only) */
+	size_t der_len;
+	mr_request rq;          /* views into der */
+	int shown;
+	char reason[MR_LINK_MAX_MESSAGE + 1];
+} mr_serve_item;
+
+typedef struct {
+	mr_app *app;
+	mr_approve_mode mode;
+	const char *via;        /* "usb" or "socket", for the audit log */
+	int session;
+	uint16_t seq;
+	char token_label[33], token_serial[17], device_serial[33];
+	mr_serve_item items[MR_SERVE_QUEUE];
+	unsigned long next_order;
+	int fatal;              /* an audit/state failure: nothing more is issued */
+	mr_diag fatal_diag;
+	unsigned issued, refused;
+	uint8_t payload[MR_LINK_MAX_PAYLOAD]; /* reply being built */
+	char proof[MR_AUDIT_PROOF_MAX];       /* an audit proof being sent */
+} mr_server;
+
+/* app must be loaded, logged in and its root key checked. Audits the start
+ * of serving (with the approval mode). */
+int mr_serve_init(mr_server *s, mr_app *app, mr_approve_mode mode, const char *via,
+    mr_diag *d) MR_MUST_CHECK;
+void mr_serve_free(mr_server *s);
+
+/* A new connection (socket) or a bus reset (USB): INFO must come first. */
+void mr_serve_reset_session(mr_server *s);
+
+/* Answers one whole frame in[0..n) into out (cap >= MR_LINK_MAX_FRAME).
+ * Always produces a reply frame: an error reply for anything malformed. */
+void mr_serve_frame(mr_server *s, const uint8_t *in, size_t n, uint8_t *out, size_t cap,
+    size_t *out_len);
+
+/* The reply for a frame the stream reader rejected (mr_linkio_recv's
+ * error): h may be NULL when no header could be decoded. */
+void mr_serve_error_frame(const mr_link_hdr *h, int err, const char *msg, uint8_t *out,
+    size_t cap, size_t *out_len);
+
+/* Puts the oldest pending request before the operator and waits at most
+ * timeout_ms for a decision. MR_OK, or MR_E_AUDIT / MR_E_STATE when
+ * serving must stop (s->fatal_diag says why). */
+int mr_serve_step(mr_server *s, int timeout_ms) MR_MUST_CHECK;
+
+/* Number of requests waiting for the operator. */
+size_t mr_serve_pending(const mr_server *s);
+
+/* MR_APPROVE_EXTERNAL: decides the pending request with this hash. */
+int mr_serve_decide(mr_server *s, const uint8_t hash[32], int approve, const char *by)
+    MR_MUST_CHECK;
+
+#endif

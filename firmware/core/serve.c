@@ -1,0 +1,627 @@
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "board_api.h"
+#include "mr_fileio.h"
+#include "mr_checkpoint.h"
+#include "mr_fingerprint.h"
+#include "mr_serve.h"
+
+#define AUDIT_CHUNK 60000u
+
+static void
+say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void
+say(const char *fmt, ...)
+{
+	char line[2048];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	board_console_write(line);
+}
+
+static const char *
+mode_name(mr_approve_mode m)
+{
+	switch (m) {
+	case MR_APPROVE_CONSOLE: return "console";
+	case MR_APPROVE_BUTTON: return "button";
+	case MR_APPROVE_AUTO: return "auto";
+	case MR_APPROVE_EXTERNAL: return "external";
+	}
+	return "?";
+}
+
+int
+mr_serve_init(mr_server *s, mr_app *app, mr_approve_mode mode, const char *via, mr_diag *d)
+{
+	const char *serial;
+	mr_record rec;
+	int r;
+
+	memset(s, 0, sizeof(*s));
+	s->app = app;
+	s->mode = mode;
+	s->via = via;
+	if ((r = mr_token_info(app->tok, s->token_label, s->token_serial, d)) != MR_OK)
+		return r;
+	/* The appliance's serial: MESHROOT_SERIAL, which boards/linux-gadget
+	 * also writes into the USB serial string the host selects by; else
+	 * the token's serial. */
+	serial = getenv("MESHROOT_SERIAL");
+	snprintf(s->device_serial, sizeof(s->device_serial), "%s",
+	    serial != NULL && serial[0] ? serial : s->token_serial);
+	if (mode == MR_APPROVE_BUTTON && board_button_read() < 0)
+		return mr_diag_set(d, MR_E_ARG, "board %s has no approve button", board_name());
+	mr_record_init(&rec);
+	mr_record_add(&rec, "via", via);
+	mr_record_add(&rec, "approve", mode == MR_APPROVE_AUTO ? "--approve auto" : mode_name(mode));
+	return mr_app_audit(app, "serve", &rec, d);
+}
+
+void
+mr_serve_free(mr_server *s)
+{
+	for (size_t i = 0; i < MR_SERVE_QUEUE; i++)
+		free(s->items[i].der);
+	memset(s->items, 0, sizeof(s->items));
+}
+
+void
+mr_serve_reset_session(mr_server *s)
+{
+	s->session = 0;
+	s->seq = 0;
+}
+
+size_t
+mr_serve_pending(const mr_server *s)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < MR_SERVE_QUEUE; i++)
+		n += s->items[i].used && s->items[i].state == MR_RS_PENDING;
+	return n;
+}
+
+static mr_serve_item *
+find(mr_server *s, const uint8_t hash[32])
+{
+	for (size_t i = 0; i < MR_SERVE_QUEUE; i++)
+		if (s->items[i].used && memcmp(s->items[i].hash, hash, 32) == 0)
+			return &s->items[i];
+	return NULL;
+}
+
+/* A free slot, evicting the oldest finished item (issued ones stay in the
+ * database; a forgotten refusal reads UNKNOWN and the host resubmits). */
+static mr_serve_item *
+take_slot(mr_server *s)
+{
+	mr_serve_item *old = NULL;
+
+	for (size_t i = 0; i < MR_SERVE_QUEUE; i++) {
+		mr_serve_item *it = &s->items[i];
+		if (!it->used)
+			return it;
+		if (it->state != MR_RS_PENDING && (old == NULL || it->order < old->order))
+			old = it;
+	}
+	if (old != NULL) {
+		free(old->der);
+		memset(old, 0, sizeof(*old));
+	}
+	return old;
+}
+
+static size_t
+free_slots(const mr_server *s)
+{
+	return MR_SERVE_QUEUE - mr_serve_pending(s);
+}
+
+static void
+error_reply(uint8_t op, uint16_t seq, int err, const char *msg, uint8_t *out, size_t cap,
+    size_t *out_len)
+{
+	uint8_t pl[MR_LINK_MAX_MESSAGE + 8];
+	mr_link_w w;
+
+	mr_link_w_init(&w, pl, sizeof(pl));
+	if (msg != NULL && msg[0])
+		mr_link_put(&w, MR_T_MESSAGE, msg, strnlen(msg, MR_LINK_MAX_MESSAGE));
+	if (w.err != MR_OK)
+		w.len = 0;
+	if (mr_link_frame_encode((uint8_t)(op | MR_OP_REPLY), seq, mr_link_status_from_err(err), pl,
+		w.len, out, cap, out_len) != MR_OK)
+		*out_len = 0;
+}
+
+void
+mr_serve_error_frame(const mr_link_hdr *h, int err, const char *msg, uint8_t *out, size_t cap,
+    size_t *out_len)
+{
+	error_reply(h != NULL ? (uint8_t)(h->op & 0x7f) : 0, h != NULL ? h->seq : 0, err, msg, out,
+	    cap, out_len);
+}
+
+/* ---- operations ---- */
+
+static int
+op_info(mr_server *s, mr_link_w *w)
+{
+	mr_link_info in;
+
+	memset(&in, 0, sizeof(in));
+	snprintf(in.firmware, sizeof(in.firmware), "%s", MESHROOT_VERSION);
+	snprintf(in.board, sizeof(in.board), "%s", board_name());
+	memcpy(in.token_label, s->token_label, sizeof(in.token_label));
+	memcpy(in.token_serial, s->token_serial, sizeof(in.token_serial));
+	memcpy(in.device_serial, s->device_serial, sizeof(in.device_serial));
+	in.audit_count = (uint32_t)(s->app->audit.next_seq - 1);
+	in.roots[0] = mr_der_view(s->app->root_der, s->app->root_len);
+	in.n_roots = 1;
+	/* The audit key travels with the root, as on media: the host pins
+	 * both and then takes no certificate without its inclusion proof. */
+	if (s->app->have_audit_key &&
+	    mr_note_vkey_format(&s->app->audit_key, in.audit_key, sizeof(in.audit_key)) == MR_OK)
+		in.audit_key[strcspn(in.audit_key, "\r\n")] = '\0';
+	else
+		in.audit_key[0] = '\0';
+	return mr_link_info_encode(w, &in);
+}
+
+static int
+audit_refusal(mr_server *s, const char *cluster, const char *hash_hex, const char *by,
+    const char *reason)
+{
+	mr_record rec;
+	mr_diag d;
+
+	mr_diag_clear(&d);
+	mr_record_init(&rec);
+	mr_record_add(&rec, "cluster", cluster);
+	mr_record_add(&rec, "request", hash_hex);
+	mr_record_add(&rec, "via", s->via);
+	if (by != NULL)
+		mr_record_add(&rec, "by", by);
+	mr_record_add(&rec, "reason", reason);
+	if (mr_app_audit(s->app, "refuse", &rec, &d) != MR_OK) {
+		s->fatal = 1;
+		mr_diag_set(&s->fatal_diag, MR_E_AUDIT, "%s", mr_diag_text(&d, MR_E_AUDIT));
+		return MR_E_AUDIT;
+	}
+	return MR_OK;
+}
+
+/* The stored certificate of an issued request hash (no new signature). */
+static int
+stored_result(mr_server *s, const uint8_t hash[32], mr_issued *is, mr_diag *d)
+{
+	mr_request rq;
+
+	memset(&rq, 0, sizeof(rq));
+	memcpy(rq.csr_hash, hash, 32);
+	mr_hex_encode(hash, 32, rq.csr_hash_hex);
+	if (mr_db_issued_for_request(&s->app->db, rq.csr_hash_hex) == NULL)
+		return MR_E_NOTFOUND;
+	/* mr_issue answers an issued request hash from the state dir. */
+	return mr_issue(s->app, &rq, is, d);
+}
+
+static int
+submit_one(mr_server *s, const mr_link_csr *c, mr_link_result *res)
+{
+	mr_serve_item *it;
+	mr_request rq;
+	mr_diag d;
+	char hex[65];
+	int r;
+
+	memset(res, 0, sizeof(*res));
+	mr_diag_clear(&d);
+	mr_fp_sha256(c->csr.p, c->csr.n, res->hash);
+	mr_hex_encode(res->hash, 32, hex);
+	if (mr_db_issued_for_request(&s->app->db, hex) != NULL) {
+		res->state = MR_RS_ISSUED; /* the host fetches it with RESULT */
+		return MR_OK;
+	}
+	it = find(s, res->hash);
+	if (it != NULL && it->state == MR_RS_PENDING) {
+		res->state = MR_RS_PENDING;
+		return MR_OK;
+	}
+	r = mr_request_parse(s->app, c->cluster, c->csr.p, c->csr.n, &rq, &d);
+	if (r != MR_OK) {
+		const char *why = mr_diag_text(&d, r);
+		say("request %s via %s: refused: %s\n", c->cluster, s->via, why);
+		if (audit_refusal(s, c->cluster, hex, NULL, why) != MR_OK)
+			return MR_E_AUDIT;
+		if (it == NULL && (it = take_slot(s)) == NULL)
+			return MR_E_BUSY;
+		free(it->der);
+		memset(it, 0, sizeof(*it));
+		it->used = 1;
+		it->state = MR_RS_REFUSED;
+		memcpy(it->hash, res->hash, 32);
+		it->order = s->next_order++;
+		snprintf(it->reason, sizeof(it->reason), "%s", why);
+		res->state = MR_RS_REFUSED;
+		snprintf(res->reason, sizeof(res->reason), "%s", why);
+		s->refused++;
+		return MR_OK;
+	}
+	/* Queued (again, after an earlier refusal: a resubmission asks the
+	 * operator anew). */
+	if (it == NULL && (it = take_slot(s)) == NULL)
+		return MR_E_BUSY;
+	free(it->der);
+	memset(it, 0, sizeof(*it));
+	if ((it->der = malloc(c->csr.n)) == NULL)
+		return MR_E_NOMEM;
+	memcpy(it->der, c->csr.p, c->csr.n);
+	it->der_len = c->csr.n;
+	/* Re-parse over our own copy so the views outlive the frame. */
+	if (mr_request_parse(s->app, c->cluster, it->der, it->der_len, &it->rq, &d) != MR_OK) {
+		free(it->der);
+		memset(it, 0, sizeof(*it));
+		return MR_E_INTERNAL;
+	}
+	it->used = 1;
+	it->state = MR_RS_PENDING;
+	memcpy(it->hash, res->hash, 32);
+	it->order = s->next_order++;
+	res->state = MR_RS_PENDING;
+	say("request %s via %s: queued for approval (%zu waiting)\n", c->cluster, s->via,
+	    mr_serve_pending(s));
+	return MR_OK;
+}
+
+static int
+op_submit(mr_server *s, mr_der payload, mr_link_w *w, char *msg, size_t msg_cap)
+{
+	mr_link_csr csrs[MR_LINK_MAX_BATCH];
+	size_t n = 0;
+	int r;
+
+	if ((r = mr_link_submit_decode(payload, csrs, MR_LINK_MAX_BATCH, &n)) != MR_OK) {
+		snprintf(msg, msg_cap, "SUBMIT: malformed batch (at most %d cluster/CSR pairs)",
+		    MR_LINK_MAX_BATCH);
+		return r == MR_E_RANGE ? MR_E_RANGE : MR_E_PROTO;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (csrs[i].csr.n > MR_CSR_MAX_DER) {
+			snprintf(msg, msg_cap, "SUBMIT: CSR %zu is larger than %u bytes", i + 1,
+			    MR_CSR_MAX_DER);
+			return MR_E_RANGE;
+		}
+	/* All or nothing: refuse the batch before queueing any of it. */
+	if (n > free_slots(s)) {
+		snprintf(msg, msg_cap, "queue full: %zu request(s) waiting for the operator",
+		    mr_serve_pending(s));
+		return MR_E_BUSY;
+	}
+	for (size_t i = 0; i < n; i++) {
+		mr_link_result res;
+		if ((r = submit_one(s, &csrs[i], &res)) != MR_OK) {
+			snprintf(msg, msg_cap, "SUBMIT: %s", mr_strerror(r));
+			return r == MR_E_AUDIT ? MR_E_STATE : r;
+		}
+		mr_link_result_put(w, &res);
+	}
+	return w->err;
+}
+
+static int
+op_result(mr_server *s, mr_der payload, mr_link_w *w, char *msg, size_t msg_cap)
+{
+	uint8_t hashes[MR_LINK_MAX_RESULTS][32];
+	size_t n = 0;
+	int r;
+
+	if ((r = mr_link_hashes_decode(payload, hashes, MR_LINK_MAX_RESULTS, &n)) != MR_OK) {
+		snprintf(msg, msg_cap, "RESULT: 1 to %d hashes of 32 bytes", MR_LINK_MAX_RESULTS);
+		return r == MR_E_RANGE ? MR_E_RANGE : MR_E_PROTO;
+	}
+	for (size_t i = 0; i < n; i++) {
+		mr_serve_item *it = find(s, hashes[i]);
+		mr_link_result res;
+		mr_issued is;
+		mr_diag d;
+
+		memset(&res, 0, sizeof(res));
+		memcpy(res.hash, hashes[i], 32);
+		mr_diag_clear(&d);
+		r = stored_result(s, hashes[i], &is, &d);
+		if (r == MR_OK && s->app->have_audit_key) {
+			/* As on media: the proof that the issue record is in the
+			 * log, under a checkpoint signed now, goes with it. */
+			size_t plen = 0;
+			r = mr_app_issue_proof(s->app, is.serial, s->proof, sizeof(s->proof), &plen, &d);
+			res.proof = mr_der_view((const uint8_t *)s->proof, r == MR_OK ? plen : 0);
+			if (r != MR_OK) {
+				snprintf(msg, msg_cap, "RESULT: %s", mr_diag_text(&d, r));
+				return MR_E_STATE;
+			}
+		}
+		if (r == MR_OK) {
+			res.state = MR_RS_ISSUED;
+			res.cert = mr_der_view(is.der, is.der_len);
+			snprintf(res.serial, sizeof(res.serial), "%s", is.serial);
+		} else if (r != MR_E_NOTFOUND) {
+			snprintf(msg, msg_cap, "RESULT: %s", mr_diag_text(&d, r));
+			return MR_E_STATE;
+		} else if (it != NULL) {
+			res.state = it->state;
+			snprintf(res.reason, sizeof(res.reason), "%s", it->reason);
+		} else {
+			res.state = MR_RS_UNKNOWN;
+		}
+		/* is.der is copied by the writer before the next iteration. */
+		mr_link_result_put(w, &res);
+	}
+	return w->err;
+}
+
+static int
+op_audit(mr_server *s, mr_der payload, mr_link_w *w, char *msg, size_t msg_cap)
+{
+	char path[4096];
+	uint8_t *log = NULL;
+	size_t len = 0, pos = 0, start, end;
+	uint32_t index, line = 1, total = 0;
+	mr_diag d;
+	int r;
+
+	mr_diag_clear(&d);
+	if (mr_link_audit_req_decode(payload, &index) != MR_OK) {
+		snprintf(msg, msg_cap, "AUDIT: INDEX (a record number from 1) expected");
+		return MR_E_PROTO;
+	}
+	if (mr_app_path(s->app, path, sizeof(path), "audit.log") != MR_OK ||
+	    (r = mr_file_read(path, MR_AUDIT_MAX_BYTES, &log, &len, &d)) != MR_OK) {
+		snprintf(msg, msg_cap, "AUDIT: %s", mr_diag_text(&d, MR_E_IO));
+		return MR_E_STATE;
+	}
+	for (size_t i = 0; i < len; i++)
+		total += log[i] == '\n';
+	while (pos < len && line < index) {
+		if (log[pos++] == '\n')
+			line++;
+	}
+	start = end = pos;
+	/* Whole lines, as many as fit one reply. */
+	while (end < len) {
+		const uint8_t *nl = memchr(log + end, '\n', len - end);
+		size_t next;
+		if (nl == NULL)
+			break;
+		next = (size_t)(nl - log) + 1;
+		if (next - start > AUDIT_CHUNK)
+			break;
+		end = next;
+	}
+	mr_link_put_u32(w, MR_T_INDEX, index);
+	mr_link_put_u32(w, MR_T_TOTAL, total);
+	mr_link_put(w, MR_T_RECORDS, log + start, end - start);
+	free(log);
+	return w->err;
+}
+
+void
+mr_serve_frame(mr_server *s, const uint8_t *in, size_t n, uint8_t *out, size_t cap,
+    size_t *out_len)
+{
+	uint8_t *pl = s->payload;
+	char msg[MR_LINK_MAX_MESSAGE + 1] = "";
+	mr_link_hdr h;
+	mr_der payload;
+	mr_link_w w;
+	int r;
+
+	*out_len = 0;
+	r = mr_link_frame_decode(in, n, &h, &payload);
+	if (r != MR_OK) {
+		mr_serve_error_frame(&h, r,
+		    r == MR_E_RANGE ? "frame length beyond the protocol limit" :
+		    r == MR_E_VERSION ? "protocol version 1 only" : "malformed frame", out, cap,
+		    out_len);
+		return;
+	}
+	if (h.op & MR_OP_REPLY || h.status != MR_ST_OK) {
+		error_reply(h.op & 0x7f, h.seq, MR_E_PROTO, "a reply or status where a request belongs",
+		    out, cap, out_len);
+		return;
+	}
+	if (h.op < MR_OP_INFO || h.op > MR_OP_AUDIT) {
+		error_reply(h.op, h.seq, MR_E_UNSUPPORTED, "unknown operation", out, cap, out_len);
+		return;
+	}
+	if (h.op != MR_OP_INFO) {
+		if (!s->session) {
+			error_reply(h.op, h.seq, MR_E_SEQUENCE, "INFO must open the session", out, cap,
+			    out_len);
+			return;
+		}
+		if (h.seq != (uint16_t)(s->seq + 1) && h.seq != s->seq) {
+			snprintf(msg, sizeof(msg), "expected sequence %u", (unsigned)(uint16_t)(s->seq + 1));
+			error_reply(h.op, h.seq, MR_E_SEQUENCE, msg, out, cap, out_len);
+			return;
+		}
+	}
+	if (s->fatal && h.op == MR_OP_SUBMIT) {
+		error_reply(h.op, h.seq, MR_E_STATE, mr_diag_text(&s->fatal_diag, MR_E_STATE), out, cap,
+		    out_len);
+		return;
+	}
+	mr_link_w_init(&w, pl, sizeof(s->payload));
+	switch (h.op) {
+	case MR_OP_INFO:
+		if (payload.n != 0) {
+			r = MR_E_PROTO;
+			snprintf(msg, sizeof(msg), "INFO takes no payload");
+			break;
+		}
+		s->session = 1;
+		r = op_info(s, &w);
+		break;
+	case MR_OP_SUBMIT: r = op_submit(s, payload, &w, msg, sizeof(msg)); break;
+	case MR_OP_RESULT: r = op_result(s, payload, &w, msg, sizeof(msg)); break;
+	default: r = op_audit(s, payload, &w, msg, sizeof(msg)); break;
+	}
+	if (r == MR_OK && w.err != MR_OK) {
+		r = MR_E_INTERNAL;
+		snprintf(msg, sizeof(msg), "reply does not fit one frame");
+	}
+	s->seq = h.seq;
+	if (r != MR_OK) {
+		error_reply(h.op, h.seq, r, msg, out, cap, out_len);
+		return;
+	}
+	if (mr_link_frame_encode((uint8_t)(h.op | MR_OP_REPLY), h.seq, MR_ST_OK, pl, w.len, out, cap,
+		out_len) != MR_OK)
+		error_reply(h.op, h.seq, MR_E_INTERNAL, "reply does not fit", out, cap, out_len);
+}
+
+/* ---- approval ---- */
+
+static mr_serve_item *
+oldest_pending(mr_server *s)
+{
+	mr_serve_item *best = NULL;
+
+	for (size_t i = 0; i < MR_SERVE_QUEUE; i++) {
+		mr_serve_item *it = &s->items[i];
+		if (it->used && it->state == MR_RS_PENDING && (best == NULL || it->order < best->order))
+			best = it;
+	}
+	return best;
+}
+
+static void
+finish(mr_serve_item *it, uint8_t state, const char *reason)
+{
+	it->state = state;
+	snprintf(it->reason, sizeof(it->reason), "%s", reason != NULL ? reason : "");
+	free(it->der);
+	it->der = NULL;
+	it->der_len = 0;
+	memset(&it->rq.csr, 0, sizeof(it->rq.csr));
+}
+
+static int
+stop(mr_server *s, int err, const mr_diag *d)
+{
+	s->fatal = 1;
+	mr_diag_set(&s->fatal_diag, err, "%s", mr_diag_text(d, err));
+	return err;
+}
+
+static int
+decide(mr_server *s, mr_serve_item *it, int approve, const char *by)
+{
+	mr_issued is;
+	mr_record rec;
+	mr_diag d;
+	int r;
+
+	mr_diag_clear(&d);
+	if (!approve) {
+		say("request %s: declined (%s)\n", it->rq.cluster, by);
+		if (audit_refusal(s, it->rq.cluster, it->rq.csr_hash_hex, by, "declined by the operator") !=
+		    MR_OK)
+			return MR_E_AUDIT;
+		finish(it, MR_RS_REFUSED, "declined by the operator");
+		s->refused++;
+		return MR_OK;
+	}
+	mr_record_init(&rec);
+	mr_record_add(&rec, "cluster", it->rq.cluster);
+	mr_record_add(&rec, "request", it->rq.csr_hash_hex);
+	mr_record_add(&rec, "key_type", mr_key_type_name(it->rq.csr.spki.type));
+	mr_record_add(&rec, "by", by);
+	mr_record_add(&rec, "via", s->via);
+	if (it->rq.ignored[0])
+		mr_record_add(&rec, "ignored", it->rq.ignored);
+	if (mr_app_audit(s->app, "approve", &rec, &d) != MR_OK)
+		return stop(s, MR_E_AUDIT, &d);
+	r = mr_issue(s->app, &it->rq, &is, &d);
+	if (r == MR_E_POLICY || r == MR_E_LINT) {
+		/* mr_issue audited the refusal. */
+		say("request %s: refused: %s\n", it->rq.cluster, mr_diag_text(&d, r));
+		finish(it, MR_RS_REFUSED, mr_diag_text(&d, r));
+		s->refused++;
+		return MR_OK;
+	}
+	if (r != MR_OK) {
+		finish(it, MR_RS_REFUSED, "appliance error: see its console");
+		return stop(s, MR_E_STATE, &d);
+	}
+	/* The issue record is signed into the audit log before the result
+	 * is offered (docs/audit.md): no checkpoint, no release. */
+	if (mr_app_checkpoint(s->app, NULL, 0, NULL, &d) != MR_OK) {
+		finish(it, MR_RS_REFUSED, "appliance error: see its console");
+		return stop(s, MR_E_AUDIT, &d);
+	}
+	say("request %s: issued serial %s%s\n", it->rq.cluster, is.serial,
+	    is.already_issued ? " (issued before; nothing signed)" : "");
+	finish(it, MR_RS_ISSUED, NULL);
+	s->issued++;
+	return MR_OK;
+}
+
+int
+mr_serve_decide(mr_server *s, const uint8_t hash[32], int approve, const char *by)
+{
+	mr_serve_item *it = find(s, hash);
+
+	if (it == NULL || it->state != MR_RS_PENDING)
+		return MR_E_NOTFOUND;
+	return decide(s, it, approve, by);
+}
+
+int
+mr_serve_step(mr_server *s, int timeout_ms)
+{
+	mr_serve_item *it;
+	char text[1536], line[64];
+	int r;
+
+	if (s->fatal)
+		return MR_E_STATE;
+	if ((it = oldest_pending(s)) == NULL)
+		return MR_OK;
+	if (!it->shown) {
+		mr_request_describe(s->app, &it->rq, text, sizeof(text));
+		say("\nrequest %s (via %s):\n%s", it->rq.cluster, s->via, text);
+		if (s->mode == MR_APPROVE_CONSOLE)
+			say("Approve this intermediate CA? Type 'yes' to continue: ");
+		else if (s->mode == MR_APPROVE_BUTTON)
+			say("Press the approve button to sign it (the refuse button declines).\n");
+		it->shown = 1;
+	}
+	switch (s->mode) {
+	case MR_APPROVE_AUTO:
+		return decide(s, it, 1, "--approve auto");
+	case MR_APPROVE_EXTERNAL:
+		return MR_OK;
+	case MR_APPROVE_BUTTON:
+		r = board_button_wait(timeout_ms);
+		if (r == 0)
+			return MR_OK;
+		return decide(s, it, r == 1, r == 1 ? "button" : r == 2 ? "button" : "button input closed");
+	case MR_APPROVE_CONSOLE:
+		if (board_console_wait(timeout_ms) == 0)
+			return MR_OK;
+		r = board_console_read_line(line, sizeof(line));
+		return decide(s, it, r >= 0 && strcmp(line, "yes") == 0,
+		    r == -1 ? "console closed" : "operator");
+	}
+	return MR_E_INTERNAL;
+}

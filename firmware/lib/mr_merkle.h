@@ -1,0 +1,62 @@
+/*
+ * RFC 9162 (Certificate Transparency 2.0) section 2.1 Merkle trees over
+ * SHA-256: leaf hash SHA-256(0x00 || leaf), node hash SHA-256(0x01 || l || r),
+ * the hash of the empty tree SHA-256(""). Callers hold the leaf hashes; a
+ * tree is an array of them (uint8_t[n][32]).
+ *
+ * Proof generation works on trusted leaf hashes; verification takes
+ * untrusted proofs, is iterative and bounded, and returns MR_OK only for a
+ * proof that verifies, MR_E_SIG otherwise (MR_E_ARG for sizes that cannot
+ * have a proof). No allocation, no globals.
+ */
+#ifndef MR_MERKLE_H
+#define MR_MERKLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mr_err.h"
+
+#define MR_MERKLE_HASH_LEN 32
+/* A proof in a tree of at most 2^64 leaves has at most 64 hashes
+ * (consistency proofs: 64 plus the prepended old root). */
+#define MR_MERKLE_MAX_PROOF 65
+
+typedef uint8_t mr_merkle_hash[MR_MERKLE_HASH_LEN];
+
+void mr_merkle_leaf(const uint8_t *data, size_t n, mr_merkle_hash out);
+void mr_merkle_node(const mr_merkle_hash l, const mr_merkle_hash r, mr_merkle_hash out);
+
+/* MTH(D[n]) of the leaf hashes leaves[0..n). */
+void mr_merkle_root(const mr_merkle_hash *leaves, size_t n, mr_merkle_hash out);
+
+/*
+ * Incremental root: push leaf hashes one by one, read the root of what was
+ * pushed so far at any time. 64 levels cover any size_t tree.
+ */
+typedef struct {
+	mr_merkle_hash stack[64];
+	size_t size;
+} mr_merkle_acc;
+void mr_merkle_acc_init(mr_merkle_acc *a);
+void mr_merkle_acc_push(mr_merkle_acc *a, const mr_merkle_hash leaf);
+void mr_merkle_acc_root(const mr_merkle_acc *a, mr_merkle_hash out);
+
+/* PATH(index, D[n]) (RFC 9162 2.1.3.1), leaf side first. MR_E_ARG when
+ * index >= n. */
+int mr_merkle_inclusion_proof(const mr_merkle_hash *leaves, size_t n, size_t index,
+    mr_merkle_hash *path, size_t cap, size_t *len) MR_MUST_CHECK;
+/* RFC 9162 2.1.3.2. */
+int mr_merkle_inclusion_verify(uint64_t index, uint64_t size, const mr_merkle_hash leaf,
+    const mr_merkle_hash *path, size_t len, const mr_merkle_hash root) MR_MUST_CHECK;
+
+/* PROOF(m, D[n]) (RFC 9162 2.1.4.1); MR_E_ARG unless 0 < m <= n. Empty
+ * when m == n. */
+int mr_merkle_consistency_proof(const mr_merkle_hash *leaves, size_t n, size_t m,
+    mr_merkle_hash *path, size_t cap, size_t *len) MR_MUST_CHECK;
+/* RFC 9162 2.1.4.2, plus the trivial cases it leaves to the caller: m == n
+ * (empty proof, equal roots). MR_E_ARG unless 0 < m <= n. */
+int mr_merkle_consistency_verify(uint64_t m, uint64_t n, const mr_merkle_hash old_root,
+    const mr_merkle_hash new_root, const mr_merkle_hash *path, size_t len) MR_MUST_CHECK;
+
+#endif

@@ -1,0 +1,135 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "audit_media.h"
+#include "mr_auditlog.h"
+#include "mr_fileio.h"
+#include "mr_fingerprint.h"
+#include "mr_media.h"
+#include "mr_merkle.h"
+#include "mr_record.h"
+
+#define PROOF_MAX (MR_RECORD_MAX + MR_CHECKPOINT_MAX + 8192)
+
+int
+mr_host_audit_read_key(const char *path, mr_note_key *k, mr_diag *d)
+{
+	uint8_t *text = NULL;
+	size_t len = 0;
+	char why[160];
+	int r;
+
+	if ((r = mr_file_read(path, 1024, &text, &len, d)) != MR_OK)
+		return r;
+	r = mr_note_vkey_parse((const char *)text, len, k, why, sizeof(why));
+	free(text);
+	if (r != MR_OK)
+		return mr_diag_set(d, MR_E_DER, "%s: %s", path, why);
+	return MR_OK;
+}
+
+static int
+pinned_path(const mr_host_opts *o, char *out, size_t cap, mr_diag *d)
+{
+	if (mr_path_join(out, cap, o->workspace, "audit-key.pub") != MR_OK)
+		return mr_diag_set(d, MR_E_RANGE, "workspace path too long");
+	return MR_OK;
+}
+
+int
+mr_host_audit_pin(const mr_host_opts *o, const char *media, mr_diag *d)
+{
+	char path[4096], pin[4096], vkey[256];
+	mr_note_key k, p;
+	int r;
+
+	if (mr_path_join(path, sizeof(path), media, MR_MEDIA_TOP "/audit-key.pub") != MR_OK ||
+	    (r = pinned_path(o, pin, sizeof(pin), d)) != MR_OK)
+		return mr_diag_set(d, MR_E_RANGE, "media path too long");
+	if (!mr_path_exists(path))
+		return MR_OK;
+	if ((r = mr_host_audit_read_key(path, &k, d)) != MR_OK)
+		return r;
+	if (mr_path_exists(pin)) {
+		if ((r = mr_host_audit_read_key(pin, &p, d)) != MR_OK)
+			return r;
+		if (strcmp(p.name, k.name) != 0 || memcmp(p.pub, k.pub, 32) != 0)
+			return mr_diag_set(d, MR_E_KEY_MISMATCH,
+			    "the audit key on the media (%s) is not the pinned one in %s", k.name, pin);
+		return MR_OK;
+	}
+	if (mr_note_vkey_format(&k, vkey, sizeof(vkey)) != MR_OK ||
+	    (r = mr_file_write_atomic(pin, vkey, strlen(vkey), 0644, d)) != MR_OK)
+		return r != MR_OK ? r : MR_E_RANGE;
+	printf("pinning the audit key found on the media (compare with the ceremony transcript):\n"
+	       "  %s", vkey);
+	return MR_OK;
+}
+
+int
+mr_host_audit_check_proof(const mr_note_key *k, const char *proof_path, const uint8_t *der,
+    size_t len, char serial[64], uint64_t *index, mr_checkpoint *cp, mr_diag *d)
+{
+	static mr_audit_proof p;
+	uint8_t *text = NULL, h[32], want[32];
+	char why[200], ev[32], hex[80];
+	mr_merkle_hash leaf;
+	size_t tl = 0;
+	int r;
+
+	if ((r = mr_file_read(proof_path, PROOF_MAX, &text, &tl, d)) != MR_OK)
+		return r;
+	r = mr_audit_proof_parse((const char *)text, tl, &p, why, sizeof(why));
+	if (r == MR_OK)
+		r = mr_checkpoint_open(p.checkpoint, p.checkpoint_len, k, cp, why, sizeof(why));
+	free(text);
+	if (r != MR_OK)
+		return mr_diag_set(d, MR_E_SIG, "%s: %s", proof_path, why);
+	mr_merkle_leaf((const uint8_t *)p.record, p.record_len, leaf);
+	if (mr_merkle_inclusion_verify(p.index, cp->size, leaf, p.path, p.path_len, cp->root) != MR_OK)
+		return mr_diag_set(d, MR_E_SIG, "%s: record %llu is not in the log the checkpoint "
+		    "signs (inclusion proof fails)", proof_path, (unsigned long long)p.index + 1);
+	if (mr_record_get(p.record, p.record_len, "event", ev, sizeof(ev)) != MR_OK ||
+	    strcmp(ev, "issue") != 0 ||
+	    mr_record_get(p.record, p.record_len, "cert", hex, sizeof(hex)) != MR_OK ||
+	    mr_hex_decode(hex, want, 32) != MR_OK ||
+	    mr_record_get(p.record, p.record_len, "serial", serial, 64) != MR_OK)
+		return mr_diag_set(d, MR_E_AUDIT, "%s: the proven record %llu is not an issue record",
+		    proof_path, (unsigned long long)p.index + 1);
+	mr_fp_sha256(der, len, h);
+	if (memcmp(h, want, 32) != 0)
+		return mr_diag_set(d, MR_E_AUDIT, "%s: record %llu (serial %s) is not this certificate",
+		    proof_path, (unsigned long long)p.index + 1, serial);
+	*index = p.index;
+	return MR_OK;
+}
+
+int
+mr_host_audit_answer(const mr_host_opts *o, const char *media, const char *cluster,
+    const uint8_t *der, size_t len, mr_diag *d)
+{
+	char pin[4096], path[4096], serial[64];
+	mr_note_key k;
+	mr_checkpoint cp;
+	uint64_t index;
+	int r;
+
+	if ((r = pinned_path(o, pin, sizeof(pin), d)) != MR_OK)
+		return r;
+	if (!mr_path_exists(pin))
+		return MR_OK;
+	if ((r = mr_host_audit_read_key(pin, &k, d)) != MR_OK)
+		return r;
+	if (mr_media_path(path, sizeof(path), media, MR_MEDIA_ANSWERS, cluster, ".audit") != MR_OK)
+		return mr_diag_set(d, MR_E_RANGE, "media path too long");
+	if (!mr_path_exists(path))
+		return mr_diag_set(d, MR_E_AUDIT,
+		    "answer comes without its audit proof (%s): not taken", path);
+	if ((r = mr_host_audit_check_proof(&k, path, der, len, serial, &index, &cp, d)) != MR_OK)
+		return r;
+	printf("cluster %s: serial %s is record %llu of the audit log (checkpoint of %llu records, "
+	       "signed %s)\n", cluster, serial, (unsigned long long)index + 1,
+	    (unsigned long long)cp.size, cp.time);
+	return MR_OK;
+}
