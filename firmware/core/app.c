@@ -126,6 +126,47 @@ rotated_key_label(mr_app *app, mr_diag *d)
 	return MR_OK;
 }
 
+typedef struct {
+	mr_app *app;
+	mr_diag *d;
+} audit_db_check;
+
+/* Every serial the audit log records as issued must be in the database:
+ * a database restored from an old backup (or deleted) would otherwise let
+ * requests be signed a second time under new serials. */
+static int
+issued_in_db(void *ctx, const char *line, size_t n)
+{
+	audit_db_check *c = ctx;
+	char event[32], serial[41];
+
+	if (mr_record_get(line, n, "event", event, sizeof(event)) != MR_OK ||
+	    strcmp(event, "issue") != 0)
+		return MR_OK;
+	if (mr_record_get(line, n, "serial", serial, sizeof(serial)) != MR_OK)
+		return mr_diag_set(c->d, MR_E_STATE, "audit log: issue record without a serial");
+	if (mr_db_by_serial(&c->app->db, serial) == NULL)
+		return mr_diag_set(c->d, MR_E_STATE,
+		    "issued.db lacks serial %s that the audit log records as issued: "
+		    "restore issued.db before signing again", serial);
+	return MR_OK;
+}
+
+/* The policy in force must be the one the ceremony recorded: an edited
+ * ceremony.conf would silently change what gets issued. */
+static int
+check_config_hash(mr_app *app, mr_diag *d)
+{
+	char hex[65];
+
+	mr_hex_encode(app->cfg_hash, 32, hex);
+	if (!mr_audit_has(&app->audit, "ceremony-start", "config_sha256", hex))
+		return mr_diag_set(d, MR_E_STATE,
+		    "ceremony.conf (SHA-256 %s) is not the config the ceremony recorded in the audit log",
+		    hex);
+	return MR_OK;
+}
+
 int
 mr_app_load(mr_app *app, mr_diag *d)
 {
@@ -170,10 +211,15 @@ mr_app_load(mr_app *app, mr_diag *d)
 	app->audit_open = 1;
 	if ((r = check_checkpoint(app, d)) != MR_OK)
 		return r;
+	if ((r = check_config_hash(app, d)) != MR_OK)
+		return r;
 	if (mr_app_path(app, path, sizeof(path), "issued.db") != MR_OK ||
 	    (r = mr_db_open(&app->db, path, d)) != MR_OK)
 		return r != MR_OK ? r : MR_E_RANGE;
 	app->db_open = 1;
+	audit_db_check chk = { app, d };
+	if ((r = mr_audit_scan(&app->audit, issued_in_db, &chk, d)) != MR_OK)
+		return r;
 	return mr_app_recover(app, d);
 }
 
@@ -346,10 +392,22 @@ mr_app_check_root_key(mr_app *app, mr_diag *d)
 		mr_diag_prefix(d, "root key %s", app->cfg.root_key_label);
 		return r;
 	}
-	if (!mr_der_equal(mr_der_view(spki, spki_len), app->root.spki.whole))
-		return mr_diag_set(d, MR_E_KEY_MISMATCH,
+	if (!mr_der_equal(mr_der_view(spki, spki_len), app->root.spki.whole)) {
+		mr_diag_set(d, MR_E_KEY_MISMATCH,
 		    "the token's key %s is not the key of root-cert.pem: wrong token?",
 		    app->cfg.root_key_label);
+		if (app->audit_open) {
+			mr_record rec;
+			mr_diag ad;
+			mr_diag_clear(&ad);
+			mr_record_init(&rec);
+			mr_record_add(&rec, "label", app->cfg.root_key_label);
+			mr_record_add(&rec, "token", app->token);
+			if (mr_app_audit(app, "root-key-mismatch", &rec, &ad) != MR_OK)
+				fprintf(stderr, "warning: %s\n", mr_diag_text(&ad, MR_E_AUDIT));
+		}
+		return MR_E_KEY_MISMATCH;
+	}
 	if (!app->device_registered) {
 		if ((r = mr_token_device_register(app->tok, MR_DEV_ID, app->cfg.root_key_label,
 			 d)) != MR_OK)

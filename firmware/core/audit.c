@@ -133,6 +133,28 @@ mr_audit_has(const mr_audit *a, const char *event, const char *key, const char *
 	return mr_audit_find(a, event, key, value, &index, line, sizeof(line), &len, NULL) == MR_OK;
 }
 
+int
+mr_audit_scan(const mr_audit *a, int (*fn)(void *ctx, const char *line, size_t n), void *ctx,
+    mr_diag *d)
+{
+	uint8_t *data = NULL;
+	size_t len = 0, pos = 0;
+	int r;
+
+	if ((r = mr_file_read(a->path, MR_AUDIT_MAX_BYTES, &data, &len, d)) != MR_OK)
+		return r;
+	while (pos < len && r == MR_OK) {
+		const char *line = (const char *)data + pos;
+		const char *nl = memchr(line, '\n', len - pos);
+		size_t n = nl != NULL ? (size_t)(nl - line) + 1 : len - pos;
+
+		r = fn(ctx, line, n);
+		pos += n;
+	}
+	free(data);
+	return r;
+}
+
 size_t
 mr_audit_size(const mr_audit *a)
 {

@@ -255,6 +255,12 @@ ceremony_init(mr_app *app, const char *config_path)
 		goto fail;
 	if ((r = mr_pem_write("CERTIFICATE", root, root_len, pem, sizeof(pem), &pem_len)) != MR_OK)
 		goto fail;
+	/* Audited before it is released: root-cert.pem is the release. */
+	mr_fp_sha256(root, root_len, fp);
+	mr_record_init(&rec);
+	mr_record_add_hex(&rec, "root_sha256", fp, 32);
+	if ((r = audit_step(app, "root-created", &rec, &d)) != MR_OK)
+		goto fail;
 	/* root-cert.pem last: its presence is what marks a finished ceremony. */
 	if (mr_app_path(app, path, sizeof(path), "root-cert.pem") != MR_OK ||
 	    (r = mr_file_create_atomic(path, pem, pem_len, 0644, &d)) != MR_OK)

@@ -45,9 +45,17 @@ write_refusal(mr_app *app, const char *media, const char *cluster, const char *w
 	char line[512];
 	int k = snprintf(line, sizeof(line), "%s\n", why);
 
+	char path[4096];
+
 	(void)app;
 	if (k < 0)
 		return MR_E_INTERNAL;
+	/* A certificate answered for an earlier request of this cluster would
+	 * contradict the refusal of its current one. */
+	if (mr_media_path(path, sizeof(path), media, MR_MEDIA_ANSWERS, cluster, ".pem") == MR_OK)
+		remove(path);
+	if (mr_media_path(path, sizeof(path), media, MR_MEDIA_ANSWERS, cluster, ".audit") == MR_OK)
+		remove(path);
 	return mr_media_write(media, MR_MEDIA_ANSWERS, cluster, ".refused", line,
 	    strlen(line), d);
 }

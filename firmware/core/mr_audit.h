@@ -59,6 +59,11 @@ void mr_audit_root(const mr_audit *a, mr_merkle_hash root);
 int mr_audit_find(const mr_audit *a, const char *event, const char *key, const char *value,
     size_t *index, char *line, size_t cap, size_t *line_len, mr_diag *d) MR_MUST_CHECK;
 
+/* Calls fn for every record line (newline included), in order, until fn
+ * returns non-zero; that value is returned (MR_OK after the last line). */
+int mr_audit_scan(const mr_audit *a, int (*fn)(void *ctx, const char *line, size_t n),
+    void *ctx, mr_diag *d) MR_MUST_CHECK;
+
 /* Inclusion proof of leaf `index` in the tree of the first `size` records. */
 int mr_audit_inclusion(const mr_audit *a, size_t index, size_t size, mr_merkle_hash *path,
     size_t cap, size_t *len) MR_MUST_CHECK;

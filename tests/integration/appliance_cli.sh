@@ -74,6 +74,34 @@ grep -q 'event=refuse cluster=west .*by=operator reason=declined' "$T/state/audi
 app status > "$T/status.out"
 grep -q "issued:    1 certificate" "$T/status.out" || { cat "$T/status.out"; fail "status count"; }
 
+# The root was audited before it was released.
+grep -q "event=root-created root_sha256=$(echo "$fp" | tr -d :)" "$T/state/audit.log" \
+  || fail "no root-created record before release"
+
+# An edited policy is refused: ceremony.conf must be the config the
+# ceremony recorded.
+cp "$T/state/ceremony.conf" "$T/conf.bak"
+sed -i 's/^max_validity_days = 365/max_validity_days = 3650/' "$T/state/ceremony.conf"
+if app status 2>"$T/err" >/dev/null; then fail "an edited ceremony.conf was accepted"; fi
+one_error_line "$T/err" "is not the config the ceremony recorded"
+cp "$T/conf.bak" "$T/state/ceremony.conf"
+
+# A lost issuance database is noticed: the audit log knows east was issued.
+mv "$T/state/issued.db" "$T/db.bak"
+if app sign --media "$T/media" --yes 2>"$T/err" >/dev/null; then fail "signed without issued.db"; fi
+one_error_line "$T/err" "issued.db lacks serial [0-9a-f]* that the audit log records as issued"
+mv "$T/db.bak" "$T/state/issued.db"
+
+# A refusal replaces an earlier answer for that cluster: east's request is
+# replaced by one with a weak key.
+openssl req -new -newkey rsa:2048 -nodes -keyout "$T/weak.key" -subj /CN=east \
+  -out "$T/media/meshroot/requests/east.csr" 2>/dev/null
+set +e
+printf 'no\n' | app sign --media "$T/media" > "$T/sign.out" 2> "$T/err"
+set -e
+[ -f "$T/media/meshroot/answers/east.refused" ] || fail "weak east not refused"
+[ ! -e "$T/media/meshroot/answers/east.pem" ] || fail "a stale certificate answer stayed beside the refusal"
+
 # An audit log edited by hand stops the appliance (fail closed).
 sed -i '2s/event=login/event=logon/' "$T/state/audit.log"
 if app status 2>"$T/err" >/dev/null; then fail "a broken audit chain was accepted"; fi

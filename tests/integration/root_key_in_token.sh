@@ -177,6 +177,8 @@ SOFTHSM2_CONF="$wrong/softhsm2.conf" app sign --media "$T/empty" --yes >"$T/sign
 [ "$(wc -l <"$T/sign.err")" -eq 1 ] || fail "want one error line, got: $(cat "$T/sign.err")"
 grep -q '^error: .*not the key of root-cert\.pem' "$T/sign.err" ||
 	fail "sign with the wrong token: error does not say the key is not root-cert.pem's: $(cat "$T/sign.err")"
+grep -q 'event=root-key-mismatch label=meshroot-root' "$T/state/audit.log" ||
+	fail "the wrong token was not recorded in the audit log"
 
 # With a real request waiting, still nothing is signed or answered.
 host cluster new east --key ec-p256 >/dev/null
