@@ -1,7 +1,8 @@
 /*
- * The sim board's console is the controlling terminal of the process:
- * stdout for display, stdin for answers, /dev/tty with echo off for
- * secrets (stdin when there is no terminal, as under tests).
+ * The terminal console shared by the Linux-hosted boards (sim and
+ * linux-gadget): the controlling terminal of the process, stdout for
+ * display, stdin for answers, /dev/tty with echo off for secrets (stdin
+ * when there is no terminal, as under tests).
  */
 #include <errno.h>
 #include <poll.h>
@@ -11,12 +12,6 @@
 #include <unistd.h>
 
 #include "board_api.h"
-
-const char *
-board_name(void)
-{
-	return "sim";
-}
 
 void
 board_console_write(const char *text)
@@ -108,33 +103,4 @@ board_console_wait(int timeout_ms)
 		r = poll(&p, 1, timeout_ms);
 	while (r < 0 && errno == EINTR);
 	return r > 0 ? 1 : 0;
-}
-
-/* The sim board's approve button is a key on its console: Enter, 'a' or
- * 'y' presses it; 'r' or 'n' is the refuse button. Anything else is
- * ignored. */
-int
-board_button_read(void)
-{
-	return 0;
-}
-
-int
-board_button_wait(int timeout_ms)
-{
-	char line[16];
-	int n;
-
-	if (board_console_wait(timeout_ms) == 0)
-		return 0;
-	n = board_console_read_line(line, sizeof(line));
-	if (n == -1)
-		return -1;
-	if (n < 0)
-		return 0;
-	if (n == 0 || strcmp(line, "a") == 0 || strcmp(line, "y") == 0)
-		return 1;
-	if (strcmp(line, "r") == 0 || strcmp(line, "n") == 0)
-		return 2;
-	return 0;
 }
