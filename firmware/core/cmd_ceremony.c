@@ -18,6 +18,7 @@
 #include "mr_fingerprint.h"
 #include "mr_lint.h"
 #include "mr_pem.h"
+#include "mr_signer.h"
 #include "mr_tbs.h"
 #include "mr_transcript.h"
 
@@ -58,9 +59,8 @@ make_root(mr_app *app, const uint8_t *spki_der, size_t spki_len, uint8_t *der,
     size_t cap, size_t *der_len, mr_diag *d)
 {
 	mr_name_fields nf = { app->cfg.root_c, app->cfg.root_o, NULL, NULL, app->cfg.root_cn };
-	uint8_t name_buf[512], tbs_buf[4096], serial[16], ski[20], digest[64], sig[1024];
-	size_t digest_len, sig_len;
-	mr_der name, tbs, cert;
+	uint8_t name_buf[512], tbs_buf[4096], serial[16], ski[20];
+	mr_der name, tbs;
 	mr_spki key;
 	mr_cert built, signed_cert;
 	mr_tbs_params p;
@@ -95,21 +95,11 @@ make_root(mr_app *app, const uint8_t *spki_der, size_t spki_len, uint8_t *der,
 	if (mr_tbs_parse(tbs, &built, d) != MR_OK ||
 	    mr_lint_ca(&built, MR_LINT_ROOT, NULL, now, d) != MR_OK)
 		return MR_E_LINT;
-	if (mr_sig_alg_digest(p.sig_alg, tbs.p, tbs.n, digest, sizeof(digest), &digest_len) != MR_OK)
-		return mr_diag_set(d, MR_E_INTERNAL, "cannot hash the TBS");
-	if ((r = mr_token_device_sign_digest(MR_DEV_ID, spki_der, spki_len, digest, digest_len,
-		 sig, sizeof(sig), &sig_len, d)) != MR_OK)
+	if ((r = mr_sign_tbs(MR_DEV_ID, &key, p.sig_alg, tbs, der, cap, der_len, d)) != MR_OK)
 		return r;
-	if (mr_cert_assemble(tbs, p.sig_alg, sig, sig_len, der, cap, &cert) != MR_OK)
-		return mr_diag_set(d, MR_E_INTERNAL, "cannot assemble the root");
-	memmove(der, cert.p, cert.n);
-	*der_len = cert.n;
 	if (mr_cert_parse(der, *der_len, &signed_cert, d) != MR_OK ||
-	    !mr_der_equal(signed_cert.tbs, tbs))
-		return mr_diag_set(d, MR_E_INTERNAL, "the signed root's TBS differs from the one built");
-	if (mr_cert_verify_signature(&signed_cert, &key, d) != MR_OK ||
 	    mr_lint_ca(&signed_cert, MR_LINT_ROOT, NULL, now, d) != MR_OK)
-		return MR_E_SIG;
+		return MR_E_LINT;
 	return MR_OK;
 }
 

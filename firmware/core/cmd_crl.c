@@ -24,6 +24,7 @@
 #include "mr_fingerprint.h"
 #include "mr_media.h"
 #include "mr_pem.h"
+#include "mr_signer.h"
 #include "mr_tbs.h"
 
 #define DAY 86400
@@ -71,10 +72,9 @@ build_and_sign(mr_app *app, unsigned long number, time_t now, uint8_t *der, size
 	static uint8_t serials[CRL_MAX_ENTRIES][20];
 	static mr_crl_entry entries[CRL_MAX_ENTRIES];
 	static uint8_t tbs_buf[CRL_MAX_DER];
-	uint8_t digest[64], sig[1024];
-	size_t n = 0, digest_len = 0, sig_len = 0;
+	size_t n = 0;
 	mr_crl_params p;
-	mr_der tbs, out;
+	mr_der tbs;
 	mr_crl check;
 	int r;
 
@@ -111,22 +111,14 @@ build_and_sign(mr_app *app, unsigned long number, time_t now, uint8_t *der, size
 	p.aki = app->root.ext.ski.p;
 	if ((r = mr_crl_tbs_build(&p, tbs_buf, sizeof(tbs_buf), &tbs)) != MR_OK)
 		return mr_diag_set(d, r, "cannot encode the TBSCertList");
-	if (mr_sig_alg_digest(p.sig_alg, tbs.p, tbs.n, digest, sizeof(digest), &digest_len) != MR_OK)
-		return mr_diag_set(d, MR_E_INTERNAL, "cannot hash the TBSCertList");
-	if ((r = mr_token_device_sign_digest(MR_DEV_ID, app->root.spki.whole.p,
-		 app->root.spki.whole.n, digest, digest_len, sig, sizeof(sig), &sig_len, d)) != MR_OK)
+	if ((r = mr_sign_tbs(MR_DEV_ID, &app->root.spki, p.sig_alg, tbs, der, cap, der_len,
+		 d)) != MR_OK)
 		return r;
-	if (mr_cert_assemble(tbs, p.sig_alg, sig, sig_len, der, cap, &out) != MR_OK)
-		return mr_diag_set(d, MR_E_INTERNAL, "cannot assemble the CRL");
-	memmove(der, out.p, out.n);
-	*der_len = out.n;
-	/* Read back what will be released: it must parse, carry what was
-	 * built, and verify under the root's key. */
-	if (mr_crl_parse(der, *der_len, &check, d) != MR_OK || !mr_der_equal(check.tbs, tbs) ||
-	    check.n_revoked != n || check.crl_number != number)
+	/* Read back what will be released: it must parse as a CRL and carry
+	 * what was built (mr_sign_tbs checked the bytes and the signature). */
+	if (mr_crl_parse(der, *der_len, &check, d) != MR_OK || check.n_revoked != n ||
+	    check.crl_number != number)
 		return mr_diag_set(d, MR_E_INTERNAL, "the signed CRL differs from the one built");
-	if (mr_crl_verify_signature(&check, &app->root.spki, d) != MR_OK)
-		return MR_E_SIG;
 	*n_entries = n;
 	return MR_OK;
 }

@@ -10,6 +10,7 @@
 #include "mr_lint.h"
 #include "mr_pem.h"
 #include "mr_record.h"
+#include "mr_signer.h"
 #include "mr_tbs.h"
 
 #define DAY 86400
@@ -239,36 +240,21 @@ static int
 sign_and_record(mr_app *app, const mr_request *rq, mr_der tbs, const mr_cert *built,
     time_t now, mr_issued *out, mr_diag *d)
 {
-	uint8_t digest[64], sig[1024], fp[32], key_hash[32];
+	uint8_t fp[32], key_hash[32];
 	char path[4096], name[64], pem[8192], subject_text[200];
-	size_t digest_len, sig_len, pem_len;
-	mr_der cert;
+	size_t pem_len;
 	mr_cert signed_cert;
 	mr_record rec, detail;
 	int r;
 
-	if (mr_sig_alg_digest(built->tbs_sig_alg, tbs.p, tbs.n, digest, sizeof(digest),
-		&digest_len) != MR_OK)
-		return mr_diag_set(d, MR_E_INTERNAL, "cannot hash the TBS");
-	if ((r = mr_token_device_sign_digest(MR_DEV_ID, app->root.spki.whole.p,
-		 app->root.spki.whole.n, digest, digest_len, sig, sizeof(sig), &sig_len, d)) != MR_OK)
+	/* Nothing leaves without both checks: same TBS, valid signature
+	 * (mr_sign_tbs), then the lints again on what was signed. */
+	if ((r = mr_sign_tbs(MR_DEV_ID, &app->root.spki, built->tbs_sig_alg, tbs, out->der,
+		 sizeof(out->der), &out->der_len, d)) != MR_OK)
 		return r;
 	mr_crashpoint("after-sign");
-	if (mr_cert_assemble(tbs, built->tbs_sig_alg, sig, sig_len, out->der, sizeof(out->der),
-		&cert) != MR_OK)
-		return mr_diag_set(d, MR_E_INTERNAL, "cannot assemble the certificate");
-	/* mr_cert_assemble wrote at the end of out->der; move it to the front. */
-	memmove(out->der, cert.p, cert.n);
-	out->der_len = cert.n;
-
-	/* Nothing leaves without both checks: same TBS, valid signature. */
-	if (mr_cert_parse(out->der, out->der_len, &signed_cert, d) != MR_OK ||
-	    !mr_der_equal(signed_cert.tbs, tbs))
-		return mr_diag_set(d, MR_E_INTERNAL, "the signed certificate's TBS differs from the one built");
-	if (mr_cert_verify_signature(&signed_cert, &app->root.spki, d) != MR_OK) {
-		mr_diag_prefix(d, "token signature rejected");
-		return MR_E_SIG;
-	}
+	if (mr_cert_parse(out->der, out->der_len, &signed_cert, d) != MR_OK)
+		return MR_E_INTERNAL;
 	if (mr_lint_ca(&signed_cert, MR_LINT_INTERMEDIATE, &app->root, now, d) != MR_OK)
 		return MR_E_LINT;
 
