@@ -152,15 +152,41 @@ issued_in_db(void *ctx, const char *line, size_t n)
 	return MR_OK;
 }
 
-/* The policy in force must be the one the ceremony recorded: an edited
- * ceremony.conf would silently change what gets issued. */
+typedef struct {
+	char started[65];   /* config_sha256 of the latest ceremony-start */
+	char finished[65];  /* ... of the ceremony that reached ceremony-done */
+} ceremony_config;
+
+static int
+note_ceremony(void *ctx, const char *line, size_t n)
+{
+	ceremony_config *c = ctx;
+	char event[32];
+
+	if (mr_record_get(line, n, "event", event, sizeof(event)) != MR_OK)
+		return MR_OK;
+	if (strcmp(event, "ceremony-start") == 0 &&
+	    mr_record_get(line, n, "config_sha256", c->started, sizeof(c->started)) != MR_OK)
+		c->started[0] = '\0';
+	else if (strcmp(event, "ceremony-done") == 0)
+		memcpy(c->finished, c->started, sizeof(c->finished));
+	return MR_OK;
+}
+
+/* The policy in force must be the one of the ceremony that finished (not
+ * of an attempt that failed): an edited ceremony.conf would silently
+ * change what gets issued. */
 static int
 check_config_hash(mr_app *app, mr_diag *d)
 {
+	ceremony_config c = { "", "" };
 	char hex[65];
+	int r;
 
+	if ((r = mr_audit_scan(&app->audit, note_ceremony, &c, d)) != MR_OK)
+		return r;
 	mr_hex_encode(app->cfg_hash, 32, hex);
-	if (!mr_audit_has(&app->audit, "ceremony-start", "config_sha256", hex))
+	if (strcmp(c.finished, hex) != 0)
 		return mr_diag_set(d, MR_E_STATE,
 		    "ceremony.conf (SHA-256 %s) is not the config the ceremony recorded in the audit log",
 		    hex);

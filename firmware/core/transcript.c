@@ -130,14 +130,26 @@ mr_transcript_finish(mr_app *app, int result, const mr_diag *result_diag, const 
 		    result == MR_OK ? "" : mr_diag_text(result_diag, result));
 	if (o >= sizeof(out))
 		return mr_diag_set(d, MR_E_RANGE, "transcript too long");
-	snprintf(name, sizeof(name), "transcripts/%s-%.10s-%.2s%.2s%.2s.txt", t.kind, start,
-	    start + 11, start + 14, start + 17);
 	if (mr_app_path(app, path, sizeof(path), "transcripts") != MR_OK ||
 	    (r = mr_mkdirs(path, 0700, d)) != MR_OK)
 		return r != MR_OK ? r : MR_E_RANGE;
-	if (mr_app_path(app, path, sizeof(path), name) != MR_OK ||
-	    (r = mr_file_write_atomic(path, out, o, 0600, d)) != MR_OK)
-		return r != MR_OK ? r : MR_E_RANGE;
+	/* Never replace an earlier transcript (a retry within the same
+	 * second): its hash is in the audit log. */
+	for (unsigned attempt = 1;; attempt++) {
+		char suffix[16] = "";
+		if (attempt > 1)
+			snprintf(suffix, sizeof(suffix), "-%u", attempt);
+		snprintf(name, sizeof(name), "transcripts/%s-%.10s-%.2s%.2s%.2s%s.txt", t.kind,
+		    start, start + 11, start + 14, start + 17, suffix);
+		if (mr_app_path(app, path, sizeof(path), name) != MR_OK)
+			return MR_E_RANGE;
+		r = mr_file_create_atomic(path, out, o, 0600, d);
+		if (r != MR_E_EXISTS || attempt == 99)
+			break;
+		mr_diag_clear(d);
+	}
+	if (r != MR_OK)
+		return r;
 	board_console_write("ceremony: transcript written to ");
 	board_console_write(path);
 	board_console_write("\n");
@@ -168,6 +180,11 @@ mr_transcript_finish(mr_app *app, int result, const mr_diag *result_diag, const 
 				mr_record_add(&rec, "people", people);
 		}
 		if ((r = mr_app_audit(app, "transcript", &rec, d)) != MR_OK)
+			return r;
+		/* The transcript's hash is what witnesses write down: sign it
+		 * into a checkpoint now, not at the next command. */
+		if (app->have_audit_key && app->tok != NULL &&
+		    (r = mr_app_checkpoint(app, NULL, 0, NULL, d)) != MR_OK)
 			return r;
 	}
 	return MR_OK;
