@@ -4,6 +4,10 @@
  * such); a refused or malformed request gets a .refused answer and the
  * batch goes on. Running it again on the same media never signs a request
  * twice: an issued request hash gets its stored certificate back.
+ *
+ * The media's bytes are read and parsed by a confined parser process
+ * (mr_privsep.h), forked before the state dir and the token are opened;
+ * this process re-parses every CSR it is handed before it goes further.
  */
 #include <getopt.h>
 #include <stdarg.h>
@@ -18,6 +22,7 @@
 #include "mr_issue.h"
 #include "mr_media.h"
 #include "mr_pem.h"
+#include "mr_privsep.h"
 
 typedef struct {
 	unsigned signed_new, signed_before, refused, skipped;
@@ -107,23 +112,21 @@ audit_decision(mr_app *app, const char *event, const mr_request *rq, const char 
  * was written; any other value was reported and recorded already, except
  * audit or state failures, which stop the batch (fail closed). */
 static int
-process(mr_app *app, const char *media, const mr_media_item *it, batch_counts *bc)
+process(mr_app *app, const char *media, const mr_ps_item *it, batch_counts *bc)
 {
-	char path[4096], text[1536];
-	uint8_t der[MR_MEDIA_MAX_FILE];
-	size_t der_len = 0;
+	char text[1536];
 	mr_request rq;
 	mr_issued is;
 	mr_diag d;
 	int r;
 
 	mr_diag_clear(&d);
-	if (mr_media_path(path, sizeof(path), media, MR_MEDIA_REQUESTS, it->cluster, ".csr") != MR_OK)
-		return MR_E_RANGE;
-	r = mr_file_read_pem(path, MR_MEDIA_MAX_FILE, "CERTIFICATE REQUEST", der, sizeof(der),
-	    &der_len, &d);
-	if (r == MR_OK)
-		r = mr_request_parse(app, it->cluster, der, der_len, &rq, &d);
+	if (it->kind == MR_PS_REFUSE)
+		r = mr_diag_set(&d, it->err, "%s", it->why);
+	else
+		/* The parser checked it already; checked again here with the
+		 * policy, on this side of the boundary. */
+		r = mr_request_parse(app, it->cluster, it->der, it->der_len, &rq, &d);
 	if (r != MR_OK) {
 		mr_diag ad;
 		mr_record rec;
@@ -196,23 +199,27 @@ process(mr_app *app, const char *media, const mr_media_item *it, batch_counts *b
 }
 
 static int
-sign_media(mr_app *app, const char *media)
+sign_media(mr_app *app, const char *media, mr_ps *ps)
 {
-	mr_media_item *items = NULL;
+	static mr_ps_item item;
 	size_t n = 0;
 	mr_diag d;
 	batch_counts bc = { 0, 0, 0, 0 };
 	char path[4096], pem[8192];
 	size_t pem_len;
-	int r, stop = 0;
+	int r, stop = 0, parser_failed = 0;
 
 	mr_diag_clear(&d);
+	/* The parser first: it must never share an address space or a
+	 * descriptor with the state dir or the token session. */
+	if ((r = mr_ps_start(ps, media, &d)) != MR_OK)
+		return mr_fail(r, &d);
 	if ((r = mr_app_load(app, &d)) != MR_OK)
 		return mr_fail(r, &d);
 	if ((r = mr_app_open_token(app, &d)) != MR_OK ||
 	    (r = mr_app_check_root_key(app, &d)) != MR_OK)
 		return mr_fail(r, &d);
-	if ((r = mr_media_list(media, MR_MEDIA_REQUESTS, ".csr", &items, &n, &d)) != MR_OK)
+	if ((r = mr_ps_list(ps, &n, &d)) != MR_OK)
 		return mr_fail(r, &d);
 	/* The root travels with every batch so the host can pin and check it,
 	 * and the audit key with it. */
@@ -222,28 +229,37 @@ sign_media(mr_app *app, const char *media)
 	    mr_file_write_atomic(path, pem, pem_len, 0644, &d) != MR_OK ||
 	    mr_note_vkey_format(&app->audit_key, pem, sizeof(pem)) != MR_OK ||
 	    mr_path_join(path, sizeof(path), media, MR_MEDIA_TOP "/audit-key.pub") != MR_OK ||
-	    mr_file_write_atomic(path, pem, strlen(pem), 0644, &d) != MR_OK) {
-		free(items);
+	    mr_file_write_atomic(path, pem, strlen(pem), 0644, &d) != MR_OK)
 		return mr_fail(MR_E_IO, &d);
-	}
 	say("media %s: %zu request file(s)\n", media, n);
-	for (size_t i = 0; i < n && !stop; i++) {
-		if (!items[i].ok) {
-			say("request %s: skipped: %s\n", items[i].name, items[i].why);
+	while (!stop) {
+		mr_diag_clear(&d);
+		if ((r = mr_ps_next(ps, &item, &d)) != MR_OK) {
+			fprintf(stderr, "error: %s\n", mr_diag_text(&d, r));
+			parser_failed = 1;
+			break;
+		}
+		if (item.kind == MR_PS_END)
+			break;
+		if (item.kind == MR_PS_SKIP) {
+			say("request %s: skipped: %s\n", item.name, item.why);
 			bc.skipped++;
 			mr_record rec;
 			mr_record_init(&rec);
-			mr_record_add(&rec, "file", items[i].name);
-			mr_record_add(&rec, "reason", items[i].why);
+			mr_record_add(&rec, "file", item.name);
+			mr_record_add(&rec, "reason", item.why);
 			if (mr_app_audit(app, "skip", &rec, &d) != MR_OK)
 				stop = 1;
 			continue;
 		}
-		r = process(app, media, &items[i], &bc);
+		r = process(app, media, &item, &bc);
 		if (r == MR_E_AUDIT || r == MR_E_STATE || r == MR_E_RANGE)
 			stop = 1;
 	}
-	free(items);
+	if (!stop && !parser_failed && (r = mr_ps_finish(ps, &d)) != MR_OK) {
+		fprintf(stderr, "error: %s\n", mr_diag_text(&d, r));
+		parser_failed = 1;
+	}
 	/* The batch's refusals and skips are signed too. */
 	if (!stop && mr_app_checkpoint(app, NULL, 0, NULL, &d) != MR_OK) {
 		fprintf(stderr, "error: %s\n", mr_diag_text(&d, MR_E_AUDIT));
@@ -253,6 +269,11 @@ sign_media(mr_app *app, const char *media)
 	    bc.signed_new, bc.signed_before, bc.refused, bc.skipped);
 	if (stop) {
 		fprintf(stderr, "error: batch stopped: state or audit failure (see above)\n");
+		return 1;
+	}
+	if (parser_failed) {
+		fprintf(stderr, "error: batch stopped: the request parser failed (see above); "
+				"nothing it sent afterwards was used\n");
 		return 1;
 	}
 	if (bc.refused + bc.skipped > 0) {
@@ -290,5 +311,11 @@ cmd_sign(mr_app *app, int argc, char **argv)
 		fprintf(stderr, "error: sign needs --media DIR\n");
 		return 2;
 	}
-	return sign_media(app, media);
+	mr_ps ps;
+	int rc;
+
+	rc = sign_media(app, media, &ps);
+	/* Whatever happened, the parser does not outlive the batch. */
+	mr_ps_stop(&ps);
+	return rc;
 }

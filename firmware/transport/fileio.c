@@ -26,40 +26,31 @@ mr_path_exists(const char *path)
 	return lstat(path, &st) == 0;
 }
 
-int
-mr_file_read(const char *path, size_t max, uint8_t **data, size_t *len, mr_diag *d)
+/* The bounded whole-file read of an open descriptor; `shown` names it in
+ * the diag. Closes fd. */
+static int
+read_fd(int fd, const char *shown, size_t max, uint8_t **data, size_t *len, mr_diag *d)
 {
 	struct stat st;
 	uint8_t *buf = NULL;
 	size_t got = 0;
-	int fd = -1, r = MR_E_IO;
+	int r = MR_E_IO;
 
-	*data = NULL;
-	*len = 0;
-	/* O_NOFOLLOW: a symlink on the media must not redirect the read. */
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0) {
-		if (errno == ENOENT)
-			return mr_diag_set(d, MR_E_NOTFOUND, "%s: not found", path);
-		if (errno == ELOOP)
-			return mr_diag_set(d, MR_E_IO, "%s: is a symbolic link", path);
-		return mr_diag_set(d, MR_E_IO, "%s: %s", path, strerror(errno));
-	}
 	if (fstat(fd, &st) != 0) {
-		r = mr_diag_set(d, MR_E_IO, "%s: %s", path, strerror(errno));
+		r = mr_diag_set(d, MR_E_IO, "%s: %s", shown, strerror(errno));
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		r = mr_diag_set(d, MR_E_IO, "%s: not a regular file", path);
+		r = mr_diag_set(d, MR_E_IO, "%s: not a regular file", shown);
 		goto out;
 	}
 	if ((uintmax_t)st.st_size > max) {
-		r = mr_diag_set(d, MR_E_RANGE, "%s: larger than %zu bytes", path, max);
+		r = mr_diag_set(d, MR_E_RANGE, "%s: larger than %zu bytes", shown, max);
 		goto out;
 	}
 	buf = malloc((size_t)st.st_size + 1);
 	if (buf == NULL) {
-		r = mr_diag_set(d, MR_E_NOMEM, "%s: out of memory", path);
+		r = mr_diag_set(d, MR_E_NOMEM, "%s: out of memory", shown);
 		goto out;
 	}
 	/* Read up to max + 1 so a file that grows meanwhile is still caught. */
@@ -71,7 +62,7 @@ mr_file_read(const char *path, size_t max, uint8_t **data, size_t *len, mr_diag 
 			if (k == 0)
 				break;
 			if (k > 0) {
-				r = mr_diag_set(d, MR_E_IO, "%s: changed while read", path);
+				r = mr_diag_set(d, MR_E_IO, "%s: changed while read", shown);
 				goto out;
 			}
 		} else {
@@ -81,13 +72,13 @@ mr_file_read(const char *path, size_t max, uint8_t **data, size_t *len, mr_diag 
 				continue;
 			}
 			if (k == 0) {
-				r = mr_diag_set(d, MR_E_IO, "%s: changed while read", path);
+				r = mr_diag_set(d, MR_E_IO, "%s: changed while read", shown);
 				goto out;
 			}
 		}
 		if (errno == EINTR)
 			continue;
-		r = mr_diag_set(d, MR_E_IO, "%s: %s", path, strerror(errno));
+		r = mr_diag_set(d, MR_E_IO, "%s: %s", shown, strerror(errno));
 		goto out;
 	}
 	buf[got] = '\0';
@@ -104,23 +95,85 @@ out:
 	return r;
 }
 
+static int
+open_failed(const char *shown, mr_diag *d)
+{
+	if (errno == ENOENT)
+		return mr_diag_set(d, MR_E_NOTFOUND, "%s: not found", shown);
+	if (errno == ELOOP)
+		return mr_diag_set(d, MR_E_IO, "%s: is a symbolic link", shown);
+	return mr_diag_set(d, MR_E_IO, "%s: %s", shown, strerror(errno));
+}
+
+int
+mr_file_read(const char *path, size_t max, uint8_t **data, size_t *len, mr_diag *d)
+{
+	int fd;
+
+	*data = NULL;
+	*len = 0;
+	/* O_NOFOLLOW: a symlink on the media must not redirect the read. */
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return open_failed(path, d);
+	return read_fd(fd, path, max, data, len, d);
+}
+
+int
+mr_file_read_at(int dirfd, const char *name, const char *shown, size_t max, uint8_t **data,
+    size_t *len, mr_diag *d)
+{
+	int fd;
+
+	*data = NULL;
+	*len = 0;
+	if (name[0] == '\0' || strchr(name, '/') != NULL)
+		return mr_diag_set(d, MR_E_ARG, "%s: not a plain file name", shown);
+	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return open_failed(shown, d);
+	return read_fd(fd, shown, max, data, len, d);
+}
+
+static int
+decode_pem(uint8_t *text, size_t len, const char *shown, const char *label, uint8_t *der,
+    size_t cap, size_t *der_len, mr_diag *d)
+{
+	size_t pos = 0;
+	int r = mr_pem_next((const char *)text, len, &pos, label, der, cap, der_len);
+
+	free(text);
+	if (r == MR_E_NOTFOUND)
+		return mr_diag_set(d, MR_E_PEM, "%s: no PEM %s block", shown, label);
+	if (r != MR_OK)
+		return mr_diag_set(d, MR_E_PEM, "%s: malformed PEM %s block", shown, label);
+	return MR_OK;
+}
+
+int
+mr_file_read_pem_at(int dirfd, const char *name, const char *shown, size_t max,
+    const char *label, uint8_t *der, size_t cap, size_t *der_len, mr_diag *d)
+{
+	uint8_t *text = NULL;
+	size_t len = 0;
+	int r;
+
+	if ((r = mr_file_read_at(dirfd, name, shown, max, &text, &len, d)) != MR_OK)
+		return r;
+	return decode_pem(text, len, shown, label, der, cap, der_len, d);
+}
+
 int
 mr_file_read_pem(const char *path, size_t max, const char *label, uint8_t *der, size_t cap,
     size_t *der_len, mr_diag *d)
 {
 	uint8_t *text = NULL;
-	size_t len = 0, pos = 0;
+	size_t len = 0;
 	int r;
 
 	if ((r = mr_file_read(path, max, &text, &len, d)) != MR_OK)
 		return r;
-	r = mr_pem_next((const char *)text, len, &pos, label, der, cap, der_len);
-	free(text);
-	if (r == MR_E_NOTFOUND)
-		return mr_diag_set(d, MR_E_PEM, "%s: no PEM %s block", path, label);
-	if (r != MR_OK)
-		return mr_diag_set(d, MR_E_PEM, "%s: malformed PEM %s block", path, label);
-	return MR_OK;
+	return decode_pem(text, len, path, label, der, cap, der_len, d);
 }
 
 static int

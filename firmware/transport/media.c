@@ -1,9 +1,11 @@
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "mr_cluster.h"
 #include "mr_fileio.h"
@@ -38,9 +40,9 @@ mr_media_name_cluster(const char *name, const char *ext, char *cluster, size_t c
 }
 
 static void
-classify(const char *dir, const char *ext, mr_media_item *it)
+classify(int dirfd, const char *ext, mr_media_item *it)
 {
-	char path[4096], cluster[sizeof(it->cluster)];
+	char cluster[sizeof(it->cluster)];
 	struct stat st;
 
 	if (!mr_media_name_cluster(it->name, ext, cluster, sizeof(cluster))) {
@@ -48,8 +50,7 @@ classify(const char *dir, const char *ext, mr_media_item *it)
 		    "unexpected file name (want <cluster>%s, cluster [a-z0-9-]{1,63})", ext);
 		return;
 	}
-	if (snprintf(path, sizeof(path), "%s/%s", dir, it->name) >= (int)sizeof(path) ||
-	    lstat(path, &st) != 0) {
+	if (fstatat(dirfd, it->name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
 		snprintf(it->why, sizeof(it->why), "cannot stat");
 		return;
 	}
@@ -71,26 +72,46 @@ classify(const char *dir, const char *ext, mr_media_item *it)
 }
 
 int
-mr_media_list(const char *media, const char *subdir, const char *ext,
-    mr_media_item **items, size_t *n, mr_diag *d)
+mr_media_open_dir(const char *media, const char *subdir, int *dirfd, char *shown,
+    size_t shown_cap, mr_diag *d)
 {
-	char dir[4096];
 	struct stat st;
+	int fd;
+
+	*dirfd = -1;
+	if (snprintf(shown, shown_cap, "%s/%s", media, subdir) >= (int)shown_cap)
+		return mr_diag_set(d, MR_E_RANGE, "media path too long");
+	if (lstat(shown, &st) != 0)
+		return mr_diag_set(d, MR_E_NOTFOUND, "%s: %s", shown, strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		return mr_diag_set(d, MR_E_MEDIA, "%s: not a directory (symlinks refused)", shown);
+	/* O_NOFOLLOW: the lstat above and this open see the same directory
+	 * even if the last component is swapped for a link in between. */
+	if ((fd = open(shown, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		return mr_diag_set(d, MR_E_IO, "%s: %s", shown, strerror(errno));
+	*dirfd = fd;
+	return MR_OK;
+}
+
+int
+mr_media_list_at(int dirfd, const char *shown, const char *ext, mr_media_item **items,
+    size_t *n, mr_diag *d)
+{
 	DIR *dp;
 	struct dirent *de;
 	mr_media_item *v = NULL;
 	size_t count = 0;
+	int fd;
 
 	*items = NULL;
 	*n = 0;
-	if (snprintf(dir, sizeof(dir), "%s/%s", media, subdir) >= (int)sizeof(dir))
-		return mr_diag_set(d, MR_E_RANGE, "media path too long");
-	if (lstat(dir, &st) != 0)
-		return mr_diag_set(d, MR_E_NOTFOUND, "%s: %s", dir, strerror(errno));
-	if (!S_ISDIR(st.st_mode))
-		return mr_diag_set(d, MR_E_MEDIA, "%s: not a directory (symlinks refused)", dir);
-	if ((dp = opendir(dir)) == NULL)
-		return mr_diag_set(d, MR_E_IO, "%s: %s", dir, strerror(errno));
+	/* fdopendir owns what it is given: a duplicate keeps dirfd usable. */
+	if ((fd = fcntl(dirfd, F_DUPFD_CLOEXEC, 0)) < 0)
+		return mr_diag_set(d, MR_E_IO, "%s: %s", shown, strerror(errno));
+	if ((dp = fdopendir(fd)) == NULL) {
+		close(fd);
+		return mr_diag_set(d, MR_E_IO, "%s: %s", shown, strerror(errno));
+	}
 	v = calloc(MR_MEDIA_MAX_ENTRIES, sizeof(*v));
 	if (v == NULL) {
 		closedir(dp);
@@ -102,11 +123,11 @@ mr_media_list(const char *media, const char *subdir, const char *ext,
 		if (count == MR_MEDIA_MAX_ENTRIES) {
 			closedir(dp);
 			free(v);
-			return mr_diag_set(d, MR_E_MEDIA, "%s: more than %u entries", dir,
+			return mr_diag_set(d, MR_E_MEDIA, "%s: more than %u entries", shown,
 			    MR_MEDIA_MAX_ENTRIES);
 		}
 		snprintf(v[count].name, sizeof(v[count].name), "%s", de->d_name);
-		classify(dir, ext, &v[count]);
+		classify(dirfd, ext, &v[count]);
 		count++;
 	}
 	closedir(dp);
@@ -114,6 +135,22 @@ mr_media_list(const char *media, const char *subdir, const char *ext,
 	*items = v;
 	*n = count;
 	return MR_OK;
+}
+
+int
+mr_media_list(const char *media, const char *subdir, const char *ext,
+    mr_media_item **items, size_t *n, mr_diag *d)
+{
+	char dir[4096];
+	int fd, r;
+
+	*items = NULL;
+	*n = 0;
+	if ((r = mr_media_open_dir(media, subdir, &fd, dir, sizeof(dir), d)) != MR_OK)
+		return r;
+	r = mr_media_list_at(fd, dir, ext, items, n, d);
+	close(fd);
+	return r;
 }
 
 int

@@ -30,6 +30,15 @@ int mr_file_read(const char *path, size_t max, uint8_t **data, size_t *len,
 int mr_file_read_pem(const char *path, size_t max, const char *label, uint8_t *der,
     size_t cap, size_t *der_len, mr_diag *d) MR_MUST_CHECK;
 
+/* As mr_file_read and mr_file_read_pem for `name`, a plain file name (no
+ * '/') in the directory dirfd, opened with openat(2) and O_NOFOLLOW: no
+ * path outside dirfd is ever resolved. `shown` names the file in the diag.
+ * For the request parser (mr_privsep.h), which has only a directory fd. */
+int mr_file_read_at(int dirfd, const char *name, const char *shown, size_t max,
+    uint8_t **data, size_t *len, mr_diag *d) MR_MUST_CHECK;
+int mr_file_read_pem_at(int dirfd, const char *name, const char *shown, size_t max,
+    const char *label, uint8_t *der, size_t cap, size_t *der_len, mr_diag *d) MR_MUST_CHECK;
+
 /* Atomically replaces path with data, created with `mode`. */
 int mr_file_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
     mr_diag *d) MR_MUST_CHECK;

@@ -46,6 +46,16 @@ int mr_media_name_cluster(const char *name, const char *ext, char *cluster, size
 int mr_media_list(const char *media, const char *subdir, const char *ext,
     mr_media_item **items, size_t *n, mr_diag *d) MR_MUST_CHECK;
 
+/* Opens media/<subdir> (a directory, not a symlink) into *dirfd (the caller
+ * closes it); its path goes to shown. Errors as mr_media_list. */
+int mr_media_open_dir(const char *media, const char *subdir, int *dirfd, char *shown,
+    size_t shown_cap, mr_diag *d) MR_MUST_CHECK;
+
+/* mr_media_list on an open directory: entries are examined with fstatat
+ * relative to dirfd, never by path. `shown` names the directory in diags. */
+int mr_media_list_at(int dirfd, const char *shown, const char *ext, mr_media_item **items,
+    size_t *n, mr_diag *d) MR_MUST_CHECK;
+
 /* Atomically writes media/<subdir>/<cluster><ext>. */
 int mr_media_write(const char *media, const char *subdir, const char *cluster,
     const char *ext, const void *data, size_t len, mr_diag *d) MR_MUST_CHECK;

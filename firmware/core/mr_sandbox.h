@@ -1,0 +1,31 @@
+/*
+ * The request parser's confinement (Linux). Called in the forked parser
+ * process before it reads a single untrusted byte; irreversible. In order:
+ *
+ *   1. PR_SET_PDEATHSIG: the parser dies with the signer (`parent`);
+ *   2. every descriptor is closed but `sock` (its socketpair end) and
+ *      `dirfd` (the media requests directory);
+ *   3. as root: chroot into dirfd, then setgroups/setgid/setuid to
+ *      nobody (65534), checked to be irreversible;
+ *   4. PR_SET_NO_NEW_PRIVS;
+ *   5. Landlock, when the kernel has it: read-only access beneath dirfd,
+ *      nothing else of the file system, no TCP, no abstract unix sockets
+ *      or signals outside the process;
+ *   6. a seccomp-bpf allowlist: read, send/write only on `sock`, read-only
+ *      openat, directory listing, stat, memory management, exit; anything
+ *      else kills the process (SECCOMP_RET_KILL_PROCESS).
+ *
+ * MR_OK when every mandatory step held (1, 2, 3 when root, 4 and 6);
+ * *landlock says whether step 5 was in force. On any error the caller
+ * must not parse anything: it exits.
+ */
+#ifndef MR_SANDBOX_H
+#define MR_SANDBOX_H
+
+#include <sys/types.h>
+
+#include "mr_diag.h"
+
+int mr_sandbox_enter(pid_t parent, int sock, int dirfd, int *landlock, mr_diag *d) MR_MUST_CHECK;
+
+#endif

@@ -1,0 +1,272 @@
+/*
+ * The request parser's confinement on Linux (mr_sandbox.h): descriptors,
+ * chroot and nobody when root, no_new_privs, Landlock, seccomp-bpf.
+ */
+#include "mr_sandbox.h"
+
+#ifdef __linux__
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/landlock.h>
+#include <linux/seccomp.h>
+
+#define NOBODY 65534
+
+static int
+close_others(int a, int b)
+{
+	int lo = a < b ? a : b, hi = a < b ? b : a;
+
+#ifdef SYS_close_range
+	if ((lo == 0 || syscall(SYS_close_range, 0u, (unsigned)lo - 1u, 0u) == 0) &&
+	    (hi == lo + 1 || syscall(SYS_close_range, (unsigned)lo + 1u, (unsigned)hi - 1u, 0u) == 0) &&
+	    syscall(SYS_close_range, (unsigned)hi + 1u, ~0u, 0u) == 0)
+		return 0;
+	if (errno != ENOSYS)
+		return -1;
+#endif
+	/* Old kernels: every descriptor the limit allows. */
+	long max = sysconf(_SC_OPEN_MAX);
+	if (max < 0 || max > 1048576)
+		max = 1048576;
+	for (int fd = 0; fd < (int)max; fd++)
+		if (fd != a && fd != b)
+			(void)close(fd);
+	return 0;
+}
+
+static int
+drop_root(int dirfd, mr_diag *d)
+{
+	gid_t g = NOBODY;
+
+	if (geteuid() != 0)
+		return MR_OK;
+	/* The parser's whole file system is the requests directory. As root,
+	 * setgid and setuid set the real, effective and saved ids alike. */
+	if (fchdir(dirfd) != 0 || chroot(".") != 0 || chdir("/") != 0)
+		return mr_diag_set(d, MR_E_INTERNAL, "chroot into the requests dir: %s",
+		    strerror(errno));
+	if (setgroups(1, &g) != 0 || setgid(NOBODY) != 0 ||
+	    setuid(NOBODY) != 0)
+		return mr_diag_set(d, MR_E_INTERNAL, "dropping to uid/gid %d: %s", NOBODY,
+		    strerror(errno));
+	if (setuid(0) == 0 || seteuid(0) == 0)
+		return mr_diag_set(d, MR_E_INTERNAL, "uid 0 could be regained");
+	return MR_OK;
+}
+
+/* Landlock ABI figures, spelled out so an older <linux/landlock.h> still
+ * builds: the kernel's ABI version decides what is handled. */
+struct ll_ruleset {
+	uint64_t fs, net, scoped;
+};
+#define LL_FS_V1 ((1ull << 13) - 1) /* EXECUTE .. MAKE_SYM */
+#define LL_FS_REFER (1ull << 13)     /* ABI 2 */
+#define LL_FS_TRUNCATE (1ull << 14)  /* ABI 3 */
+#define LL_FS_IOCTL_DEV (1ull << 15) /* ABI 5 */
+#define LL_NET_TCP 3ull              /* ABI 4: BIND_TCP, CONNECT_TCP */
+#define LL_SCOPE_ALL 3ull            /* ABI 6: ABSTRACT_UNIX_SOCKET, SIGNAL */
+
+static int
+landlock(int dirfd, int *on, mr_diag *d)
+{
+	struct ll_ruleset rs = { LL_FS_V1, 0, 0 };
+	struct landlock_path_beneath_attr pb;
+	size_t size = sizeof(uint64_t);
+	long abi;
+	int fd, r;
+
+	*on = 0;
+	abi = syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
+	if (abi < 1)
+		return MR_OK; /* not in this kernel, or disabled: chroot and seccomp remain */
+	if (abi >= 2)
+		rs.fs |= LL_FS_REFER;
+	if (abi >= 3)
+		rs.fs |= LL_FS_TRUNCATE;
+	if (abi >= 4) {
+		rs.net = LL_NET_TCP;
+		size = 2 * sizeof(uint64_t);
+	}
+	if (abi >= 5)
+		rs.fs |= LL_FS_IOCTL_DEV;
+	if (abi >= 6) {
+		rs.scoped = LL_SCOPE_ALL;
+		size = sizeof(rs);
+	}
+	fd = (int)syscall(SYS_landlock_create_ruleset, &rs, size, 0u);
+	if (fd < 0)
+		return mr_diag_set(d, MR_E_INTERNAL, "landlock_create_ruleset: %s", strerror(errno));
+	memset(&pb, 0, sizeof(pb));
+	pb.allowed_access = LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR;
+	pb.parent_fd = dirfd;
+	r = (int)syscall(SYS_landlock_add_rule, fd, LANDLOCK_RULE_PATH_BENEATH, &pb, 0u);
+	if (r == 0)
+		r = (int)syscall(SYS_landlock_restrict_self, fd, 0u);
+	if (r != 0)
+		r = mr_diag_set(d, MR_E_INTERNAL, "landlock: %s", strerror(errno));
+	close(fd);
+	if (r == 0)
+		*on = 1;
+	return r;
+}
+
+#if defined(__x86_64__)
+#define SECCOMP_ARCH AUDIT_ARCH_X86_64
+#elif defined(__aarch64__)
+#define SECCOMP_ARCH AUDIT_ARCH_AARCH64
+#endif
+
+#ifdef SECCOMP_ARCH
+#ifndef O_TMPFILE
+#define O_TMPFILE (020000000 | O_DIRECTORY)
+#endif
+
+/* Offsets in struct seccomp_data; argument words are little-endian on
+ * both supported architectures. */
+#define SD_NR offsetof(struct seccomp_data, nr)
+#define SD_ARCH offsetof(struct seccomp_data, arch)
+#define SD_ARG_LO(i) (offsetof(struct seccomp_data, args) + 8 * (i))
+#define SD_ARG_HI(i) (SD_ARG_LO(i) + 4)
+
+#define LD(off) BPF_STMT(BPF_LD | BPF_W | BPF_ABS, (uint32_t)(off))
+#define JEQ(k, t, f) BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)(k), t, f)
+#define RET(v) BPF_STMT(BPF_RET | BPF_K, (uint32_t)(v))
+#define ALLOW RET(SECCOMP_RET_ALLOW)
+#define KILL RET(SECCOMP_RET_KILL_PROCESS)
+/* A syscall allowed whatever its arguments. */
+#define SYS_ANY(nr) JEQ(nr, 0, 1), ALLOW
+/* nr allowed when argument i (an int) is exactly k; the number is
+ * reloaded afterwards for the checks that follow. */
+#define SYS_ARG_EQ(nr, i, k) \
+	JEQ(nr, 0, 4), LD(SD_ARG_LO(i)), JEQ(k, 0, 1), ALLOW, KILL
+/* nr allowed when argument i has none of the bits in m (both words). */
+#define SYS_ARG_NONE(nr, i, m) \
+	JEQ(nr, 0, 6), LD(SD_ARG_HI(i)), JEQ(0, 0, 2), LD(SD_ARG_LO(i)), \
+	BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, (uint32_t)(m), 0, 1), KILL, ALLOW
+/* fcntl with one of four harmless commands (fdopendir needs them). */
+#define SYS_FCNTL(nr) \
+	JEQ(nr, 0, 7), LD(SD_ARG_LO(1)), JEQ(F_GETFD, 4, 0), JEQ(F_GETFL, 3, 0), \
+	JEQ(F_SETFD, 2, 0), JEQ(F_DUPFD_CLOEXEC, 1, 0), KILL, ALLOW
+
+static int
+seccomp(int sock, mr_diag *d)
+{
+	const uint32_t me = (uint32_t)getpid();
+	struct sock_filter f[] = {
+		LD(SD_ARCH),
+		JEQ(SECCOMP_ARCH, 1, 0),
+		KILL,
+		LD(SD_NR),
+#if defined(__x86_64__)
+		/* x32 system calls are another table: none is allowed. */
+		BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 0x40000000u, 0, 1),
+		KILL,
+#endif
+		SYS_ANY(__NR_read),
+		SYS_ANY(__NR_close),
+		SYS_ANY(__NR_fstat),
+		SYS_ANY(__NR_newfstatat),
+#ifdef __NR_statx
+		SYS_ANY(__NR_statx),
+#endif
+		SYS_ANY(__NR_getdents64),
+		SYS_ANY(__NR_lseek),
+		SYS_ANY(__NR_munmap),
+		SYS_ANY(__NR_mremap),
+		SYS_ANY(__NR_brk),
+		SYS_ANY(__NR_madvise),
+		SYS_ANY(__NR_exit_group),
+		SYS_ANY(__NR_exit),
+		SYS_ANY(__NR_rt_sigreturn),
+		SYS_ANY(__NR_rt_sigprocmask),
+		SYS_ANY(__NR_getpid),
+		SYS_ANY(__NR_gettid),
+		SYS_ANY(__NR_futex),
+		SYS_ANY(__NR_clock_gettime),
+		SYS_ANY(__NR_getrandom),
+		SYS_ANY(__NR_sched_yield),
+		SYS_ANY(__NR_sigaltstack), /* the sanitizer runtime at exit */
+		/* abort(): a signal to itself only. */
+		SYS_ARG_EQ(__NR_tgkill, 0, me),
+		LD(SD_NR),
+		/* Output goes to the signer, nowhere else. */
+		SYS_ARG_EQ(__NR_write, 0, (uint32_t)sock),
+		LD(SD_NR),
+		SYS_ARG_EQ(__NR_sendto, 0, (uint32_t)sock),
+		LD(SD_NR),
+		/* Opens are read-only: no create, truncate, append or tmpfile. */
+		SYS_ARG_NONE(__NR_openat, 2,
+		    O_WRONLY | O_RDWR | O_CREAT | O_TRUNC | O_APPEND | (O_TMPFILE & ~O_DIRECTORY)),
+		LD(SD_NR),
+		/* No executable mappings. */
+		SYS_ARG_NONE(__NR_mmap, 2, PROT_EXEC),
+		LD(SD_NR),
+		SYS_ARG_NONE(__NR_mprotect, 2, PROT_EXEC),
+		LD(SD_NR),
+		SYS_FCNTL(__NR_fcntl),
+		KILL,
+	};
+	struct sock_fprog prog = { (unsigned short)(sizeof(f) / sizeof(f[0])), f };
+
+	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) != 0)
+		return mr_diag_set(d, MR_E_INTERNAL, "seccomp filter: %s", strerror(errno));
+	return MR_OK;
+}
+#else
+static int
+seccomp(int sock, mr_diag *d)
+{
+	(void)sock;
+	return mr_diag_set(d, MR_E_UNSUPPORTED, "no seccomp filter for this architecture");
+}
+#endif
+
+int
+mr_sandbox_enter(pid_t parent, int sock, int dirfd, int *on, mr_diag *d)
+{
+	int r;
+
+	*on = 0;
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0)
+		return mr_diag_set(d, MR_E_INTERNAL, "PR_SET_PDEATHSIG: %s", strerror(errno));
+	/* The parent may have died before the line above took effect. */
+	if (getppid() != parent)
+		_exit(3);
+	if (close_others(sock, dirfd) != 0)
+		return mr_diag_set(d, MR_E_INTERNAL, "close_range: %s", strerror(errno));
+	if ((r = drop_root(dirfd, d)) != MR_OK)
+		return r;
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+		return mr_diag_set(d, MR_E_INTERNAL, "PR_SET_NO_NEW_PRIVS: %s", strerror(errno));
+	if ((r = landlock(dirfd, on, d)) != MR_OK)
+		return r;
+	return seccomp(sock, d);
+}
+
+#else /* !__linux__ */
+
+int
+mr_sandbox_enter(pid_t parent, int sock, int dirfd, int *on, mr_diag *d)
+{
+	(void)parent;
+	(void)sock;
+	(void)dirfd;
+	*on = 0;
+	return mr_diag_set(d, MR_E_UNSUPPORTED, "no parser sandbox on this system");
+}
+
+#endif
