@@ -26,6 +26,7 @@
 
 #include "cmd.h"
 #include "crl.h"
+#include "mr_base64.h"
 #include "mr_fileio.h"
 #include "mr_pem.h"
 #include "renew.h"
@@ -52,8 +53,6 @@ read_whole(const char *path, uint8_t **data, size_t *len, mr_diag *d)
 static int
 write_secret_yaml(const char *dir, int has_key, mr_diag *d)
 {
-	static const char b64[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	char path[4096];
 	size_t cap = 65536, o = 0;
 	char *y = malloc(cap);
@@ -80,24 +79,21 @@ write_secret_yaml(const char *dir, int has_key, mr_diag *d)
 		if (mr_path_join(path, sizeof(path), dir, fname) != MR_OK ||
 		    (r = read_whole(path, &data, &len, d)) != MR_OK)
 			goto out;
-		if (o + 8 + strlen(fname) + (len + 2) / 3 * 4 + 2 > cap) {
+		if (o + 8 + strlen(fname) + MR_BASE64_LEN(len) + 2 > cap) {
 			explicit_bzero(data, len);
 			free(data);
 			r = mr_diag_set(d, MR_E_RANGE, "file set too large for the manifest");
 			goto out;
 		}
 		o += (size_t)snprintf(y + o, cap - o, "  %s: ", fname);
-		for (size_t i = 0; i < len; i += 3) {
-			unsigned v = (unsigned)data[i] << 16;
-			if (i + 1 < len)
-				v |= (unsigned)data[i + 1] << 8;
-			if (i + 2 < len)
-				v |= data[i + 2];
-			y[o++] = b64[(v >> 18) & 63];
-			y[o++] = b64[(v >> 12) & 63];
-			y[o++] = i + 1 < len ? b64[(v >> 6) & 63] : '=';
-			y[o++] = i + 2 < len ? b64[v & 63] : '=';
+		/* The size check above leaves room for the encoding and its NUL. */
+		if (mr_base64_encode(data, len, y + o, cap - o) != MR_OK) {
+			explicit_bzero(data, len);
+			free(data);
+			r = mr_diag_set(d, MR_E_INTERNAL, "cannot encode %s", fname);
+			goto out;
 		}
+		o += MR_BASE64_LEN(len);
 		y[o++] = '\n';
 		explicit_bzero(data, len);
 		free(data);

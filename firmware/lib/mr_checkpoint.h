@@ -24,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mr_base64.h" /* checkpoint users encode keys and hashes */
 #include "mr_err.h"
 #include "mr_merkle.h"
 
@@ -45,10 +46,6 @@ typedef struct {
 	uint8_t id[4];
 } mr_note_key;
 
-/* Standard base64 (RFC 4648 4) with padding. decode is strict: canonical
- * padding and trailing bits only. */
-int mr_base64_encode(const uint8_t *in, size_t n, char *out, size_t cap) MR_MUST_CHECK;
-int mr_base64_decode(const char *in, size_t n, uint8_t *out, size_t cap, size_t *len) MR_MUST_CHECK;
 
 /* A name as signed-note wants it: 1..127 printable ASCII, no space, no '+'. */
 int mr_note_name_ok(const char *name);

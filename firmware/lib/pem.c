@@ -1,21 +1,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "mr_base64.h"
 #include "mr_pem.h"
 
-static const char b64[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-static int
-b64_value(char c)
-{
-	const char *p;
-
-	if (c == '\0')
-		return -1;
-	p = strchr(b64, c);
-	return p == NULL ? -1 : (int)(p - b64);
-}
 
 static const char *
 find(const char *hay, size_t n, const char *needle)
@@ -58,7 +46,7 @@ mr_pem_next(const char *text, size_t n, size_t *pos, const char *label, uint8_t 
 		}
 		if (pad != 0) /* data after padding */
 			return MR_E_PEM;
-		v = b64_value(*p);
+		v = mr_base64_value(*p);
 		if (v < 0)
 			return MR_E_PEM; /* a header line (':'), or garbage */
 		acc = (acc << 6) | (unsigned)v;
@@ -93,7 +81,7 @@ int
 mr_pem_write(const char *label, const uint8_t *der, size_t der_len, char *out,
     size_t cap, size_t *len)
 {
-	size_t o = 0, col = 0;
+	size_t o = 0;
 	int k;
 
 	if (cap < mr_pem_size(label, der_len))
@@ -102,25 +90,14 @@ mr_pem_write(const char *label, const uint8_t *der, size_t der_len, char *out,
 	if (k < 0)
 		return MR_E_INTERNAL;
 	o = (size_t)k;
-	for (size_t i = 0; i < der_len; i += 3) {
-		unsigned v = (unsigned)der[i] << 16;
-		size_t left = der_len - i;
-		if (left > 1)
-			v |= (unsigned)der[i + 1] << 8;
-		if (left > 2)
-			v |= der[i + 2];
-		out[o++] = b64[(v >> 18) & 63];
-		out[o++] = b64[(v >> 12) & 63];
-		out[o++] = left > 1 ? b64[(v >> 6) & 63] : '=';
-		out[o++] = left > 2 ? b64[v & 63] : '=';
-		col += 4;
-		if (col == 64) {
-			out[o++] = '\n';
-			col = 0;
-		}
-	}
-	if (col != 0)
+	/* 48 bytes a line: 64 base64 characters (RFC 7468 section 2). */
+	for (size_t i = 0; i < der_len; i += 48) {
+		size_t chunk = der_len - i < 48 ? der_len - i : 48;
+		if (mr_base64_encode(der + i, chunk, out + o, cap - o) != MR_OK)
+			return MR_E_INTERNAL;
+		o += MR_BASE64_LEN(chunk);
 		out[o++] = '\n';
+	}
 	k = snprintf(out + o, cap - o, "-----END %s-----\n", label);
 	if (k < 0)
 		return MR_E_INTERNAL;
