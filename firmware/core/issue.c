@@ -44,19 +44,37 @@ mr_request_parse(const mr_app *app, const char *cluster, const uint8_t *der, siz
 void
 mr_request_describe(const mr_app *app, const mr_request *rq, char *out, size_t cap)
 {
-	char hex[MR_FP_HEX_LEN(32)], words[MR_FP_WORDS_LEN];
+	char hex[MR_FP_HEX_LEN(32)], words[MR_FP_WORDS_LEN], earlier[160] = "none";
+	const mr_db_entry *last = NULL;
 
 	mr_fp_hex(rq->csr_hash, 32, hex, sizeof(hex));
 	mr_fp_words(rq->csr_hash, words, sizeof(words));
+	/* A second certificate for a cluster is a renewal or a mistake: the
+	 * operator decides knowing which certificate the cluster has now. */
+	for (size_t i = 0; i < app->db.n; i++)
+		if (app->db.e[i].state == MR_DB_ISSUED &&
+		    strcmp(app->db.e[i].cluster, rq->cluster) == 0)
+			last = &app->db.e[i];
+	if (last != NULL) {
+		time_t t = (time_t)last->not_after;
+		struct tm tm;
+		char until[16] = "?";
+		if (gmtime_r(&t, &tm) != NULL)
+			strftime(until, sizeof(until), "%Y-%m-%d", &tm);
+		snprintf(earlier, sizeof(earlier), "serial %s, valid until %s (this is a renewal)",
+		    last->serial, until);
+	}
 	snprintf(out, cap,
 	    "  cluster:   %s\n"
 	    "  subject:   O=%s, L=%s, CN=%s (requested subject ignored)\n"
 	    "  key:       %s\n"
 	    "  CSR SHA-256: %s\n"
 	    "  words:     %s\n"
-	    "  ignored:   %s\n",
-	    rq->cluster, app->cfg.policy_o, rq->cluster, rq->cluster, mr_key_type_name(rq->csr.spki.type), hex,
-	    words, rq->ignored[0] ? rq->ignored : "nothing");
+	    "  ignored:   %s\n"
+	    "  issued before: %s\n",
+	    rq->cluster, app->cfg.policy_o, rq->cluster, rq->cluster,
+	    mr_key_type_name(rq->csr.spki.type), hex, words,
+	    rq->ignored[0] ? rq->ignored : "nothing", earlier);
 }
 
 static int

@@ -36,7 +36,11 @@ awk '$1 == "east" && $2 == "renewing" {f=1} END {exit !f}' "$T/st.out" || fail "
 if host cluster renew east >/dev/null 2>&1; then fail "renewed twice while waiting"; fi
 
 host media export --to "$T/media" >/dev/null
-app sign --media "$T/media" --yes >/dev/null || fail "sign renewal"
+app sign --media "$T/media" --yes >"$T/renew-sign.out" || fail "sign renewal"
+# The operator sees which certificate the cluster has now.
+old_serial=$(openssl x509 -in "$T/old-cert.pem" -noout -serial | cut -d= -f2 | tr 'A-F' 'a-f')
+grep -q "issued before: serial $old_serial, valid until [0-9-]* (this is a renewal)" "$T/renew-sign.out" ||
+	fail "the renewal was not shown as one: $(cat "$T/renew-sign.out")"
 host media import --from "$T/media" >"$T/imp.out" || fail "import: $(cat "$T/imp.out")"
 grep -q 'renewal complete' "$T/imp.out" || fail "import: $(cat "$T/imp.out")"
 [ ! -e "$C/ca-key.next.pem" ] || fail "ca-key.next.pem left behind"
