@@ -240,19 +240,26 @@ ended(mr_sps *p, const char *what, mr_diag *d)
 	    what, WIFEXITED(st) ? WEXITSTATUS(st) : -1);
 }
 
-static int
-violation(mr_sps *p, const char *what, mr_diag *d)
+static void
+kill_child(mr_sps *p)
 {
-	pid_t pid = p->pid;
 	int st;
 
-	if (pid > 0) {
-		kill(pid, SIGKILL);
-		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+	if (p->pid > 0) {
+		kill(p->pid, SIGKILL);
+		while (waitpid(p->pid, &st, 0) < 0 && errno == EINTR)
 			;
 	}
 	p->pid = -1;
 	p->dead = 1;
+}
+
+static int
+violation(mr_sps *p, const char *what, mr_diag *d)
+{
+	pid_t pid = p->pid;
+
+	kill_child(p);
 	return mr_diag_set(d, MR_E_PROTO, "link process (pid %d) %s: protocol violation, "
 	    "link process killed", (int)pid, what);
 }
@@ -343,7 +350,7 @@ mr_sps_serve(mr_sps *p, mr_server *s, int timeout_ms, mr_diag *d)
 			return violation(p, "sent a malformed text", d);
 		printable(text);
 		if (h[0] == T_FAIL) {
-			(void)violation(p, "failed", d);
+			kill_child(p);
 			return mr_diag_set(d, MR_E_PROTO, "link process: %s", text);
 		}
 		if (h[0] == T_PROBE)
