@@ -280,6 +280,7 @@ decode_submit(rd *r, mr_serve_req *rq)
 		c->refused = (int)v;
 		if (take_str(r, 1, sizeof(c->cluster) - 1, c->cluster, sizeof(c->cluster)) != 0)
 			return -1;
+		printable(c->cluster); /* shown on the console and audited as given */
 		if (take_u(r, 2, &v) != 0 || v == 0 || v > MR_CSR_MAX_DER || v > r->n)
 			return -1;
 		/* A view into the message body: it outlives the operation. */
