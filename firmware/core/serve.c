@@ -302,7 +302,7 @@ op_submit(mr_server *s, const mr_serve_req *rq, mr_link_w *w, char *msg, size_t 
 	if (n > MR_LINK_MAX_BATCH)
 		return MR_E_INTERNAL;
 	for (size_t i = 0; i < n; i++)
-		if (csrs[i].csr.n == 0 || csrs[i].csr.n > MR_CSR_MAX_DER)
+		if ((csrs[i].csr.n == 0 && !csrs[i].refused) || csrs[i].csr.n > MR_CSR_MAX_DER)
 			return MR_E_INTERNAL; /* the front end bounds them */
 	/* All or nothing: refuse the batch before queueing any of it. */
 	if (n > free_slots(s)) {

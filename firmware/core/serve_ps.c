@@ -166,7 +166,8 @@ put_u(wr *w, size_t width, uint32_t v)
 static void
 put_bytes(wr *w, const void *p, size_t n)
 {
-	memcpy(w->b + w->n, p, n);
+	if (n > 0)
+		memcpy(w->b + w->n, p, n);
 	w->n += n;
 }
 
@@ -281,7 +282,9 @@ decode_submit(rd *r, mr_serve_req *rq)
 		if (take_str(r, 1, sizeof(c->cluster) - 1, c->cluster, sizeof(c->cluster)) != 0)
 			return -1;
 		printable(c->cluster); /* shown on the console and audited as given */
-		if (take_u(r, 2, &v) != 0 || v == 0 || v > MR_CSR_MAX_DER || v > r->n)
+		/* Empty only when refused (the front end refuses an empty CSR). */
+		if (take_u(r, 2, &v) != 0 || (v == 0 && !c->refused) || v > MR_CSR_MAX_DER ||
+		    v > r->n)
 			return -1;
 		/* A view into the message body: it outlives the operation. */
 		c->csr = mr_der_view(r->p, v);

@@ -38,7 +38,8 @@ msg(stream *s, uint8_t type, uint8_t pad, const void *body, size_t len)
 	s->b[s->n++] = (uint8_t)(len >> 16);
 	s->b[s->n++] = (uint8_t)(len >> 8);
 	s->b[s->n++] = (uint8_t)len;
-	memcpy(s->b + s->n, body, len);
+	if (len > 0)
+		memcpy(s->b + s->n, body, len);
 	s->n += len;
 }
 
