@@ -5,6 +5,11 @@
  * button); `--approve auto` exists for tests and demos and is recorded in
  * the audit log as such. A bad frame gets an error reply and the appliance
  * keeps serving.
+ *
+ * With --listen, the host's bytes are read and decoded by a separate,
+ * confined link process forked before the token or the state dir are
+ * opened (mr_serve_ps.h, docs/security.md); this process only answers the
+ * decoded requests it forwards. --usb still decodes in this process.
  */
 #include <getopt.h>
 #include <signal.h>
@@ -19,6 +24,7 @@
 #include "mr_link_socket.h"
 #include "mr_linkio.h"
 #include "mr_serve.h"
+#include "mr_serve_ps.h"
 
 #define POLL_MS 100
 #define INNER_MS 2000 /* a frame stalled this long is cut off */
@@ -70,42 +76,24 @@ serve_one(mr_server *s, mr_linkio *io)
 	return MR_OK;
 }
 
+/* The signer's loop for --listen: the link process (started on the
+ * listening socket before anything was opened) forwards decoded requests. */
 static int
-serve_socket(mr_server *s, const char *path, mr_diag *d)
+serve_socket(mr_server *s, mr_sps *ps, const char *path, mr_diag *d)
 {
-	mr_linkio io;
-	int lfd = -1, cfd = -1, r;
+	int r = MR_OK;
 
-	if ((r = mr_link_socket_listen(path, &lfd, d)) != MR_OK)
-		return r;
 	printf("serving on unix:%s (approve: %s)\n", path,
 	    s->mode == MR_APPROVE_AUTO ? "auto" : s->mode == MR_APPROVE_BUTTON ? "button" : "console");
 	fflush(stdout);
-	r = MR_OK;
 	while (!stopping) {
-		if (cfd < 0) {
-			int a = mr_link_socket_accept(lfd, POLL_MS, &cfd);
-			if (a < 0) {
-				r = mr_diag_set(d, a, "accept failed");
-				break;
-			}
-			if (a == 1) {
-				mr_linkio_init(&io, &cfd, mr_link_fd_read, mr_link_fd_write, 0);
-				mr_serve_reset_session(s);
-			}
-		} else if (serve_one(s, &io) == MR_E_GONE) {
-			close(cfd);
-			cfd = -1;
-		}
+		if ((r = mr_sps_serve(ps, s, POLL_MS, d)) != MR_OK)
+			break;
 		if ((r = mr_serve_step(s, 0)) != MR_OK) {
 			mr_diag_set(d, r, "%s", mr_diag_text(&s->fatal_diag, r));
 			break;
 		}
 	}
-	if (cfd >= 0)
-		close(cfd);
-	close(lfd);
-	unlink(path);
 	return r;
 }
 
@@ -158,6 +146,7 @@ cmd_serve(mr_app *app, int argc, char **argv)
 	};
 	const char *listen_spec = NULL, *path = NULL, *ffs = MR_LINK_FFS_DEFAULT;
 	mr_approve_mode mode = MR_APPROVE_CONSOLE;
+	mr_sps ps = { -1, -1, 0, 1 };
 	struct sigaction sa;
 	mr_server *s;
 	mr_diag d;
@@ -194,23 +183,40 @@ cmd_serve(mr_app *app, int argc, char **argv)
 		return 2;
 	}
 	mr_diag_clear(&d);
-	if ((r = mr_app_load(app, &d)) != MR_OK)
-		return mr_fail(r, &d);
-	if ((r = mr_app_open_token(app, &d)) != MR_OK ||
+	if (path != NULL) {
+		/* The link process is forked on the listening socket before the
+		 * state dir or the token is touched. */
+		int lfd = -1;
+		if ((r = mr_link_socket_listen(path, &lfd, &d)) != MR_OK)
+			return mr_fail(r, &d);
+		if ((r = mr_sps_start(&ps, lfd, &d)) != MR_OK) {
+			close(lfd);
+			unlink(path);
+			return mr_fail(r, &d);
+		}
+	}
+	if ((r = mr_app_load(app, &d)) != MR_OK ||
+	    (r = mr_app_open_token(app, &d)) != MR_OK ||
 	    (r = mr_app_check_root_key(app, &d)) != MR_OK)
-		return mr_fail(r, &d);
-	if ((s = malloc(sizeof(*s))) == NULL)
-		return mr_fail(MR_E_NOMEM, NULL);
+		goto early;
+	if ((s = malloc(sizeof(*s))) == NULL) {
+		r = mr_diag_set(&d, MR_E_NOMEM, "out of memory");
+		goto early;
+	}
 	if ((r = mr_serve_init(s, app, mode, usb ? "usb" : "socket", &d)) != MR_OK) {
 		free(s);
-		return mr_fail(r, &d);
+		goto early;
 	}
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	r = usb ? serve_usb(s, ffs, &d) : serve_socket(s, path, &d);
+	r = usb ? serve_usb(s, ffs, &d) : serve_socket(s, &ps, path, &d);
+	if (path != NULL) {
+		mr_sps_stop(&ps);
+		unlink(path);
+	}
 	{
 		mr_record rec;
 		mr_diag ad;
@@ -229,4 +235,10 @@ cmd_serve(mr_app *app, int argc, char **argv)
 	if (r != MR_OK)
 		return mr_fail(r, &d);
 	return 0;
+early:
+	if (path != NULL) {
+		mr_sps_stop(&ps);
+		unlink(path);
+	}
+	return mr_fail(r, &d);
 }

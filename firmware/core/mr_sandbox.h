@@ -28,4 +28,16 @@
 
 int mr_sandbox_enter(pid_t parent, int sock, int dirfd, int *landlock, mr_diag *d) MR_MUST_CHECK;
 
+/*
+ * The same for `serve --listen`'s link process (mr_serve_ps.h), which
+ * reads the host's bytes: it keeps `sock` and the listening socket `lfd`;
+ * as root it is chrooted into an empty directory that is deleted first;
+ * Landlock (when present) grants it no file system access at all; its
+ * seccomp allowlist is the common part above (read, close, memory, exit,
+ * abort) plus poll/ppoll, accept4 on lfd only, sendto, write on sock only;
+ * openat fails with EACCES; anything else kills it.
+ */
+int mr_sandbox_enter_link(pid_t parent, int sock, int lfd, int *landlock, mr_diag *d)
+    MR_MUST_CHECK;
+
 #endif

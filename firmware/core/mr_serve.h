@@ -26,6 +26,56 @@
 #include "mr_link.h"
 
 #define MR_SERVE_QUEUE 32
+#define MR_SERVE_WHY_MAX 319 /* an mr_diag line */
+
+/*
+ * A request as the link front end decoded it (mr_serve_front_frame): the
+ * only thing the signer's operations (mr_serve_op) are given. For SUBMIT,
+ * the front end has decoded the batch, bounded every CSR, checked the
+ * cluster name and parsed each CSR and its self-signature: an item that
+ * failed carries refused, err and why (the text mr_request_parse would
+ * give); the signer re-parses every other one (mr_request_parse).
+ */
+typedef struct {
+	char cluster[64];
+	mr_der csr;
+	int refused;
+	int err;                /* MR_E_POLICY or MR_E_CSR */
+	char why[MR_SERVE_WHY_MAX + 1];
+} mr_serve_csr;
+
+typedef struct {
+	uint8_t op;             /* MR_OP_INFO .. MR_OP_AUDIT */
+	size_t n;               /* csrs (SUBMIT) or hashes (RESULT) */
+	mr_serve_csr csrs[MR_LINK_MAX_BATCH];
+	uint8_t hashes[MR_LINK_MAX_RESULTS][32];
+	uint32_t index;         /* AUDIT */
+} mr_serve_req;
+
+/* Performs one decoded request: fills w (the reply payload) and returns
+ * MR_OK, or an mr_err with msg (the error reply's text). */
+typedef int (*mr_serve_op_fn)(void *ctx, const mr_serve_req *rq, mr_link_w *w, char *msg,
+    size_t msg_cap);
+
+/* The link front end: frame decoding, the session (INFO first) and the
+ * sequence numbers. In `serve --listen` it runs in the confined link
+ * process and its op forwards to the signer (mr_serve_ps.h); elsewhere op
+ * is mr_serve_op in the same process. */
+typedef struct {
+	int session;
+	uint16_t seq;
+	mr_serve_op_fn op;
+	void *ctx;
+	mr_serve_req rq;
+	uint8_t payload[MR_LINK_MAX_PAYLOAD]; /* reply being built */
+} mr_serve_front;
+
+void mr_serve_front_init(mr_serve_front *f, mr_serve_op_fn op, void *ctx);
+
+/* Answers one whole frame in[0..n) into out (cap >= MR_LINK_MAX_FRAME).
+ * Always produces a reply frame: an error reply for anything malformed. */
+void mr_serve_front_frame(mr_serve_front *f, const uint8_t *in, size_t n, uint8_t *out,
+    size_t cap, size_t *out_len);
 
 typedef enum {
 	MR_APPROVE_CONSOLE,
@@ -50,15 +100,13 @@ typedef struct {
 	mr_app *app;
 	mr_approve_mode mode;
 	const char *via;        /* "usb" or "socket", for the audit log */
-	int session;
-	uint16_t seq;
+	mr_serve_front front;   /* the in-process front end (mr_serve_frame) */
 	char token_label[33], token_serial[17], device_serial[33];
 	mr_serve_item items[MR_SERVE_QUEUE];
 	unsigned long next_order;
 	int fatal;              /* an audit/state failure: nothing more is issued */
 	mr_diag fatal_diag;
 	unsigned issued, refused;
-	uint8_t payload[MR_LINK_MAX_PAYLOAD]; /* reply being built */
 	char proof[MR_AUDIT_PROOF_MAX];       /* an audit proof being sent */
 } mr_server;
 
@@ -71,8 +119,13 @@ void mr_serve_free(mr_server *s);
 /* A new connection (socket) or a bus reset (USB): INFO must come first. */
 void mr_serve_reset_session(mr_server *s);
 
-/* Answers one whole frame in[0..n) into out (cap >= MR_LINK_MAX_FRAME).
- * Always produces a reply frame: an error reply for anything malformed. */
+/* The signer's side: one request the front end decoded (an
+ * mr_serve_op_fn; ctx is the mr_server). */
+int mr_serve_op(void *ctx, const mr_serve_req *rq, mr_link_w *w, char *msg, size_t msg_cap)
+    MR_MUST_CHECK;
+
+/* mr_serve_front_frame with s's own front end and mr_serve_op, in this
+ * process (--usb and the umockdev tests). */
 void mr_serve_frame(mr_server *s, const uint8_t *in, size_t n, uint8_t *out, size_t cap,
     size_t *out_len);
 

@@ -8,6 +8,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -47,18 +49,45 @@ close_others(int a, int b)
 	return 0;
 }
 
+/* The link process's root: a fresh directory, removed before the chroot,
+ * so nothing can ever be created or found in it. */
+static int
+empty_dir(int *fd, mr_diag *d)
+{
+	char tmpl[] = "/tmp/meshroot-empty.XXXXXX";
+
+	if (mkdtemp(tmpl) == NULL)
+		return mr_diag_set(d, MR_E_INTERNAL, "mkdtemp %s: %s", tmpl, strerror(errno));
+	*fd = open(tmpl, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (*fd < 0 || rmdir(tmpl) != 0) {
+		int e = errno;
+		if (*fd >= 0)
+			close(*fd);
+		(void)rmdir(tmpl);
+		return mr_diag_set(d, MR_E_INTERNAL, "empty root %s: %s", tmpl, strerror(e));
+	}
+	return MR_OK;
+}
+
 static int
 drop_root(int dirfd, mr_diag *d)
 {
 	gid_t g = NOBODY;
+	int own = -1, r;
 
 	if (geteuid() != 0)
 		return MR_OK;
-	/* The parser's whole file system is the requests directory. As root,
-	 * setgid and setuid set the real, effective and saved ids alike. */
-	if (fchdir(dirfd) != 0 || chroot(".") != 0 || chdir("/") != 0)
-		return mr_diag_set(d, MR_E_INTERNAL, "chroot into the requests dir: %s",
-		    strerror(errno));
+	if (dirfd < 0 && (r = empty_dir(&own, d)) != MR_OK)
+		return r;
+	/* The parser's whole file system is the requests directory (the link
+	 * process's an empty, deleted one). As root, setgid and setuid set the
+	 * real, effective and saved ids alike. */
+	r = fchdir(dirfd >= 0 ? dirfd : own) != 0 || chroot(".") != 0 || chdir("/") != 0;
+	if (own >= 0)
+		close(own);
+	if (r)
+		return mr_diag_set(d, MR_E_INTERNAL, "chroot into the %s: %s",
+		    dirfd >= 0 ? "requests dir" : "empty root", strerror(errno));
 	if (setgroups(1, &g) != 0 || setgid(NOBODY) != 0 ||
 	    setuid(NOBODY) != 0)
 		return mr_diag_set(d, MR_E_INTERNAL, "dropping to uid/gid %d: %s", NOBODY,
@@ -113,7 +142,8 @@ landlock(int dirfd, int *on, mr_diag *d)
 	memset(&pb, 0, sizeof(pb));
 	pb.allowed_access = LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR;
 	pb.parent_fd = dirfd;
-	r = (int)syscall(SYS_landlock_add_rule, fd, LANDLOCK_RULE_PATH_BENEATH, &pb, 0u);
+	/* No directory (the link process): no rule, no file system at all. */
+	r = dirfd < 0 ? 0 : (int)syscall(SYS_landlock_add_rule, fd, LANDLOCK_RULE_PATH_BENEATH, &pb, 0u);
 	if (r == 0)
 		r = (int)syscall(SYS_landlock_restrict_self, fd, 0u);
 	if (r != 0)
@@ -162,22 +192,65 @@ landlock(int dirfd, int *on, mr_diag *d)
 	JEQ(nr, 0, 7), LD(SD_ARG_LO(1)), JEQ(F_GETFD, 4, 0), JEQ(F_GETFL, 3, 0), \
 	JEQ(F_SETFD, 2, 0), JEQ(F_DUPFD_CLOEXEC, 1, 0), KILL, ALLOW
 
+/* What both confined processes may do: read and close what they hold,
+ * manage memory (never executable), exit, abort themselves. */
+#define COMMON(me) \
+	LD(SD_ARCH), \
+	JEQ(SECCOMP_ARCH, 1, 0), \
+	KILL, \
+	LD(SD_NR), \
+	X32_KILL \
+	SYS_ANY(__NR_read), \
+	SYS_ANY(__NR_close), \
+	SYS_ANY(__NR_munmap), \
+	SYS_ANY(__NR_mremap), \
+	SYS_ANY(__NR_brk), \
+	SYS_ANY(__NR_madvise), \
+	SYS_ANY(__NR_exit_group), \
+	SYS_ANY(__NR_exit), \
+	SYS_ANY(__NR_rt_sigreturn), \
+	SYS_ANY(__NR_rt_sigprocmask), \
+	SYS_ANY(__NR_getpid), \
+	SYS_ANY(__NR_gettid), \
+	SYS_ANY(__NR_futex), \
+	SYS_ANY(__NR_clock_gettime), \
+	SYS_ANY(__NR_getrandom), \
+	SYS_ANY(__NR_sched_yield), \
+	SYS_ANY(__NR_sigaltstack), /* the sanitizer runtime at exit */ \
+	/* abort(): a signal to itself only. */ \
+	SYS_ARG_EQ(__NR_tgkill, 0, me), \
+	LD(SD_NR), \
+	/* No executable mappings. */ \
+	SYS_ARG_NONE(__NR_mmap, 2, PROT_EXEC), \
+	LD(SD_NR), \
+	SYS_ARG_NONE(__NR_mprotect, 2, PROT_EXEC), \
+	LD(SD_NR)
+
+#if defined(__x86_64__)
+/* x32 system calls are another table: none is allowed. */
+#define X32_KILL BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 0x40000000u, 0, 1), KILL,
+#else
+#define X32_KILL
+#endif
+
+static int
+install(struct sock_filter *f, size_t n, mr_diag *d)
+{
+	struct sock_fprog prog = { (unsigned short)n, f };
+
+	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) != 0)
+		return mr_diag_set(d, MR_E_INTERNAL, "seccomp filter: %s", strerror(errno));
+	return MR_OK;
+}
+
+/* The media request parser: also stat and list, read-only opens, write
+ * and send on its socket only. */
 static int
 seccomp(int sock, mr_diag *d)
 {
 	const uint32_t me = (uint32_t)getpid();
 	struct sock_filter f[] = {
-		LD(SD_ARCH),
-		JEQ(SECCOMP_ARCH, 1, 0),
-		KILL,
-		LD(SD_NR),
-#if defined(__x86_64__)
-		/* x32 system calls are another table: none is allowed. */
-		BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 0x40000000u, 0, 1),
-		KILL,
-#endif
-		SYS_ANY(__NR_read),
-		SYS_ANY(__NR_close),
+		COMMON(me),
 		SYS_ANY(__NR_fstat),
 		SYS_ANY(__NR_newfstatat),
 #ifdef __NR_statx
@@ -185,24 +258,6 @@ seccomp(int sock, mr_diag *d)
 #endif
 		SYS_ANY(__NR_getdents64),
 		SYS_ANY(__NR_lseek),
-		SYS_ANY(__NR_munmap),
-		SYS_ANY(__NR_mremap),
-		SYS_ANY(__NR_brk),
-		SYS_ANY(__NR_madvise),
-		SYS_ANY(__NR_exit_group),
-		SYS_ANY(__NR_exit),
-		SYS_ANY(__NR_rt_sigreturn),
-		SYS_ANY(__NR_rt_sigprocmask),
-		SYS_ANY(__NR_getpid),
-		SYS_ANY(__NR_gettid),
-		SYS_ANY(__NR_futex),
-		SYS_ANY(__NR_clock_gettime),
-		SYS_ANY(__NR_getrandom),
-		SYS_ANY(__NR_sched_yield),
-		SYS_ANY(__NR_sigaltstack), /* the sanitizer runtime at exit */
-		/* abort(): a signal to itself only. */
-		SYS_ARG_EQ(__NR_tgkill, 0, me),
-		LD(SD_NR),
 		/* Output goes to the signer, nowhere else. */
 		SYS_ARG_EQ(__NR_write, 0, (uint32_t)sock),
 		LD(SD_NR),
@@ -212,19 +267,38 @@ seccomp(int sock, mr_diag *d)
 		SYS_ARG_NONE(__NR_openat, 2,
 		    O_WRONLY | O_RDWR | O_CREAT | O_TRUNC | O_APPEND | (O_TMPFILE & ~O_DIRECTORY)),
 		LD(SD_NR),
-		/* No executable mappings. */
-		SYS_ARG_NONE(__NR_mmap, 2, PROT_EXEC),
-		LD(SD_NR),
-		SYS_ARG_NONE(__NR_mprotect, 2, PROT_EXEC),
-		LD(SD_NR),
 		SYS_FCNTL(__NR_fcntl),
 		KILL,
 	};
-	struct sock_fprog prog = { (unsigned short)(sizeof(f) / sizeof(f[0])), f };
 
-	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) != 0)
-		return mr_diag_set(d, MR_E_INTERNAL, "seccomp filter: %s", strerror(errno));
-	return MR_OK;
+	return install(f, sizeof(f) / sizeof(f[0]), d);
+}
+
+/* The link process: it opens nothing (openat fails with EACCES, so a probe
+ * can tell), accepts only on the listening socket, waits with poll, and
+ * sends on the descriptors it holds: its signer socket and the one host
+ * connection it accepted. No socket(2), connect, bind, ioctl, exec. */
+static int
+seccomp_link(int sock, int lfd, mr_diag *d)
+{
+	const uint32_t me = (uint32_t)getpid();
+	struct sock_filter f[] = {
+		COMMON(me),
+#ifdef __NR_poll
+		SYS_ANY(__NR_poll),
+#endif
+		SYS_ANY(__NR_ppoll),
+		SYS_ANY(__NR_sendto),
+		SYS_ARG_EQ(__NR_write, 0, (uint32_t)sock),
+		LD(SD_NR),
+		SYS_ARG_EQ(__NR_accept4, 0, (uint32_t)lfd),
+		LD(SD_NR),
+		JEQ(__NR_openat, 0, 1),
+		RET(SECCOMP_RET_ERRNO | (EACCES & SECCOMP_RET_DATA)),
+		KILL,
+	};
+
+	return install(f, sizeof(f) / sizeof(f[0]), d);
 }
 #else
 static int
@@ -233,10 +307,18 @@ seccomp(int sock, mr_diag *d)
 	(void)sock;
 	return mr_diag_set(d, MR_E_UNSUPPORTED, "no seccomp filter for this architecture");
 }
+
+static int
+seccomp_link(int sock, int lfd, mr_diag *d)
+{
+	(void)sock;
+	(void)lfd;
+	return mr_diag_set(d, MR_E_UNSUPPORTED, "no seccomp filter for this architecture");
+}
 #endif
 
-int
-mr_sandbox_enter(pid_t parent, int sock, int dirfd, int *on, mr_diag *d)
+static int
+enter(pid_t parent, int sock, int keep, int dirfd, int *on, mr_diag *d)
 {
 	int r;
 
@@ -246,7 +328,7 @@ mr_sandbox_enter(pid_t parent, int sock, int dirfd, int *on, mr_diag *d)
 	/* The parent may have died before the line above took effect. */
 	if (getppid() != parent)
 		_exit(3);
-	if (close_others(sock, dirfd) != 0)
+	if (close_others(sock, keep) != 0)
 		return mr_diag_set(d, MR_E_INTERNAL, "close_range: %s", strerror(errno));
 	if ((r = drop_root(dirfd, d)) != MR_OK)
 		return r;
@@ -254,7 +336,19 @@ mr_sandbox_enter(pid_t parent, int sock, int dirfd, int *on, mr_diag *d)
 		return mr_diag_set(d, MR_E_INTERNAL, "PR_SET_NO_NEW_PRIVS: %s", strerror(errno));
 	if ((r = landlock(dirfd, on, d)) != MR_OK)
 		return r;
-	return seccomp(sock, d);
+	return dirfd >= 0 ? seccomp(sock, d) : seccomp_link(sock, keep, d);
+}
+
+int
+mr_sandbox_enter(pid_t parent, int sock, int dirfd, int *on, mr_diag *d)
+{
+	return enter(parent, sock, dirfd, dirfd, on, d);
+}
+
+int
+mr_sandbox_enter_link(pid_t parent, int sock, int lfd, int *on, mr_diag *d)
+{
+	return enter(parent, sock, lfd, -1, on, d);
 }
 
 #else /* !__linux__ */
@@ -267,6 +361,16 @@ mr_sandbox_enter(pid_t parent, int sock, int dirfd, int *on, mr_diag *d)
 	(void)dirfd;
 	*on = 0;
 	return mr_diag_set(d, MR_E_UNSUPPORTED, "no parser sandbox on this system");
+}
+
+int
+mr_sandbox_enter_link(pid_t parent, int sock, int lfd, int *on, mr_diag *d)
+{
+	(void)parent;
+	(void)sock;
+	(void)lfd;
+	*on = 0;
+	return mr_diag_set(d, MR_E_UNSUPPORTED, "no link sandbox on this system");
 }
 
 #endif

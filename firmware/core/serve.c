@@ -1,4 +1,5 @@
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -6,6 +7,8 @@
 #include "board_api.h"
 #include "mr_fileio.h"
 #include "mr_checkpoint.h"
+#include "mr_cluster.h"
+#include "mr_csr.h"
 #include "mr_fingerprint.h"
 #include "mr_serve.h"
 
@@ -49,6 +52,7 @@ mr_serve_init(mr_server *s, mr_app *app, mr_approve_mode mode, const char *via, 
 	s->app = app;
 	s->mode = mode;
 	s->via = via;
+	mr_serve_front_init(&s->front, mr_serve_op, s);
 	if ((r = mr_token_info(app->tok, s->token_label, s->token_serial, d)) != MR_OK)
 		return r;
 	/* The appliance's serial: MESHROOT_SERIAL, which boards/linux-gadget
@@ -76,8 +80,8 @@ mr_serve_free(mr_server *s)
 void
 mr_serve_reset_session(mr_server *s)
 {
-	s->session = 0;
-	s->seq = 0;
+	s->front.session = 0;
+	s->front.seq = 0;
 }
 
 size_t
@@ -216,7 +220,7 @@ stored_result(mr_server *s, const uint8_t hash[32], mr_issued *is, mr_diag *d)
 }
 
 static int
-submit_one(mr_server *s, const mr_link_csr *c, mr_link_result *res)
+submit_one(mr_server *s, const mr_serve_csr *c, mr_link_result *res)
 {
 	mr_serve_item *it;
 	mr_request rq;
@@ -237,7 +241,12 @@ submit_one(mr_server *s, const mr_link_csr *c, mr_link_result *res)
 		res->state = MR_RS_PENDING;
 		return MR_OK;
 	}
-	r = mr_request_parse(s->app, c->cluster, c->csr.p, c->csr.n, &rq, &d);
+	/* A request the front end could not parse is never parsed here: its
+	 * bytes are only hashed (above), its refusal audited. */
+	if (c->refused)
+		r = mr_diag_set(&d, c->err, "%s", c->why);
+	else
+		r = mr_request_parse(s->app, c->cluster, c->csr.p, c->csr.n, &rq, &d);
 	if (r != MR_OK) {
 		const char *why = mr_diag_text(&d, r);
 		say("request %s via %s: refused: %s\n", c->cluster, s->via, why);
@@ -284,23 +293,17 @@ submit_one(mr_server *s, const mr_link_csr *c, mr_link_result *res)
 }
 
 static int
-op_submit(mr_server *s, mr_der payload, mr_link_w *w, char *msg, size_t msg_cap)
+op_submit(mr_server *s, const mr_serve_req *rq, mr_link_w *w, char *msg, size_t msg_cap)
 {
-	mr_link_csr csrs[MR_LINK_MAX_BATCH];
-	size_t n = 0;
+	const mr_serve_csr *csrs = rq->csrs;
+	size_t n = rq->n;
 	int r;
 
-	if ((r = mr_link_submit_decode(payload, csrs, MR_LINK_MAX_BATCH, &n)) != MR_OK) {
-		snprintf(msg, msg_cap, "SUBMIT: malformed batch (at most %d cluster/CSR pairs)",
-		    MR_LINK_MAX_BATCH);
-		return r == MR_E_RANGE ? MR_E_RANGE : MR_E_PROTO;
-	}
+	if (n > MR_LINK_MAX_BATCH)
+		return MR_E_INTERNAL;
 	for (size_t i = 0; i < n; i++)
-		if (csrs[i].csr.n > MR_CSR_MAX_DER) {
-			snprintf(msg, msg_cap, "SUBMIT: CSR %zu is larger than %u bytes", i + 1,
-			    MR_CSR_MAX_DER);
-			return MR_E_RANGE;
-		}
+		if ((csrs[i].csr.n == 0 && !csrs[i].refused) || csrs[i].csr.n > MR_CSR_MAX_DER)
+			return MR_E_INTERNAL; /* the front end bounds them */
 	/* All or nothing: refuse the batch before queueing any of it. */
 	if (n > free_slots(s)) {
 		snprintf(msg, msg_cap, "queue full: %zu request(s) waiting for the operator",
@@ -319,16 +322,14 @@ op_submit(mr_server *s, mr_der payload, mr_link_w *w, char *msg, size_t msg_cap)
 }
 
 static int
-op_result(mr_server *s, mr_der payload, mr_link_w *w, char *msg, size_t msg_cap)
+op_result(mr_server *s, const mr_serve_req *rq, mr_link_w *w, char *msg, size_t msg_cap)
 {
-	uint8_t hashes[MR_LINK_MAX_RESULTS][32];
-	size_t n = 0;
+	const uint8_t (*hashes)[32] = rq->hashes;
+	size_t n = rq->n;
 	int r;
 
-	if ((r = mr_link_hashes_decode(payload, hashes, MR_LINK_MAX_RESULTS, &n)) != MR_OK) {
-		snprintf(msg, msg_cap, "RESULT: 1 to %d hashes of 32 bytes", MR_LINK_MAX_RESULTS);
-		return r == MR_E_RANGE ? MR_E_RANGE : MR_E_PROTO;
-	}
+	if (n == 0 || n > MR_LINK_MAX_RESULTS)
+		return MR_E_INTERNAL;
 	for (size_t i = 0; i < n; i++) {
 		mr_serve_item *it = find(s, hashes[i]);
 		mr_link_result res;
@@ -370,20 +371,16 @@ op_result(mr_server *s, mr_der payload, mr_link_w *w, char *msg, size_t msg_cap)
 }
 
 static int
-op_audit(mr_server *s, mr_der payload, mr_link_w *w, char *msg, size_t msg_cap)
+op_audit(mr_server *s, uint32_t index, mr_link_w *w, char *msg, size_t msg_cap)
 {
 	char path[4096];
 	uint8_t *log = NULL;
 	size_t len = 0, pos = 0, start, end;
-	uint32_t index, line = 1, total = 0;
+	uint32_t line = 1, total = 0;
 	mr_diag d;
 	int r;
 
 	mr_diag_clear(&d);
-	if (mr_link_audit_req_decode(payload, &index) != MR_OK) {
-		snprintf(msg, msg_cap, "AUDIT: INDEX (a record number from 1) expected");
-		return MR_E_PROTO;
-	}
 	if (mr_app_path(s->app, path, sizeof(path), "audit.log") != MR_OK ||
 	    (r = mr_file_read(path, MR_AUDIT_MAX_BYTES, &log, &len, &d)) != MR_OK) {
 		snprintf(msg, msg_cap, "AUDIT: %s", mr_diag_text(&d, MR_E_IO));
@@ -414,11 +411,122 @@ op_audit(mr_server *s, mr_der payload, mr_link_w *w, char *msg, size_t msg_cap)
 	return w->err;
 }
 
+int
+mr_serve_op(void *ctx, const mr_serve_req *rq, mr_link_w *w, char *msg, size_t msg_cap)
+{
+	mr_server *s = ctx;
+
+	switch (rq->op) {
+	case MR_OP_INFO: return op_info(s, w);
+	case MR_OP_SUBMIT:
+		if (s->fatal) {
+			snprintf(msg, msg_cap, "%s", mr_diag_text(&s->fatal_diag, MR_E_STATE));
+			return MR_E_STATE;
+		}
+		return op_submit(s, rq, w, msg, msg_cap);
+	case MR_OP_RESULT: return op_result(s, rq, w, msg, msg_cap);
+	case MR_OP_AUDIT: return op_audit(s, rq->index, w, msg, msg_cap);
+	}
+	return MR_E_INTERNAL;
+}
+
 void
 mr_serve_frame(mr_server *s, const uint8_t *in, size_t n, uint8_t *out, size_t cap,
     size_t *out_len)
 {
-	uint8_t *pl = s->payload;
+	mr_serve_front_frame(&s->front, in, n, out, cap, out_len);
+}
+
+/* ---- the front end: untrusted bytes in, decoded requests out ---- */
+
+void
+mr_serve_front_init(mr_serve_front *f, mr_serve_op_fn op, void *ctx)
+{
+	memset(f, 0, sizeof(*f));
+	f->op = op;
+	f->ctx = ctx;
+}
+
+/* Decodes a SUBMIT batch and checks every item as far as it can without
+ * the appliance's state: cluster name, size, CSR structure and its
+ * self-signature (the first two steps of mr_request_parse, same texts). */
+static int
+decode_submit(mr_der payload, mr_serve_req *rq, char *msg, size_t msg_cap)
+{
+	mr_link_csr csrs[MR_LINK_MAX_BATCH];
+	size_t n = 0;
+	int r;
+
+	if ((r = mr_link_submit_decode(payload, csrs, MR_LINK_MAX_BATCH, &n)) != MR_OK) {
+		snprintf(msg, msg_cap, "SUBMIT: malformed batch (at most %d cluster/CSR pairs)",
+		    MR_LINK_MAX_BATCH);
+		return r == MR_E_RANGE ? MR_E_RANGE : MR_E_PROTO;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (csrs[i].csr.n > MR_CSR_MAX_DER) {
+			snprintf(msg, msg_cap, "SUBMIT: CSR %zu is larger than %u bytes", i + 1,
+			    MR_CSR_MAX_DER);
+			return MR_E_RANGE;
+		}
+	rq->n = n;
+	for (size_t i = 0; i < n; i++) {
+		mr_serve_csr *c = &rq->csrs[i];
+		mr_csr csr;
+		mr_diag d;
+
+		memset(c, 0, sizeof(*c));
+		memcpy(c->cluster, csrs[i].cluster, sizeof(c->cluster));
+		c->csr = csrs[i].csr;
+		mr_diag_clear(&d);
+		if (!mr_cluster_name_ok(c->cluster))
+			c->err = mr_diag_set(&d, MR_E_POLICY, "cluster name is not [a-z0-9-]{1,63}");
+		else if (c->csr.n == 0 || mr_csr_parse(c->csr.p, c->csr.n, &csr, &d) != MR_OK)
+			c->err = MR_E_CSR;
+		if (c->err != MR_OK) {
+			c->refused = 1;
+			snprintf(c->why, sizeof(c->why), "%s", mr_diag_text(&d, c->err));
+		}
+	}
+	return MR_OK;
+}
+
+static int
+decode_req(uint8_t op, mr_der payload, mr_serve_req *rq, char *msg, size_t msg_cap)
+{
+	int r;
+
+	memset(rq, 0, offsetof(mr_serve_req, csrs));
+	rq->op = op;
+	switch (op) {
+	case MR_OP_INFO:
+		if (payload.n != 0) {
+			snprintf(msg, msg_cap, "INFO takes no payload");
+			return MR_E_PROTO;
+		}
+		return MR_OK;
+	case MR_OP_SUBMIT:
+		return decode_submit(payload, rq, msg, msg_cap);
+	case MR_OP_RESULT:
+		if ((r = mr_link_hashes_decode(payload, rq->hashes, MR_LINK_MAX_RESULTS, &rq->n)) !=
+		    MR_OK || rq->n == 0) {
+			snprintf(msg, msg_cap, "RESULT: 1 to %d hashes of 32 bytes", MR_LINK_MAX_RESULTS);
+			return r == MR_E_RANGE ? MR_E_RANGE : MR_E_PROTO;
+		}
+		return MR_OK;
+	default:
+		if (mr_link_audit_req_decode(payload, &rq->index) != MR_OK) {
+			snprintf(msg, msg_cap, "AUDIT: INDEX (a record number from 1) expected");
+			return MR_E_PROTO;
+		}
+		return MR_OK;
+	}
+}
+
+void
+mr_serve_front_frame(mr_serve_front *f, const uint8_t *in, size_t n, uint8_t *out, size_t cap,
+    size_t *out_len)
+{
+	uint8_t *pl = f->payload;
 	char msg[MR_LINK_MAX_MESSAGE + 1] = "";
 	mr_link_hdr h;
 	mr_der payload;
@@ -444,42 +552,29 @@ mr_serve_frame(mr_server *s, const uint8_t *in, size_t n, uint8_t *out, size_t c
 		return;
 	}
 	if (h.op != MR_OP_INFO) {
-		if (!s->session) {
+		if (!f->session) {
 			error_reply(h.op, h.seq, MR_E_SEQUENCE, "INFO must open the session", out, cap,
 			    out_len);
 			return;
 		}
-		if (h.seq != (uint16_t)(s->seq + 1) && h.seq != s->seq) {
-			snprintf(msg, sizeof(msg), "expected sequence %u", (unsigned)(uint16_t)(s->seq + 1));
+		if (h.seq != (uint16_t)(f->seq + 1) && h.seq != f->seq) {
+			snprintf(msg, sizeof(msg), "expected sequence %u", (unsigned)(uint16_t)(f->seq + 1));
 			error_reply(h.op, h.seq, MR_E_SEQUENCE, msg, out, cap, out_len);
 			return;
 		}
 	}
-	if (s->fatal && h.op == MR_OP_SUBMIT) {
-		error_reply(h.op, h.seq, MR_E_STATE, mr_diag_text(&s->fatal_diag, MR_E_STATE), out, cap,
-		    out_len);
-		return;
-	}
-	mr_link_w_init(&w, pl, sizeof(s->payload));
-	switch (h.op) {
-	case MR_OP_INFO:
-		if (payload.n != 0) {
-			r = MR_E_PROTO;
-			snprintf(msg, sizeof(msg), "INFO takes no payload");
-			break;
-		}
-		s->session = 1;
-		r = op_info(s, &w);
-		break;
-	case MR_OP_SUBMIT: r = op_submit(s, payload, &w, msg, sizeof(msg)); break;
-	case MR_OP_RESULT: r = op_result(s, payload, &w, msg, sizeof(msg)); break;
-	default: r = op_audit(s, payload, &w, msg, sizeof(msg)); break;
+	mr_link_w_init(&w, pl, sizeof(f->payload));
+	r = decode_req(h.op, payload, &f->rq, msg, sizeof(msg));
+	if (r == MR_OK) {
+		if (h.op == MR_OP_INFO)
+			f->session = 1;
+		r = f->op(f->ctx, &f->rq, &w, msg, sizeof(msg));
 	}
 	if (r == MR_OK && w.err != MR_OK) {
 		r = MR_E_INTERNAL;
 		snprintf(msg, sizeof(msg), "reply does not fit one frame");
 	}
-	s->seq = h.seq;
+	f->seq = h.seq;
 	if (r != MR_OK) {
 		error_reply(h.op, h.seq, r, msg, out, cap, out_len);
 		return;
