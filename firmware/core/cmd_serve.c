@@ -6,10 +6,10 @@
  * the audit log as such. A bad frame gets an error reply and the appliance
  * keeps serving.
  *
- * With --listen, the host's bytes are read and decoded by a separate,
- * confined link process forked before the token or the state dir are
- * opened (mr_serve_ps.h, docs/security.md); this process only answers the
- * decoded requests it forwards. --usb still decodes in this process.
+ * With --listen and --usb alike, the host's bytes are read and decoded by
+ * a separate, confined link process forked before the token or the state
+ * dir are opened (mr_serve_ps.h, docs/security.md); this process only
+ * answers the decoded requests it forwards.
  */
 #include <getopt.h>
 #include <signal.h>
@@ -22,13 +22,10 @@
 #include "mr_commands.h"
 #include "mr_link_ffs.h"
 #include "mr_link_socket.h"
-#include "mr_linkio.h"
 #include "mr_serve.h"
 #include "mr_serve_ps.h"
 
 #define POLL_MS 100
-#define INNER_MS 2000 /* a frame stalled this long is cut off */
-#define DRAIN_MS 50
 
 static volatile sig_atomic_t stopping;
 
@@ -39,52 +36,20 @@ on_signal(int sig)
 	stopping = 1;
 }
 
-static uint8_t in_frame[MR_LINK_MAX_FRAME], out_frame[MR_LINK_MAX_FRAME];
-
-/* One frame in, one reply out. MR_E_GONE when the peer left. */
+/* The signer's loop: the link process (started on the listening socket
+ * or the FunctionFS directory before anything was opened) forwards
+ * decoded requests. */
 static int
-serve_one(mr_server *s, mr_linkio *io)
-{
-	mr_link_hdr h;
-	mr_der payload;
-	size_t out_len = 0;
-	int got_hdr = 0, r;
-
-	r = mr_linkio_recv(io, in_frame, sizeof(in_frame), &h, &payload, &got_hdr, POLL_MS,
-	    INNER_MS);
-	if (r == MR_E_TIMEOUT)
-		return MR_OK;
-	if (r == MR_E_GONE || r == MR_E_IO)
-		return MR_E_GONE;
-	if (r == MR_OK) {
-		mr_serve_frame(s, in_frame, MR_LINK_HDR_LEN + (size_t)h.len, out_frame,
-		    sizeof(out_frame), &out_len);
-	} else {
-		const char *why = r == MR_E_RANGE ? "frame length beyond the protocol limit" :
-		    r == MR_E_VERSION ? "protocol version 1 only" :
-		    got_hdr ? "frame shorter than its length (cut off)" : "malformed frame header";
-		board_console_write("link: ");
-		board_console_write(why);
-		board_console_write("\n");
-		/* Resynchronise: whatever followed the bad header is junk. */
-		mr_linkio_drain(io, DRAIN_MS);
-		mr_serve_error_frame(got_hdr || r != MR_E_PROTO ? &h : NULL, r, why, out_frame,
-		    sizeof(out_frame), &out_len);
-	}
-	if (out_len > 0 && mr_linkio_send(io, out_frame, out_len) != MR_OK)
-		return MR_E_GONE;
-	return MR_OK;
-}
-
-/* The signer's loop for --listen: the link process (started on the
- * listening socket before anything was opened) forwards decoded requests. */
-static int
-serve_socket(mr_server *s, mr_sps *ps, const char *path, mr_diag *d)
+serve_link(mr_server *s, mr_sps *ps, const char *path, const char *ffs, mr_diag *d)
 {
 	int r = MR_OK;
 
-	printf("serving on unix:%s (approve: %s)\n", path,
-	    s->mode == MR_APPROVE_AUTO ? "auto" : s->mode == MR_APPROVE_BUTTON ? "button" : "console");
+	if (path != NULL)
+		printf("serving on unix:%s (approve: %s)\n", path,
+		    s->mode == MR_APPROVE_AUTO ? "auto" :
+		    s->mode == MR_APPROVE_BUTTON ? "button" : "console");
+	else
+		printf("serving on USB (FunctionFS %s, serial %s)\n", ffs, s->device_serial);
 	fflush(stdout);
 	while (!stopping) {
 		if ((r = mr_sps_serve(ps, s, POLL_MS, d)) != MR_OK)
@@ -94,35 +59,6 @@ serve_socket(mr_server *s, mr_sps *ps, const char *path, mr_diag *d)
 			break;
 		}
 	}
-	return r;
-}
-
-static int
-serve_usb(mr_server *s, const char *ffs_dir, mr_diag *d)
-{
-	mr_link_ffs *f = NULL;
-	mr_linkio io;
-	int r;
-
-	if ((r = mr_link_ffs_open(ffs_dir, s->device_serial, &f, d)) != MR_OK)
-		return r;
-	mr_linkio_init(&io, f, mr_link_ffs_read, mr_link_ffs_write, MR_LINK_FFS_CHUNK);
-	printf("serving on USB (FunctionFS %s, serial %s)\n", ffs_dir, s->device_serial);
-	fflush(stdout);
-	r = MR_OK;
-	while (!stopping) {
-		/* Unbind, disable or a bus reset ends the host's session. */
-		if (mr_link_ffs_reset_seen(f)) {
-			mr_serve_reset_session(s);
-			io.rx_pos = io.rx_len = 0;
-		}
-		(void)serve_one(s, &io);
-		if ((r = mr_serve_step(s, 0)) != MR_OK) {
-			mr_diag_set(d, r, "%s", mr_diag_text(&s->fatal_diag, r));
-			break;
-		}
-	}
-	mr_link_ffs_close(f);
 	return r;
 }
 
@@ -183,6 +119,8 @@ cmd_serve(mr_app *app, int argc, char **argv)
 		return 2;
 	}
 	mr_diag_clear(&d);
+	if (usb && (r = mr_sps_start_usb(&ps, ffs, &d)) != MR_OK)
+		return mr_fail(r, &d);
 	if (path != NULL) {
 		/* The link process is forked on the listening socket before the
 		 * state dir or the token is touched. */
@@ -212,11 +150,10 @@ cmd_serve(mr_app *app, int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	r = usb ? serve_usb(s, ffs, &d) : serve_socket(s, &ps, path, &d);
-	if (path != NULL) {
-		mr_sps_stop(&ps);
+	r = serve_link(s, &ps, path, ffs, &d);
+	mr_sps_stop(&ps);
+	if (path != NULL)
 		unlink(path);
-	}
 	{
 		mr_record rec;
 		mr_diag ad;
@@ -236,9 +173,8 @@ cmd_serve(mr_app *app, int argc, char **argv)
 		return mr_fail(r, &d);
 	return 0;
 early:
-	if (path != NULL) {
-		mr_sps_stop(&ps);
+	mr_sps_stop(&ps);
+	if (path != NULL)
 		unlink(path);
-	}
 	return mr_fail(r, &d);
 }

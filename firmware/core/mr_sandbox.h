@@ -40,4 +40,15 @@ int mr_sandbox_enter(pid_t parent, int sock, int dirfd, int *landlock, mr_diag *
 int mr_sandbox_enter_link(pid_t parent, int sock, int lfd, int *landlock, mr_diag *d)
     MR_MUST_CHECK;
 
+/*
+ * The link process of `serve --usb`: as mr_sandbox_enter_link, keeping
+ * sock and the FunctionFS descriptors fds (ep0, ep1, ep2, the pipe's read
+ * and write end; opened before). Its seccomp filter lets the process
+ * create threads (CLONE_THREAD only), which inherit every restriction:
+ * start the FunctionFS threads after this returns.
+ */
+#define MR_LINK_FFS_FDS 5
+int mr_sandbox_enter_usb(pid_t parent, int sock, const int fds[MR_LINK_FFS_FDS], int *landlock,
+    mr_diag *d) MR_MUST_CHECK;
+
 #endif

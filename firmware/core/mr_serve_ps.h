@@ -9,6 +9,8 @@
  * a socketpair, one request at a time:
  *
  *   NEW                        a host connected: no session until INFO
+ *   RESET                      (--usb) bind, enable, disable, unbind or bus
+ *                              reset: the session is closed, as by NEW
  *   INFO                       opens the session
  *   SUBMIT  n, n x {refused, cluster, der[, err, why]}   in a session
  *   RESULT  n, n x hash        in a session (n <= MR_LINK_MAX_RESULTS)
@@ -21,7 +23,8 @@
  * and never parses one it refused (it only hashes and audits it). Anything
  * else, or the link process dying, stops serving with one error line.
  *
- * --usb and the umockdev tests still run the front end in the signer's
+ * `serve --usb` runs the same split with FunctionFS in the link process
+ * (mr_sps_start_usb). The umockdev tests still drive the front end in
  * process (mr_serve_frame).
  */
 #ifndef MR_SERVE_PS_H
@@ -41,6 +44,14 @@ typedef struct {
 /* Forks the link process on the listening socket lfd (which the signer
  * then closes). Call before the state dir or the token is opened. */
 int mr_sps_start(mr_sps *p, int lfd, mr_diag *d) MR_MUST_CHECK;
+
+/* serve --usb: forks the link process, which opens the FunctionFS
+ * endpoints under dir, writes the descriptors (the serial string is the
+ * gadget's, from configfs: the link process needs nothing from the
+ * token), confines itself and only then starts its ep0 and ep1 threads.
+ * Call before the state dir or the token is opened. A failure to open the
+ * endpoints reaches the signer as FAIL at its first mr_sps_serve. */
+int mr_sps_start_usb(mr_sps *p, const char *dir, mr_diag *d) MR_MUST_CHECK;
 
 /* Waits at most timeout_ms for one request and answers it with s.
  * MR_OK (also when nothing came), or MR_E_PROTO with one line in d when

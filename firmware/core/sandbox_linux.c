@@ -2,6 +2,7 @@
  * The request parser's confinement on Linux (mr_sandbox.h): descriptors,
  * chroot and nobody when root, no_new_privs, Landlock, seccomp-bpf.
  */
+#define _GNU_SOURCE /* CLONE_THREAD */
 #include "mr_sandbox.h"
 
 #ifdef __linux__
@@ -14,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -27,25 +29,50 @@
 #define NOBODY 65534
 
 static int
-close_others(int a, int b)
+cmp_int(const void *a, const void *b)
 {
-	int lo = a < b ? a : b, hi = a < b ? b : a;
+	int x = *(const int *)a, y = *(const int *)b;
 
+	return (x > y) - (x < y);
+}
+
+/* Closes every descriptor but the n (at most 8) in keep. */
+static int
+close_others(const int *keep, size_t n)
+{
+	int k[8];
+	size_t m = 0;
+
+	for (size_t i = 0; i < n && m < 8; i++)
+		if (keep[i] >= 0)
+			k[m++] = keep[i];
+	qsort(k, m, sizeof(k[0]), cmp_int);
 #ifdef SYS_close_range
-	if ((lo == 0 || syscall(SYS_close_range, 0u, (unsigned)lo - 1u, 0u) == 0) &&
-	    (hi == lo + 1 || syscall(SYS_close_range, (unsigned)lo + 1u, (unsigned)hi - 1u, 0u) == 0) &&
-	    syscall(SYS_close_range, (unsigned)hi + 1u, ~0u, 0u) == 0)
-		return 0;
-	if (errno != ENOSYS)
-		return -1;
+	{
+		unsigned lo = 0;
+		int ok = 1;
+		for (size_t i = 0; i < m && ok; i++) {
+			if ((unsigned)k[i] > lo)
+				ok = syscall(SYS_close_range, lo, (unsigned)k[i] - 1u, 0u) == 0;
+			lo = (unsigned)k[i] + 1u;
+		}
+		if (ok && syscall(SYS_close_range, lo, ~0u, 0u) == 0)
+			return 0;
+		if (errno != ENOSYS)
+			return -1;
+	}
 #endif
 	/* Old kernels: every descriptor the limit allows. */
 	long max = sysconf(_SC_OPEN_MAX);
 	if (max < 0 || max > 1048576)
 		max = 1048576;
-	for (int fd = 0; fd < (int)max; fd++)
-		if (fd != a && fd != b)
+	for (int fd = 0; fd < (int)max; fd++) {
+		size_t i;
+		for (i = 0; i < m && k[i] != fd; i++)
+			;
+		if (i == m)
 			(void)close(fd);
+	}
 	return 0;
 }
 
@@ -300,7 +327,64 @@ seccomp_link(int sock, int lfd, mr_diag *d)
 
 	return install(f, sizeof(f) / sizeof(f[0]), d);
 }
+/* The link process of `serve --usb`: as the socket link process, but no
+ * accept4; write only on its signer socket, ep0 (the zero-length status
+ * stage that stalls a control request), ep2 (replies) and the pipe the ep1
+ * thread feeds; sendto only on the signer socket; nanosleep (the threads'
+ * back-off). Its two FunctionFS threads are created after this filter is
+ * installed and inherit it: clone only with CLONE_THREAD (a thread, never
+ * a process), clone3 fails with ENOSYS (its flags cannot be inspected;
+ * glibc then uses clone), set_robust_list and rseq for the new thread,
+ * rt_sigaction (glibc's handlers, set at the first pthread_create). No
+ * ioctl: FunctionFS needs none here. */
+static int
+seccomp_usb(int sock, const int fds[MR_LINK_FFS_FDS], mr_diag *d)
+{
+	const uint32_t me = (uint32_t)getpid();
+	struct sock_filter f[] = {
+		COMMON(me),
+#ifdef __NR_poll
+		SYS_ANY(__NR_poll),
+#endif
+		SYS_ANY(__NR_ppoll),
+		SYS_ANY(__NR_nanosleep),
+		SYS_ANY(__NR_clock_nanosleep),
+		SYS_ANY(__NR_set_robust_list),
+		/* glibc installs its thread signal handlers at the first
+		 * pthread_create; SECCOMP_RET_KILL_PROCESS cannot be caught. */
+		SYS_ANY(__NR_rt_sigaction),
+#ifdef __NR_rseq
+		SYS_ANY(__NR_rseq),
+#endif
+		SYS_ARG_EQ(__NR_sendto, 0, (uint32_t)sock),
+		LD(SD_NR),
+		/* write: one of four descriptors. */
+		JEQ(__NR_write, 0, 7), LD(SD_ARG_LO(0)), JEQ((uint32_t)sock, 4, 0),
+		JEQ((uint32_t)fds[0], 3, 0), JEQ((uint32_t)fds[2], 2, 0),
+		JEQ((uint32_t)fds[4], 1, 0), KILL, ALLOW,
+		/* clone: threads only. */
+		JEQ(__NR_clone, 0, 4), LD(SD_ARG_LO(0)),
+		BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, CLONE_THREAD, 1, 0), KILL, ALLOW,
+#ifdef __NR_clone3
+		JEQ(__NR_clone3, 0, 1),
+		RET(SECCOMP_RET_ERRNO | (ENOSYS & SECCOMP_RET_DATA)),
+#endif
+		JEQ(__NR_openat, 0, 1),
+		RET(SECCOMP_RET_ERRNO | (EACCES & SECCOMP_RET_DATA)),
+		KILL,
+	};
+
+	return install(f, sizeof(f) / sizeof(f[0]), d);
+}
 #else
+static int
+seccomp_usb(int sock, const int fds[MR_LINK_FFS_FDS], mr_diag *d)
+{
+	(void)sock;
+	(void)fds;
+	return mr_diag_set(d, MR_E_UNSUPPORTED, "no seccomp filter for this architecture");
+}
+
 static int
 seccomp(int sock, mr_diag *d)
 {
@@ -318,7 +402,7 @@ seccomp_link(int sock, int lfd, mr_diag *d)
 #endif
 
 static int
-enter(pid_t parent, int sock, int keep, int dirfd, int *on, mr_diag *d)
+enter(pid_t parent, const int *keep, size_t nkeep, int dirfd, int *on, mr_diag *d)
 {
 	int r;
 
@@ -328,27 +412,47 @@ enter(pid_t parent, int sock, int keep, int dirfd, int *on, mr_diag *d)
 	/* The parent may have died before the line above took effect. */
 	if (getppid() != parent)
 		_exit(3);
-	if (close_others(sock, keep) != 0)
+	if (close_others(keep, nkeep) != 0)
 		return mr_diag_set(d, MR_E_INTERNAL, "close_range: %s", strerror(errno));
 	if ((r = drop_root(dirfd, d)) != MR_OK)
 		return r;
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
 		return mr_diag_set(d, MR_E_INTERNAL, "PR_SET_NO_NEW_PRIVS: %s", strerror(errno));
-	if ((r = landlock(dirfd, on, d)) != MR_OK)
-		return r;
-	return dirfd >= 0 ? seccomp(sock, d) : seccomp_link(sock, keep, d);
+	return landlock(dirfd, on, d);
 }
 
 int
 mr_sandbox_enter(pid_t parent, int sock, int dirfd, int *on, mr_diag *d)
 {
-	return enter(parent, sock, dirfd, dirfd, on, d);
+	int keep[2] = { sock, dirfd }, r;
+
+	if ((r = enter(parent, keep, 2, dirfd, on, d)) != MR_OK)
+		return r;
+	return seccomp(sock, d);
 }
 
 int
 mr_sandbox_enter_link(pid_t parent, int sock, int lfd, int *on, mr_diag *d)
 {
-	return enter(parent, sock, lfd, -1, on, d);
+	int keep[2] = { sock, lfd }, r;
+
+	if ((r = enter(parent, keep, 2, -1, on, d)) != MR_OK)
+		return r;
+	return seccomp_link(sock, lfd, d);
+}
+
+int
+mr_sandbox_enter_usb(pid_t parent, int sock, const int fds[MR_LINK_FFS_FDS], int *on,
+    mr_diag *d)
+{
+	int keep[1 + MR_LINK_FFS_FDS], r;
+
+	keep[0] = sock;
+	for (size_t i = 0; i < MR_LINK_FFS_FDS; i++)
+		keep[1 + i] = fds[i];
+	if ((r = enter(parent, keep, 1 + MR_LINK_FFS_FDS, -1, on, d)) != MR_OK)
+		return r;
+	return seccomp_usb(sock, fds, d);
 }
 
 #else /* !__linux__ */
@@ -369,6 +473,17 @@ mr_sandbox_enter_link(pid_t parent, int sock, int lfd, int *on, mr_diag *d)
 	(void)parent;
 	(void)sock;
 	(void)lfd;
+	*on = 0;
+	return mr_diag_set(d, MR_E_UNSUPPORTED, "no link sandbox on this system");
+}
+
+int
+mr_sandbox_enter_usb(pid_t parent, int sock, const int fds[MR_LINK_FFS_FDS], int *on,
+    mr_diag *d)
+{
+	(void)parent;
+	(void)sock;
+	(void)fds;
 	*on = 0;
 	return mr_diag_set(d, MR_E_UNSUPPORTED, "no link sandbox on this system");
 }

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "board_api.h"
+#include "mr_link_ffs.h"
 #include "mr_link_socket.h"
 #include "mr_linkio.h"
 #include "mr_sandbox.h"
@@ -35,7 +36,7 @@
 #define FRAME_MS 2000
 #define DRAIN_MS 50
 
-enum { T_NEW = 'N', T_INFO = 'I', T_SUBMIT = 'S', T_RESULT = 'R', T_AUDIT = 'A',
+enum { T_NEW = 'N', T_RESET = 'X', T_INFO = 'I', T_SUBMIT = 'S', T_RESULT = 'R', T_AUDIT = 'A',
 	T_NOTE = 'L', T_FAIL = 'F', T_ANSWER = 'Y', T_PROBE = 'P' };
 enum { ST_OUT = 1, ST_SESSION = 2, ST_ANY = 3 };
 
@@ -48,6 +49,7 @@ static const struct {
 	const char *name;
 } table[] = {
 	{ T_NEW, ST_ANY, 0, 0, "NEW" },
+	{ T_RESET, ST_ANY, 0, 0, "RESET" },
 	{ T_INFO, ST_ANY, 0, 0, "INFO" },
 	{ T_SUBMIT, ST_SESSION, 1, SUBMIT_MAX, "SUBMIT" },
 	{ T_RESULT, ST_SESSION, 1 + 32, 1 + MR_LINK_MAX_RESULTS * 32, "RESULT" },
@@ -366,6 +368,7 @@ mr_sps_serve(mr_sps *p, mr_server *s, int timeout_ms, mr_diag *d)
 		}
 		return MR_OK; /* no answer */
 	case T_NEW:
+	case T_RESET:
 		p->session = 0;
 		break;
 	case T_INFO:
@@ -612,6 +615,7 @@ link_one(mr_serve_front *f, mr_linkio *io)
 	return MR_OK;
 }
 
+static void session_closed(uint8_t type);
 static void link_main(int lfd) __attribute__((noreturn));
 
 static void
@@ -647,21 +651,110 @@ link_main(int lfd)
 				mr_linkio_init(&io, &cfd, mr_link_fd_read, mr_link_fd_write, 0);
 				front.session = 0;
 				front.seq = 0;
-				msg_begin(&req, T_NEW);
-				send_or_die(&req);
-				{
-					char m[8];
-					mr_link_w w;
-					uint8_t none[1];
-					mr_link_w_init(&w, none, 0);
-					(void)answer(&w, m, sizeof(m));
-				}
+				session_closed(T_NEW);
 			}
 		} else if (link_one(&front, &io) == MR_E_GONE) {
 			close(cfd);
 			cfd = -1;
 		}
 	}
+}
+
+_Static_assert(MR_LINK_FFS_FDS == MR_LINK_FFS_NFDS, "FunctionFS descriptor count");
+
+/* Tells the signer the session is closed (NEW or RESET) and waits for its
+ * empty answer. */
+static void
+session_closed(uint8_t type)
+{
+	char m[8];
+	mr_link_w w;
+	uint8_t none[1];
+
+	msg_begin(&req, type);
+	send_or_die(&req);
+	mr_link_w_init(&w, none, 0);
+	(void)answer(&w, m, sizeof(m));
+}
+
+static void usb_main(const char *dir) __attribute__((noreturn));
+
+/* serve --usb: the endpoints are opened and the descriptors written
+ * before confinement (FunctionFS files by path); the two FunctionFS
+ * threads start after it and inherit it. */
+static void
+usb_main(const char *dir)
+{
+	static mr_serve_front front;
+	char text[TEXT_MAX + 1];
+	mr_link_ffs *f = NULL;
+	int fds[MR_LINK_FFS_NFDS];
+	mr_linkio io;
+	mr_diag d;
+	int landlock;
+
+	signal(SIGINT, SIG_IGN);
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
+	mr_diag_clear(&d);
+	if (mr_link_ffs_open(dir, NULL, &f, &d) != MR_OK) {
+		snprintf(text, sizeof(text), "%s", mr_diag_text(&d, MR_E_IO));
+		send_text(T_FAIL, text);
+		_exit(4);
+	}
+	mr_link_ffs_fds(f, fds);
+	if (mr_sandbox_enter_usb(signer_pid, psock, fds, &landlock, &d) != MR_OK) {
+		snprintf(text, sizeof(text), "sandbox: %s", mr_diag_text(&d, MR_E_INTERNAL));
+		send_text(T_FAIL, text);
+		_exit(4);
+	}
+	if (mr_link_ffs_start(f, &d) != MR_OK) {
+		snprintf(text, sizeof(text), "%s", mr_diag_text(&d, MR_E_INTERNAL));
+		send_text(T_FAIL, text);
+		_exit(4);
+	}
+	probe();
+	mr_serve_front_init(&front, forward, NULL);
+	mr_linkio_init(&io, f, mr_link_ffs_read, mr_link_ffs_write, MR_LINK_FFS_CHUNK);
+	for (;;) {
+		/* Bind, enable, disable or a bus reset ends the host's session
+		 * here and in the signer. */
+		if (mr_link_ffs_reset_seen(f)) {
+			front.session = 0;
+			front.seq = 0;
+			io.rx_pos = io.rx_len = 0;
+			session_closed(T_RESET);
+		}
+		(void)link_one(&front, &io);
+	}
+}
+
+int
+mr_sps_start_usb(mr_sps *p, const char *dir, mr_diag *d)
+{
+	int sv[2];
+	pid_t pid;
+
+	memset(p, 0, sizeof(*p));
+	p->pid = -1;
+	p->fd = -1;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+		return mr_diag_set(d, MR_E_INTERNAL, "socketpair: %s", strerror(errno));
+	fflush(NULL);
+	signer_pid = getpid();
+	if ((pid = fork()) < 0) {
+		close(sv[0]);
+		close(sv[1]);
+		return mr_diag_set(d, MR_E_INTERNAL, "fork: %s", strerror(errno));
+	}
+	if (pid == 0) {
+		psock = sv[1];
+		usb_main(dir);
+	}
+	close(sv[1]);
+	p->pid = pid;
+	p->fd = sv[0];
+	return MR_OK;
 }
 
 int

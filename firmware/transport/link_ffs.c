@@ -206,13 +206,6 @@ mr_link_ffs_open(const char *dir, const char *serial, mr_link_ffs **out, mr_diag
 	}
 	f->pipe_r = p[0];
 	f->pipe_w = p[1];
-	if (pthread_create(&f->t_ep0, NULL, ep0_thread, f) != 0 ||
-	    pthread_create(&f->t_ep1, NULL, ep1_thread, f) != 0) {
-		mr_diag_set(d, MR_E_INTERNAL, "cannot start the FunctionFS threads");
-		goto fail;
-	}
-	pthread_detach(f->t_ep0);
-	pthread_detach(f->t_ep1);
 	*out = f;
 	return MR_OK;
 fail:
@@ -224,6 +217,28 @@ fail:
 		close(f->ep2);
 	free(f);
 	return MR_E_IO;
+}
+
+int
+mr_link_ffs_start(mr_link_ffs *f, mr_diag *d)
+{
+	if (pthread_create(&f->t_ep0, NULL, ep0_thread, f) != 0)
+		return mr_diag_set(d, MR_E_INTERNAL, "cannot start the FunctionFS ep0 thread");
+	pthread_detach(f->t_ep0);
+	if (pthread_create(&f->t_ep1, NULL, ep1_thread, f) != 0)
+		return mr_diag_set(d, MR_E_INTERNAL, "cannot start the FunctionFS ep1 thread");
+	pthread_detach(f->t_ep1);
+	return MR_OK;
+}
+
+void
+mr_link_ffs_fds(const mr_link_ffs *f, int fds[MR_LINK_FFS_NFDS])
+{
+	fds[0] = f->ep0;
+	fds[1] = f->ep1;
+	fds[2] = f->ep2;
+	fds[3] = f->pipe_r;
+	fds[4] = f->pipe_w;
 }
 
 void

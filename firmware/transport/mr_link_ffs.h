@@ -26,8 +26,19 @@
 
 typedef struct mr_link_ffs mr_link_ffs;
 
+/* Opens the endpoints and writes the descriptors and strings (the serial
+ * string is the gadget's, set in configfs: serial is not used). No thread
+ * runs until mr_link_ffs_start, so a caller can confine itself in between
+ * (the threads inherit its seccomp filter, Landlock domain and ids). */
 int mr_link_ffs_open(const char *dir, const char *serial, mr_link_ffs **out, mr_diag *d)
     MR_MUST_CHECK;
+int mr_link_ffs_start(mr_link_ffs *f, mr_diag *d) MR_MUST_CHECK;
+
+/* The descriptors it holds: ep0, ep1, ep2, the pipe's read and write end.
+ * Written to: ep0 (zero-length status), ep2 (replies), the pipe (ep1's
+ * packets, by the ep1 thread). */
+#define MR_LINK_FFS_NFDS 5
+void mr_link_ffs_fds(const mr_link_ffs *f, int fds[MR_LINK_FFS_NFDS]);
 void mr_link_ffs_close(mr_link_ffs *f);
 
 /* 1 once after each disable/unbind/reset since the last call. */
