@@ -77,8 +77,10 @@ refused(const stream *s, int session, const char *want)
 		fail_msg("got \"%s\", want \"%s\"", text, want);
 }
 
+/* NEW (a connection) and RESET (a USB bus reset, enable, disable or
+ * unbind) each close the session and get an empty answer. */
 static void
-test_new_is_answered(void **state)
+closes_session(uint8_t type)
 {
 	uint8_t ans[64];
 	mr_server *srv = calloc(1, sizeof(*srv));
@@ -86,9 +88,8 @@ test_new_is_answered(void **state)
 	mr_diag d;
 	int sv[2];
 
-	(void)state;
 	st.n = 0;
-	msg(&st, 'N', 0, NULL, 0);
+	msg(&st, type, 0, NULL, 0);
 	assert_non_null(srv);
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
 	assert_int_equal(write(sv[1], st.b, st.n), (ssize_t)st.n);
@@ -104,6 +105,55 @@ test_new_is_answered(void **state)
 	mr_sps_stop(&p);
 	close(sv[1]);
 	free(srv);
+}
+
+static void
+test_new_is_answered(void **state)
+{
+	(void)state;
+	closes_session('N');
+}
+
+static void
+test_reset_is_answered(void **state)
+{
+	uint8_t audit[4] = { 0, 0, 0, 1 };
+
+	(void)state;
+	closes_session('X');
+	/* After a RESET, nothing but INFO opens the session again. */
+	st.n = 0;
+	msg(&st, 'X', 0, NULL, 0);
+	msg(&st, 'A', 0, audit, sizeof(audit));
+	{
+		static mr_server srv;
+		uint8_t ans[64];
+		char text[400];
+		mr_sps p;
+		mr_diag d;
+		int sv[2], r;
+
+		assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+		assert_int_equal(write(sv[1], st.b, st.n), (ssize_t)st.n);
+		mr_sps_attach(&p, sv[0]);
+		p.session = 1;
+		mr_diag_clear(&d);
+		assert_int_equal(mr_sps_serve(&p, &srv, 1000, &d), MR_OK);
+		assert_int_equal(read(sv[1], ans, sizeof(ans)), 8 + 10);
+		r = mr_sps_serve(&p, &srv, 1000, &d);
+		assert_int_equal(r, MR_E_PROTO);
+		snprintf(text, sizeof(text), "%s", mr_diag_text(&d, r));
+		if (strstr(text, "sent AUDIT outside a session") == NULL)
+			fail_msg("got \"%s\"", text);
+		mr_sps_stop(&p);
+		close(sv[1]);
+	}
+	st.n = 0;
+	msg(&st, 'X', 1, NULL, 0);
+	refused(&st, 1, "sent an unknown message");
+	st.n = 0;
+	msg(&st, 'X', 0, "x", 1);
+	refused(&st, 1, "wrong length");
 }
 
 static void
@@ -250,6 +300,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_new_is_answered),
+		cmocka_unit_test(test_reset_is_answered),
 		cmocka_unit_test(test_outside_session),
 		cmocka_unit_test(test_framing),
 		cmocka_unit_test(test_submit_items),

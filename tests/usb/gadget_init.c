@@ -3,10 +3,13 @@
  * controller wired to a gadget controller inside the same kernel), builds
  * the meshroot gadget in configfs exactly as boards/linux-gadget does,
  * starts the real FunctionFS appliance daemon, binds the gadget, runs the
- * real host binary over libusb, prints the outcome and powers off.
+ * real host binary over libusb, prints the outcome and powers off. Before
+ * that it reports, from /proc, which processes hold the FunctionFS
+ * endpoints and the PKCS#11 module (privilege separation).
  * Built static; everything else (binaries, libraries, token, state,
  * workspace) is in the initramfs at the paths the outer test chose.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -72,6 +75,107 @@ wait_for(const char *path, int ms)
 		nap(20);
 	}
 	return 0;
+}
+
+/* How many of pid's descriptors name a FunctionFS endpoint file. */
+static int
+ffs_fds(const char *pid)
+{
+	char dir[64], path[320], target[256];
+	struct dirent *e;
+	DIR *d;
+	int n = 0;
+
+	snprintf(dir, sizeof(dir), "/proc/%s/fd", pid);
+	if ((d = opendir(dir)) == NULL)
+		return 0;
+	while ((e = readdir(d)) != NULL) {
+		ssize_t k;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		if ((k = readlink(path, target, sizeof(target) - 1)) <= 0)
+			continue;
+		target[k] = '\0';
+		n += strncmp(target, "/dev/ffs-meshroot/ep", 20) == 0;
+	}
+	closedir(d);
+	return n;
+}
+
+/* The value of a /proc/PID/status field ("" when absent). */
+static void
+status_field(const char *pid, const char *key, char *out, size_t cap)
+{
+	char path[64], line[256];
+	size_t kl = strlen(key);
+	FILE *f;
+
+	out[0] = '\0';
+	snprintf(path, sizeof(path), "/proc/%s/status", pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, key, kl) == 0 && line[kl] == ':') {
+			char *v = line + kl + 1;
+			v += strspn(v, " \t");
+			v[strcspn(v, "\n")] = '\0';
+			/* Uid/Gid: real, effective, saved, fs. */
+			for (char *t = v; *t != '\0'; t++)
+				if (*t == '\t' || *t == ' ')
+					*t = ',';
+			snprintf(out, cap, "%s", v);
+			break;
+		}
+	fclose(f);
+}
+
+/* 1 when pid has the PKCS#11 module (SoftHSM2) mapped: it holds the token. */
+static int
+maps_softhsm(const char *pid)
+{
+	char path[64], line[512];
+	FILE *f;
+	int yes = 0;
+
+	snprintf(path, sizeof(path), "/proc/%s/maps", pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	while (!yes && fgets(line, sizeof(line), f) != NULL)
+		yes = strstr(line, "libsofthsm2") != NULL;
+	fclose(f);
+	return yes;
+}
+
+/* Privilege separation, seen from outside: every process that holds a
+ * FunctionFS endpoint, and the daemon (the signer). */
+static void
+report_privsep(pid_t daemon)
+{
+	char me[16], seccomp[16], uid[64], gid[64], nnp[16], ppid[16], threads[16];
+	struct dirent *e;
+	DIR *d = opendir("/proc");
+
+	snprintf(me, sizeof(me), "%d", (int)daemon);
+	status_field(me, "Seccomp", seccomp, sizeof(seccomp));
+	printf("T4-PRIVSEP signer pid=%s seccomp=%s ffs_fds=%d softhsm=%d\n", me, seccomp,
+	    ffs_fds(me), maps_softhsm(me));
+	while (d != NULL && (e = readdir(d)) != NULL) {
+		if (e->d_name[0] < '1' || e->d_name[0] > '9' || strcmp(e->d_name, me) == 0)
+			continue;
+		if (ffs_fds(e->d_name) == 0)
+			continue;
+		status_field(e->d_name, "Seccomp", seccomp, sizeof(seccomp));
+		status_field(e->d_name, "Uid", uid, sizeof(uid));
+		status_field(e->d_name, "Gid", gid, sizeof(gid));
+		status_field(e->d_name, "NoNewPrivs", nnp, sizeof(nnp));
+		status_field(e->d_name, "PPid", ppid, sizeof(ppid));
+		status_field(e->d_name, "Threads", threads, sizeof(threads));
+		printf("T4-PRIVSEP link pid=%s ppid=%s seccomp=%s uid=%s gid=%s nnp=%s threads=%s "
+		       "ffs_fds=%d softhsm=%d\n", e->d_name, ppid, seccomp, uid, gid, nnp, threads,
+		    ffs_fds(e->d_name), maps_softhsm(e->d_name));
+	}
+	if (d != NULL)
+		closedir(d);
+	fflush(stdout);
 }
 
 /* execve(2) takes char *const[] for historical reasons and never writes
@@ -152,6 +256,7 @@ main(void)
 		die("host");
 	}
 	waitpid(host, &status, 0);
+	report_privsep(daemon);
 	printf("T4-RESULT rc=%d\n", WIFEXITED(status) ? WEXITSTATUS(status) : 128);
 	{
 		/* The certificate, for the outer test to check with openssl. */

@@ -63,6 +63,20 @@ cp "$T/console.txt" "$MESHROOT_BIN/tests/usb/gadget-console.log" 2>/dev/null || 
 grep -q "T4-RESULT rc=0" "$T/console.txt" || { cat "$T/console.txt"; fail "the round trip in the VM failed"; }
 grep -q "appliance on USB 1209:0001 serial T4-0001: .*token meshroot-test" "$T/console.txt" || { cat "$T/console.txt"; fail "not enumerated over USB"; }
 grep -q "cluster east: certificate accepted" "$T/console.txt" || { cat "$T/console.txt"; fail "no certificate"; }
+# Privilege separation (docs/security.md): the endpoints are held by one
+# process only, the signer's child, confined (seccomp filter, nobody, no
+# new privileges) and without the PKCS#11 module; the signer holds the
+# module and no endpoint.
+signer=$(grep '^T4-PRIVSEP signer ' "$T/console.txt") || { cat "$T/console.txt"; fail "no privsep report"; }
+link=$(grep '^T4-PRIVSEP link ' "$T/console.txt") || { cat "$T/console.txt"; fail "no process holds the FunctionFS endpoints but the signer"; }
+[ "$(printf '%s\n' "$link" | wc -l)" = 1 ] || fail "more than one process holds the endpoints: $link"
+spid=$(sed -n 's/.* pid=\([0-9]*\) .*/\1/p' <<<"$signer")
+case "$signer" in *" ffs_fds=0 softhsm=1"*) ;; *) fail "signer: $signer (expected no endpoint, the module mapped)" ;; esac
+case "$link" in
+  *" ppid=$spid seccomp=2 uid=65534,65534,65534,65534 gid=65534,65534,65534,65534 nnp=1 threads=3 ffs_fds=3 softhsm=0"*) ;;
+  *) fail "link process: $link (expected the signer's child, seccomp 2, uid/gid 65534, no_new_privs, 3 threads, ep0-2, no module)" ;;
+esac
+echo "link process confined: $link"
 sed -n '/-----BEGIN CERTIFICATE-----/,/-----END CERTIFICATE-----/p' "$T/console.txt" > "$T/east.pem"
 openssl verify -CAfile "$T/state/root-cert.pem" "$T/east.pem" >/dev/null || fail "openssl rejects the certificate made in the VM"
 [ -z "${MESHROOT_T4_VERBOSE:-}" ] || cat "$T/console.txt"
