@@ -335,7 +335,8 @@ seccomp_link(int sock, int lfd, mr_diag *d)
  * installed and inherit it: clone only with CLONE_THREAD (a thread, never
  * a process), clone3 fails with ENOSYS (its flags cannot be inspected;
  * glibc then uses clone), set_robust_list and rseq for the new thread,
- * rt_sigaction (glibc's handlers, set at the first pthread_create). No
+ * rt_sigaction (glibc's handlers, set at the first pthread_create),
+ * sched_getaffinity (pthread_getattr_np, in the sanitizer runtime). No
  * ioctl: FunctionFS needs none here. */
 static int
 seccomp_usb(int sock, const int fds[MR_LINK_FFS_FDS], mr_diag *d)
@@ -353,6 +354,9 @@ seccomp_usb(int sock, const int fds[MR_LINK_FFS_FDS], mr_diag *d)
 		/* glibc installs its thread signal handlers at the first
 		 * pthread_create; SECCOMP_RET_KILL_PROCESS cannot be caught. */
 		SYS_ANY(__NR_rt_sigaction),
+		/* pthread_getattr_np (the sanitizer runtime, at each thread's
+		 * start): reads the thread's CPU mask. */
+		SYS_ANY(__NR_sched_getaffinity),
 #ifdef __NR_rseq
 		SYS_ANY(__NR_rseq),
 #endif
