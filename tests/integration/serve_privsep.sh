@@ -105,4 +105,13 @@ wait "$signer" 2>/dev/null || true
 serve_pid=
 for _ in $(seq 1 100); do kill -0 "$child" 2>/dev/null || break; sleep 0.05; done
 if kill -0 "$child" 2>/dev/null; then fail "the link process outlived the signer"; fi
+
+# serve --usb: the link process opens the FunctionFS endpoints; without
+# them it reports FAIL and the signer stops (exit 1, one error line).
+set +e
+out=$(app serve --usb --ffs "$T/no-ffs" --approve auto </dev/null 2>&1); rc=$?
+set -e
+[ "$rc" -eq 1 ] || fail "serve --usb without FunctionFS: exit $rc, want 1: $out"
+grep -q "error: link process: $T/no-ffs/ep0: No such file or directory" <<<"$out" ||
+  fail "serve --usb without FunctionFS: $out"
 echo "PASS"
