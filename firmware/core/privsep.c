@@ -16,6 +16,7 @@
 
 #include "mr_fileio.h"
 #include "mr_privsep.h"
+#include "mr_psmsg.h"
 #include "mr_sandbox.h"
 
 /* Frame: type, a zero byte, body length (big-endian u16), body. */
@@ -62,83 +63,6 @@ static int
 list_err_ok(int err)
 {
 	return err == MR_E_IO || err == MR_E_MEDIA || err == MR_E_NOMEM || err == MR_E_INTERNAL;
-}
-
-/* A bounded reader: every take checks before it advances. */
-typedef struct {
-	const uint8_t *p;
-	size_t n;
-} rd;
-
-static int
-take(rd *r, void *out, size_t k)
-{
-	if (k > r->n)
-		return -1;
-	memcpy(out, r->p, k);
-	r->p += k;
-	r->n -= k;
-	return 0;
-}
-
-static int
-take_u(rd *r, size_t width, uint32_t *v)
-{
-	uint8_t b[4];
-
-	if (take(r, b, width) != 0)
-		return -1;
-	*v = 0;
-	for (size_t i = 0; i < width; i++)
-		*v = (*v << 8) | b[i];
-	return 0;
-}
-
-/* A length-prefixed string of at most max bytes into out (cap > max); NUL
- * bytes refused. The raw bytes are kept: callers sanitise what they show. */
-static int
-take_str(rd *r, size_t width, size_t max, char *out, size_t cap)
-{
-	uint32_t k;
-
-	if (take_u(r, width, &k) != 0 || k > max || k >= cap || take(r, out, k) != 0)
-		return -1;
-	out[k] = '\0';
-	return strlen(out) == k ? 0 : -1;
-}
-
-static void
-printable(char *s)
-{
-	for (; *s != '\0'; s++)
-		if (*s < 0x20 || *s > 0x7e)
-			*s = '?';
-}
-
-static int
-read_full(int fd, uint8_t *buf, size_t n, int *eof)
-{
-	size_t got = 0;
-
-	*eof = 0;
-	while (got < n) {
-		struct pollfd pfd = { fd, POLLIN, 0 };
-		int k = poll(&pfd, 1, TIMEOUT_MS);
-		ssize_t m;
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			return k == 0 ? -2 : -1;
-		m = read(fd, buf + got, n - got);
-		if (m < 0 && errno == EINTR)
-			continue;
-		if (m <= 0) {
-			*eof = m == 0 && got == 0;
-			return -1;
-		}
-		got += (size_t)m;
-	}
-	return 0;
 }
 
 /* Reaps a parser that closed its end or finished: it gets half a second
@@ -212,7 +136,7 @@ recv_msg(mr_ps *ps, uint8_t *type, uint8_t *body, size_t *len, mr_diag *d)
 	int eof, r;
 
 	for (;;) {
-		if ((r = read_full(ps->fd, h, HDR, &eof)) != 0)
+		if ((r = mr_ps_read_full(ps->fd, h, HDR, TIMEOUT_MS, &eof)) != 0)
 			return r == -2 ? violation(ps, "sent nothing for 60 s", d)
 				       : ended(ps, eof ? "ended early" : "broke a frame", d);
 		*len = (size_t)h[2] << 8 | h[3];
@@ -225,17 +149,17 @@ recv_msg(mr_ps *ps, uint8_t *type, uint8_t *body, size_t *len, mr_diag *d)
 			return violation(ps, "sent a message out of order", d);
 		if (*len < table[i].min || *len > table[i].max)
 			return violation(ps, "sent a message of the wrong length", d);
-		if ((r = read_full(ps->fd, body, *len, &eof)) != 0)
+		if ((r = mr_ps_read_full(ps->fd, body, *len, TIMEOUT_MS, &eof)) != 0)
 			return r == -2 ? violation(ps, "sent nothing for 60 s", d)
 				       : ended(ps, "broke a frame", d);
 		*type = h[0];
 #ifdef MESHROOT_CRASHPOINTS
 		if (*type == T_PROBE) {
 			char text[TEXT_MAX + 1];
-			rd rr = { body, *len };
-			if (take_str(&rr, 2, TEXT_MAX, text, sizeof(text)) != 0 || rr.n != 0)
+			mr_psrd rr = { body, *len };
+			if (mr_psrd_str(&rr, 2, TEXT_MAX, text, sizeof(text)) != 0 || rr.n != 0)
 				return violation(ps, "sent a malformed probe report", d);
-			printable(text);
+			mr_ps_printable(text);
 			fprintf(stderr, "privsep probe: %s\n", text);
 			continue;
 		}
@@ -263,16 +187,16 @@ mr_ps_list(mr_ps *ps, size_t *count, mr_diag *d)
 		return mr_diag_set(d, MR_E_INTERNAL, "request parser: listing asked twice");
 	if ((r = recv_msg(ps, &type, body, &len, d)) != MR_OK)
 		return r;
-	rd rr = { body, len };
+	mr_psrd rr = { body, len };
 	if (type == T_LERR) {
-		if (take_u(&rr, 4, &v) != 0 || !list_err_ok((int)(int32_t)v) ||
-		    take_str(&rr, 2, TEXT_MAX, text, sizeof(text)) != 0 || rr.n != 0)
+		if (mr_psrd_u(&rr, 4, &v) != 0 || !list_err_ok((int)(int32_t)v) ||
+		    mr_psrd_str(&rr, 2, TEXT_MAX, text, sizeof(text)) != 0 || rr.n != 0)
 			return violation(ps, "sent a malformed listing error", d);
-		printable(text);
+		mr_ps_printable(text);
 		ps->state = ST_DONE;
 		return mr_diag_set(d, (int)(int32_t)v, "%s", text);
 	}
-	if (take_u(&rr, 4, &v) != 0 || rr.n != 0 || v > MR_MEDIA_MAX_ENTRIES)
+	if (mr_psrd_u(&rr, 4, &v) != 0 || rr.n != 0 || v > MR_MEDIA_MAX_ENTRIES)
 		return violation(ps, "announced too many entries", d);
 	ps->announced = v;
 	ps->state = ST_ITEMS;
@@ -295,7 +219,7 @@ mr_ps_next(mr_ps *ps, mr_ps_item *it, mr_diag *d)
 		return mr_diag_set(d, MR_E_INTERNAL, "request parser: no listing in progress");
 	if ((r = recv_msg(ps, &type, body, &len, d)) != MR_OK)
 		return r;
-	rd rr = { body, len };
+	mr_psrd rr = { body, len };
 	if (type == T_END) {
 		if (ps->seen != ps->announced)
 			return violation(ps, "ended before every announced entry", d);
@@ -305,7 +229,7 @@ mr_ps_next(mr_ps *ps, mr_ps_item *it, mr_diag *d)
 	}
 	if (ps->seen == ps->announced)
 		return violation(ps, "sent more entries than announced", d);
-	if (take_str(&rr, 1, NAME_MAX_, it->name, sizeof(it->name)) != 0 || it->name[0] == '\0')
+	if (mr_psrd_str(&rr, 1, NAME_MAX_, it->name, sizeof(it->name)) != 0 || it->name[0] == '\0')
 		return violation(ps, "sent a malformed entry name", d);
 	/* Strictly increasing: each directory entry once, in the order listed. */
 	if (ps->seen > 0 && strcmp(it->name, ps->last) <= 0)
@@ -314,20 +238,20 @@ mr_ps_next(mr_ps *ps, mr_ps_item *it, mr_diag *d)
 	ps->seen++;
 	switch (type) {
 	case T_SKIP:
-		if (take_str(&rr, 2, TEXT_MAX, it->why, sizeof(it->why)) != 0 || rr.n != 0)
+		if (mr_psrd_str(&rr, 2, TEXT_MAX, it->why, sizeof(it->why)) != 0 || rr.n != 0)
 			return violation(ps, "sent a malformed skip", d);
 		it->kind = MR_PS_SKIP;
 		break;
 	case T_RFSE:
-		if (take_u(&rr, 4, &v) != 0 || !refusal_err_ok((int)(int32_t)v) ||
-		    take_str(&rr, 2, TEXT_MAX, it->why, sizeof(it->why)) != 0 || rr.n != 0)
+		if (mr_psrd_u(&rr, 4, &v) != 0 || !refusal_err_ok((int)(int32_t)v) ||
+		    mr_psrd_str(&rr, 2, TEXT_MAX, it->why, sizeof(it->why)) != 0 || rr.n != 0)
 			return violation(ps, "sent a malformed refusal", d);
 		it->err = (int)(int32_t)v;
 		it->kind = MR_PS_REFUSE;
 		break;
 	case T_CSR:
-		if (take_u(&rr, 2, &v) != 0 || v == 0 || v > MR_CSR_MAX_DER ||
-		    take(&rr, it->der, v) != 0 || rr.n != 0)
+		if (mr_psrd_u(&rr, 2, &v) != 0 || v == 0 || v > MR_CSR_MAX_DER ||
+		    mr_psrd_take(&rr, it->der, v) != 0 || rr.n != 0)
 			return violation(ps, "sent a malformed request", d);
 		it->der_len = v;
 		it->kind = MR_PS_CSR;
@@ -340,8 +264,8 @@ mr_ps_next(mr_ps *ps, mr_ps_item *it, mr_diag *d)
 	if (it->kind != MR_PS_SKIP &&
 	    !mr_media_name_cluster(it->name, ".csr", it->cluster, sizeof(it->cluster)))
 		return violation(ps, "sent a request under a name it may not open", d);
-	printable(it->name);
-	printable(it->why);
+	mr_ps_printable(it->name);
+	mr_ps_printable(it->why);
 	return MR_OK;
 }
 

@@ -20,6 +20,7 @@
 #include "mr_link_socket.h"
 #include "mr_linkio.h"
 #include "mr_sandbox.h"
+#include "mr_psmsg.h"
 #include "mr_serve_ps.h"
 
 /* Message: type, three zero bytes, body length (big-endian u32), body. */
@@ -61,81 +62,6 @@ static const struct {
 	{ T_PROBE, ST_ANY, 2, 2 + TEXT_MAX, "PROBE" },
 #endif
 };
-
-typedef struct {
-	const uint8_t *p;
-	size_t n;
-} rd;
-
-static int
-take(rd *r, void *out, size_t k)
-{
-	if (k > r->n)
-		return -1;
-	memcpy(out, r->p, k);
-	r->p += k;
-	r->n -= k;
-	return 0;
-}
-
-static int
-take_u(rd *r, size_t width, uint32_t *v)
-{
-	uint8_t b[4];
-
-	if (take(r, b, width) != 0)
-		return -1;
-	*v = 0;
-	for (size_t i = 0; i < width; i++)
-		*v = (*v << 8) | b[i];
-	return 0;
-}
-
-static int
-take_str(rd *r, size_t width, size_t max, char *out, size_t cap)
-{
-	uint32_t k;
-
-	if (take_u(r, width, &k) != 0 || k > max || k >= cap || take(r, out, k) != 0)
-		return -1;
-	out[k] = '\0';
-	return strlen(out) == k ? 0 : -1;
-}
-
-static void
-printable(char *s)
-{
-	for (; *s != '\0'; s++)
-		if (*s < 0x20 || *s > 0x7e)
-			*s = '?';
-}
-
-/* 0, -1 (error or end: *eof when nothing at all came), -2 (timeout). */
-static int
-read_full(int fd, uint8_t *buf, size_t n, int timeout_ms, int *eof)
-{
-	size_t got = 0;
-
-	*eof = 0;
-	while (got < n) {
-		struct pollfd pfd = { fd, POLLIN, 0 };
-		int k = poll(&pfd, 1, timeout_ms);
-		ssize_t m;
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			return k == 0 ? -2 : -1;
-		m = read(fd, buf + got, n - got);
-		if (m < 0 && errno == EINTR)
-			continue;
-		if (m <= 0) {
-			*eof = m == 0 && got == 0;
-			return -1;
-		}
-		got += (size_t)m;
-	}
-	return 0;
-}
 
 static int
 send_all(int fd, const uint8_t *p, size_t n)
@@ -268,24 +194,24 @@ violation(mr_sps *p, const char *what, mr_diag *d)
 }
 
 static int
-decode_submit(rd *r, mr_serve_req *rq)
+decode_submit(mr_psrd *r, mr_serve_req *rq)
 {
 	uint32_t n, v;
 
-	if (take_u(r, 1, &n) != 0 || n > MR_LINK_MAX_BATCH)
+	if (mr_psrd_u(r, 1, &n) != 0 || n > MR_LINK_MAX_BATCH)
 		return -1;
 	rq->n = n;
 	for (size_t i = 0; i < n; i++) {
 		mr_serve_csr *c = &rq->csrs[i];
 		memset(c, 0, sizeof(*c));
-		if (take_u(r, 1, &v) != 0 || v > 1)
+		if (mr_psrd_u(r, 1, &v) != 0 || v > 1)
 			return -1;
 		c->refused = (int)v;
-		if (take_str(r, 1, sizeof(c->cluster) - 1, c->cluster, sizeof(c->cluster)) != 0)
+		if (mr_psrd_str(r, 1, sizeof(c->cluster) - 1, c->cluster, sizeof(c->cluster)) != 0)
 			return -1;
-		printable(c->cluster); /* shown on the console and audited as given */
+		mr_ps_printable(c->cluster); /* shown on the console and audited as given */
 		/* Empty only when refused (the front end refuses an empty CSR). */
-		if (take_u(r, 2, &v) != 0 || (v == 0 && !c->refused) || v > MR_CSR_MAX_DER ||
+		if (mr_psrd_u(r, 2, &v) != 0 || (v == 0 && !c->refused) || v > MR_CSR_MAX_DER ||
 		    v > r->n)
 			return -1;
 		/* A view into the message body: it outlives the operation. */
@@ -295,13 +221,13 @@ decode_submit(rd *r, mr_serve_req *rq)
 		if (!c->refused)
 			continue;
 		/* Only the refusals the front end's checks can give. */
-		if (take_u(r, 4, &v) != 0 || ((int)(int32_t)v != MR_E_POLICY &&
+		if (mr_psrd_u(r, 4, &v) != 0 || ((int)(int32_t)v != MR_E_POLICY &&
 		    (int)(int32_t)v != MR_E_CSR))
 			return -1;
 		c->err = (int)(int32_t)v;
-		if (take_str(r, 2, TEXT_MAX, c->why, sizeof(c->why)) != 0)
+		if (mr_psrd_str(r, 2, TEXT_MAX, c->why, sizeof(c->why)) != 0)
 			return -1;
-		printable(c->why);
+		mr_ps_printable(c->why);
 	}
 	return r->n == 0 ? 0 : -1;
 }
@@ -328,7 +254,7 @@ mr_sps_serve(mr_sps *p, mr_server *s, int timeout_ms, mr_diag *d)
 		return ended(p, "unreadable", d);
 	if (k <= 0)
 		return MR_OK;
-	if ((r = read_full(p->fd, h, HDR, INNER_MS, &eof)) != 0)
+	if ((r = mr_ps_read_full(p->fd, h, HDR, INNER_MS, &eof)) != 0)
 		return r == -2 ? violation(p, "stalled in a message", d)
 			       : ended(p, eof ? "ended" : "broke a message", d);
 	len = (size_t)h[4] << 24 | (size_t)h[5] << 16 | (size_t)h[6] << 8 | h[7];
@@ -344,17 +270,17 @@ mr_sps_serve(mr_sps *p, mr_server *s, int timeout_ms, mr_diag *d)
 	}
 	if (len < table[i].min || len > table[i].max)
 		return violation(p, "sent a message of the wrong length", d);
-	if ((r = read_full(p->fd, body, len, INNER_MS, &eof)) != 0)
+	if ((r = mr_ps_read_full(p->fd, body, len, INNER_MS, &eof)) != 0)
 		return r == -2 ? violation(p, "stalled in a message", d) : ended(p, "broke a message", d);
-	rd rr = { body, len };
+	mr_psrd rr = { body, len };
 	memset(&rq, 0, offsetof(mr_serve_req, csrs));
 	switch (h[0]) {
 	case T_NOTE:
 	case T_FAIL:
 	case T_PROBE:
-		if (take_str(&rr, 2, TEXT_MAX, text, sizeof(text)) != 0 || rr.n != 0)
+		if (mr_psrd_str(&rr, 2, TEXT_MAX, text, sizeof(text)) != 0 || rr.n != 0)
 			return violation(p, "sent a malformed text", d);
-		printable(text);
+		mr_ps_printable(text);
 		if (h[0] == T_FAIL) {
 			kill_child(p);
 			return mr_diag_set(d, MR_E_PROTO, "link process: %s", text);
@@ -382,15 +308,15 @@ mr_sps_serve(mr_sps *p, mr_server *s, int timeout_ms, mr_diag *d)
 		break;
 	case T_RESULT:
 		rq.op = MR_OP_RESULT;
-		if (take_u(&rr, 1, &v) != 0 || v == 0 || v > MR_LINK_MAX_RESULTS || rr.n != 32 * v)
+		if (mr_psrd_u(&rr, 1, &v) != 0 || v == 0 || v > MR_LINK_MAX_RESULTS || rr.n != 32 * v)
 			return violation(p, "sent a malformed RESULT", d);
 		rq.n = v;
 		for (size_t j = 0; j < v; j++)
-			(void)take(&rr, rq.hashes[j], 32);
+			(void)mr_psrd_take(&rr, rq.hashes[j], 32);
 		break;
 	case T_AUDIT:
 		rq.op = MR_OP_AUDIT;
-		(void)take_u(&rr, 4, &rq.index);
+		(void)mr_psrd_u(&rr, 4, &rq.index);
 		break;
 	}
 	mr_link_w_init(&w, payload, sizeof(payload));
@@ -469,14 +395,15 @@ answer(mr_link_w *w, char *msg, size_t msg_cap)
 	size_t len;
 	int eof;
 
-	if (read_full(psock, h, HDR, -1, &eof) != 0)
+	if (mr_ps_read_full(psock, h, HDR, -1, &eof) != 0)
 		_exit(3);
 	len = (size_t)h[4] << 24 | (size_t)h[5] << 16 | (size_t)h[6] << 8 | h[7];
-	if (h[0] != T_ANSWER || len > sizeof(body) || read_full(psock, body, len, INNER_MS, &eof) != 0)
+	if (h[0] != T_ANSWER || len > sizeof(body) ||
+	    mr_ps_read_full(psock, body, len, INNER_MS, &eof) != 0)
 		_exit(5);
-	rd r = { body, len };
-	if (take_u(&r, 4, &status) != 0 || take_str(&r, 2, MR_LINK_MAX_MESSAGE, text,
-	    sizeof(text)) != 0 || take_u(&r, 4, &plen) != 0 || plen != r.n || plen > w->cap)
+	mr_psrd r = { body, len };
+	if (mr_psrd_u(&r, 4, &status) != 0 || mr_psrd_str(&r, 2, MR_LINK_MAX_MESSAGE, text,
+	    sizeof(text)) != 0 || mr_psrd_u(&r, 4, &plen) != 0 || plen != r.n || plen > w->cap)
 		_exit(5);
 	memcpy(w->p, r.p, plen);
 	w->len = plen;
