@@ -63,6 +63,16 @@ int mr_sps_serve(mr_sps *p, mr_server *s, int timeout_ms, mr_diag *d) MR_MUST_CH
  * messages, with no process behind it. */
 void mr_sps_attach(mr_sps *p, int fd);
 
+/*
+ * Decodes the body of one link-process message whose type, state and
+ * length mr_sps_serve has already checked against its table: the request
+ * for the signer in rq (rq->op 0: none), a NOTE/FAIL/PROBE text in
+ * text[0..cap). No side effects (the fuzz target calls it); 0, or -1 with
+ * the violation in *why. rq's CSR views point into body.
+ */
+int mr_sps_decode(uint8_t type, const uint8_t *body, size_t len, mr_serve_req *rq, char *text,
+    size_t cap, const char **why);
+
 /* Kills and reaps the link process, closes everything. */
 void mr_sps_stop(mr_sps *p);
 

@@ -233,6 +233,57 @@ decode_submit(mr_psrd *r, mr_serve_req *rq)
 }
 
 int
+mr_sps_decode(uint8_t type, const uint8_t *body, size_t len, mr_serve_req *rq, char *text,
+    size_t cap, const char **why)
+{
+	mr_psrd rr = { body, len };
+	uint32_t v;
+
+	memset(rq, 0, offsetof(mr_serve_req, csrs));
+	text[0] = '\0';
+	switch (type) {
+	case T_NOTE:
+	case T_FAIL:
+	case T_PROBE:
+		if (mr_psrd_str(&rr, 2, TEXT_MAX, text, cap) != 0 || rr.n != 0) {
+			*why = "sent a malformed text";
+			return -1;
+		}
+		mr_ps_printable(text);
+		return 0;
+	case T_NEW:
+	case T_RESET:
+		return 0;
+	case T_INFO:
+		rq->op = MR_OP_INFO;
+		return 0;
+	case T_SUBMIT:
+		rq->op = MR_OP_SUBMIT;
+		if (decode_submit(&rr, rq) != 0) {
+			*why = "sent a malformed SUBMIT";
+			return -1;
+		}
+		return 0;
+	case T_RESULT:
+		rq->op = MR_OP_RESULT;
+		if (mr_psrd_u(&rr, 1, &v) != 0 || v == 0 || v > MR_LINK_MAX_RESULTS || rr.n != 32 * v) {
+			*why = "sent a malformed RESULT";
+			return -1;
+		}
+		rq->n = v;
+		for (size_t j = 0; j < v; j++)
+			(void)mr_psrd_take(&rr, rq->hashes[j], 32);
+		return 0;
+	case T_AUDIT:
+		rq->op = MR_OP_AUDIT;
+		(void)mr_psrd_u(&rr, 4, &rq->index);
+		return 0;
+	}
+	*why = "sent an unknown message";
+	return -1;
+}
+
+int
 mr_sps_serve(mr_sps *p, mr_server *s, int timeout_ms, mr_diag *d)
 {
 	static uint8_t body[BODY_MAX];
@@ -244,7 +295,7 @@ mr_sps_serve(mr_sps *p, mr_server *s, int timeout_ms, mr_diag *d)
 	uint8_t h[HDR];
 	size_t len, i;
 	mr_link_w w;
-	uint32_t v;
+	const char *bad = NULL;
 	int eof, r, k;
 
 	if (p->dead)
@@ -272,26 +323,19 @@ mr_sps_serve(mr_sps *p, mr_server *s, int timeout_ms, mr_diag *d)
 		return violation(p, "sent a message of the wrong length", d);
 	if ((r = mr_ps_read_full(p->fd, body, len, INNER_MS, &eof)) != 0)
 		return r == -2 ? violation(p, "stalled in a message", d) : ended(p, "broke a message", d);
-	mr_psrd rr = { body, len };
-	memset(&rq, 0, offsetof(mr_serve_req, csrs));
+	if (mr_sps_decode(h[0], body, len, &rq, text, sizeof(text), &bad) != 0)
+		return violation(p, bad, d);
 	switch (h[0]) {
-	case T_NOTE:
 	case T_FAIL:
+		kill_child(p);
+		return mr_diag_set(d, MR_E_PROTO, "link process: %s", text);
 	case T_PROBE:
-		if (mr_psrd_str(&rr, 2, TEXT_MAX, text, sizeof(text)) != 0 || rr.n != 0)
-			return violation(p, "sent a malformed text", d);
-		mr_ps_printable(text);
-		if (h[0] == T_FAIL) {
-			kill_child(p);
-			return mr_diag_set(d, MR_E_PROTO, "link process: %s", text);
-		}
-		if (h[0] == T_PROBE)
-			fprintf(stderr, "privsep probe: %s\n", text);
-		else {
-			board_console_write("link: ");
-			board_console_write(text);
-			board_console_write("\n");
-		}
+		fprintf(stderr, "privsep probe: %s\n", text);
+		return MR_OK; /* no answer */
+	case T_NOTE:
+		board_console_write("link: ");
+		board_console_write(text);
+		board_console_write("\n");
 		return MR_OK; /* no answer */
 	case T_NEW:
 	case T_RESET:
@@ -299,24 +343,6 @@ mr_sps_serve(mr_sps *p, mr_server *s, int timeout_ms, mr_diag *d)
 		break;
 	case T_INFO:
 		p->session = 1;
-		rq.op = MR_OP_INFO;
-		break;
-	case T_SUBMIT:
-		rq.op = MR_OP_SUBMIT;
-		if (decode_submit(&rr, &rq) != 0)
-			return violation(p, "sent a malformed SUBMIT", d);
-		break;
-	case T_RESULT:
-		rq.op = MR_OP_RESULT;
-		if (mr_psrd_u(&rr, 1, &v) != 0 || v == 0 || v > MR_LINK_MAX_RESULTS || rr.n != 32 * v)
-			return violation(p, "sent a malformed RESULT", d);
-		rq.n = v;
-		for (size_t j = 0; j < v; j++)
-			(void)mr_psrd_take(&rr, rq.hashes[j], 32);
-		break;
-	case T_AUDIT:
-		rq.op = MR_OP_AUDIT;
-		(void)mr_psrd_u(&rr, 4, &rq.index);
 		break;
 	}
 	mr_link_w_init(&w, payload, sizeof(payload));
