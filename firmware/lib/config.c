@@ -93,6 +93,45 @@ trim(char *s)
 	return s;
 }
 
+/*
+ * Names become UTF8String attributes of certificates (RFC 5280 4.1.2.4):
+ * well-formed UTF-8 only (RFC 3629: no overlong forms, no surrogates,
+ * nothing above U+10FFFF) and no control characters, tab included.
+ */
+static int
+utf8_text_ok(const char *v)
+{
+	const unsigned char *p = (const unsigned char *)v;
+
+	while (*p) {
+		unsigned c = *p, need, cp;
+		if (c < 0x80) {
+			if (c < 0x20 || c == 0x7f)
+				return 0;
+			p++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf)
+			need = 1, cp = c & 0x1f;
+		else if (c >= 0xe0 && c <= 0xef)
+			need = 2, cp = c & 0x0f;
+		else if (c >= 0xf0 && c <= 0xf4)
+			need = 3, cp = c & 0x07;
+		else
+			return 0;
+		for (unsigned k = 1; k <= need; k++) {
+			if ((p[k] & 0xc0) != 0x80)
+				return 0;
+			cp = cp << 6 | (p[k] & 0x3fu);
+		}
+		if ((need == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+		    (need == 3 && (cp < 0x10000 || cp > 0x10ffff)))
+			return 0;
+		p += need + 1;
+	}
+	return 1;
+}
+
 static int
 set_string(char *dst, size_t cap, const char *v)
 {
@@ -100,6 +139,13 @@ set_string(char *dst, size_t cap, const char *v)
 		return 0;
 	memcpy(dst, v, strlen(v) + 1);
 	return 1;
+}
+
+/* A name value: well-formed UTF-8 text that fits. */
+static int
+set_name(char *dst, size_t cap, const char *v)
+{
+	return utf8_text_ok(v) && set_string(dst, cap, v);
 }
 
 static int
@@ -185,9 +231,9 @@ apply(mr_config *c, const char *section, const char *key, const char *v)
 
 	if (strcmp(section, "root") == 0) {
 		if (strcmp(key, "common_name") == 0)
-			return *v != '\0' && set_string(c->root_cn, sizeof(c->root_cn), v);
+			return *v != '\0' && set_name(c->root_cn, sizeof(c->root_cn), v);
 		if (strcmp(key, "organization") == 0)
-			return set_string(c->root_o, sizeof(c->root_o), v);
+			return set_name(c->root_o, sizeof(c->root_o), v);
 		if (strcmp(key, "country") == 0)
 			return (*v == '\0' || (strlen(v) == 2 && v[0] >= 'A' && v[0] <= 'Z' &&
 			    v[1] >= 'A' && v[1] <= 'Z')) && set_string(c->root_c, sizeof(c->root_c), v);
@@ -206,7 +252,7 @@ apply(mr_config *c, const char *section, const char *key, const char *v)
 	}
 	if (strcmp(section, "policy") == 0) {
 		if (strcmp(key, "organization") == 0)
-			return set_string(c->policy_o, sizeof(c->policy_o), v);
+			return set_name(c->policy_o, sizeof(c->policy_o), v);
 		if (strcmp(key, "max_validity_days") == 0)
 			return set_days(&c->max_validity_days, v, 3653);
 		if (strcmp(key, "allowed_key_types") == 0)

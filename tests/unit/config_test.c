@@ -129,6 +129,13 @@ test_errors(void **state)
 		const char *word;  /* and this */
 	} v[] = {
 		{ "[root]\nfoo = bar\n", "line 2", "unknown key" },
+		/* Names become UTF8String: well-formed UTF-8, no controls. */
+		{ "[root]\ncommon_name = a\tb\n", "line 2", "invalid value" },
+		{ "[root]\norganization = \xc3\n", "line 2", "invalid value" },
+		{ "[root]\norganization = \xc0\xafx\n", "line 2", "invalid value" },
+		{ "[policy]\norganization = \xed\xa0\x80\n", "line 2", "invalid value" },
+		{ "[policy]\norganization = \xf4\x90\x80\x80\n", "line 2", "invalid value" },
+		{ "[root]\ncommon_name = \xff\n", "line 2", "invalid value" },
 		{ "[policy]\ncommon_name = x\n", "line 2", "unknown key" },
 		{ "[root]\nCommon_Name = x\n", "line 2", "unknown key" },
 		{ "# c\n\n[roots]\n", "line 3", "unknown section" },
@@ -264,6 +271,20 @@ test_max_validity_vs_root(void **state)
 	assert_int_equal(c.root_validity_days, 365);
 }
 
+/* Well-formed multi-byte names are kept as written. */
+static void
+test_utf8_names(void **state)
+{
+	mr_config c;
+	mr_diag d;
+
+	(void)state;
+	assert_int_equal(parse("[root]\ncommon_name = Wurzel-CA M\xc3\xbcnchen \xe2\x80\x94 "
+	    "\xf0\x9f\x94\x91\n[policy]\norganization = \xc3\x89tat\n", &c, &d), MR_OK);
+	assert_string_equal(c.root_cn, "Wurzel-CA M\xc3\xbcnchen \xe2\x80\x94 \xf0\x9f\x94\x91");
+	assert_string_equal(c.policy_o, "\xc3\x89tat");
+}
+
 static void
 test_allows(void **state)
 {
@@ -296,6 +317,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_template_is_the_defaults),
+		cmocka_unit_test(test_utf8_names),
 		cmocka_unit_test(test_all_keys_applied),
 		cmocka_unit_test(test_sections_and_crlf),
 		cmocka_unit_test(test_errors),
