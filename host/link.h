@@ -1,7 +1,7 @@
 /*
  * The host's end of the appliance link (docs/protocol.md): one request at
  * a time, each reply matched to its request by op and sequence number,
- * over a unix socket (`--connect unix:PATH`) or libusb (`--usb[=SERIAL]`).
+ * over a unix socket (`--connect unix:PATH`) or libusb (`--usb [SERIAL]`).
  * Errors are one line an operator can act on: no device, permission
  * denied (with the udev rule), busy, timeout, unplugged.
  */
