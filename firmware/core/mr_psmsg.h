@@ -3,13 +3,14 @@
  * processes (the media parser, privsep.c; the link process, serve_ps.c).
  * Each side treats the other's bytes as untrusted: a bounded reader over a
  * received body whose every take checks before it advances, and whole
- * reads from the socketpair with a timeout.
+ * reads from the socketpair with a timeout; and reaping the process.
  */
 #ifndef MR_PSMSG_H
 #define MR_PSMSG_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 typedef struct {
 	const uint8_t *p;
@@ -26,6 +27,10 @@ int mr_psrd_u(mr_psrd *r, size_t width, uint32_t *v);
 int mr_psrd_str(mr_psrd *r, size_t width, size_t max, char *out, size_t cap);
 /* Replaces every byte outside printable ASCII with '?', in place. */
 void mr_ps_printable(char *s);
+/* Reaps a helper process that closed its end or finished: it gets half a
+ * second to exit, then SIGKILL (one that lingers is not waited for). 0
+ * once reaped, with its status in *st. */
+int mr_ps_reap(pid_t pid, int *st);
 /* Reads exactly n bytes: 0; -1 on error or end of stream (*eof when it
  * ended before the first byte); -2 when nothing came for timeout_ms
  * (-1: wait forever). */

@@ -65,26 +65,6 @@ list_err_ok(int err)
 	return err == MR_E_IO || err == MR_E_MEDIA || err == MR_E_NOMEM || err == MR_E_INTERNAL;
 }
 
-/* Reaps a parser that closed its end or finished: it gets half a second
- * to exit, then SIGKILL (a parser that lingers is not waited for). */
-static int
-reap(pid_t pid, int *st)
-{
-	pid_t r = 0;
-
-	for (int i = 0; i < 50; i++) {
-		if ((r = waitpid(pid, st, WNOHANG)) != 0 && !(r < 0 && errno == EINTR))
-			break;
-		usleep(10000);
-	}
-	if (r == 0) {
-		kill(pid, SIGKILL);
-		while ((r = waitpid(pid, st, 0)) < 0 && errno == EINTR)
-			;
-	}
-	return r == pid ? 0 : -1;
-}
-
 /* Reaps the parser and says why it ended. */
 static int
 ended(mr_ps *ps, const char *what, mr_diag *d)
@@ -94,7 +74,7 @@ ended(mr_ps *ps, const char *what, mr_diag *d)
 
 	if (pid <= 0)
 		return mr_diag_set(d, MR_E_PROTO, "request parser: %s", what);
-	(void)reap(pid, &st);
+	(void)mr_ps_reap(pid, &st);
 	ps->pid = -1;
 	ps->state = ST_DONE;
 	if (WIFSIGNALED(st) && WTERMSIG(st) == SIGSYS)
@@ -281,7 +261,7 @@ mr_ps_finish(mr_ps *ps, mr_diag *d)
 		return violation(ps, "stopped before the end of the listing", d);
 	close(ps->fd);
 	ps->fd = -1;
-	r = reap(pid, &st);
+	r = mr_ps_reap(pid, &st);
 	ps->pid = -1;
 	if (r == 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0)
 		return MR_OK;

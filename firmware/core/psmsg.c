@@ -1,5 +1,7 @@
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -46,6 +48,24 @@ mr_ps_printable(char *s)
 	for (; *s != '\0'; s++)
 		if (*s < 0x20 || *s > 0x7e)
 			*s = '?';
+}
+
+int
+mr_ps_reap(pid_t pid, int *st)
+{
+	pid_t r = 0;
+
+	for (int i = 0; i < 50; i++) {
+		if ((r = waitpid(pid, st, WNOHANG)) != 0 && !(r < 0 && errno == EINTR))
+			break;
+		usleep(10000);
+	}
+	if (r == 0) {
+		kill(pid, SIGKILL);
+		while ((r = waitpid(pid, st, 0)) < 0 && errno == EINTR)
+			;
+	}
+	return r == pid ? 0 : -1;
 }
 
 int

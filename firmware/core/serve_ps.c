@@ -130,24 +130,6 @@ msg_end(wr *w)
 /* ---- the signer's side ---- */
 
 static int
-reap(pid_t pid, int *st)
-{
-	pid_t r = 0;
-
-	for (int i = 0; i < 50; i++) {
-		if ((r = waitpid(pid, st, WNOHANG)) != 0 && !(r < 0 && errno == EINTR))
-			break;
-		usleep(10000);
-	}
-	if (r == 0) {
-		kill(pid, SIGKILL);
-		while ((r = waitpid(pid, st, 0)) < 0 && errno == EINTR)
-			;
-	}
-	return r == pid ? 0 : -1;
-}
-
-static int
 ended(mr_sps *p, const char *what, mr_diag *d)
 {
 	int st = 0;
@@ -156,7 +138,7 @@ ended(mr_sps *p, const char *what, mr_diag *d)
 	p->dead = 1;
 	if (pid <= 0)
 		return mr_diag_set(d, MR_E_PROTO, "link process: %s", what);
-	(void)reap(pid, &st);
+	(void)mr_ps_reap(pid, &st);
 	p->pid = -1;
 	if (WIFSIGNALED(st) && WTERMSIG(st) == SIGSYS)
 		return mr_diag_set(d, MR_E_PROTO,
@@ -682,8 +664,10 @@ usb_main(const char *dir)
 	}
 }
 
-int
-mr_sps_start_usb(mr_sps *p, const char *dir, mr_diag *d)
+/* The socketpair and fork both starts share: 0 in the link process (psock
+ * set), the pid in the signer (p set up), -1 with d set on failure. */
+static pid_t
+fork_link(mr_sps *p, mr_diag *d)
 {
 	int sv[2];
 	pid_t pid;
@@ -691,51 +675,50 @@ mr_sps_start_usb(mr_sps *p, const char *dir, mr_diag *d)
 	memset(p, 0, sizeof(*p));
 	p->pid = -1;
 	p->fd = -1;
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
-		return mr_diag_set(d, MR_E_INTERNAL, "socketpair: %s", strerror(errno));
-	fflush(NULL);
-	signer_pid = getpid();
-	if ((pid = fork()) < 0) {
-		close(sv[0]);
-		close(sv[1]);
-		return mr_diag_set(d, MR_E_INTERNAL, "fork: %s", strerror(errno));
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+		mr_diag_set(d, MR_E_INTERNAL, "socketpair: %s", strerror(errno));
+		return -1;
 	}
-	if (pid == 0) {
-		psock = sv[1];
-		usb_main(dir);
-	}
-	close(sv[1]);
-	p->pid = pid;
-	p->fd = sv[0];
-	return MR_OK;
-}
-
-int
-mr_sps_start(mr_sps *p, int lfd, mr_diag *d)
-{
-	int sv[2];
-	pid_t pid;
-
-	memset(p, 0, sizeof(*p));
-	p->pid = -1;
-	p->fd = -1;
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
-		return mr_diag_set(d, MR_E_INTERNAL, "socketpair: %s", strerror(errno));
 	/* Nothing buffered may be written twice by the child. */
 	fflush(NULL);
 	signer_pid = getpid();
 	if ((pid = fork()) < 0) {
 		close(sv[0]);
 		close(sv[1]);
-		return mr_diag_set(d, MR_E_INTERNAL, "fork: %s", strerror(errno));
+		mr_diag_set(d, MR_E_INTERNAL, "fork: %s", strerror(errno));
+		return -1;
 	}
 	if (pid == 0) {
 		psock = sv[1];
-		link_main(lfd);
+		return 0;
 	}
 	close(sv[1]);
-	close(lfd);
 	p->pid = pid;
 	p->fd = sv[0];
+	return pid;
+}
+
+int
+mr_sps_start_usb(mr_sps *p, const char *dir, mr_diag *d)
+{
+	pid_t pid = fork_link(p, d);
+
+	if (pid < 0)
+		return MR_E_INTERNAL;
+	if (pid == 0)
+		usb_main(dir);
+	return MR_OK;
+}
+
+int
+mr_sps_start(mr_sps *p, int lfd, mr_diag *d)
+{
+	pid_t pid = fork_link(p, d);
+
+	if (pid < 0)
+		return MR_E_INTERNAL;
+	if (pid == 0)
+		link_main(lfd);
+	close(lfd);
 	return MR_OK;
 }
