@@ -137,11 +137,20 @@ if kill -0 "$child" 2>/dev/null; then fail "the parser outlived the signer"; fi
 landlock=$(python3 -c 'import ctypes; print(ctypes.CDLL(None).syscall(444, None, 0, 1))' 2>/dev/null || echo -1)
 if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null && [ "$landlock" -ge 1 ]; then
   fresh
+  # Under ASan the suppressions file lives in the source tree, which nobody
+  # may not be able to read (a clone in a 0700 directory): give it a copy.
+  lsan=${LSAN_OPTIONS:-}
+  if [[ $lsan == *suppressions=* ]]; then
+    supp=${lsan#*suppressions=}
+    supp=${supp%%:*}
+    cp "$supp" "$T/lsan.supp"
+    lsan=${lsan/"$supp"/$T/lsan.supp}
+  fi
   chown -R 65534:65534 "$T"
   token_file=$(find "$T/tokens" -type f | head -n 1)
   for target in "$token_file" "$SOFTHSM2_CONF" "$T/state/audit.log" "$T/user.pin"; do
     set +e
-    MESHROOT_PRIVSEP_PROBE="open:$target" setpriv --reuid=65534 --regid=65534 --clear-groups \
+    LSAN_OPTIONS="$lsan" MESHROOT_PRIVSEP_PROBE="open:$target" setpriv --reuid=65534 --regid=65534 --clear-groups \
       "$APPLIANCE" --state "$T/state" --token meshroot-test --pin-file "$T/user.pin" \
       sign --media "$T/media" --yes >"$T/out" 2>&1
     rc=$?
