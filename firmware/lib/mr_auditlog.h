@@ -1,5 +1,5 @@
 /*
- * Reading the audit log (its writer is firmware/core/audit.c): one record
+ * Reading the audit log (its writer is firmware/core/state/audit.c): one record
  * per line, "seq=N time=T event=E key=value ... prev=H\n", values
  * percent-encoded (mr_record.h), prev the SHA-256 of the previous line
  * (64 zeros for the first). Each line, newline included, is also a leaf of

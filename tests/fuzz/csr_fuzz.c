@@ -1,4 +1,4 @@
-/* CSR intake (firmware/lib/csr.c and step 1 of firmware/core/issue.c): the
+/* CSR intake (firmware/lib/csr.c and step 1 of firmware/core/engine/issue.c): the
  * PKCS#10 parser with its self-signature check, the policy checks of
  * mr_request_parse against the default config, and what the operator is
  * shown. Input: DER, or PEM when it starts with '-'. */

@@ -1,4 +1,4 @@
-/* The signer's reader of the media parser's messages (firmware/core/
+/* The signer's reader of the media parser's messages (firmware/core/confine/
  * privsep.c): what a compromised, sandboxed parser child could send. */
 #include <sys/socket.h>
 #include <unistd.h>

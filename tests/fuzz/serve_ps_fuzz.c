@@ -1,5 +1,5 @@
 /* The signer's decoder of the confined link process's messages
- * (firmware/core/serve_ps.c, mr_sps_decode): what a compromised link
+ * (firmware/core/confine/serve_ps.c, mr_sps_decode): what a compromised link
  * process could send after the header checks. The first input byte picks
  * the message type, the rest is the body. */
 #include <stddef.h>
