@@ -10,6 +10,7 @@
 #include "mr_cluster.h"
 #include "mr_fileio.h"
 #include "mr_media.h"
+#include "mr_sort.h"
 
 int
 mr_media_path(char *out, size_t cap, const char *media, const char *subdir,
@@ -21,9 +22,11 @@ mr_media_path(char *out, size_t cap, const char *media, const char *subdir,
 }
 
 static int
-by_name(const void *a, const void *b)
+by_name(const void *a, const void *b, void *ctx)
 {
-	return strcmp(((const mr_media_item *)a)->name, ((const mr_media_item *)b)->name);
+	const char *text = ctx;
+
+	return strcmp(text + *(const size_t *)a, text + *(const size_t *)b);
 }
 
 int
@@ -39,11 +42,14 @@ mr_media_name_cluster(const char *name, const char *ext, char *cluster, size_t c
 	return 1;
 }
 
-static void
-classify(int dirfd, const char *ext, mr_media_item *it)
+void
+mr_media_classify_at(int dirfd, const char *name, const char *ext, mr_media_item *it)
 {
 	char cluster[sizeof(it->cluster)];
 	struct stat st;
+
+	memset(it, 0, sizeof(*it));
+	snprintf(it->name, sizeof(it->name), "%s", name);
 
 	if (!mr_media_name_cluster(it->name, ext, cluster, sizeof(cluster))) {
 		snprintf(it->why, sizeof(it->why),
@@ -93,18 +99,52 @@ mr_media_open_dir(const char *media, const char *subdir, int *dirfd, char *shown
 	return MR_OK;
 }
 
+void
+mr_media_names_free(mr_media_names *nm)
+{
+	free(nm->text);
+	free(nm->off);
+	memset(nm, 0, sizeof(*nm));
+}
+
+/* Appends one name; MR_E_NOMEM or MR_OK. */
+static int
+add_name(mr_media_names *nm, const char *name)
+{
+	size_t k = strlen(name) + 1;
+
+	if (nm->n == nm->cap) {
+		size_t cap = nm->cap ? nm->cap * 2 : 64;
+		size_t *off = realloc(nm->off, cap * sizeof(*off));
+		if (off == NULL)
+			return MR_E_NOMEM;
+		nm->off = off;
+		nm->cap = cap;
+	}
+	if (nm->text_len + k > nm->text_cap) {
+		size_t cap = nm->text_cap ? nm->text_cap : 1024;
+		char *text;
+		while (cap < nm->text_len + k)
+			cap *= 2;
+		if ((text = realloc(nm->text, cap)) == NULL)
+			return MR_E_NOMEM;
+		nm->text = text;
+		nm->text_cap = cap;
+	}
+	memcpy(nm->text + nm->text_len, name, k);
+	nm->off[nm->n++] = nm->text_len;
+	nm->text_len += k;
+	return MR_OK;
+}
+
 int
-mr_media_list_at(int dirfd, const char *shown, const char *ext, mr_media_item **items,
-    size_t *n, mr_diag *d)
+mr_media_names_at(int dirfd, const char *shown, mr_media_names *out, mr_diag *d)
 {
 	DIR *dp;
 	struct dirent *de;
-	mr_media_item *v = NULL;
-	size_t count = 0;
-	int fd;
+	int fd, r = MR_OK;
 
-	*items = NULL;
-	*n = 0;
+	memset(out, 0, sizeof(*out));
 	/* fdopendir owns what it is given: a duplicate keeps dirfd usable. */
 	if ((fd = fcntl(dirfd, F_DUPFD_CLOEXEC, 0)) < 0)
 		return mr_diag_set(d, MR_E_IO, "%s: %s", shown, strerror(errno));
@@ -112,28 +152,49 @@ mr_media_list_at(int dirfd, const char *shown, const char *ext, mr_media_item **
 		close(fd);
 		return mr_diag_set(d, MR_E_IO, "%s: %s", shown, strerror(errno));
 	}
-	v = calloc(MR_MEDIA_MAX_ENTRIES, sizeof(*v));
-	if (v == NULL) {
-		closedir(dp);
-		return mr_diag_set(d, MR_E_NOMEM, "out of memory");
-	}
 	while ((de = readdir(dp)) != NULL) {
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
-		if (count == MR_MEDIA_MAX_ENTRIES) {
-			closedir(dp);
-			free(v);
-			return mr_diag_set(d, MR_E_MEDIA, "%s: more than %u entries", shown,
+		if (out->n == MR_MEDIA_MAX_ENTRIES) {
+			r = mr_diag_set(d, MR_E_MEDIA, "%s: more than %u entries", shown,
 			    MR_MEDIA_MAX_ENTRIES);
+			break;
 		}
-		snprintf(v[count].name, sizeof(v[count].name), "%s", de->d_name);
-		classify(dirfd, ext, &v[count]);
-		count++;
+		if (add_name(out, de->d_name) != MR_OK) {
+			r = mr_diag_set(d, MR_E_NOMEM, "%s: out of memory", shown);
+			break;
+		}
 	}
 	closedir(dp);
-	qsort(v, count, sizeof(*v), by_name);
+	if (r != MR_OK) {
+		mr_media_names_free(out);
+		return r;
+	}
+	mr_sort(out->off, out->n, sizeof(out->off[0]), by_name, out->text);
+	return MR_OK;
+}
+
+int
+mr_media_list_at(int dirfd, const char *shown, const char *ext, mr_media_item **items,
+    size_t *n, mr_diag *d)
+{
+	mr_media_names nm;
+	mr_media_item *v;
+	int r;
+
+	*items = NULL;
+	*n = 0;
+	if ((r = mr_media_names_at(dirfd, shown, &nm, d)) != MR_OK)
+		return r;
+	if ((v = calloc(nm.n ? nm.n : 1, sizeof(*v))) == NULL) {
+		mr_media_names_free(&nm);
+		return mr_diag_set(d, MR_E_NOMEM, "out of memory");
+	}
+	for (size_t i = 0; i < nm.n; i++)
+		mr_media_classify_at(dirfd, mr_media_name(&nm, i), ext, &v[i]);
 	*items = v;
-	*n = count;
+	*n = nm.n;
+	mr_media_names_free(&nm);
 	return MR_OK;
 }
 

@@ -27,7 +27,9 @@
 /* The root's latest CRL, written by `meshroot-appliance crl --media`. */
 #define MR_MEDIA_CRL "meshroot/root.crl.pem"
 #define MR_MEDIA_MAX_FILE 65536u
-#define MR_MEDIA_MAX_ENTRIES 1024u
+/* A FAT directory holds at most 65,536 slots, fewer with long names:
+ * no medium gives more entries than this. */
+#define MR_MEDIA_MAX_ENTRIES 65536u
 
 typedef struct {
 	char name[256];    /* the directory entry as found */
@@ -40,6 +42,33 @@ typedef struct {
  * in cap bytes) when name is exactly <cluster><ext> with a valid cluster
  * name, else 0. */
 int mr_media_name_cluster(const char *name, const char *ext, char *cluster, size_t cap);
+
+/* The entry names of a directory, sorted (byte order), in one block of
+ * memory: n offsets into text. Memory grows with the names only, never
+ * with the files behind them. */
+typedef struct {
+	char *text;        /* the names, each NUL-terminated */
+	size_t text_len, text_cap;
+	size_t *off;       /* off[i]: the i-th name, sorted */
+	size_t n, cap;
+} mr_media_names;
+
+/* Reads the names in dirfd (not "." and ".."), sorts them with mr_sort
+ * (no libc qsort: see mr_sort.h). At most MR_MEDIA_MAX_ENTRIES, else
+ * MR_E_MEDIA. Free with mr_media_names_free. */
+int mr_media_names_at(int dirfd, const char *shown, mr_media_names *out, mr_diag *d)
+    MR_MUST_CHECK;
+void mr_media_names_free(mr_media_names *nm);
+
+static inline const char *
+mr_media_name(const mr_media_names *nm, size_t i)
+{
+	return nm->text + nm->off[i];
+}
+
+/* One entry of dirfd, examined with fstatat (never followed): it->ok, or
+ * it->why says why it may not be opened. */
+void mr_media_classify_at(int dirfd, const char *name, const char *ext, mr_media_item *it);
 
 /* Lists media/meshroot/requests sorted by name. Every entry gets an item;
  * the ones that may not be opened say why. */

@@ -7,7 +7,7 @@
  * and checks its self-signature, and tells the signer about each directory
  * entry in one small message over a socketpair:
  *
- *   LIST  count            first: how many entries follow (<= 1024)
+ *   LIST  count            first: how many entries follow (<= MR_MEDIA_MAX_ENTRIES)
  *   LERR  err, text        first, instead: the directory could not be listed
  *   SKIP  name, why        an entry that was not opened
  *   RFSE  name, err, text  a request that is not a valid, self-signed CSR

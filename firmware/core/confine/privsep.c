@@ -436,8 +436,9 @@ parser_main(int dirfd, const char *dir)
 	static uint8_t der[MR_MEDIA_MAX_FILE];
 	static wr w;
 	char shown[4096 + 256];
-	mr_media_item *items = NULL;
-	size_t n = 0, der_len;
+	mr_media_names names;
+	mr_media_item item;
+	size_t der_len;
 	mr_diag d;
 	mr_csr csr;
 	int landlock, r;
@@ -451,15 +452,19 @@ parser_main(int dirfd, const char *dir)
 		_exit(4);
 	}
 	probe(NULL);
-	if ((r = mr_media_list_at(dirfd, dir, ".csr", &items, &n, &d)) != MR_OK) {
+	/* Only the names are held: each file is examined, read and parsed
+	 * when its turn comes, so memory does not grow with the batch, and
+	 * the socket's buffer lets this process work ahead of the signer. */
+	if ((r = mr_media_names_at(dirfd, dir, &names, &d)) != MR_OK) {
 		send_text(T_LERR, NULL, r, mr_diag_text(&d, r));
 		_exit(0);
 	}
 	w.n = 0;
-	put_u(&w, 4, (uint32_t)n);
+	put_u(&w, 4, (uint32_t)names.n);
 	send_or_die(T_LIST, w.b, w.n);
-	for (size_t i = 0; i < n; i++) {
-		const mr_media_item *it = &items[i];
+	for (size_t i = 0; i < names.n; i++) {
+		const mr_media_item *it = &item;
+		mr_media_classify_at(dirfd, mr_media_name(&names, i), ".csr", &item);
 		if (!it->ok) {
 			send_text(T_SKIP, it->name, 0, it->why);
 			continue;
