@@ -15,6 +15,11 @@ const char *board_name(void);
 /* Writes operator-facing text to the appliance console. */
 void board_console_write(const char *text);
 
+/* 1 when the console is a terminal that can redraw a line ("\r"): a
+ * progress meter updates in place there, and prints periodic plain lines
+ * elsewhere (a log, a serial capture). */
+int board_console_is_terminal(void);
+
 /*
  * Reads one line typed by the operator (without the newline). Returns its
  * length, or -1 at end of input. Longer lines are consumed and rejected

@@ -20,6 +20,12 @@ board_console_write(const char *text)
 	fflush(stdout);
 }
 
+int
+board_console_is_terminal(void)
+{
+	return isatty(STDOUT_FILENO);
+}
+
 static int
 read_line_from(FILE *f, char *buf, size_t cap)
 {

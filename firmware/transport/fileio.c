@@ -1,3 +1,5 @@
+/* syncfs(2) */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -216,7 +218,7 @@ fsync_dir_of(const char *path)
 }
 
 static int
-write_temp(const char *path, const void *data, size_t len, mode_t mode, char *tmp,
+write_temp(const char *path, const void *data, size_t len, mode_t mode, int sync, char *tmp,
     size_t tmp_cap, mr_diag *d)
 {
 	int fd, k;
@@ -229,7 +231,7 @@ write_temp(const char *path, const void *data, size_t len, mode_t mode, char *tm
 	if (fd < 0)
 		return mr_diag_set(d, MR_E_IO, "%s: %s", tmp, strerror(errno));
 	/* The umask must not widen or narrow what the caller asked for. */
-	if (fchmod(fd, mode) != 0 || write_all(fd, data, len) != 0 || fsync(fd) != 0) {
+	if (fchmod(fd, mode) != 0 || write_all(fd, data, len) != 0 || (sync && fsync(fd) != 0)) {
 		int e = errno;
 		close(fd);
 		unlink(tmp);
@@ -250,7 +252,7 @@ mr_file_write_atomic(const char *path, const void *data, size_t len, mode_t mode
 	char tmp[4200];
 	int r;
 
-	if ((r = write_temp(path, data, len, mode, tmp, sizeof(tmp), d)) != MR_OK)
+	if ((r = write_temp(path, data, len, mode, 1, tmp, sizeof(tmp), d)) != MR_OK)
 		return r;
 	if (rename(tmp, path) != 0) {
 		int e = errno;
@@ -270,7 +272,7 @@ mr_file_create_atomic(const char *path, const void *data, size_t len, mode_t mod
 	char tmp[4200];
 	int r, e;
 
-	if ((r = write_temp(path, data, len, mode, tmp, sizeof(tmp), d)) != MR_OK)
+	if ((r = write_temp(path, data, len, mode, 1, tmp, sizeof(tmp), d)) != MR_OK)
 		return r;
 	r = link(tmp, path);
 	e = errno;
@@ -286,8 +288,8 @@ mr_file_create_atomic(const char *path, const void *data, size_t len, mode_t mod
 	return MR_OK;
 }
 
-int
-mr_file_append(const char *path, const void *data, size_t len, mr_diag *d)
+static int
+append(const char *path, const void *data, size_t len, int sync, mr_diag *d)
 {
 	int fd, created;
 	struct stat st;
@@ -296,17 +298,147 @@ mr_file_append(const char *path, const void *data, size_t len, mr_diag *d)
 	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return mr_diag_set(d, MR_E_IO, "%s: %s", path, strerror(errno));
-	if (write_all(fd, data, len) != 0 || fsync(fd) != 0) {
+	if (write_all(fd, data, len) != 0 || (sync && fsync(fd) != 0)) {
 		int e = errno;
 		close(fd);
 		return mr_diag_set(d, MR_E_IO, "%s: %s", path, strerror(e));
 	}
 	if (close(fd) != 0)
 		return mr_diag_set(d, MR_E_IO, "%s: %s", path, strerror(errno));
+	/* The file's name must survive too, or its synced data is lost. */
 	if (created && fsync_dir_of(path) != 0)
 		return mr_diag_set(d, MR_E_IO, "%s: fsync of directory: %s", path,
 		    strerror(errno));
 	return MR_OK;
+}
+
+int
+mr_file_append(const char *path, const void *data, size_t len, mr_diag *d)
+{
+	return append(path, data, len, 1, d);
+}
+
+int
+mr_file_append_nosync(const char *path, const void *data, size_t len, mr_diag *d)
+{
+	return append(path, data, len, 0, d);
+}
+
+int
+mr_file_sync(const char *path, mr_diag *d)
+{
+	int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
+
+	if (fd < 0)
+		return mr_diag_set(d, MR_E_IO, "%s: %s", path, strerror(errno));
+	if (fsync(fd) != 0) {
+		int e = errno;
+		close(fd);
+		return mr_diag_set(d, MR_E_IO, "%s: fsync: %s", path, strerror(e));
+	}
+	if (close(fd) != 0)
+		return mr_diag_set(d, MR_E_IO, "%s: %s", path, strerror(errno));
+	return MR_OK;
+}
+
+void
+mr_file_group_init(mr_file_group *g, int exclusive)
+{
+	memset(g, 0, sizeof(*g));
+	g->exclusive = exclusive;
+}
+
+int
+mr_file_group_stage(mr_file_group *g, const char *path, const void *data, size_t len,
+    mode_t mode, mr_diag *d)
+{
+	char copy[4096];
+	const char *dir;
+	int r;
+
+	if (strlen(path) >= sizeof(copy))
+		return mr_diag_set(d, MR_E_RANGE, "%s: path too long", path);
+	strcpy(copy, path);
+	dir = dirname(copy);
+	if (g->n == 0)
+		snprintf(g->dir, sizeof(g->dir), "%s", dir);
+	else if (strcmp(g->dir, dir) != 0)
+		return mr_diag_set(d, MR_E_INTERNAL, "%s: not in %s", path, g->dir);
+	if (g->n == g->cap) {
+		size_t cap = g->cap ? g->cap * 2 : 16;
+		char (*tmp)[4200] = realloc(g->tmp, cap * sizeof(*tmp));
+		if (tmp == NULL)
+			return mr_diag_set(d, MR_E_NOMEM, "out of memory");
+		g->tmp = tmp;
+		char (*dst)[4200] = realloc(g->dst, cap * sizeof(*dst));
+		if (dst == NULL)
+			return mr_diag_set(d, MR_E_NOMEM, "out of memory");
+		g->dst = dst;
+		g->cap = cap;
+	}
+	if (snprintf(g->dst[g->n], sizeof(g->dst[0]), "%s", path) >= (int)sizeof(g->dst[0]))
+		return mr_diag_set(d, MR_E_RANGE, "%s: path too long", path);
+	if ((r = write_temp(path, data, len, mode, 0, g->tmp[g->n], sizeof(g->tmp[0]), d)) != MR_OK)
+		return r;
+	g->n++;
+	return MR_OK;
+}
+
+static int
+sync_fs_of(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc;
+
+	if (fd < 0)
+		return -1;
+	rc = syncfs(fd);
+	close(fd);
+	return rc;
+}
+
+int
+mr_file_group_commit(mr_file_group *g, size_t *done, mr_diag *d)
+{
+	size_t i = 0;
+	int r = MR_OK;
+
+	*done = 0;
+	if (g->n == 0)
+		return MR_OK;
+	/* Every temp file's bytes are durable before any name points at them. */
+	if (sync_fs_of(g->dir) != 0) {
+		r = mr_diag_set(d, MR_E_IO, "%s: syncfs: %s", g->dir, strerror(errno));
+		goto out;
+	}
+	for (; i < g->n; i++) {
+		int rc = g->exclusive ? link(g->tmp[i], g->dst[i]) : rename(g->tmp[i], g->dst[i]);
+		int e = errno;
+		if (rc != 0) {
+			r = g->exclusive && e == EEXIST
+			    ? mr_diag_set(d, MR_E_EXISTS, "%s: already exists", g->dst[i])
+			    : mr_diag_set(d, MR_E_IO, "%s: %s", g->dst[i], strerror(e));
+			break;
+		}
+		if (g->exclusive)
+			unlink(g->tmp[i]);
+		g->tmp[i][0] = '\0';
+	}
+	if (fsync_dir_of(g->dst[0]) != 0 && r == MR_OK)
+		r = mr_diag_set(d, MR_E_IO, "%s: fsync of directory: %s", g->dir, strerror(errno));
+	*done = r == MR_OK ? g->n : i;
+out:
+	return r;
+}
+
+void
+mr_file_group_free(mr_file_group *g)
+{
+	for (size_t i = 0; i < g->n; i++)
+		if (g->tmp[i][0] != '\0')
+			unlink(g->tmp[i]);
+	free(g->tmp);
+	free(g->dst);
+	memset(g, 0, sizeof(*g));
 }
 
 int

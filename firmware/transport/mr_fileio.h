@@ -52,6 +52,44 @@ int mr_file_create_atomic(const char *path, const void *data, size_t len, mode_t
  * write is an error; the caller treats the record as not written. */
 int mr_file_append(const char *path, const void *data, size_t len, mr_diag *d) MR_MUST_CHECK;
 
+/* As mr_file_append without the fsync of the file (a new file's directory
+ * is still fsync'ed): the caller makes the appends durable together with
+ * mr_file_sync before it relies on them (group commit). */
+int mr_file_append_nosync(const char *path, const void *data, size_t len, mr_diag *d)
+    MR_MUST_CHECK;
+
+/* fsync of an existing file: every earlier write to it is durable. */
+int mr_file_sync(const char *path, mr_diag *d) MR_MUST_CHECK;
+
+/*
+ * Group commit of whole files in one directory: each file is staged
+ * (written under a temp name in the same directory, not yet synced), and
+ * mr_file_group_commit makes them all durable with one syncfs(2) of the
+ * directory's file system, then renames (or, exclusive: links, so an
+ * existing file is never replaced) every temp file to its name, then
+ * fsyncs the directory once. A crash at any point leaves each name either
+ * absent, as before, or complete: never half-written. Two syncs for any
+ * number of files, where one atomic write each would cost two per file.
+ */
+typedef struct {
+	char dir[4096];
+	int exclusive;
+	size_t n, cap;
+	char (*tmp)[4200];
+	char (*dst)[4200];
+} mr_file_group;
+
+/* exclusive: commit fails with MR_E_EXISTS for a name that exists. */
+void mr_file_group_init(mr_file_group *g, int exclusive);
+int mr_file_group_stage(mr_file_group *g, const char *path, const void *data, size_t len,
+    mode_t mode, mr_diag *d) MR_MUST_CHECK;
+/* Commits every staged file, in staging order. On failure the files from
+ * the failing one on are not committed (their temp files are removed) and
+ * *done says how many were. */
+int mr_file_group_commit(mr_file_group *g, size_t *done, mr_diag *d) MR_MUST_CHECK;
+/* Removes staged temp files not committed and frees g. */
+void mr_file_group_free(mr_file_group *g);
+
 /* mkdir -p with mode for every created component. */
 int mr_mkdirs(const char *path, mode_t mode, mr_diag *d) MR_MUST_CHECK;
 

@@ -143,7 +143,16 @@ for i in range($k, len(L)):
     h = hashlib.sha256(L[i-1]).hexdigest().encode()
     L[i] = L[i][:L[i].rindex(b'prev=') + 5] + h + b'\n'
 "
-bad "rewritten chain" "record $k: does not match"
+# Checkpoints are signed once per issuance window, so the verifier names
+# the first checkpoint that does not match and the records between it and
+# the last one that does: the edited record must lie in that range.
+bad "rewritten chain" "does not match the checkpoint signed at"
+range=$(grep -o 'the edit would lie in records [0-9]*\.\.[0-9]*' "$T/err" | grep -o '[0-9]*\.\.[0-9]*') ||
+  { cat "$T/err"; fail "rewritten chain: no record range named"; }
+lo=${range%..*} hi=${range#*..}
+[ "$lo" -le "$k" ] && [ "$k" -le "$hi" ] ||
+  { cat "$T/err"; fail "rewritten chain: record $k is outside the range $range named"; }
+grep -q "record $hi: does not match" "$T/err" || { cat "$T/err"; fail "rewritten chain: record $hi not named"; }
 
 # 7. A fork: the appliance state rolled back to right after the ceremony,
 # then a different history signed by the same token.

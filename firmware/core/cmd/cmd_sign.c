@@ -8,12 +8,21 @@
  * The media's bytes are read and parsed by a confined parser process
  * (mr_privsep.h), forked before the state dir and the token are opened;
  * this process re-parses every CSR it is handed before it goes further.
+ *
+ * Requests are taken a window at a time (MR_ISSUE_WINDOW entries): the
+ * window is issued with one group commit (mr_issue_window), one audit
+ * checkpoint is signed for it, and its answers go to the media with one
+ * group commit (mr_file_group). No answer, certificate or refusal, is
+ * written before the records it rests on are durable. Memory stays the
+ * same whatever the batch size; the parser reads ahead while the token
+ * signs.
  */
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "board_api.h"
 #include "mr_commands.h"
@@ -23,10 +32,35 @@
 #include "mr_media.h"
 #include "mr_pem.h"
 #include "mr_privsep.h"
+#include "mr_progress.h"
 
 typedef struct {
 	unsigned signed_new, signed_before, refused, skipped;
 } batch_counts;
+
+/* One media entry of the window and what becomes of it. */
+enum { E_SKIP, E_REFUSE, E_ISSUE };
+
+typedef struct {
+	int kind;
+	mr_ps_item item;        /* from the parser: name, cluster, DER */
+	mr_request rq;          /* E_ISSUE: views into item.der */
+	size_t slot;            /* E_ISSUE: its mr_issue_item */
+	char why[320];          /* E_REFUSE: the refusal's text */
+	int fresh;              /* E_ISSUE: not issued before this run */
+} entry;
+
+typedef struct {
+	mr_app *app;
+	const char *media;
+	entry e[MR_ISSUE_WINDOW];
+	mr_issue_item iss[MR_ISSUE_WINDOW];
+	size_t n, n_iss;
+	batch_counts bc;
+	mr_progress prog;
+	char proof[MR_AUDIT_PROOF_MAX];
+	char cp[MR_CHECKPOINT_MAX];
+} batch;
 
 static void
 say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -41,53 +75,6 @@ say(const char *fmt, ...)
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
 	board_console_write(line);
-}
-
-static int
-write_refusal(mr_app *app, const char *media, const char *cluster, const char *why,
-    mr_diag *d)
-{
-	char line[512];
-	int k = snprintf(line, sizeof(line), "%s\n", why);
-
-	char path[4096];
-
-	(void)app;
-	if (k < 0)
-		return MR_E_INTERNAL;
-	/* A certificate answered for an earlier request of this cluster would
-	 * contradict the refusal of its current one. */
-	if (mr_media_path(path, sizeof(path), media, MR_MEDIA_ANSWERS, cluster, ".pem") == MR_OK)
-		remove(path);
-	if (mr_media_path(path, sizeof(path), media, MR_MEDIA_ANSWERS, cluster, ".audit") == MR_OK)
-		remove(path);
-	return mr_media_write(media, MR_MEDIA_ANSWERS, cluster, ".refused", line,
-	    strlen(line), d);
-}
-
-static int
-write_answer(mr_app *app, const char *media, const char *cluster, const mr_issued *is,
-    mr_diag *d)
-{
-	static char proof[MR_AUDIT_PROOF_MAX];
-	char buf[16384], path[4096];
-	size_t a = 0, b = 0, proof_len = 0;
-	int r;
-
-	if (mr_pem_write("CERTIFICATE", is->der, is->der_len, buf, sizeof(buf), &a) != MR_OK ||
-	    mr_pem_write("CERTIFICATE", app->root_der, app->root_len, buf + a,
-		sizeof(buf) - a, &b) != MR_OK)
-		return mr_diag_set(d, MR_E_INTERNAL, "answer does not fit");
-	/* The proof that the issue record is in the log goes out first, under
-	 * a checkpoint signed now: no certificate leaves without it. */
-	if ((r = mr_app_issue_proof(app, is->serial, proof, sizeof(proof), &proof_len, d)) != MR_OK ||
-	    (r = mr_media_write(media, MR_MEDIA_ANSWERS, cluster, ".audit", proof, proof_len,
-		 d)) != MR_OK)
-		return r;
-	/* A stale .refused from an earlier run would contradict the answer. */
-	if (mr_media_path(path, sizeof(path), media, MR_MEDIA_ANSWERS, cluster, ".refused") == MR_OK)
-		remove(path);
-	return mr_media_write(media, MR_MEDIA_ANSWERS, cluster, ".pem", buf, a + b, d);
 }
 
 static int
@@ -108,106 +95,211 @@ audit_decision(mr_app *app, const char *event, const mr_request *rq, const char 
 	return mr_app_audit(app, event, &rec, d);
 }
 
-/* One request, start to finish. Returns MR_OK when an answer (certificate)
- * was written; any other value was reported and recorded already, except
- * audit or state failures, which stop the batch (fail closed). */
+/* An entry refused before issuance: audited now (made durable with the
+ * window), answered when the window is released. */
 static int
-process(mr_app *app, const char *media, const mr_ps_item *it, batch_counts *bc)
+refuse_entry(batch *b, entry *e, const char *file, const char *why, mr_diag *d)
 {
+	mr_record rec;
+
+	e->kind = E_REFUSE;
+	snprintf(e->why, sizeof(e->why), "%s", why);
+	if (file == NULL)
+		return MR_OK; /* declined: audit_decision recorded it */
+	mr_record_init(&rec);
+	mr_record_add(&rec, "cluster", e->item.cluster);
+	mr_record_add(&rec, "file", file);
+	mr_record_add(&rec, "reason", why);
+	return mr_app_audit(b->app, "refuse", &rec, d);
+}
+
+/* Takes one parser entry into the window: skips and refusals are audited,
+ * a good request is shown and approved (or declined). MR_E_AUDIT stops
+ * the batch. */
+static int
+take(batch *b, entry *e, mr_diag *d)
+{
+	mr_app *app = b->app;
+	mr_ps_item *it = &e->item;
 	char text[1536];
-	mr_request rq;
-	mr_issued is;
-	mr_diag d;
+	mr_diag pd;
+	mr_record rec;
 	int r;
 
-	mr_diag_clear(&d);
+	if (it->kind == MR_PS_SKIP) {
+		e->kind = E_SKIP;
+		mr_record_init(&rec);
+		mr_record_add(&rec, "file", it->name);
+		mr_record_add(&rec, "reason", it->why);
+		return mr_app_audit(app, "skip", &rec, d);
+	}
+	mr_diag_clear(&pd);
 	if (it->kind == MR_PS_REFUSE)
-		r = mr_diag_set(&d, it->err, "%s", it->why);
+		r = mr_diag_set(&pd, it->err, "%s", it->why);
 	else
 		/* The parser checked it already; checked again here with the
 		 * policy, on this side of the boundary. */
-		r = mr_request_parse(app, it->cluster, it->der, it->der_len, &rq, &d);
-	if (r != MR_OK) {
-		mr_diag ad;
-		mr_record rec;
-		mr_diag_clear(&ad);
-		say("request %s: refused: %s\n", it->name, mr_diag_text(&d, r));
-		bc->refused++;
-		mr_record_init(&rec);
-		mr_record_add(&rec, "cluster", it->cluster);
-		mr_record_add(&rec, "file", it->name);
-		mr_record_add(&rec, "reason", mr_diag_text(&d, r));
-		if (mr_app_audit(app, "refuse", &rec, &ad) != MR_OK) {
-			fprintf(stderr, "error: %s\n", mr_diag_text(&ad, MR_E_AUDIT));
-			return MR_E_AUDIT;
+		r = mr_request_parse(app, it->cluster, it->der, it->der_len, &e->rq, &pd);
+	if (r != MR_OK)
+		return refuse_entry(b, e, it->name, mr_diag_text(&pd, r), d);
+	e->kind = E_ISSUE;
+	e->fresh = mr_db_issued_for_request(&app->db, e->rq.csr_hash_hex) == NULL;
+	if (e->fresh) {
+		mr_progress_pause(&b->prog);
+		mr_request_describe(app, &e->rq, text, sizeof(text));
+		say("\nrequest %s:\n%s", it->name, text);
+		if (mr_app_confirm(app, "Approve this intermediate CA?", "yes") != MR_OK) {
+			if ((r = audit_decision(app, "refuse", &e->rq, "operator", "declined", d)) != MR_OK)
+				return r;
+			return refuse_entry(b, e, NULL, "declined by the operator", d);
 		}
-		if (write_refusal(app, media, it->cluster, mr_diag_text(&d, r), &ad) != MR_OK)
-			say("request %s: could not write the refusal: %s\n", it->name,
-			    mr_diag_text(&ad, MR_E_IO));
-		return r;
-	}
-
-	if (mr_db_issued_for_request(&app->db, rq.csr_hash_hex) != NULL) {
-		if ((r = mr_issue(app, &rq, &is, &d)) != MR_OK ||
-		    (r = write_answer(app, media, rq.cluster, &is, &d)) != MR_OK) {
-			fprintf(stderr, "error: request %s: %s\n", it->name, mr_diag_text(&d, r));
+		if ((r = audit_decision(app, "approve", &e->rq, app->yes ? "--yes" : "operator", NULL,
+			 d)) != MR_OK)
 			return r;
-		}
-		say("request %s: already issued as serial %s; answer rewritten, nothing signed\n",
-		    it->name, is.serial);
-		bc->signed_before++;
-		return MR_OK;
 	}
+	e->slot = b->n_iss++;
+	b->iss[e->slot].rq = &e->rq;
+	return MR_OK;
+}
 
-	mr_request_describe(app, &rq, text, sizeof(text));
-	say("\nrequest %s:\n%s", it->name, text);
-	if (mr_app_confirm(app, "Approve this intermediate CA?", "yes") != MR_OK) {
-		say("request %s: declined by the operator\n", it->name);
-		bc->refused++;
-		if (audit_decision(app, "refuse", &rq, "operator", "declined", &d) != MR_OK) {
-			fprintf(stderr, "error: %s\n", mr_diag_text(&d, MR_E_AUDIT));
-			return MR_E_AUDIT;
-		}
-		(void)!write_refusal(app, media, rq.cluster, "declined by the operator", &d);
-		return MR_E_CANCELLED;
+/* The files that answer one entry, staged for the media's group commit; a
+ * stale answer of the other kind is removed first, as it would contradict
+ * this one. */
+static int
+stage_answer(batch *b, mr_file_group *g, entry *e, mr_diag *d)
+{
+	mr_app *app = b->app;
+	const char *cluster = e->kind == E_ISSUE ? e->rq.cluster : e->item.cluster;
+	char path[4096], buf[16384];
+	size_t a = 0, c = 0, proof_len = 0;
+	int r;
+
+	if (e->kind == E_REFUSE) {
+		char line[512];
+		int k = snprintf(line, sizeof(line), "%s\n", e->why);
+		if (mr_media_path(path, sizeof(path), b->media, MR_MEDIA_ANSWERS, cluster, ".pem") == MR_OK)
+			remove(path);
+		if (mr_media_path(path, sizeof(path), b->media, MR_MEDIA_ANSWERS, cluster, ".audit") == MR_OK)
+			remove(path);
+		if (k < 0 || mr_media_path(path, sizeof(path), b->media, MR_MEDIA_ANSWERS, cluster,
+				 ".refused") != MR_OK)
+			return mr_diag_set(d, MR_E_RANGE, "media path too long");
+		return mr_file_group_stage(g, path, line, strlen(line), 0644, d);
 	}
-	if (audit_decision(app, "approve", &rq, app->yes ? "--yes" : "operator", NULL, &d) != MR_OK) {
-		fprintf(stderr, "error: %s\n", mr_diag_text(&d, MR_E_AUDIT));
+	const mr_issued *is = &b->iss[e->slot].is;
+	if (mr_pem_write("CERTIFICATE", is->der, is->der_len, buf, sizeof(buf), &a) != MR_OK ||
+	    mr_pem_write("CERTIFICATE", app->root_der, app->root_len, buf + a, sizeof(buf) - a,
+		&c) != MR_OK)
+		return mr_diag_set(d, MR_E_INTERNAL, "answer does not fit");
+	/* The proof that the issue record is in the log goes with every
+	 * certificate, under the window's checkpoint. */
+	if ((r = mr_app_issue_proof_in(app, b->cp, strlen(b->cp), is->serial, is->audit_index,
+		 is->record, is->record_len, b->proof, sizeof(b->proof), &proof_len, d)) != MR_OK)
+		return r;
+	if (mr_media_path(path, sizeof(path), b->media, MR_MEDIA_ANSWERS, cluster, ".refused") == MR_OK)
+		remove(path);
+	if (mr_media_path(path, sizeof(path), b->media, MR_MEDIA_ANSWERS, cluster, ".audit") != MR_OK ||
+	    (r = mr_file_group_stage(g, path, b->proof, proof_len, 0644, d)) != MR_OK ||
+	    mr_media_path(path, sizeof(path), b->media, MR_MEDIA_ANSWERS, cluster, ".pem") != MR_OK ||
+	    (r = mr_file_group_stage(g, path, buf, a + c, 0644, d)) != MR_OK)
+		return r != MR_OK ? r : mr_diag_set(d, MR_E_RANGE, "media path too long");
+	return MR_OK;
+}
+
+/* Issues the window, signs one checkpoint over it and releases its
+ * answers. Returns MR_OK, or the failure that stops the batch. */
+static int
+release(batch *b, mr_diag *d)
+{
+	mr_app *app = b->app;
+	mr_file_group g;
+	char path[4096];
+	size_t cp_len = 0, done = 0;
+	int r, fatal = MR_OK, answered = 0;
+
+	r = mr_issue_window(app, b->iss, b->n_iss, d);
+	if (r != MR_OK) {
+		mr_progress_pause(&b->prog);
+		fprintf(stderr, "error: %s\n", mr_diag_text(d, r));
+		fatal = r;
+	}
+	/* The window's refusals and skips are durable with its records; a
+	 * window without issuance syncs them here. */
+	if (fatal == MR_OK && b->n_iss == 0 && mr_audit_sync(&app->audit, d) != MR_OK) {
+		fprintf(stderr, "error: %s\n", mr_diag_text(d, MR_E_AUDIT));
 		return MR_E_AUDIT;
 	}
-	if ((r = mr_issue(app, &rq, &is, &d)) != MR_OK) {
-		/* Policy and lint refusals were audited by mr_issue; token,
-		 * state and audit failures stop the batch. */
-		if (r == MR_E_POLICY || r == MR_E_LINT) {
-			say("request %s: refused: %s\n", it->name, mr_diag_text(&d, r));
-			bc->refused++;
-			(void)!write_refusal(app, media, rq.cluster, mr_diag_text(&d, r), &d);
-			return r;
+	if (fatal == MR_E_AUDIT || fatal == MR_E_DB)
+		return fatal;
+	if ((r = mr_app_checkpoint(app, b->cp, sizeof(b->cp), &cp_len, d)) != MR_OK) {
+		fprintf(stderr, "error: %s\n", mr_diag_text(d, r));
+		return MR_E_AUDIT;
+	}
+	mr_file_group_init(&g, 0);
+	if (mr_path_join(path, sizeof(path), b->media, MR_MEDIA_ANSWERS) != MR_OK ||
+	    mr_mkdirs(path, 0755, d) != MR_OK)
+		r = MR_E_IO;
+	for (size_t i = 0; i < b->n && r == MR_OK; i++) {
+		entry *e = &b->e[i];
+		if (e->kind == E_SKIP)
+			continue;
+		if (e->kind == E_ISSUE && b->iss[e->slot].err != MR_OK) {
+			int err = b->iss[e->slot].err;
+			const char *why = mr_diag_text(&b->iss[e->slot].diag, err);
+			if (err != MR_E_POLICY && err != MR_E_LINT)
+				continue; /* not decided: the next run takes it again */
+			e->kind = E_REFUSE;
+			snprintf(e->why, sizeof(e->why), "%s", why);
 		}
-		fprintf(stderr, "error: request %s: %s\n", it->name, mr_diag_text(&d, r));
+		r = stage_answer(b, &g, e, d);
+	}
+	if (r == MR_OK)
+		r = mr_file_group_commit(&g, &done, d);
+	mr_file_group_free(&g);
+	if (r != MR_OK) {
+		mr_progress_pause(&b->prog);
+		/* Issued and recorded; the next run rewrites the answers. */
+		fprintf(stderr, "error: writing the answers: %s\n", mr_diag_text(d, r));
 		return MR_E_STATE;
 	}
-	if ((r = write_answer(app, media, rq.cluster, &is, &d)) != MR_OK) {
-		/* Issued and recorded; the next run rewrites the answer. */
-		fprintf(stderr, "error: request %s: %s\n", it->name, mr_diag_text(&d, r));
-		return MR_E_STATE;
+	mr_progress_pause(&b->prog);
+	for (size_t i = 0; i < b->n; i++) {
+		entry *e = &b->e[i];
+		const mr_issue_item *is = e->kind == E_ISSUE ? &b->iss[e->slot] : NULL;
+		if (e->kind == E_SKIP) {
+			say("request %s: skipped: %s\n", e->item.name, e->item.why);
+			b->bc.skipped++;
+		} else if (e->kind == E_REFUSE) {
+			say("request %s: %s%s\n", e->item.name,
+			    strcmp(e->why, "declined by the operator") == 0 ? "" : "refused: ", e->why);
+			b->bc.refused++;
+		} else if (is->err != MR_OK) {
+			fprintf(stderr, "error: request %s: %s\n", e->item.name,
+			    mr_diag_text(&is->diag, is->err));
+		} else if (is->is.already_issued) {
+			say("request %s: already issued as serial %s; answer rewritten, nothing signed\n",
+			    e->item.name, is->is.serial);
+			b->bc.signed_before++;
+		} else {
+			mr_crashpoint("after-answer");
+			say("request %s: issued serial %s\n", e->item.name, is->is.serial);
+			b->bc.signed_new++;
+		}
+		answered++;
 	}
-	mr_crashpoint("after-answer");
-	say("request %s: issued serial %s\n", it->name, is.serial);
-	bc->signed_new++;
-	return MR_OK;
+	mr_progress_step(&b->prog, (size_t)answered);
+	return fatal == MR_OK ? MR_OK : MR_E_STATE;
 }
 
 static int
 sign_media(mr_app *app, const char *media, mr_ps *ps)
 {
-	static mr_ps_item item;
+	batch *b;
 	size_t n = 0;
 	mr_diag d;
-	batch_counts bc = { 0, 0, 0, 0 };
 	char path[4096], pem[8192];
 	size_t pem_len;
-	int r, stop = 0, parser_failed = 0;
+	int r, stop = 0, parser_failed = 0, end = 0, rc;
 
 	mr_diag_clear(&d);
 	/* The parser first: it must never share an address space or a
@@ -231,57 +323,74 @@ sign_media(mr_app *app, const char *media, mr_ps *ps)
 	    mr_path_join(path, sizeof(path), media, MR_MEDIA_TOP "/audit-key.pub") != MR_OK ||
 	    mr_file_write_atomic(path, pem, strlen(pem), 0644, &d) != MR_OK)
 		return mr_fail(MR_E_IO, &d);
+	if ((b = calloc(1, sizeof(*b))) == NULL)
+		return mr_fail(mr_diag_set(&d, MR_E_NOMEM, "out of memory"), &d);
+	b->app = app;
+	b->media = media;
 	say("media %s: %zu request file(s)\n", media, n);
-	while (!stop) {
-		mr_diag_clear(&d);
-		if ((r = mr_ps_next(ps, &item, &d)) != MR_OK) {
-			fprintf(stderr, "error: %s\n", mr_diag_text(&d, r));
-			parser_failed = 1;
-			break;
-		}
-		if (item.kind == MR_PS_END)
-			break;
-		if (item.kind == MR_PS_SKIP) {
-			say("request %s: skipped: %s\n", item.name, item.why);
-			bc.skipped++;
-			mr_record rec;
-			mr_record_init(&rec);
-			mr_record_add(&rec, "file", item.name);
-			mr_record_add(&rec, "reason", item.why);
-			if (mr_app_audit(app, "skip", &rec, &d) != MR_OK)
+	mr_progress_start(&b->prog, "sign", n);
+	/* Every record of the batch is made durable by its window's group
+	 * commit, before that window's answers are written. */
+	mr_audit_defer(&app->audit, 1);
+	mr_db_defer(&app->db, 1);
+	while (!stop && !end) {
+		b->n = b->n_iss = 0;
+		while (b->n < MR_ISSUE_WINDOW && !stop) {
+			entry *e = &b->e[b->n];
+			mr_diag_clear(&d);
+			if ((r = mr_ps_next(ps, &e->item, &d)) != MR_OK) {
+				mr_progress_pause(&b->prog);
+				fprintf(stderr, "error: %s\n", mr_diag_text(&d, r));
+				parser_failed = 1;
+				end = 1;
+				break;
+			}
+			if (e->item.kind == MR_PS_END) {
+				end = 1;
+				break;
+			}
+			if ((r = take(b, e, &d)) != MR_OK) {
+				mr_progress_pause(&b->prog);
+				fprintf(stderr, "error: %s\n", mr_diag_text(&d, r));
 				stop = 1;
-			continue;
+				break;
+			}
+			b->n++;
 		}
-		r = process(app, media, &item, &bc);
-		if (r == MR_E_AUDIT || r == MR_E_STATE || r == MR_E_RANGE)
+		if (!stop && b->n > 0 && release(b, &d) != MR_OK)
 			stop = 1;
 	}
 	if (!stop && !parser_failed && (r = mr_ps_finish(ps, &d)) != MR_OK) {
 		fprintf(stderr, "error: %s\n", mr_diag_text(&d, r));
 		parser_failed = 1;
 	}
-	/* The batch's refusals and skips are signed too. */
-	if (!stop && mr_app_checkpoint(app, NULL, 0, NULL, &d) != MR_OK) {
+	/* What a failed window left unsynced (its refusals, an abandon) is
+	 * made durable and signed too. */
+	if (!stop && (mr_audit_sync(&app->audit, &d) != MR_OK || mr_db_sync(&app->db, &d) != MR_OK ||
+		mr_app_checkpoint(app, NULL, 0, NULL, &d) != MR_OK)) {
 		fprintf(stderr, "error: %s\n", mr_diag_text(&d, MR_E_AUDIT));
 		stop = 1;
 	}
+	mr_audit_defer(&app->audit, 0);
+	mr_db_defer(&app->db, 0);
+	mr_progress_end(&b->prog);
 	say("summary: %u signed, %u answered from earlier runs, %u refused, %u skipped\n",
-	    bc.signed_new, bc.signed_before, bc.refused, bc.skipped);
+	    b->bc.signed_new, b->bc.signed_before, b->bc.refused, b->bc.skipped);
+	rc = 0;
 	if (stop) {
 		fprintf(stderr, "error: batch stopped: state or audit failure (see above)\n");
-		return 1;
-	}
-	if (parser_failed) {
+		rc = 1;
+	} else if (parser_failed) {
 		fprintf(stderr, "error: batch stopped: the request parser failed (see above); "
 				"nothing it sent afterwards was used\n");
-		return 1;
-	}
-	if (bc.refused + bc.skipped > 0) {
+		rc = 1;
+	} else if (b->bc.refused + b->bc.skipped > 0) {
 		fprintf(stderr, "error: %u of %zu request file(s) not signed\n",
-		    bc.refused + bc.skipped, n);
-		return 1;
+		    b->bc.refused + b->bc.skipped, n);
+		rc = 1;
 	}
-	return 0;
+	free(b);
+	return rc;
 }
 
 int

@@ -214,99 +214,307 @@ abandon(mr_app *app, const mr_request *rq, const char *serial, int err, mr_diag 
 	return err;
 }
 
-/* Steps 5 and 6 for a reserved serial; any failure is an abandon. */
-static int
-sign_and_record(mr_app *app, const mr_request *rq, mr_der tbs, const mr_cert *built,
-    time_t now, mr_issued *out, mr_diag *d);
+/* The steps an item goes through in mr_issue_window. */
+enum { ST_NEW, ST_DONE, ST_DUP, ST_RESERVED, ST_SIGNED, ST_STORED, ST_ABANDON };
 
-int
-mr_issue(mr_app *app, const mr_request *rq, mr_issued *out, mr_diag *d)
+/* a. One request: answered from the state dir, refused (audited), or
+ * reserved. MR_OK unless the window must stop. */
+static int
+prepare(mr_app *app, mr_issue_item *it, time_t now, mr_diag *d)
 {
-	uint8_t serial[16], name_buf[512], tbs_buf[4096];
-	mr_der tbs;
-	mr_cert built;
+	const mr_request *rq = it->rq;
 	mr_db_entry *prior;
-	time_t now = time(NULL);
 	int r;
 
-	memset(out, 0, sizeof(*out));
 	/* Running again on the same request never signs twice. */
-	prior = mr_db_issued_for_request(&app->db, rq->csr_hash_hex);
-	if (prior != NULL)
-		return load_stored(app, prior->serial, out, d);
-
-	if ((r = new_serial(app, serial, out->serial, d)) != MR_OK)
+	if ((prior = mr_db_issued_for_request(&app->db, rq->csr_hash_hex)) != NULL) {
+		it->step = ST_DONE;
+		it->err = load_stored(app, prior->serial, &it->is, &it->diag);
+		return it->err == MR_OK ? MR_OK : mr_diag_set(d, it->err, "%s",
+		    mr_diag_text(&it->diag, it->err));
+	}
+	if ((r = new_serial(app, it->serial, it->is.serial, d)) != MR_OK)
 		return r;
-	if ((r = build_tbs(app, rq, serial, now, name_buf, sizeof(name_buf), tbs_buf,
-		 sizeof(tbs_buf), &tbs, d)) != MR_OK)
-		return refuse(app, rq, r, d);
-	if (mr_tbs_parse(tbs, &built, d) != MR_OK ||
-	    mr_lint_ca(&built, MR_LINT_INTERMEDIATE, &app->root, now, d) != MR_OK)
-		return refuse(app, rq, MR_E_LINT, d);
-
-	if ((r = mr_db_reserve(&app->db, out->serial, rq->csr_hash_hex, rq->cluster, d)) != MR_OK)
+	r = build_tbs(app, rq, it->serial, now, it->name_buf, sizeof(it->name_buf), it->tbs_buf,
+	    sizeof(it->tbs_buf), &it->tbs, &it->diag);
+	if (r == MR_OK && (mr_tbs_parse(it->tbs, &it->built, &it->diag) != MR_OK ||
+	    mr_lint_ca(&it->built, MR_LINT_INTERMEDIATE, &app->root, now, &it->diag) != MR_OK))
+		r = MR_E_LINT;
+	if (r != MR_OK) {
+		/* The token never sees a TBS that failed its lints. */
+		it->step = ST_DONE;
+		it->err = refuse(app, rq, r, &it->diag);
+		return it->err == MR_E_AUDIT ? mr_diag_set(d, MR_E_AUDIT, "%s",
+		    mr_diag_text(&it->diag, MR_E_AUDIT)) : MR_OK;
+	}
+	if ((r = mr_db_reserve(&app->db, it->is.serial, rq->csr_hash_hex, rq->cluster, d)) != MR_OK)
 		return r;
+	it->step = ST_RESERVED;
 	mr_crashpoint("after-reserve");
-
-	if ((r = sign_and_record(app, rq, tbs, &built, now, out, d)) != MR_OK &&
-	    r != MR_E_AUDIT && r != MR_E_DB)
-		return abandon(app, rq, out->serial, r, d);
-	return r;
+	return MR_OK;
 }
 
+/* b. Sign one reserved request and check what came back. An error is the
+ * item's (it->diag); the caller decides whether the window goes on. */
 static int
-sign_and_record(mr_app *app, const mr_request *rq, mr_der tbs, const mr_cert *built,
-    time_t now, mr_issued *out, mr_diag *d)
+sign_checked(mr_app *app, mr_issue_item *it, time_t now)
 {
-	uint8_t fp[32], key_hash[32];
-	char path[4096], name[64], pem[8192], subject_text[200];
-	size_t pem_len;
 	mr_cert signed_cert;
-	mr_record rec, detail;
 	int r;
 
 	/* Nothing leaves without both checks: same TBS, valid signature
 	 * (mr_sign_tbs), then the lints again on what was signed. */
-	if ((r = mr_sign_tbs(MR_DEV_ID, &app->root.spki, built->tbs_sig_alg, tbs, out->der,
-		 sizeof(out->der), &out->der_len, d)) != MR_OK)
+	if ((r = mr_sign_tbs(MR_DEV_ID, &app->root.spki, it->built.tbs_sig_alg, it->tbs,
+		 it->is.der, sizeof(it->is.der), &it->is.der_len, &it->diag)) != MR_OK)
 		return r;
 	mr_crashpoint("after-sign");
-	if (mr_cert_parse(out->der, out->der_len, &signed_cert, d) != MR_OK)
+	if (mr_cert_parse(it->is.der, it->is.der_len, &signed_cert, &it->diag) != MR_OK)
 		return MR_E_INTERNAL;
-	if (mr_lint_ca(&signed_cert, MR_LINT_INTERMEDIATE, &app->root, now, d) != MR_OK)
+	if (mr_lint_ca(&signed_cert, MR_LINT_INTERMEDIATE, &app->root, now, &it->diag) != MR_OK)
 		return MR_E_LINT;
+	return MR_OK;
+}
 
-	if (mr_pem_write("CERTIFICATE", out->der, out->der_len, pem, sizeof(pem), &pem_len) != MR_OK)
-		return mr_diag_set(d, MR_E_INTERNAL, "cannot encode PEM");
-	snprintf(name, sizeof(name), "certs/%s.pem", out->serial);
+/* b. Every signed certificate into certs/<serial>.pem, created (never
+ * replaced) with one group commit. Items not stored become abandons. */
+static int
+store(mr_app *app, mr_issue_item *v, size_t k, mr_diag *d)
+{
+	mr_file_group g;
+	char path[4096], name[64], pem[8192];
+	size_t pem_len, done = 0, staged = 0;
+	int r = MR_OK;
+
+	mr_file_group_init(&g, 1);
 	if (mr_app_path(app, path, sizeof(path), "certs") != MR_OK ||
-	    mr_mkdirs(path, 0700, d) != MR_OK ||
-	    mr_app_path(app, path, sizeof(path), name) != MR_OK ||
-	    mr_file_create_atomic(path, pem, pem_len, 0600, d) != MR_OK)
-		return MR_E_STATE;
-	mr_crashpoint("after-store");
+	    mr_mkdirs(path, 0700, d) != MR_OK)
+		r = MR_E_STATE;
+	for (size_t i = 0; i < k && r == MR_OK; i++) {
+		if (v[i].step != ST_SIGNED)
+			continue;
+		snprintf(name, sizeof(name), "certs/%s.pem", v[i].is.serial);
+		if (mr_pem_write("CERTIFICATE", v[i].is.der, v[i].is.der_len, pem, sizeof(pem),
+			&pem_len) != MR_OK)
+			r = mr_diag_set(d, MR_E_INTERNAL, "cannot encode PEM");
+		else if (mr_app_path(app, path, sizeof(path), name) != MR_OK ||
+		    mr_file_group_stage(&g, path, pem, pem_len, 0600, d) != MR_OK)
+			r = MR_E_STATE;
+	}
+	if (r == MR_OK && mr_file_group_commit(&g, &done, d) != MR_OK)
+		r = MR_E_STATE;
+	mr_file_group_free(&g);
+	/* Staging order is item order: the first `done` signed items are stored. */
+	for (size_t i = 0; i < k; i++) {
+		if (v[i].step != ST_SIGNED)
+			continue;
+		if (staged++ < done) {
+			v[i].step = ST_STORED;
+			mr_crashpoint("after-store");
+			continue;
+		}
+		v[i].step = ST_ABANDON;
+		v[i].err = MR_E_STATE;
+		mr_diag_set(&v[i].diag, MR_E_STATE, "%s", mr_diag_text(d, MR_E_STATE));
+	}
+	return r;
+}
 
-	mr_fp_sha256(out->der, out->der_len, fp);
-	mr_fp_sha256(signed_cert.spki.whole.p, signed_cert.spki.whole.n, key_hash);
+/* c. The issue record (the commit point), kept for the audit proof. */
+static int
+record_issue(mr_app *app, mr_issue_item *it, mr_diag *d)
+{
+	uint8_t fp[32], key_hash[32];
+	char subject_text[200];
+	mr_cert c;
+	mr_record rec, detail;
+	const mr_request *rq = it->rq;
+
+	if (mr_cert_parse(it->is.der, it->is.der_len, &c, d) != MR_OK)
+		return MR_E_INTERNAL;
+	mr_fp_sha256(it->is.der, it->is.der_len, fp);
+	mr_fp_sha256(c.spki.whole.p, c.spki.whole.n, key_hash);
 	snprintf(subject_text, sizeof(subject_text), "O=%s,L=%s,CN=%s", app->cfg.policy_o,
 	    rq->cluster, rq->cluster);
 	mr_record_init(&detail);
 	mr_record_add(&detail, "subject", subject_text);
-	mr_record_add(&detail, "key_type", mr_key_type_name(signed_cert.spki.type));
+	mr_record_add(&detail, "key_type", mr_key_type_name(c.spki.type));
 	mr_record_add_hex(&detail, "key", key_hash, 32);
-	mr_record_addf(&detail, "not_before", "%lld", (long long)signed_cert.not_before);
-	mr_record_addf(&detail, "not_after", "%lld", (long long)signed_cert.not_after);
+	mr_record_addf(&detail, "not_before", "%lld", (long long)c.not_before);
+	mr_record_addf(&detail, "not_after", "%lld", (long long)c.not_after);
 	mr_record_add_hex(&detail, "cert", fp, 32);
 	mr_record_init(&rec);
-	mr_record_add(&rec, "serial", out->serial);
+	mr_record_add(&rec, "serial", it->is.serial);
 	mr_record_add(&rec, "cluster", rq->cluster);
 	mr_record_add(&rec, "request", rq->csr_hash_hex);
 	mr_record_append(&rec, &detail);
+	it->is.audit_index = (long)mr_audit_size(&app->audit);
 	if (mr_app_audit(app, "issue", &rec, d) != MR_OK)
 		return MR_E_AUDIT;
+	mr_audit_last(&app->audit, it->is.record, sizeof(it->is.record), &it->is.record_len);
 	mr_crashpoint("after-audit");
-	if ((r = mr_db_issue(&app->db, out->serial, &detail, d)) != MR_OK)
-		return r;
-	mr_crashpoint("after-db");
+	/* The database line may fail alone: recovery completes it from the
+	 * log and the stored certificate at the next start. */
+	return mr_db_issue(&app->db, it->is.serial, &detail, d);
+}
+
+/* c. durable: log and database. */
+static int
+sync_state(mr_app *app, mr_diag *d)
+{
+	if (mr_db_sync(&app->db, d) != MR_OK)
+		return MR_E_DB;
+	if (mr_audit_sync(&app->audit, d) != MR_OK)
+		return MR_E_AUDIT;
 	return MR_OK;
+}
+
+static int
+window(mr_app *app, mr_issue_item *v, size_t k, time_t now, mr_diag *d)
+{
+	int r = MR_OK, stop = 0;
+
+	/* a. */
+	for (size_t i = 0; i < k && r == MR_OK; i++) {
+		for (size_t j = 0; j < i; j++)
+			if (v[j].step != ST_NEW && v[j].step != ST_DUP &&
+			    strcmp(v[j].rq->csr_hash_hex, v[i].rq->csr_hash_hex) == 0) {
+				v[i].step = ST_DUP;
+				v[i].dup_of = j;
+				break;
+			}
+		if (v[i].step == ST_NEW)
+			r = prepare(app, &v[i], now, d);
+	}
+	if (r == MR_OK)
+		r = sync_state(app, d);
+	/* b. A token failure stops the window: what was signed is still
+	 * stored and recorded, the rest abandoned. */
+	for (size_t i = 0; i < k; i++) {
+		int e;
+		if (v[i].step != ST_RESERVED)
+			continue;
+		if (r != MR_OK || stop) {
+			v[i].step = ST_ABANDON;
+			v[i].err = mr_diag_set(&v[i].diag, MR_E_CANCELLED, "batch stopped before signing");
+			continue;
+		}
+		if ((e = sign_checked(app, &v[i], now)) == MR_OK) {
+			v[i].step = ST_SIGNED;
+			continue;
+		}
+		v[i].step = ST_ABANDON;
+		v[i].err = e;
+		if (e != MR_E_LINT) {
+			stop = 1;
+			r = mr_diag_set(d, e, "%s", mr_diag_text(&v[i].diag, e));
+		}
+	}
+	if (store(app, v, k, d) != MR_OK && r == MR_OK)
+		r = MR_E_STATE;
+	/* c. An audit or database failure stops every later write: recovery
+	 * resolves what is left reserved. */
+	for (size_t i = 0; i < k; i++) {
+		if (v[i].step == ST_STORED) {
+			mr_diag e;
+			mr_diag_clear(&e);
+			int rr = record_issue(app, &v[i], &e);
+			if (rr != MR_OK) {
+				/* Never released; recovery decides from the log. */
+				v[i].step = ST_DONE;
+				v[i].err = rr;
+				mr_diag_set(&v[i].diag, rr, "%s", mr_diag_text(&e, rr));
+				if (rr == MR_E_AUDIT || rr == MR_E_DB) {
+					r = mr_diag_set(d, rr, "%s", mr_diag_text(&e, rr));
+					break;
+				}
+			} else {
+				mr_crashpoint("after-db");
+			}
+		}
+	}
+	for (size_t i = 0; i < k && r != MR_E_AUDIT && r != MR_E_DB; i++) {
+		if (v[i].step != ST_ABANDON)
+			continue;
+		v[i].step = ST_DONE;
+		int e = v[i].err == MR_E_CANCELLED ? MR_E_STATE : v[i].err;
+		if (abandon(app, v[i].rq, v[i].is.serial, e, &v[i].diag) == MR_E_AUDIT) {
+			r = mr_diag_set(d, MR_E_AUDIT, "%s", mr_diag_text(&v[i].diag, MR_E_AUDIT));
+			break;
+		}
+	}
+	/* Only now: every kept record durable, or none of it released. */
+	if (r != MR_E_AUDIT && r != MR_E_DB) {
+		int s = sync_state(app, d);
+		if (s != MR_OK)
+			r = s;
+	}
+	for (size_t i = 0; i < k; i++) {
+		if (v[i].step == ST_STORED) {
+			v[i].step = ST_DONE;
+			v[i].err = (r == MR_E_AUDIT || r == MR_E_DB) ? r : MR_OK;
+			if (v[i].err != MR_OK)
+				mr_diag_set(&v[i].diag, r, "not released: %s", mr_diag_text(d, r));
+		} else if (v[i].step == ST_NEW || v[i].step == ST_RESERVED ||
+		    v[i].step == ST_SIGNED || v[i].step == ST_ABANDON) {
+			v[i].step = ST_DONE;
+			if (v[i].err == MR_OK)
+				v[i].err = mr_diag_set(&v[i].diag, MR_E_CANCELLED, "batch stopped");
+		}
+	}
+	for (size_t i = 0; i < k; i++) {
+		if (v[i].step != ST_DUP)
+			continue;
+		v[i].step = ST_DONE;
+		v[i].err = v[v[i].dup_of].err;
+		v[i].is = v[v[i].dup_of].is;
+		v[i].is.already_issued = 1;
+		v[i].diag = v[v[i].dup_of].diag;
+	}
+	return r;
+}
+
+int
+mr_issue_window(mr_app *app, mr_issue_item *v, size_t k, mr_diag *d)
+{
+	int r;
+
+	if (k > MR_ISSUE_WINDOW)
+		return mr_diag_set(d, MR_E_INTERNAL, "window of %zu requests", k);
+	for (size_t i = 0; i < k; i++) {
+		const mr_request *rq = v[i].rq;
+		memset(&v[i], 0, sizeof(v[i]));
+		v[i].rq = rq;
+		v[i].step = ST_NEW;
+		v[i].is.audit_index = -1;
+		mr_diag_clear(&v[i].diag);
+	}
+	/* A caller that defers across windows (a batch) keeps its setting. */
+	int audit_was = app->audit.defer, db_was = app->db.defer;
+	mr_audit_defer(&app->audit, 1);
+	mr_db_defer(&app->db, 1);
+	r = window(app, v, k, time(NULL), d);
+	mr_audit_defer(&app->audit, audit_was);
+	mr_db_defer(&app->db, db_was);
+	return r;
+}
+
+int
+mr_issue(mr_app *app, const mr_request *rq, mr_issued *out, mr_diag *d)
+{
+	mr_issue_item *it = calloc(1, sizeof(*it));
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if (it == NULL)
+		return mr_diag_set(d, MR_E_NOMEM, "out of memory");
+	it->rq = rq;
+	r = mr_issue_window(app, it, 1, d);
+	if (it->err != MR_OK) {
+		mr_diag_clear(d);
+		r = mr_diag_set(d, it->err, "%s", mr_diag_text(&it->diag, it->err));
+	}
+	if (r == MR_OK)
+		*out = it->is;
+	free(it);
+	return r;
 }

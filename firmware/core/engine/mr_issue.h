@@ -27,6 +27,7 @@
 
 #include "mr_app.h"
 #include "mr_csr.h"
+#include "mr_record.h"
 
 typedef struct {
 	char cluster[64];
@@ -49,10 +50,56 @@ typedef struct {
 	size_t der_len;
 	char serial[41];
 	int already_issued; /* the same request was issued before: no new signature */
+	/* The issue record, when this run wrote it: the audit proof is built
+	 * from it without searching the log. audit_index -1: not known. */
+	long audit_index;
+	char record[MR_RECORD_MAX + 1];
+	size_t record_len;
 } mr_issued;
 
 /* Steps 3-6 (or the stored certificate when the request hash was issued
- * before). */
+ * before): mr_issue_window for one request. */
 int mr_issue(mr_app *app, const mr_request *rq, mr_issued *out, mr_diag *d) MR_MUST_CHECK;
+
+/*
+ * Group commit: steps 3-6 for up to MR_ISSUE_WINDOW approved requests at
+ * once, with the same order per request and one durable step for all of
+ * them where mr_issue would make one each:
+ *
+ *   a. build, lint and reserve every request; then the database and the
+ *      audit log are fsync'ed (the reservations, and the caller's approval
+ *      records, are durable before the token signs anything);
+ *   b. sign and check each; every certificate file is stored with one
+ *      group commit (mr_file_group: one syncfs, the links, one directory
+ *      fsync);
+ *   c. append every issue record (the commit points), then every database
+ *      issue line, then abandons for what failed; then log and database are
+ *      fsync'ed once each.
+ *
+ * Only after c. is anything released: on return, exactly the items with
+ * err == MR_OK are issued and durable (an issue record whose fsync failed
+ * is not released: recovery resolves it at the next start). A refused
+ * item has err and diag (its refusal audited); MR_E_CANCELLED means the
+ * window stopped before the item was reached (nothing recorded for it).
+ * Returns MR_OK, or the failure (token, state, audit) that must stop the
+ * batch, with one line in d.
+ */
+#define MR_ISSUE_WINDOW 32
+
+typedef struct {
+	const mr_request *rq;   /* in: parsed, approved (approval audited) */
+	int err;                /* out */
+	mr_diag diag;
+	mr_issued is;
+	/* the engine's, between its steps */
+	int step;
+	size_t dup_of;          /* the same request earlier in the window */
+	uint8_t serial[16];
+	uint8_t name_buf[512], tbs_buf[4096];
+	mr_der tbs;
+	mr_cert built;
+} mr_issue_item;
+
+int mr_issue_window(mr_app *app, mr_issue_item *v, size_t k, mr_diag *d) MR_MUST_CHECK;
 
 #endif

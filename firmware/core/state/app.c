@@ -590,25 +590,41 @@ mr_app_checkpoint(mr_app *app, char *out, size_t cap, size_t *len, mr_diag *d)
 }
 
 int
+mr_app_issue_proof_in(mr_app *app, const char *cp, size_t cp_len, const char *serial,
+    long index, const char *line, size_t line_len, char *out, size_t cap, size_t *len,
+    mr_diag *d)
+{
+	static char found[MR_RECORD_MAX + 1];
+	mr_merkle_hash path[MR_MERKLE_MAX_PROOF];
+	size_t at = 0, plen = 0;
+
+	if (index < 0) {
+		if (mr_audit_find(&app->audit, "issue", "serial", serial, &at, found, sizeof(found),
+			&line_len, d) != MR_OK)
+			return MR_E_AUDIT;
+		line = found;
+	} else {
+		at = (size_t)index;
+	}
+	if (mr_audit_inclusion(&app->audit, at, mr_audit_size(&app->audit), path,
+		MR_MERKLE_MAX_PROOF, &plen) != MR_OK ||
+	    mr_audit_proof_format(at, line, line_len, path, plen, cp, cp_len, out, cap,
+		len) != MR_OK)
+		return mr_diag_set(d, MR_E_AUDIT, "cannot build the audit proof for serial %s", serial);
+	return MR_OK;
+}
+
+int
 mr_app_issue_proof(mr_app *app, const char *serial, char *out, size_t cap, size_t *len,
     mr_diag *d)
 {
-	char cp[MR_CHECKPOINT_MAX], line[MR_RECORD_MAX + 1];
-	mr_merkle_hash path[MR_MERKLE_MAX_PROOF];
-	size_t cp_len = 0, index = 0, line_len = 0, plen = 0;
+	char cp[MR_CHECKPOINT_MAX];
+	size_t cp_len = 0;
 	int r;
 
 	if ((r = mr_app_checkpoint(app, cp, sizeof(cp), &cp_len, d)) != MR_OK)
 		return r;
-	if ((r = mr_audit_find(&app->audit, "issue", "serial", serial, &index, line, sizeof(line),
-		 &line_len, d)) != MR_OK)
-		return MR_E_AUDIT;
-	if (mr_audit_inclusion(&app->audit, index, mr_audit_size(&app->audit), path,
-		MR_MERKLE_MAX_PROOF, &plen) != MR_OK ||
-	    mr_audit_proof_format(index, line, line_len, path, plen, cp, cp_len, out, cap,
-		len) != MR_OK)
-		return mr_diag_set(d, MR_E_AUDIT, "cannot build the audit proof for serial %s", serial);
-	return MR_OK;
+	return mr_app_issue_proof_in(app, cp, cp_len, serial, -1, NULL, 0, out, cap, len, d);
 }
 
 int

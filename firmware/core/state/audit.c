@@ -114,13 +114,48 @@ mr_audit_append(mr_audit *a, const char *event, mr_record *fields, mr_diag *d)
 	mr_record_add_hex(&rec, "prev", a->last_hash, 32);
 	if (mr_record_finish(&rec) != MR_OK)
 		return mr_diag_set(d, MR_E_AUDIT, "audit record too long");
-	if (mr_file_append(a->path, rec.buf, rec.len, d) != MR_OK) {
+	if ((a->defer ? mr_file_append_nosync(a->path, rec.buf, rec.len, d)
+		      : mr_file_append(a->path, rec.buf, rec.len, d)) != MR_OK) {
 		mr_diag_prefix(d, "audit log");
 		return MR_E_AUDIT;
 	}
+	a->dirty |= a->defer;
+	memcpy(a->last, rec.buf, rec.len);
+	a->last[rec.len] = '\0';
+	a->last_len = rec.len;
 	mr_fp_sha256((const uint8_t *)rec.buf, rec.len, a->last_hash);
 	mr_merkle_leaf((const uint8_t *)rec.buf, rec.len, a->leaves[a->next_seq - 1]);
 	a->next_seq++;
+	return MR_OK;
+}
+
+void
+mr_audit_last(const mr_audit *a, char *line, size_t cap, size_t *len)
+{
+	size_t n = a->last_len < cap ? a->last_len : 0;
+
+	memcpy(line, a->last, n);
+	if (cap > 0)
+		line[n] = '\0';
+	*len = n;
+}
+
+void
+mr_audit_defer(mr_audit *a, int on)
+{
+	a->defer = on;
+}
+
+int
+mr_audit_sync(mr_audit *a, mr_diag *d)
+{
+	if (!a->dirty)
+		return MR_OK;
+	if (mr_file_sync(a->path, d) != MR_OK) {
+		mr_diag_prefix(d, "audit log");
+		return MR_E_AUDIT;
+	}
+	a->dirty = 0;
 	return MR_OK;
 }
 

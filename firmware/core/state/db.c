@@ -156,10 +156,31 @@ append(mr_db *db, mr_record *rec, mr_diag *d)
 {
 	if (mr_record_finish(rec) != MR_OK)
 		return mr_diag_set(d, MR_E_DB, "database record too long");
-	if (mr_file_append(db->path, rec->buf, rec->len, d) != MR_OK) {
+	if ((db->defer ? mr_file_append_nosync(db->path, rec->buf, rec->len, d)
+		       : mr_file_append(db->path, rec->buf, rec->len, d)) != MR_OK) {
 		mr_diag_prefix(d, "issuance database");
 		return MR_E_DB;
 	}
+	db->dirty |= db->defer;
+	return MR_OK;
+}
+
+void
+mr_db_defer(mr_db *db, int on)
+{
+	db->defer = on;
+}
+
+int
+mr_db_sync(mr_db *db, mr_diag *d)
+{
+	if (!db->dirty)
+		return MR_OK;
+	if (mr_file_sync(db->path, d) != MR_OK) {
+		mr_diag_prefix(d, "issuance database");
+		return MR_E_DB;
+	}
+	db->dirty = 0;
 	return MR_OK;
 }
 

@@ -117,6 +117,16 @@ int mr_app_checkpoint(mr_app *app, char *out, size_t cap, size_t *len, mr_diag *
 int mr_app_issue_proof(mr_app *app, const char *serial, char *out, size_t cap, size_t *len,
     mr_diag *d) MR_MUST_CHECK;
 
+/*
+ * As mr_app_issue_proof under a checkpoint already signed (cp, of the log
+ * as it is now): one checkpoint serves a whole window of answers. index
+ * and line are the issue record when the caller has them (index -1: the
+ * log is searched for serial's issue record).
+ */
+int mr_app_issue_proof_in(mr_app *app, const char *cp, size_t cp_len, const char *serial,
+    long index, const char *line, size_t line_len, char *out, size_t cap, size_t *len,
+    mr_diag *d) MR_MUST_CHECK;
+
 /* Asks the operator to type `word` to go on (skipped with --yes, which is
  * recorded by the caller). MR_E_CANCELLED otherwise. */
 int mr_app_confirm(mr_app *app, const char *question, const char *word) MR_MUST_CHECK;

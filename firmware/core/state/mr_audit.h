@@ -34,6 +34,10 @@ typedef struct {
 	uint8_t last_hash[32];
 	mr_merkle_hash *leaves; /* leaves[0 .. next_seq - 1) */
 	size_t leaves_cap;
+	int defer;              /* appends are not fsync'ed until mr_audit_sync */
+	int dirty;              /* appended since the last sync */
+	char last[MR_RECORD_MAX + 1]; /* the last record appended by this process */
+	size_t last_len;
 } mr_audit;
 
 int mr_audit_open(mr_audit *a, const char *path, mr_diag *d) MR_MUST_CHECK;
@@ -45,6 +49,16 @@ void mr_audit_close(mr_audit *a);
 int mr_audit_append(mr_audit *a, const char *event, mr_record *fields, mr_diag *d) MR_MUST_CHECK;
 
 /* 1 if a record with this event has field key equal to value. */
+/* Group commit: while deferred, appends are written but not fsync'ed;
+ * mr_audit_sync makes them durable with one fsync (and is a no-op when
+ * nothing is pending). Nothing that depends on a deferred record may be
+ * released before mr_audit_sync returns MR_OK. */
+void mr_audit_defer(mr_audit *a, int on);
+
+/* The record the last mr_audit_append wrote (with its newline). */
+void mr_audit_last(const mr_audit *a, char *line, size_t cap, size_t *len);
+int mr_audit_sync(mr_audit *a, mr_diag *d) MR_MUST_CHECK;
+
 int mr_audit_has(const mr_audit *a, const char *event, const char *key, const char *value);
 
 /* The number of records, and the RFC 9162 root over all of them. */

@@ -46,10 +46,16 @@ typedef struct {
 	char path[4096];
 	mr_db_entry *e;
 	size_t n, cap;
+	int defer;         /* appends not fsync'ed until mr_db_sync */
+	int dirty;
 } mr_db;
 
 int mr_db_open(mr_db *db, const char *path, mr_diag *d) MR_MUST_CHECK;
 void mr_db_close(mr_db *db);
+
+/* Group commit, as mr_audit_defer / mr_audit_sync. */
+void mr_db_defer(mr_db *db, int on);
+int mr_db_sync(mr_db *db, mr_diag *d) MR_MUST_CHECK;
 
 int mr_db_reserve(mr_db *db, const char *serial, const char *request,
     const char *cluster, mr_diag *d) MR_MUST_CHECK;
