@@ -259,3 +259,81 @@ mr_merkle_consistency_verify(uint64_t m, uint64_t n, const mr_merkle_hash old_ro
 	return sn == 0 && memcmp(fr, old_root, MR_MERKLE_HASH_LEN) == 0 &&
 	    memcmp(sr, new_root, MR_MERKLE_HASH_LEN) == 0 ? MR_OK : MR_E_SIG;
 }
+
+void
+mr_merkle_levels_push(mr_merkle_levels *t)
+{
+	size_t done = ++t->n;
+
+	for (size_t k = 1; k < MR_MERKLE_LEVELS && done % ((size_t)1 << k) == 0; k++) {
+		size_t i = (done >> k) - 1;
+		mr_merkle_node(t->lv[k - 1][2 * i], t->lv[k - 1][2 * i + 1], t->lv[k][i]);
+	}
+}
+
+static size_t
+log2_exact(size_t n)
+{
+	size_t k = 0;
+
+	while (((size_t)1 << k) < n)
+		k++;
+	return k;
+}
+
+/* MTH(D[a:b]) for a aligned to split(b - a) (as every range RFC 9162's
+ * recursions visit from the root is): the range is complete blocks of
+ * falling powers of two, each read from the levels, folded from the right. */
+static void
+range_root(const mr_merkle_levels *t, size_t a, size_t b, mr_merkle_hash out)
+{
+	size_t start[MR_MERKLE_LEVELS], lvl[MR_MERKLE_LEVELS], k = 0;
+
+	if (a == b) {
+		mr_merkle_root(NULL, 0, out);
+		return;
+	}
+	while (b - a > 0) {
+		size_t n = b - a, s = n;
+		/* a power of two: the last block; else the largest below n */
+		if ((n & (n - 1)) != 0)
+			s = split(n);
+		start[k] = a;
+		lvl[k++] = log2_exact(s);
+		a += s;
+	}
+	memcpy(out, t->lv[lvl[k - 1]][start[k - 1] >> lvl[k - 1]], MR_MERKLE_HASH_LEN);
+	for (size_t i = k - 1; i > 0; i--)
+		mr_merkle_node(t->lv[lvl[i - 1]][start[i - 1] >> lvl[i - 1]], out, out);
+}
+
+void
+mr_merkle_levels_root(const mr_merkle_levels *t, size_t m, mr_merkle_hash out)
+{
+	range_root(t, 0, m, out);
+}
+
+int
+mr_merkle_levels_inclusion(const mr_merkle_levels *t, size_t m, size_t index,
+    mr_merkle_hash *path, size_t cap, size_t *len)
+{
+	size_t lo = 0, hi = m, k = 0;
+
+	if (index >= m || m > t->n)
+		return MR_E_ARG;
+	while (hi - lo > 1) {
+		size_t s = split(hi - lo);
+		if (k == cap)
+			return MR_E_RANGE;
+		if (index - lo < s) {
+			range_root(t, lo + s, hi, path[k++]);
+			hi = lo + s;
+		} else {
+			range_root(t, lo, lo + s, path[k++]);
+			lo += s;
+		}
+	}
+	reverse(path, k);
+	*len = k;
+	return MR_OK;
+}

@@ -42,6 +42,27 @@ void mr_merkle_acc_init(mr_merkle_acc *a);
 void mr_merkle_acc_push(mr_merkle_acc *a, const mr_merkle_hash leaf);
 void mr_merkle_acc_root(const mr_merkle_acc *a, mr_merkle_hash out);
 
+/*
+ * The hashes of complete, aligned subtrees kept beside the leaves, so that
+ * roots and proofs of a large log cost O(log^2 n) hashes instead of O(n):
+ * lv[k][i] is MTH(D[i * 2^k : (i + 1) * 2^k]); lv[0] is the leaves. The
+ * caller owns the arrays (room for n >> k entries at level k) and calls
+ * mr_merkle_levels_push after storing leaf n - 1 in lv[0].
+ */
+#define MR_MERKLE_LEVELS 64
+typedef struct {
+	mr_merkle_hash *lv[MR_MERKLE_LEVELS];
+	size_t n;
+} mr_merkle_levels;
+
+/* Leaf n was stored at lv[0][n]: fills the blocks it completes, n++. */
+void mr_merkle_levels_push(mr_merkle_levels *t);
+/* MTH(D[m]) for m <= t->n. */
+void mr_merkle_levels_root(const mr_merkle_levels *t, size_t m, mr_merkle_hash out);
+/* As mr_merkle_inclusion_proof over the first m <= t->n leaves. */
+int mr_merkle_levels_inclusion(const mr_merkle_levels *t, size_t m, size_t index,
+    mr_merkle_hash *path, size_t cap, size_t *len) MR_MUST_CHECK;
+
 /* PATH(index, D[n]) (RFC 9162 2.1.3.1), leaf side first. MR_E_ARG when
  * index >= n. */
 int mr_merkle_inclusion_proof(const mr_merkle_hash *leaves, size_t n, size_t index,

@@ -116,6 +116,50 @@ test_inclusion(void **state)
 	    MR_E_ARG);
 }
 
+/* The subtree cache gives the same roots and proofs as the definition, for
+ * every tree size up to 140 and every leaf, while leaves are pushed. */
+static void
+test_levels(void **state)
+{
+	enum { M = 140 };
+	static mr_merkle_hash l[M], lv[9][M];
+	mr_merkle_hash want, got, p1[MR_MERKLE_MAX_PROOF], p2[MR_MERKLE_MAX_PROOF];
+	mr_merkle_levels t;
+	size_t n1, n2;
+
+	(void)state;
+	memset(&t, 0, sizeof(t));
+	for (size_t k = 0; k < 9; k++)
+		t.lv[k] = lv[k];
+	many_leaves(l, M);
+	mr_merkle_levels_root(&t, 0, got);
+	mr_merkle_root(l, 0, want);
+	assert_memory_equal(got, want, 32);
+	for (size_t n = 1; n <= M; n++) {
+		memcpy(lv[0][n - 1], l[n - 1], 32);
+		mr_merkle_levels_push(&t);
+		assert_int_equal(t.n, n);
+		/* Every earlier size stays answerable: checkpoints of old sizes. */
+		for (size_t m = n > 40 ? n - 40 : 1; m <= n; m++) {
+			mr_merkle_root(l, m, want);
+			mr_merkle_levels_root(&t, m, got);
+			assert_memory_equal(got, want, 32);
+		}
+		for (size_t i = 0; i < n; i++) {
+			assert_int_equal(mr_merkle_inclusion_proof(l, n, i, p1, MR_MERKLE_MAX_PROOF, &n1),
+			    MR_OK);
+			assert_int_equal(mr_merkle_levels_inclusion(&t, n, i, p2, MR_MERKLE_MAX_PROOF,
+			    &n2), MR_OK);
+			assert_int_equal(n1, n2);
+			assert_memory_equal(p1, p2, n1 * 32);
+		}
+	}
+	assert_int_equal(mr_merkle_levels_inclusion(&t, M, M, p2, MR_MERKLE_MAX_PROOF, &n2),
+	    MR_E_ARG);
+	assert_int_equal(mr_merkle_levels_inclusion(&t, M + 1, 0, p2, MR_MERKLE_MAX_PROOF, &n2),
+	    MR_E_ARG);
+}
+
 static void
 test_consistency(void **state)
 {
@@ -424,6 +468,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_roots),
 		cmocka_unit_test(test_inclusion),
+		cmocka_unit_test(test_levels),
 		cmocka_unit_test(test_consistency),
 		cmocka_unit_test(test_base64),
 		cmocka_unit_test(test_go_note),

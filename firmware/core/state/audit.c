@@ -29,6 +29,13 @@ grow(mr_audit *a, size_t want, mr_diag *d)
 	if (n == NULL)
 		return mr_diag_set(d, MR_E_NOMEM, "audit log: out of memory");
 	a->leaves = n;
+	a->tree.lv[0] = n;
+	for (size_t k = 1; k < MR_MERKLE_LEVELS && (cap >> k) > 0; k++) {
+		mr_merkle_hash *l = realloc(a->tree.lv[k], (cap >> k) * sizeof(*l));
+		if (l == NULL)
+			return mr_diag_set(d, MR_E_NOMEM, "audit log: out of memory");
+		a->tree.lv[k] = l;
+	}
 	a->leaves_cap = cap;
 	return MR_OK;
 }
@@ -37,6 +44,9 @@ void
 mr_audit_close(mr_audit *a)
 {
 	free(a->leaves);
+	for (size_t k = 1; k < MR_MERKLE_LEVELS; k++)
+		free(a->tree.lv[k]);
+	memset(&a->tree, 0, sizeof(a->tree));
 	a->leaves = NULL;
 	a->leaves_cap = 0;
 }
@@ -74,6 +84,8 @@ mr_audit_open(mr_audit *a, const char *path, mr_diag *d)
 	}
 	a->next_seq = (unsigned long)s.n + 1;
 	memcpy(a->last_hash, s.last_hash, 32);
+	for (size_t i = 0; i < s.n; i++)
+		mr_merkle_levels_push(&a->tree);
 	if (s.torn) {
 		mr_record rec;
 		/* A torn final append: the record was never acknowledged. */
@@ -125,6 +137,7 @@ mr_audit_append(mr_audit *a, const char *event, mr_record *fields, mr_diag *d)
 	a->last_len = rec.len;
 	mr_fp_sha256((const uint8_t *)rec.buf, rec.len, a->last_hash);
 	mr_merkle_leaf((const uint8_t *)rec.buf, rec.len, a->leaves[a->next_seq - 1]);
+	mr_merkle_levels_push(&a->tree);
 	a->next_seq++;
 	return MR_OK;
 }
@@ -199,7 +212,7 @@ mr_audit_size(const mr_audit *a)
 void
 mr_audit_root(const mr_audit *a, mr_merkle_hash root)
 {
-	mr_merkle_root(a->leaves, mr_audit_size(a), root);
+	mr_merkle_levels_root(&a->tree, mr_audit_size(a), root);
 }
 
 int
@@ -247,5 +260,5 @@ mr_audit_inclusion(const mr_audit *a, size_t index, size_t size, mr_merkle_hash 
 {
 	if (size > mr_audit_size(a))
 		return MR_E_ARG;
-	return mr_merkle_inclusion_proof(a->leaves, size, index, path, cap, len);
+	return mr_merkle_levels_inclusion(&a->tree, size, index, path, cap, len);
 }

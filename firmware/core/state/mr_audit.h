@@ -34,6 +34,10 @@ typedef struct {
 	uint8_t last_hash[32];
 	mr_merkle_hash *leaves; /* leaves[0 .. next_seq - 1) */
 	size_t leaves_cap;
+	/* Subtree hashes over the leaves (tree.lv[0] == leaves): a root or a
+	 * proof costs O(log^2 n), so a batch's answers do not each rehash
+	 * the whole log. */
+	mr_merkle_levels tree;
 	int defer;              /* appends are not fsync'ed until mr_audit_sync */
 	int dirty;              /* appended since the last sync */
 	char last[MR_RECORD_MAX + 1]; /* the last record appended by this process */
