@@ -57,11 +57,11 @@ export_one(const mr_host_opts *o, const char *media, const char *name, mr_diag *
 	return r;
 }
 
-/* Exports names[i] (all of them, or only the waiting ones when `waiting`),
- * one cluster at a time. */
+/* Exports names[0..n) (only the waiting ones when only_waiting), one
+ * cluster at a time. */
 static int
 export_all(const mr_host_opts *o, const char *media, char *const *names, size_t n,
-    int waiting)
+    int only_waiting)
 {
 	size_t written = 0, failed = 0;
 	mr_progress p;
@@ -71,7 +71,7 @@ export_all(const mr_host_opts *o, const char *media, char *const *names, size_t 
 	mr_progress_start(&p, "export", n);
 	for (size_t i = 0; i < n; i++) {
 		mr_progress_hold(&p);
-		if (!waiting || !mr_ws_cluster_issued(o, names[i])) {
+		if (!only_waiting || !mr_ws_cluster_issued(o, names[i])) {
 			mr_diag_clear(&d);
 			if ((r = export_one(o, media, names[i], &d)) != MR_OK) {
 				mr_progress_error(&p, "cluster %s: %s", names[i], mr_diag_text(&d, r));
