@@ -38,7 +38,6 @@
 #include "mr_record.h"
 
 #define LOG_MAX ((size_t)2 << 30) /* 2 GiB: ten million records */
-#define ISSUED_MAX 4096
 
 typedef struct {
 	char *data;
@@ -469,22 +468,54 @@ verify_export(verification *v, const char *prev, mr_diag *d)
 
 /* ---- issued certificates ---- */
 
+/* The certificates found under CERTDIR, sorted by SHA-256 so that each
+ * issue record finds its certificate in O(log n): a fleet's directory holds
+ * tens of thousands. No fixed cap: a cap would silently leave some out. */
 typedef struct {
-	char serial[41];
 	uint8_t hash[32];
-	char path[4096];
+	char serial[41];
+	char *path;
 	int seen;
 } issued_cert;
 
+typedef struct {
+	issued_cert *v;
+	size_t n, cap;
+	int oom;
+} issued_set;
+
 static void
-collect_certs(const char *dir, issued_cert *c, size_t *n, int depth)
+add_cert(issued_set *s, const uint8_t h[32], const mr_cert *cert, const char *path)
+{
+	if (s->n == s->cap) {
+		size_t c = s->cap == 0 ? 256 : s->cap * 2;
+		issued_cert *v = realloc(s->v, c * sizeof(*v));
+		if (v == NULL) {
+			s->oom = 1;
+			return;
+		}
+		s->v = v;
+		s->cap = c;
+	}
+	if ((s->v[s->n].path = strdup(path)) == NULL) {
+		s->oom = 1;
+		return;
+	}
+	memcpy(s->v[s->n].hash, h, 32);
+	mr_cert_serial_hex(cert, s->v[s->n].serial, sizeof(s->v[s->n].serial));
+	s->v[s->n].seen = 0;
+	s->n++;
+}
+
+static void
+collect_certs(const char *dir, issued_set *s, int depth)
 {
 	DIR *dp;
 	struct dirent *e;
 
 	if (depth > 4 || (dp = opendir(dir)) == NULL)
 		return;
-	while ((e = readdir(dp)) != NULL) {
+	while ((e = readdir(dp)) != NULL && !s->oom) {
 		char path[4096];
 		struct stat st;
 		size_t len = strlen(e->d_name);
@@ -492,7 +523,7 @@ collect_certs(const char *dir, issued_cert *c, size_t *n, int depth)
 		    lstat(path, &st) != 0)
 			continue;
 		if (S_ISDIR(st.st_mode)) {
-			collect_certs(path, c, n, depth + 1);
+			collect_certs(path, s, depth + 1);
 			continue;
 		}
 		if (!S_ISREG(st.st_mode) || len < 5 || strcmp(e->d_name + len - 4, ".pem") != 0)
@@ -502,28 +533,17 @@ collect_certs(const char *dir, issued_cert *c, size_t *n, int depth)
 			size_t tl = 0, pos = 0, dl = 0;
 			if (mr_file_read(path, 1 << 20, &text, &tl, NULL) != MR_OK)
 				continue;
-			while (*n < ISSUED_MAX && mr_pem_next((const char *)text, tl, &pos, "CERTIFICATE",
-			    der, sizeof(der), &dl) == MR_OK) {
+			while (!s->oom && mr_pem_next((const char *)text, tl, &pos, "CERTIFICATE", der,
+			    sizeof(der), &dl) == MR_OK) {
 				mr_cert cert;
-				mr_diag d;
 				uint8_t h[32];
-				int dup = 0;
-				mr_diag_clear(&d);
-				if (mr_cert_parse(der, dl, &cert, &d) != MR_OK)
+				if (mr_cert_parse(der, dl, &cert, NULL) != MR_OK)
 					continue;
 				/* Roots are not issued by the appliance. */
 				if (mr_der_equal(cert.issuer, cert.subject))
 					continue;
 				mr_fp_sha256(der, dl, h);
-				for (size_t i = 0; i < *n; i++)
-					dup |= memcmp(c[i].hash, h, 32) == 0;
-				if (dup)
-					continue;
-				memcpy(c[*n].hash, h, 32);
-				mr_cert_serial_hex(&cert, c[*n].serial, sizeof(c[*n].serial));
-				snprintf(c[*n].path, sizeof(c[*n].path), "%s", path);
-				c[*n].seen = 0;
-				(*n)++;
+				add_cert(s, h, &cert, path);
 			}
 			free(text);
 		}
@@ -531,49 +551,79 @@ collect_certs(const char *dir, issued_cert *c, size_t *n, int depth)
 	closedir(dp);
 }
 
+static int
+by_hash(const void *a, const void *b)
+{
+	return memcmp(((const issued_cert *)a)->hash, ((const issued_cert *)b)->hash, 32);
+}
+
+/* Sorted, and each certificate once (a file set holds its intermediate in
+ * ca-cert.pem and cert-chain.pem). */
+static void
+sort_unique(issued_set *s)
+{
+	size_t k = 0;
+
+	qsort(s->v, s->n, sizeof(*s->v), by_hash);
+	for (size_t i = 0; i < s->n; i++) {
+		if (k > 0 && memcmp(s->v[k - 1].hash, s->v[i].hash, 32) == 0) {
+			free(s->v[i].path);
+			continue;
+		}
+		s->v[k++] = s->v[i];
+	}
+	s->n = k;
+}
+
 static void
 check_issued(verification *v, const char *certdir)
 {
-	static issued_cert certs[ISSUED_MAX];
-	size_t n = 0, issues = 0;
+	issued_set set = { NULL, 0, 0, 0 };
+	size_t issues = 0;
 	char ev[32], serial[64], hex[80];
 
-	collect_certs(certdir, certs, &n, 0);
+	collect_certs(certdir, &set, 0);
+	if (set.oom) {
+		problem(v, 0, "%s: out of memory collecting certificates", certdir);
+		goto out;
+	}
+	sort_unique(&set);
 	for (size_t i = 0; i < v->log.n; i++) {
-		uint8_t h[32];
-		int found = 0;
+		issued_cert key, *c;
 		if (!rec_get(&v->log, i, "event", ev, sizeof(ev)) || strcmp(ev, "issue") != 0)
 			continue;
 		issues++;
 		rec_get(&v->log, i, "serial", serial, sizeof(serial));
-		if (!rec_get(&v->log, i, "cert", hex, sizeof(hex)) || mr_hex_decode(hex, h, 32) != MR_OK) {
+		if (!rec_get(&v->log, i, "cert", hex, sizeof(hex)) ||
+		    mr_hex_decode(hex, key.hash, 32) != MR_OK) {
 			problem(v, i + 1, "record %zu: issue record without cert=", i + 1);
-			return;
+			goto out;
 		}
-		for (size_t j = 0; j < n; j++)
-			if (memcmp(certs[j].hash, h, 32) == 0) {
-				found = 1;
-				certs[j].seen = 1;
-				if (strcmp(certs[j].serial, serial) != 0) {
-					problem(v, i + 1, "record %zu: serial %s, but %s has serial %s", i + 1,
-					    serial, certs[j].path, certs[j].serial);
-					return;
-				}
-			}
-		if (!found) {
+		c = set.n == 0 ? NULL : bsearch(&key, set.v, set.n, sizeof(*set.v), by_hash);
+		if (c == NULL) {
 			problem(v, i + 1, "record %zu: serial %s was issued but is not in %s", i + 1,
 			    serial, certdir);
-			return;
+			goto out;
+		}
+		c->seen = 1;
+		if (strcmp(c->serial, serial) != 0) {
+			problem(v, i + 1, "record %zu: serial %s, but %s has serial %s", i + 1, serial,
+			    c->path, c->serial);
+			goto out;
 		}
 	}
-	for (size_t j = 0; j < n; j++)
-		if (!certs[j].seen) {
-			problem(v, 0, "%s: serial %s is not in the audit log", certs[j].path,
-			    certs[j].serial);
-			return;
+	for (size_t j = 0; j < set.n; j++)
+		if (!set.v[j].seen) {
+			problem(v, 0, "%s: serial %s is not in the audit log", set.v[j].path,
+			    set.v[j].serial);
+			goto out;
 		}
-	note(v, "issued certificates: %zu in %s, %zu issue records: each in the other", n,
+	note(v, "issued certificates: %zu in %s, %zu issue records: each in the other", set.n,
 	    certdir, issues);
+out:
+	for (size_t j = 0; j < set.n; j++)
+		free(set.v[j].path);
+	free(set.v);
 }
 
 /* ---- media answers ---- */

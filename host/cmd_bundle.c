@@ -1,5 +1,5 @@
 /*
- * `bundle NAME... [--out DIR] [--secret-yaml]`: writes each cluster's
+ * `bundle (NAME... | --all) [--out DIR] [--secret-yaml]`: writes each cluster's
  * Istio plug-in CA file set, then runs the same checks as `meshroot verify`
  * on what it wrote, so a set that istiod would reject never looks finished.
  *
@@ -29,6 +29,7 @@
 #include "mr_base64.h"
 #include "mr_fileio.h"
 #include "mr_pem.h"
+#include "progress.h"
 #include "renew.h"
 #include "rotate.h"
 #include "verify.h"
@@ -152,9 +153,10 @@ out:
 	return r;
 }
 
+/* 0 written (or, with `all`, skipped as waiting: *skipped set), 1 failed. */
 static int
-bundle_one(const mr_host_opts *o, const char *name, const char *out_root, int yaml,
-    const uint8_t *root_pem, size_t root_pem_len)
+bundle_one(const mr_host_opts *o, const char *name, const char *out_root, int yaml, int all,
+    int *skipped)
 {
 	char dir[4096], src[4096], dst[4096];
 	uint8_t *cert = NULL, *key = NULL, *chain = NULL, *roots = NULL, *issuer = NULL;
@@ -167,6 +169,12 @@ bundle_one(const mr_host_opts *o, const char *name, const char *out_root, int ya
 	if ((r = mr_host_renew_finish(o, name, &d)) != MR_OK)
 		goto fail;
 	if (!mr_ws_cluster_issued(o, name)) {
+		if (all) {
+			/* --all: the fleet as it is; a waiting cluster is no error. */
+			printf("cluster %s: waiting for its certificate, skipped\n", name);
+			*skipped = 1;
+			return 0;
+		}
 		fprintf(stderr, "error: cluster %s: no certificate for its current request yet "
 		    "(media export / sign / media import first)\n", name);
 		return 1;
@@ -182,13 +190,11 @@ bundle_one(const mr_host_opts *o, const char *name, const char *out_root, int ya
 	if ((r = mr_host_bundle_roots(o, cert, cert_len, &roots, &roots_len, &issuer, &issuer_len,
 		 &d)) != MR_OK)
 		goto fail;
-	root_pem = roots;
-	root_pem_len = roots_len;
 	if (mr_path_join(dst, sizeof(dst), dir, opt.tls ? "tls.crt" : "ca-cert.pem") != MR_OK ||
 	    (r = mr_file_write_atomic(dst, cert, cert_len, 0644, &d)) != MR_OK)
 		goto fail;
 	if (mr_path_join(dst, sizeof(dst), dir, opt.tls ? "ca.crt" : "root-cert.pem") != MR_OK ||
-	    (r = mr_file_write_atomic(dst, root_pem, root_pem_len, 0644, &d)) != MR_OK)
+	    (r = mr_file_write_atomic(dst, roots, roots_len, 0644, &d)) != MR_OK)
 		goto fail;
 	chain = malloc(cert_len + issuer_len);
 	if (chain == NULL) {
@@ -254,11 +260,48 @@ out:
 	return r == MR_OK ? 0 : 1;
 }
 
+static const char usage_text[] =
+    "usage: meshroot [--workspace DIR] bundle (NAME... | --all) [--out DIR] [--secret-yaml]\n"
+    "           [--format cacerts|tls] [--crl [--crl-days N]]\n"
+    "  --all   every cluster of the workspace that has its certificate\n";
+
+/* Bundles names[0..n), one cluster at a time. */
+static int
+bundle_all(const mr_host_opts *o, char *const *names, size_t n, const char *out, int yaml,
+    int all)
+{
+	size_t written = 0, waiting = 0, failed = 0;
+	mr_progress p;
+
+	mr_progress_start(&p, "bundle", n);
+	for (size_t i = 0; i < n; i++) {
+		int skipped = 0;
+		mr_progress_hold(&p);
+		if (bundle_one(o, names[i], out, yaml, all, &skipped) != 0)
+			failed++;
+		else if (skipped)
+			waiting++;
+		else
+			written++;
+		mr_progress_step(&p, 1);
+	}
+	mr_progress_end(&p);
+	if (all)
+		printf("%zu file set(s) written, %zu cluster(s) waiting (skipped)\n", written,
+		    waiting);
+	else if (n > 1)
+		printf("%zu file set(s) written\n", written);
+	if (failed > 0 && n > 1)
+		fprintf(stderr, "error: %zu file set(s) failed (see above)\n", failed);
+	return failed > 0 ? 1 : 0;
+}
+
 int
 cmd_bundle(const mr_host_opts *o, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "out", required_argument, NULL, 'o' },
+		{ "all", no_argument, NULL, 'a' },
 		{ "secret-yaml", no_argument, NULL, 'y' },
 		{ "crl", no_argument, NULL, 'c' },
 		{ "crl-days", required_argument, NULL, 'C' },
@@ -270,7 +313,7 @@ cmd_bundle(const mr_host_opts *o, int argc, char **argv)
 	char path[4096];
 	uint8_t *root = NULL;
 	size_t root_len = 0;
-	int c, yaml = 0, failed = 0;
+	int c, yaml = 0, all = 0, failed = 0;
 	mr_diag d;
 
 	optind = 0; /* 0: glibc fully re-initialises its scanner */
@@ -279,6 +322,7 @@ cmd_bundle(const mr_host_opts *o, int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 'o': out = optarg; break;
+		case 'a': all = 1; break;
 		case 'y': yaml = 1; break;
 		case 'c': opt.crl = 1; break;
 		case 'C':
@@ -297,15 +341,17 @@ cmd_bundle(const mr_host_opts *o, int argc, char **argv)
 			}
 			break;
 		case 'h':
-			printf("usage: meshroot [--workspace DIR] bundle NAME... [--out DIR] [--secret-yaml]\n"
-			       "           [--format cacerts|tls] [--crl [--crl-days N]]\n");
+			fputs(usage_text, stdout);
 			return 0;
 		default: return 2;
 		}
 	}
-	if (optind >= argc) {
-		fprintf(stderr, "usage: meshroot [--workspace DIR] bundle NAME... [--out DIR] [--secret-yaml]\n"
-				"           [--format cacerts|tls] [--crl [--crl-days N]]\n");
+	if (all && optind < argc) {
+		fprintf(stderr, "error: bundle: --all or cluster names, not both\n");
+		return 2;
+	}
+	if (!all && optind >= argc) {
+		fputs(usage_text, stderr);
 		return 2;
 	}
 	if (opt.tls && opt.crl) {
@@ -319,8 +365,18 @@ cmd_bundle(const mr_host_opts *o, int argc, char **argv)
 		fprintf(stderr, "error: no pinned root in %s (media import first)\n", o->workspace);
 		return 1;
 	}
-	for (int i = optind; i < argc; i++)
-		failed |= bundle_one(o, argv[i], out, yaml, root, root_len);
 	free(root);
+	if (all) {
+		mr_ws_list l;
+		int r;
+		if ((r = mr_ws_list_read(o, &l, &d)) != MR_OK) {
+			fprintf(stderr, "error: %s\n", mr_diag_text(&d, r));
+			return 1;
+		}
+		failed = bundle_all(o, l.names, l.n, out, yaml, 1);
+		mr_ws_list_free(&l);
+	} else {
+		failed = bundle_all(o, argv + optind, (size_t)(argc - optind), out, yaml, 0);
+	}
 	return failed;
 }

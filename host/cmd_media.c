@@ -23,6 +23,7 @@
 #include "mr_media.h"
 #include "mr_pem.h"
 #include "mr_record.h"
+#include "progress.h"
 #include "workspace.h"
 
 static int
@@ -56,43 +57,56 @@ export_one(const mr_host_opts *o, const char *media, const char *name, mr_diag *
 	return r;
 }
 
+/* Exports names[0..n) (only the waiting ones when only_waiting), one
+ * cluster at a time. */
 static int
-media_export(const mr_host_opts *o, const char *media, int n_names, char **names)
+export_all(const mr_host_opts *o, const char *media, char *const *names, size_t n,
+    int only_waiting)
 {
-	char all[MR_WS_MAX_CLUSTERS][64];
-	size_t n = 0, written = 0;
+	size_t written = 0, failed = 0;
+	mr_progress p;
 	mr_diag d;
-	int r, failed = 0;
+	int r;
 
-	mr_diag_clear(&d);
-	if (n_names > 0) {
-		for (int i = 0; i < n_names; i++) {
+	mr_progress_start(&p, "export", n);
+	for (size_t i = 0; i < n; i++) {
+		mr_progress_hold(&p);
+		if (!only_waiting || !mr_ws_cluster_issued(o, names[i])) {
 			mr_diag_clear(&d);
 			if ((r = export_one(o, media, names[i], &d)) != MR_OK) {
-				fprintf(stderr, "error: cluster %s: %s\n", names[i], mr_diag_text(&d, r));
-				failed = 1;
+				mr_progress_error(&p, "cluster %s: %s", names[i], mr_diag_text(&d, r));
+				failed++;
 			} else {
 				written++;
 			}
 		}
-		return failed ? 1 : 0;
+		mr_progress_step(&p, 1);
 	}
-	if ((r = mr_ws_clusters(o, all, MR_WS_MAX_CLUSTERS, &n, &d)) != MR_OK)
-		return fail(&d, r);
-	for (size_t i = 0; i < n; i++) {
-		if (mr_ws_cluster_issued(o, all[i]))
-			continue;
-		mr_diag_clear(&d);
-		if ((r = export_one(o, media, all[i], &d)) != MR_OK) {
-			fprintf(stderr, "error: cluster %s: %s\n", all[i], mr_diag_text(&d, r));
-			failed = 1;
-		} else {
-			written++;
-		}
-	}
-	if (written == 0 && !failed)
+	mr_progress_end(&p);
+	if (written == 0 && failed == 0)
 		printf("no cluster is waiting for a certificate\n");
-	return failed ? 1 : 0;
+	else
+		printf("%zu request(s) written\n", written);
+	if (failed > 0)
+		fprintf(stderr, "error: %zu request(s) not written (see above)\n", failed);
+	return failed > 0 ? 1 : 0;
+}
+
+static int
+media_export(const mr_host_opts *o, const char *media, int n_names, char **names)
+{
+	mr_ws_list all;
+	mr_diag d;
+	int r;
+
+	if (n_names > 0)
+		return export_all(o, media, names, (size_t)n_names, 0);
+	mr_diag_clear(&d);
+	if ((r = mr_ws_list_read(o, &all, &d)) != MR_OK)
+		return fail(&d, r);
+	r = export_all(o, media, all.names, all.n, 1);
+	mr_ws_list_free(&all);
+	return r;
 }
 
 /* Loads the media's root and checks it against the pinned one (answer.c). */
@@ -154,15 +168,47 @@ print_refusal(const char *name, const char *path)
 	free(text);
 }
 
+/* Takes the answer for one waiting cluster, if the media has one. */
+static int
+import_one(const mr_host_opts *o, const char *media, const char *name, const mr_cert *root,
+    mr_progress *p, size_t *imported)
+{
+	char path[4096];
+	mr_diag d;
+	int r;
+
+	mr_diag_clear(&d);
+	if (mr_media_path(path, sizeof(path), media, MR_MEDIA_ANSWERS, name, ".pem") != MR_OK) {
+		mr_progress_error(p, "cluster %s: media path too long", name);
+		return 1;
+	}
+	if (mr_path_exists(path)) {
+		if ((r = check_answer(o, media, name, path, root, &d)) != MR_OK) {
+			mr_progress_error(p, "cluster %s: %s", name, mr_diag_text(&d, r));
+			return 1;
+		}
+		(*imported)++;
+		return 0;
+	}
+	if (mr_media_path(path, sizeof(path), media, MR_MEDIA_ANSWERS, name, ".refused") ==
+		MR_OK && mr_path_exists(path)) {
+		print_refusal(name, path);
+		return 1;
+	}
+	printf("cluster %s: no answer on the media yet\n", name);
+	return 0;
+}
+
 static int
 media_import(const mr_host_opts *o, const char *media, const char *expect)
 {
-	char names[MR_WS_MAX_CLUSTERS][64], path[4096];
 	uint8_t root_der[MR_WS_CERT_MAX];
-	size_t n = 0, root_len = 0, imported = 0;
+	size_t root_len = 0, imported = 0, failed = 0;
+	mr_ws_list names;
+	mr_progress p;
 	mr_cert root;
 	mr_diag d;
-	int r, failed = 0;
+	int r;
 
 	mr_diag_clear(&d);
 	if ((r = check_root(o, media, expect, root_der, sizeof(root_der), &root_len, &root,
@@ -175,33 +221,21 @@ media_import(const mr_host_opts *o, const char *media, const char *expect)
 	}
 	if ((r = mr_host_audit_pin(o, media, &d)) != MR_OK)
 		return fail(&d, r);
-	if ((r = mr_ws_clusters(o, names, MR_WS_MAX_CLUSTERS, &n, &d)) != MR_OK)
+	if ((r = mr_ws_list_read(o, &names, &d)) != MR_OK)
 		return fail(&d, r);
-	for (size_t i = 0; i < n; i++) {
-		if (mr_ws_cluster_issued(o, names[i]))
-			continue;
-		mr_diag_clear(&d);
-		if (mr_media_path(path, sizeof(path), media, MR_MEDIA_ANSWERS, names[i], ".pem") != MR_OK)
-			continue;
-		if (mr_path_exists(path)) {
-			if ((r = check_answer(o, media, names[i], path, &root, &d)) != MR_OK) {
-				fprintf(stderr, "error: cluster %s: %s\n", names[i], mr_diag_text(&d, r));
-				failed = 1;
-			} else {
-				imported++;
-			}
-			continue;
-		}
-		if (mr_media_path(path, sizeof(path), media, MR_MEDIA_ANSWERS, names[i],
-			".refused") == MR_OK && mr_path_exists(path)) {
-			print_refusal(names[i], path);
-			failed = 1;
-			continue;
-		}
-		printf("cluster %s: no answer on the media yet\n", names[i]);
+	mr_progress_start(&p, "import", names.n);
+	for (size_t i = 0; i < names.n; i++) {
+		mr_progress_hold(&p);
+		if (!mr_ws_cluster_issued(o, names.names[i]))
+			failed += (size_t)import_one(o, media, names.names[i], &root, &p, &imported);
+		mr_progress_step(&p, 1);
 	}
+	mr_progress_end(&p);
+	mr_ws_list_free(&names);
 	printf("%zu certificate(s) imported\n", imported);
-	return failed ? 1 : 0;
+	if (failed > 0)
+		fprintf(stderr, "error: %zu answer(s) not taken (see above)\n", failed);
+	return failed > 0 ? 1 : 0;
 }
 
 static void

@@ -159,9 +159,10 @@ out:
 static int
 root_finish(const mr_host_opts *o)
 {
-	char names[MR_WS_MAX_CLUSTERS][64], path[4096];
+	char path[4096];
 	uint8_t prev_der[MR_WS_CERT_MAX], der[MR_WS_CERT_MAX];
-	size_t n = 0, prev_len = 0, len = 0, left = 0;
+	size_t prev_len = 0, len = 0, left = 0;
+	mr_ws_list l;
 	mr_cert prev, c;
 	mr_diag d;
 	int r = MR_E_RANGE;
@@ -175,10 +176,10 @@ root_finish(const mr_host_opts *o)
 	if (mr_path_join(path, sizeof(path), o->workspace, "previous-root-cert.pem") != MR_OK ||
 	    (r = mr_ws_read_cert(path, prev_der, sizeof(prev_der), &prev_len, &prev, &d)) != MR_OK)
 		return fail(&d, r);
-	if ((r = mr_ws_clusters(o, names, MR_WS_MAX_CLUSTERS, &n, &d)) != MR_OK)
+	if ((r = mr_ws_list_read(o, &l, &d)) != MR_OK)
 		return fail(&d, r);
-	for (size_t i = 0; i < n; i++) {
-		if (mr_ws_path(o, names[i], "ca-cert.pem", path, sizeof(path)) != MR_OK ||
+	for (size_t i = 0; i < l.n; i++) {
+		if (mr_ws_path(o, l.names[i], "ca-cert.pem", path, sizeof(path)) != MR_OK ||
 		    !mr_path_exists(path) ||
 		    mr_ws_read_cert(path, der, sizeof(der), &len, &c, NULL) != MR_OK)
 			continue;
@@ -188,10 +189,11 @@ root_finish(const mr_host_opts *o)
 			 * cluster's own chain no longer verifies, and its
 			 * peers reject its workloads. */
 			fprintf(stderr, "error: cluster %s still has an intermediate from the previous "
-			    "root: renew it and roll it out first\n", names[i]);
+			    "root: renew it and roll it out first\n", l.names[i]);
 			left++;
 		}
 	}
+	mr_ws_list_free(&l);
 	if (left > 0)
 		return 1;
 	if (mr_path_join(path, sizeof(path), o->workspace, "roots-transition.pem") != MR_OK ||

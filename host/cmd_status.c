@@ -125,10 +125,12 @@ cmd_status(const mr_host_opts *o, int argc, char **argv)
 	    "usage: meshroot [--workspace DIR] status [--warn-days N] [--root-warn-days N]\n"
 	    "           [--crl-warn-days N]\n"
 	    "exit status: 0 fine, 1 warning, 2 critical, 3 unknown\n";
-	char names[MR_WS_MAX_CLUSTERS][64], path[4096], until[32], what[128];
+	char path[4096], until[32], what[128];
 	uint8_t der[MR_WS_CERT_MAX];
 	unsigned warn_days = 30, root_warn_days = 730, crl_warn_days = 14;
-	size_t n = 0, len;
+	size_t len;
+	mr_ws_list l;
+	char **names;
 	mr_cert c;
 	mr_diag d;
 	time_t now = time(NULL);
@@ -149,7 +151,7 @@ cmd_status(const mr_host_opts *o, int argc, char **argv)
 	worst = ST_OK;
 	have_crl = 0;
 	mr_diag_clear(&d);
-	if ((r = mr_ws_clusters(o, names, MR_WS_MAX_CLUSTERS, &n, &d)) != MR_OK) {
+	if ((r = mr_ws_list_read(o, &l, &d)) != MR_OK) {
 		fprintf(stderr, "error: %s\n", mr_diag_text(&d, r));
 		return ST_UNKNOWN;
 	}
@@ -166,7 +168,8 @@ cmd_status(const mr_host_opts *o, int argc, char **argv)
 	}
 	check_crl(o, now, crl_warn_days);
 	printf("%-24s %-8s %-10s %-10s %s\n", "CLUSTER", "STATE", "EXPIRES", "DAYS LEFT", "KEY");
-	for (size_t i = 0; i < n; i++) {
+	names = l.names;
+	for (size_t i = 0; i < l.n; i++) {
 		int has_key = mr_ws_path(o, names[i], "ca-key.pem", path, sizeof(path)) == MR_OK &&
 		    mr_path_exists(path);
 		int renewing = mr_host_renew_pending(o, names[i]);
@@ -202,6 +205,11 @@ cmd_status(const mr_host_opts *o, int argc, char **argv)
 		snprintf(what, sizeof(what), "cluster %s's intermediate", names[i]);
 		check_expiry(what, renewing ? "its renewal is waiting for the appliance" :
 		    "renew it (`meshroot cluster renew NAME`)", c.not_after, now, warn_days);
+	}
+	mr_ws_list_free(&l);
+	if (fflush(stdout) != 0) {
+		fprintf(stderr, "error: status: cannot write the report\n");
+		return ST_UNKNOWN;
 	}
 	return worst;
 bad:

@@ -27,7 +27,7 @@ usage(FILE *f)
 	      "                          send waiting requests over the link, wait, check answers\n"
 	      "  device (--usb [SERIAL] | --connect unix:PATH) [--audit-from N]\n"
 	      "                          the appliance's identity and root (and audit log)\n"
-	      "  bundle NAME... [--out DIR] [--secret-yaml] [--format cacerts|tls] [--crl]\n"
+	      "  bundle (NAME... | --all) [--out DIR] [--secret-yaml] [--format cacerts|tls] [--crl]\n"
 	      "                          write the Istio cacerts file set (default out/NAME/)\n"
 	      "  verify DIR...           check a cacerts directory as istiod would, plus hygiene\n"
 	      "  status [--warn-days N] [--root-warn-days N] [--crl-warn-days N]\n"

@@ -219,7 +219,7 @@ mr_pemfile_read(const char *path, mr_pemfile *out, mr_diag *d)
 	FILE *fp = NULL;
 	struct stat st;
 	uint8_t *text = NULL;
-	size_t len = 0;
+	size_t len = 0, cap = 0;
 	int r = MR_E_INTERNAL;
 
 	out->blocks = NULL;
@@ -242,25 +242,27 @@ mr_pemfile_read(const char *path, mr_pemfile *out, mr_diag *d)
 		    MR_PEMFILE_MAX_SIZE);
 		goto out;
 	}
-	/* One byte more than allowed, to notice a file that grew meanwhile. */
-	if ((text = malloc(MR_PEMFILE_MAX_SIZE + 1)) == NULL) {
+	/* Sized by the file, not the limit: a fleet's worth of small files
+	 * must not each cost a megabyte to map and wipe. One byte more than
+	 * its size, to notice a file that grew meanwhile. */
+	cap = (size_t)st.st_size + 1;
+	if ((text = malloc(cap)) == NULL) {
 		r = mr_diag_set(d, MR_E_NOMEM, "out of memory");
 		goto out;
 	}
-	len = fread(text, 1, MR_PEMFILE_MAX_SIZE + 1, fp);
+	len = fread(text, 1, cap, fp);
 	if (ferror(fp)) {
 		r = mr_diag_set(d, MR_E_IO, "read error");
 		goto out;
 	}
-	if (len > MR_PEMFILE_MAX_SIZE) {
-		r = mr_diag_set(d, MR_E_RANGE, "larger than %u bytes",
-		    MR_PEMFILE_MAX_SIZE);
+	if (len == cap) {
+		r = mr_diag_set(d, MR_E_IO, "changed while being read");
 		goto out;
 	}
 	r = mr_pemfile_parse(text, len, out, d);
 out:
 	if (text != NULL) {
-		wipe(text, MR_PEMFILE_MAX_SIZE + 1);
+		wipe(text, cap);
 		free(text);
 	}
 	if (fp != NULL)

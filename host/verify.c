@@ -309,14 +309,49 @@ name_eq(const byte *a, int a_len, const byte *b, int b_len)
  * byte, as Go's CertPool finds parents) and c's signature verifies with
  * issuer's key. On failure why says which, unless it already holds a reason.
  */
+/*
+ * Signatures already found good in this process, by SHA-256 of the signed
+ * certificate and the key that verified it. A fleet's file sets all end in
+ * the same root, which each set carries twice (root-cert.pem and
+ * cert-chain.pem): its self-signature is checked once per process instead
+ * of several times per directory. Only successes are kept; the result is a
+ * function of exactly the hashed bytes.
+ */
+#define SIG_CACHE 8
+static struct {
+	byte h[WC_SHA256_DIGEST_SIZE];
+	int used;
+} sig_cache[SIG_CACHE];
+static unsigned sig_cache_next;
+
+static int
+sig_key(const vcert *c, const vcert *issuer, byte h[WC_SHA256_DIGEST_SIZE])
+{
+	wc_Sha256 sha;
+	int r;
+
+	if (wc_InitSha256(&sha) != 0)
+		return -1;
+	r = wc_Sha256Update(&sha, c->der, (word32)c->len) != 0 ||
+	    wc_Sha256Update(&sha, issuer->dc.publicKey, issuer->dc.pubKeySize) != 0 ||
+	    wc_Sha256Final(&sha, h) != 0 ? -1 : 0;
+	wc_Sha256Free(&sha);
+	return r;
+}
+
 static int
 issued_by(const vcert *c, const vcert *issuer, mr_diag *why)
 {
-	int r;
+	byte h[WC_SHA256_DIGEST_SIZE];
+	int r, keyed;
 
 	if (!name_eq(c->dc.issuerRaw, c->dc.issuerRawLen,
 	    issuer->dc.subjectRaw, issuer->dc.subjectRawLen))
 		return 0;
+	keyed = c->len <= UINT32_MAX && sig_key(c, issuer, h) == 0;
+	for (size_t i = 0; keyed && i < SIG_CACHE; i++)
+		if (sig_cache[i].used && memcmp(sig_cache[i].h, h, sizeof(h)) == 0)
+			return 1;
 	r = wc_CheckCertSigPubKey(c->der, (word32)c->len, NULL,
 	    issuer->dc.publicKey, issuer->dc.pubKeySize, (int)issuer->dc.keyOID);
 	if (r != 0) {
@@ -324,6 +359,11 @@ issued_by(const vcert *c, const vcert *issuer, mr_diag *why)
 		    "the signature on \"%s\" does not verify with the key of \"%s\" (%s)",
 		    c->name, issuer->name, wc_GetErrorString(r));
 		return 0;
+	}
+	if (keyed) {
+		memcpy(sig_cache[sig_cache_next].h, h, sizeof(h));
+		sig_cache[sig_cache_next].used = 1;
+		sig_cache_next = (sig_cache_next + 1) % SIG_CACHE;
 	}
 	return 1;
 }

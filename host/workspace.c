@@ -76,17 +76,50 @@ mr_ws_read_root(const mr_host_opts *o, uint8_t *der, size_t cap, size_t *len, mr
 static int
 by_name(const void *a, const void *b)
 {
-	return strcmp((const char *)a, (const char *)b);
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Appends name to the block (offsets, not pointers: the block moves as it
+ * grows). Doubling keeps the whole walk linear. */
+static int
+list_add(const char *name, char **block, size_t *used, size_t *cap, size_t **off,
+    size_t n, size_t *off_cap)
+{
+	size_t len = strlen(name) + 1;
+
+	if (*used + len > *cap) {
+		size_t c = *cap == 0 ? 4096 : *cap * 2;
+		char *b = realloc(*block, c);
+		if (b == NULL)
+			return MR_E_NOMEM;
+		*block = b;
+		*cap = c;
+	}
+	if (n == *off_cap) {
+		size_t c = *off_cap == 0 ? 256 : *off_cap * 2;
+		size_t *v = realloc(*off, c * sizeof(*v));
+		if (v == NULL)
+			return MR_E_NOMEM;
+		*off = v;
+		*off_cap = c;
+	}
+	memcpy(*block + *used, name, len);
+	(*off)[n] = *used;
+	*used += len;
+	return MR_OK;
 }
 
 int
-mr_ws_clusters(const mr_host_opts *o, char names[][64], size_t max, size_t *n, mr_diag *d)
+mr_ws_list_read(const mr_host_opts *o, mr_ws_list *l, mr_diag *d)
 {
 	char path[4096];
-	DIR *dp;
+	DIR *dp = NULL;
 	struct dirent *de;
+	size_t used = 0, cap = 0, off_cap = 0, n = 0, *off = NULL;
+	char *block = NULL;
+	int r = MR_E_INTERNAL;
 
-	*n = 0;
+	memset(l, 0, sizeof(*l));
 	if (mr_path_join(path, sizeof(path), o->workspace, "clusters") != MR_OK)
 		return mr_diag_set(d, MR_E_RANGE, "workspace path too long");
 	if ((dp = opendir(path)) == NULL) {
@@ -94,19 +127,70 @@ mr_ws_clusters(const mr_host_opts *o, char names[][64], size_t max, size_t *n, m
 			return MR_OK;
 		return mr_diag_set(d, MR_E_IO, "%s: %s", path, strerror(errno));
 	}
+	errno = 0;
 	while ((de = readdir(dp)) != NULL) {
 		if (!mr_cluster_name_ok(de->d_name))
 			continue;
-		if (*n == max) {
-			closedir(dp);
-			return mr_diag_set(d, MR_E_RANGE, "more than %zu clusters", max);
+		if (n == MR_WS_LIST_MAX) {
+			r = mr_diag_set(d, MR_E_RANGE, "%s: more than %u clusters (the limit of one "
+			    "workspace): split the fleet into several workspaces", path, MR_WS_LIST_MAX);
+			goto out;
 		}
-		/* mr_cluster_name_ok bounds the name to 63 bytes. */
-		memcpy(names[*n], de->d_name, strlen(de->d_name) + 1);
-		(*n)++;
+		if (list_add(de->d_name, &block, &used, &cap, &off, n, &off_cap) != MR_OK) {
+			r = mr_diag_set(d, MR_E_NOMEM, "out of memory listing %s", path);
+			goto out;
+		}
+		n++;
+		errno = 0;
 	}
+	if (errno != 0) {
+		r = mr_diag_set(d, MR_E_IO, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (n > 0 && (l->names = malloc(n * sizeof(*l->names))) == NULL) {
+		r = mr_diag_set(d, MR_E_NOMEM, "out of memory listing %s", path);
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++)
+		l->names[i] = block + off[i];
+	qsort(l->names, n, sizeof(*l->names), by_name);
+	l->n = n;
+	l->block = block;
+	block = NULL;
+	r = MR_OK;
+out:
 	closedir(dp);
-	qsort(names, *n, 64, by_name);
+	free(off);
+	free(block);
+	return r;
+}
+
+void
+mr_ws_list_free(mr_ws_list *l)
+{
+	free(l->names);
+	free(l->block);
+	memset(l, 0, sizeof(*l));
+}
+
+int
+mr_ws_clusters(const mr_host_opts *o, char names[][64], size_t max, size_t *n, mr_diag *d)
+{
+	mr_ws_list l;
+	int r;
+
+	*n = 0;
+	if ((r = mr_ws_list_read(o, &l, d)) != MR_OK)
+		return r;
+	if (l.n > max) {
+		mr_ws_list_free(&l);
+		return mr_diag_set(d, MR_E_RANGE, "more than %zu clusters", max);
+	}
+	/* mr_cluster_name_ok bounds each name to 63 bytes. */
+	for (size_t i = 0; i < l.n; i++)
+		memcpy(names[i], l.names[i], strlen(l.names[i]) + 1);
+	*n = l.n;
+	mr_ws_list_free(&l);
 	return MR_OK;
 }
 

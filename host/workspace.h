@@ -24,7 +24,12 @@
 #include "mr_csr.h"
 #include "mr_diag.h"
 
+/* The most clusters mr_ws_clusters copies into a caller's fixed array
+ * (`submit`'s batch); commands over the whole fleet use mr_ws_list. */
 #define MR_WS_MAX_CLUSTERS 256
+/* A sanity bound on one workspace, far above any fleet (the list costs
+ * about 24 bytes a cluster plus its name): past it, a clear error. */
+#define MR_WS_LIST_MAX 1000000u
 #define MR_WS_CERT_MAX 8192
 
 /* <workspace>/clusters/<name>/<file> (file may be NULL for the dir). */
@@ -43,7 +48,23 @@ int mr_ws_read_csr(const char *path, uint8_t *der, size_t cap, size_t *len, mr_c
 int mr_ws_read_root(const mr_host_opts *o, uint8_t *der, size_t cap, size_t *len,
     mr_cert *c, mr_diag *d) MR_MUST_CHECK;
 
-/* Cluster names in the workspace, sorted. */
+/*
+ * The cluster names of the workspace, sorted: the only whole-fleet state a
+ * command keeps. Commands over every cluster walk it and read each
+ * cluster's files one at a time, so memory stays flat with the fleet.
+ * names[i] points into one block; mr_ws_list_free releases both.
+ */
+typedef struct {
+	char **names;
+	size_t n;
+	char *block;
+} mr_ws_list;
+
+int mr_ws_list_read(const mr_host_opts *o, mr_ws_list *l, mr_diag *d) MR_MUST_CHECK;
+void mr_ws_list_free(mr_ws_list *l);
+
+/* The first max cluster names of the workspace, sorted, into a fixed
+ * array; more than max is MR_E_RANGE. */
 int mr_ws_clusters(const mr_host_opts *o, char names[][64], size_t max, size_t *n,
     mr_diag *d) MR_MUST_CHECK;
 
