@@ -33,7 +33,7 @@ parse_attributes(mr_der attrs, mr_csr *c, mr_diag *d)
 }
 
 int
-mr_csr_parse(const uint8_t *der, size_t n, mr_csr *c, mr_diag *d)
+mr_csr_parse_unverified(const uint8_t *der, size_t n, mr_csr *c, mr_diag *d)
 {
 	mr_der in = mr_der_view(der, n), seq, info, alg, bits, ver, spki, attrs;
 	unsigned long version;
@@ -68,6 +68,16 @@ mr_csr_parse(const uint8_t *der, size_t n, mr_csr *c, mr_diag *d)
 	}
 	if (mr_sig_alg_parse(alg, &c->sig_alg) != MR_OK)
 		return mr_diag_set(d, MR_E_CSR, "CSR signature algorithm not supported");
+	return MR_OK;
+}
+
+int
+mr_csr_parse(const uint8_t *der, size_t n, mr_csr *c, mr_diag *d)
+{
+	int r;
+
+	if ((r = mr_csr_parse_unverified(der, n, c, d)) != MR_OK)
+		return r;
 	/* Proof of possession: without it anyone could get a CA certificate
 	 * for a key they do not hold. */
 	if (mr_sig_verify(&c->spki, c->sig_alg, c->info.p, c->info.n, c->sig.p, c->sig.n,

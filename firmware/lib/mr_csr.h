@@ -31,6 +31,12 @@ typedef struct {
 /* Parses a DER CSR spanning all of der and checks its self-signature. */
 int mr_csr_parse(const uint8_t *der, size_t n, mr_csr *c, mr_diag *d) MR_MUST_CHECK;
 
+/* mr_csr_parse without the self-signature check: the structure only. For
+ * the confined request parser, whose CSRs the signer parses again and
+ * checks in full (mr_request_parse): the signature is checked once, on the
+ * side that trusts its result. */
+int mr_csr_parse_unverified(const uint8_t *der, size_t n, mr_csr *c, mr_diag *d) MR_MUST_CHECK;
+
 /* One line naming what the CSR asked for and meshroot ignores, e.g.
  * "basicConstraints pathlen 5, subjectAltName"; "" when nothing. */
 void mr_csr_ignored(const mr_csr *c, char *out, size_t cap);

@@ -143,4 +143,13 @@ int mr_token_device_sign_digest(int dev_id, const uint8_t *spki, size_t spki_len
     const uint8_t *digest, size_t digest_len, uint8_t *sig, size_t cap,
     size_t *sig_len, mr_diag *d) MR_MUST_CHECK;
 
+/* As mr_token_device_sign_digest without the software verify of the
+ * signature, for a caller that verifies what it assembles anyway, and
+ * may do so on another thread while the token signs the next digest
+ * (mr_sign_tbs_token, whose output mr_sign_tbs_check verifies before
+ * anything is released). */
+int mr_token_device_sign_digest_unverified(int dev_id, const uint8_t *spki, size_t spki_len,
+    const uint8_t *digest, size_t digest_len, uint8_t *sig, size_t cap, size_t *sig_len,
+    mr_diag *d) MR_MUST_CHECK;
+
 #endif

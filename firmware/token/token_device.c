@@ -318,7 +318,8 @@ cap32(size_t cap)
 
 static int
 sign_ecc(device *dev, const uint8_t *spki, size_t spki_len, const uint8_t *digest,
-    size_t digest_len, uint8_t *sig, size_t cap, size_t *sig_len, WC_RNG *rng, mr_diag *d)
+    size_t digest_len, uint8_t *sig, size_t cap, size_t *sig_len, WC_RNG *rng, int verify,
+    mr_diag *d)
 {
 	int r = MR_E_INTERNAL;
 	ecc_key hw, sw;
@@ -344,8 +345,9 @@ sign_ecc(device *dev, const uint8_t *spki, size_t spki_len, const uint8_t *diges
 	}
 	/* Verified in software with a key object that never touches the
 	 * device: a token key that does not match the SPKI fails here. */
-	ret = wc_ecc_verify_hash(sig, len, digest, (word32)digest_len, &ok, &sw);
-	if (ret != 0 || ok != 1) {
+	if (verify)
+		ret = wc_ecc_verify_hash(sig, len, digest, (word32)digest_len, &ok, &sw);
+	if (verify && (ret != 0 || ok != 1)) {
 		r = mr_diag_set(d, MR_E_SIG, "key '%s': the token's ECDSA signature does not "
 		    "verify with the public key", dev->label);
 		goto out;
@@ -362,7 +364,8 @@ out:
 
 static int
 sign_rsa(device *dev, const uint8_t *spki, size_t spki_len, const uint8_t *digest,
-    size_t digest_len, uint8_t *sig, size_t cap, size_t *sig_len, WC_RNG *rng, mr_diag *d)
+    size_t digest_len, uint8_t *sig, size_t cap, size_t *sig_len, WC_RNG *rng, int verify,
+    mr_diag *d)
 {
 	int r = MR_E_INTERNAL;
 	RsaKey hw, sw;
@@ -396,8 +399,8 @@ sign_rsa(device *dev, const uint8_t *spki, size_t spki_len, const uint8_t *diges
 		goto out;
 	}
 	len = (size_t)ret;
-	ret = wc_RsaSSL_Verify(sig, (word32)len, check, sizeof(check), &sw);
-	if (ret < 0 || (word32)ret != di_len || memcmp(check, di, di_len) != 0) {
+	ret = verify ? wc_RsaSSL_Verify(sig, (word32)len, check, sizeof(check), &sw) : (int)di_len;
+	if (verify && (ret < 0 || (word32)ret != di_len || memcmp(check, di, di_len) != 0)) {
 		r = mr_diag_set(d, MR_E_SIG, "key '%s': the token's RSA signature does not "
 		    "verify with the public key", dev->label);
 		goto out;
@@ -412,10 +415,9 @@ out:
 	return r;
 }
 
-int
-mr_token_device_sign_digest(int dev_id, const uint8_t *spki, size_t spki_len,
-    const uint8_t *digest, size_t digest_len, uint8_t *sig, size_t cap, size_t *sig_len,
-    mr_diag *d)
+static int
+sign_digest(int dev_id, const uint8_t *spki, size_t spki_len, const uint8_t *digest,
+    size_t digest_len, uint8_t *sig, size_t cap, size_t *sig_len, int verify, mr_diag *d)
 {
 	int r = MR_E_INTERNAL;
 	device *dev = find_device(dev_id);
@@ -449,11 +451,29 @@ mr_token_device_sign_digest(int dev_id, const uint8_t *spki, size_t spki_len,
 	dev->last_err = MR_OK;
 	mr_diag_clear(&dev->last);
 	if (is_ec)
-		r = sign_ecc(dev, spki, spki_len, digest, digest_len, sig, cap, sig_len, &rng, d);
+		r = sign_ecc(dev, spki, spki_len, digest, digest_len, sig, cap, sig_len, &rng, verify,
+		    d);
 	else
-		r = sign_rsa(dev, spki, spki_len, digest, digest_len, sig, cap, sig_len, &rng, d);
+		r = sign_rsa(dev, spki, spki_len, digest, digest_len, sig, cap, sig_len, &rng, verify,
+		    d);
 out:
 	if (rng_init)
 		wc_FreeRng(&rng);
 	return r;
+}
+
+int
+mr_token_device_sign_digest(int dev_id, const uint8_t *spki, size_t spki_len,
+    const uint8_t *digest, size_t digest_len, uint8_t *sig, size_t cap, size_t *sig_len,
+    mr_diag *d)
+{
+	return sign_digest(dev_id, spki, spki_len, digest, digest_len, sig, cap, sig_len, 1, d);
+}
+
+int
+mr_token_device_sign_digest_unverified(int dev_id, const uint8_t *spki, size_t spki_len,
+    const uint8_t *digest, size_t digest_len, uint8_t *sig, size_t cap, size_t *sig_len,
+    mr_diag *d)
+{
+	return sign_digest(dev_id, spki, spki_len, digest, digest_len, sig, cap, sig_len, 0, d);
 }

@@ -18,6 +18,7 @@
  * signs.
  */
 #include <getopt.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,14 +49,20 @@ typedef struct {
 	size_t slot;            /* E_ISSUE: its mr_issue_item */
 	char why[320];          /* E_REFUSE: the refusal's text */
 	int fresh;              /* E_ISSUE: not issued before this run */
+	int parse_err;          /* mr_request_parse's verdict on item */
+	mr_diag parse_diag;
 } entry;
 
 typedef struct {
 	mr_app *app;
 	const char *media;
-	entry e[MR_ISSUE_WINDOW];
+	/* Two windows: the token signs one while a thread checks the next. */
+	entry ew[2][MR_ISSUE_WINDOW];
+	size_t nw[2];
+	entry *e;               /* the window being decided and issued */
+	size_t n;
 	mr_issue_item iss[MR_ISSUE_WINDOW];
-	size_t n, n_iss;
+	size_t n_iss;
 	batch_counts bc;
 	mr_progress prog;
 	char proof[MR_AUDIT_PROOF_MAX];
@@ -113,16 +120,48 @@ refuse_entry(batch *b, entry *e, const char *file, const char *why, mr_diag *d)
 	return mr_app_audit(b->app, "refuse", &rec, d);
 }
 
-/* Takes one parser entry into the window: skips and refusals are audited,
- * a good request is shown and approved (or declined). MR_E_AUDIT stops
- * the batch. */
+/* The signer's own parse of one entry: structure, self-signature and
+ * policy (mr_request_parse). Reads only the loaded policy and root, writes
+ * only the entry: it runs on the checking thread. */
+static void
+check_entry(const mr_app *app, entry *e)
+{
+	mr_ps_item *it = &e->item;
+
+	mr_diag_clear(&e->parse_diag);
+	e->parse_err = MR_OK;
+	if (it->kind == MR_PS_REFUSE)
+		e->parse_err = mr_diag_set(&e->parse_diag, it->err, "%s", it->why);
+	else if (it->kind == MR_PS_CSR)
+		e->parse_err = mr_request_parse(app, it->cluster, it->der, it->der_len, &e->rq,
+		    &e->parse_diag);
+}
+
+typedef struct {
+	const mr_app *app;
+	entry *e;
+	size_t n;
+} check_job;
+
+static void *
+check_window(void *arg)
+{
+	check_job *j = arg;
+
+	for (size_t i = 0; i < j->n; i++)
+		check_entry(j->app, &j->e[i]);
+	return NULL;
+}
+
+/* Takes one checked entry into the window: skips and refusals are
+ * audited, a good request is shown and approved (or declined). MR_E_AUDIT
+ * stops the batch. */
 static int
 take(batch *b, entry *e, mr_diag *d)
 {
 	mr_app *app = b->app;
 	mr_ps_item *it = &e->item;
 	char text[1536];
-	mr_diag pd;
 	mr_record rec;
 	int r;
 
@@ -133,15 +172,8 @@ take(batch *b, entry *e, mr_diag *d)
 		mr_record_add(&rec, "reason", it->why);
 		return mr_app_audit(app, "skip", &rec, d);
 	}
-	mr_diag_clear(&pd);
-	if (it->kind == MR_PS_REFUSE)
-		r = mr_diag_set(&pd, it->err, "%s", it->why);
-	else
-		/* The parser checked it already; checked again here with the
-		 * policy, on this side of the boundary. */
-		r = mr_request_parse(app, it->cluster, it->der, it->der_len, &e->rq, &pd);
-	if (r != MR_OK)
-		return refuse_entry(b, e, it->name, mr_diag_text(&pd, r), d);
+	if (e->parse_err != MR_OK)
+		return refuse_entry(b, e, it->name, mr_diag_text(&e->parse_diag, e->parse_err), d);
 	e->kind = E_ISSUE;
 	e->fresh = mr_db_issued_for_request(&app->db, e->rq.csr_hash_hex) == NULL;
 	if (e->fresh) {
@@ -291,6 +323,35 @@ release(batch *b, mr_diag *d)
 	return fatal == MR_OK ? MR_OK : MR_E_STATE;
 }
 
+/* Reads up to one window of entries from the parser into ew[w]. Returns
+ * 0 when entries are there to check; *end at the listing's end or when the
+ * parser failed (*failed, reported). */
+static int
+collect(batch *b, mr_ps *ps, size_t w, int *end, int *failed)
+{
+	mr_diag d;
+	int r;
+
+	b->nw[w] = 0;
+	while (b->nw[w] < MR_ISSUE_WINDOW) {
+		entry *e = &b->ew[w][b->nw[w]];
+		mr_diag_clear(&d);
+		if ((r = mr_ps_next(ps, &e->item, &d)) != MR_OK) {
+			mr_progress_pause(&b->prog);
+			fprintf(stderr, "error: %s\n", mr_diag_text(&d, r));
+			*failed = 1;
+			*end = 1;
+			break;
+		}
+		if (e->item.kind == MR_PS_END) {
+			*end = 1;
+			break;
+		}
+		b->nw[w]++;
+	}
+	return b->nw[w] > 0 ? 0 : -1;
+}
+
 static int
 sign_media(mr_app *app, const char *media, mr_ps *ps)
 {
@@ -300,6 +361,7 @@ sign_media(mr_app *app, const char *media, mr_ps *ps)
 	char path[4096], pem[8192];
 	size_t pem_len;
 	int r, stop = 0, parser_failed = 0, end = 0, rc;
+	size_t cur;
 
 	mr_diag_clear(&d);
 	/* The parser first: it must never share an address space or a
@@ -333,32 +395,42 @@ sign_media(mr_app *app, const char *media, mr_ps *ps)
 	 * commit, before that window's answers are written. */
 	mr_audit_defer(&app->audit, 1);
 	mr_db_defer(&app->db, 1);
-	while (!stop && !end) {
-		b->n = b->n_iss = 0;
-		while (b->n < MR_ISSUE_WINDOW && !stop) {
-			entry *e = &b->e[b->n];
+	cur = 0;
+	if (collect(b, ps, cur, &end, &parser_failed) == 0)
+		check_window(&(check_job){ app, b->ew[cur], b->nw[cur] });
+	while (!stop && b->nw[cur] > 0) {
+		size_t nxt = 1 - cur;
+		check_job job;
+		pthread_t th;
+		int threaded = 0;
+
+		b->e = b->ew[cur];
+		b->n = b->nw[cur];
+		b->n_iss = 0;
+		for (size_t i = 0; i < b->n && !stop; i++) {
 			mr_diag_clear(&d);
-			if ((r = mr_ps_next(ps, &e->item, &d)) != MR_OK) {
-				mr_progress_pause(&b->prog);
-				fprintf(stderr, "error: %s\n", mr_diag_text(&d, r));
-				parser_failed = 1;
-				end = 1;
-				break;
-			}
-			if (e->item.kind == MR_PS_END) {
-				end = 1;
-				break;
-			}
-			if ((r = take(b, e, &d)) != MR_OK) {
+			if ((r = take(b, &b->e[i], &d)) != MR_OK) {
 				mr_progress_pause(&b->prog);
 				fprintf(stderr, "error: %s\n", mr_diag_text(&d, r));
 				stop = 1;
-				break;
 			}
-			b->n++;
 		}
-		if (!stop && b->n > 0 && release(b, &d) != MR_OK)
+		if (stop)
+			break;
+		/* The next window is read now and checked while this one is
+		 * signed: the token does not wait for the CSR checks. */
+		b->nw[nxt] = 0;
+		if (!end && collect(b, ps, nxt, &end, &parser_failed) == 0) {
+			job = (check_job){ app, b->ew[nxt], b->nw[nxt] };
+			threaded = pthread_create(&th, NULL, check_window, &job) == 0;
+			if (!threaded)
+				check_window(&job);
+		}
+		if (release(b, &d) != MR_OK)
 			stop = 1;
+		if (threaded)
+			pthread_join(th, NULL);
+		cur = nxt;
 	}
 	if (!stop && !parser_failed && (r = mr_ps_finish(ps, &d)) != MR_OK) {
 		fprintf(stderr, "error: %s\n", mr_diag_text(&d, r));

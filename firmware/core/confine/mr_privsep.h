@@ -4,7 +4,7 @@
  * parser before it opens any of them. The parser confines itself
  * (mr_sandbox.h), lists the media requests directory through a descriptor,
  * reads each request (bounded, O_NOFOLLOW), decodes the PEM, parses the CSR
- * and checks its self-signature, and tells the signer about each directory
+ * (its structure: the self-signature is checked in the signer), and tells the signer about each directory
  * entry in one small message over a socketpair:
  *
  *   LIST  count            first: how many entries follow (<= MR_MEDIA_MAX_ENTRIES)
@@ -35,7 +35,7 @@
 enum {
 	MR_PS_SKIP = 1, /* it.why says why */
 	MR_PS_REFUSE,   /* it.err and it.why: the parser's refusal */
-	MR_PS_CSR,      /* it.der: a CSR whose self-signature verified in the parser */
+	MR_PS_CSR,      /* it.der: a CSR whose structure parsed in the parser */
 	MR_PS_END,      /* no more entries */
 };
 

@@ -1,3 +1,4 @@
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -215,7 +216,7 @@ abandon(mr_app *app, const mr_request *rq, const char *serial, int err, mr_diag 
 }
 
 /* The steps an item goes through in mr_issue_window. */
-enum { ST_NEW, ST_DONE, ST_DUP, ST_RESERVED, ST_SIGNED, ST_STORED, ST_ABANDON };
+enum { ST_NEW, ST_DONE, ST_DUP, ST_RESERVED, ST_UNCHECKED, ST_SIGNED, ST_STORED, ST_ABANDON };
 
 /* a. One request: answered from the state dir, refused (audited), or
  * reserved. MR_OK unless the window must stop. */
@@ -254,25 +255,158 @@ prepare(mr_app *app, mr_issue_item *it, time_t now, mr_diag *d)
 	return MR_OK;
 }
 
-/* b. Sign one reserved request and check what came back. An error is the
- * item's (it->diag); the caller decides whether the window goes on. */
+/* b. Reads back what the token signed for one item: nothing leaves without
+ * both checks (same TBS, valid signature: mr_sign_tbs_check), then the
+ * lints again on what was signed. Touches only the item. */
 static int
-sign_checked(mr_app *app, mr_issue_item *it, time_t now)
+check_signed(const mr_app *app, mr_issue_item *it, time_t now)
 {
 	mr_cert signed_cert;
 	int r;
 
-	/* Nothing leaves without both checks: same TBS, valid signature
-	 * (mr_sign_tbs), then the lints again on what was signed. */
-	if ((r = mr_sign_tbs(MR_DEV_ID, &app->root.spki, it->built.tbs_sig_alg, it->tbs,
-		 it->is.der, sizeof(it->is.der), &it->is.der_len, &it->diag)) != MR_OK)
+	if ((r = mr_sign_tbs_check(it->is.der, it->is.der_len, it->tbs, it->built.tbs_sig_alg,
+		 &app->root.spki, &it->diag)) != MR_OK)
 		return r;
-	mr_crashpoint("after-sign");
 	if (mr_cert_parse(it->is.der, it->is.der_len, &signed_cert, &it->diag) != MR_OK)
 		return MR_E_INTERNAL;
 	if (mr_lint_ca(&signed_cert, MR_LINT_INTERMEDIATE, &app->root, now, &it->diag) != MR_OK)
 		return MR_E_LINT;
 	return MR_OK;
+}
+
+/*
+ * b. The token signs item i while a second thread reads back item i - 1:
+ * the CPU work of the checks never makes the token wait. The signing
+ * thread publishes each item once it is signed (or abandoned); the
+ * checker takes them in order. A check failure other than a lint stops
+ * the signing of the rest of the window.
+ */
+typedef struct {
+	const mr_app *app;
+	mr_issue_item *v;
+	size_t k;
+	time_t now;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	size_t published;       /* items [0, published) are the checker's */
+	int stop;               /* a check failed: sign nothing more */
+	int stop_err;
+	mr_diag stop_diag;
+} pipeline;
+
+static void
+check_one(pipeline *p, mr_issue_item *it)
+{
+	int e;
+
+	if (it->step != ST_UNCHECKED)
+		return;
+	if ((e = check_signed(p->app, it, p->now)) == MR_OK) {
+		it->step = ST_SIGNED;
+		return;
+	}
+	it->step = ST_ABANDON;
+	it->err = e;
+	if (e == MR_E_LINT)
+		return;
+	pthread_mutex_lock(&p->mu);
+	if (!p->stop) {
+		p->stop = 1;
+		p->stop_err = e;
+		mr_diag_set(&p->stop_diag, e, "%s", mr_diag_text(&it->diag, e));
+	}
+	pthread_mutex_unlock(&p->mu);
+}
+
+static void *
+checker(void *arg)
+{
+	pipeline *p = arg;
+
+	for (size_t j = 0; j < p->k; j++) {
+		pthread_mutex_lock(&p->mu);
+		while (p->published <= j)
+			pthread_cond_wait(&p->cv, &p->mu);
+		pthread_mutex_unlock(&p->mu);
+		check_one(p, &p->v[j]);
+	}
+	return NULL;
+}
+
+static void
+publish(pipeline *p, size_t n)
+{
+	pthread_mutex_lock(&p->mu);
+	p->published = n;
+	pthread_cond_signal(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+}
+
+static int
+stopped(pipeline *p)
+{
+	int s;
+
+	pthread_mutex_lock(&p->mu);
+	s = p->stop;
+	pthread_mutex_unlock(&p->mu);
+	return s;
+}
+
+/* Signs every reserved item (after `r`, the window's state so far, is
+ * MR_OK); returns the failure that stops the batch, if any. */
+static int
+sign_all(mr_app *app, mr_issue_item *v, size_t k, time_t now, int r, mr_diag *d)
+{
+	pipeline p;
+	pthread_t th;
+	int threaded, halt = r != MR_OK;
+
+	memset(&p, 0, sizeof(p));
+	p.app = app;
+	p.v = v;
+	p.k = k;
+	p.now = now;
+	mr_diag_clear(&p.stop_diag);
+	pthread_mutex_init(&p.mu, NULL);
+	pthread_cond_init(&p.cv, NULL);
+	/* Without a thread the checks run in line: slower, the same checks. */
+	threaded = pthread_create(&th, NULL, checker, &p) == 0;
+	for (size_t i = 0; i < k; i++) {
+		mr_issue_item *it = &v[i];
+		int e;
+		if (it->step == ST_RESERVED) {
+			if (halt || stopped(&p)) {
+				it->step = ST_ABANDON;
+				it->err = mr_diag_set(&it->diag, MR_E_CANCELLED,
+				    "batch stopped before signing");
+			} else if ((e = mr_sign_tbs_token(MR_DEV_ID, &app->root.spki,
+					it->built.tbs_sig_alg, it->tbs, it->is.der, sizeof(it->is.der),
+					&it->is.der_len, &it->diag)) == MR_OK) {
+				it->step = ST_UNCHECKED;
+				mr_crashpoint("after-sign");
+			} else {
+				/* A token failure stops the window: what was signed is
+				 * still checked, stored and recorded. */
+				it->step = ST_ABANDON;
+				it->err = e;
+				halt = 1;
+				if (r == MR_OK)
+					r = mr_diag_set(d, e, "%s", mr_diag_text(&it->diag, e));
+			}
+		}
+		if (threaded)
+			publish(&p, i + 1);
+		else
+			check_one(&p, it);
+	}
+	if (threaded)
+		pthread_join(th, NULL);
+	if (p.stop && r == MR_OK)
+		r = mr_diag_set(d, p.stop_err, "%s", mr_diag_text(&p.stop_diag, p.stop_err));
+	pthread_cond_destroy(&p.cv);
+	pthread_mutex_destroy(&p.mu);
+	return r;
 }
 
 /* b. Every signed certificate into certs/<serial>.pem, created (never
@@ -371,7 +505,7 @@ sync_state(mr_app *app, mr_diag *d)
 static int
 window(mr_app *app, mr_issue_item *v, size_t k, time_t now, mr_diag *d)
 {
-	int r = MR_OK, stop = 0;
+	int r = MR_OK;
 
 	/* a. */
 	for (size_t i = 0; i < k && r == MR_OK; i++) {
@@ -387,28 +521,8 @@ window(mr_app *app, mr_issue_item *v, size_t k, time_t now, mr_diag *d)
 	}
 	if (r == MR_OK)
 		r = sync_state(app, d);
-	/* b. A token failure stops the window: what was signed is still
-	 * stored and recorded, the rest abandoned. */
-	for (size_t i = 0; i < k; i++) {
-		int e;
-		if (v[i].step != ST_RESERVED)
-			continue;
-		if (r != MR_OK || stop) {
-			v[i].step = ST_ABANDON;
-			v[i].err = mr_diag_set(&v[i].diag, MR_E_CANCELLED, "batch stopped before signing");
-			continue;
-		}
-		if ((e = sign_checked(app, &v[i], now)) == MR_OK) {
-			v[i].step = ST_SIGNED;
-			continue;
-		}
-		v[i].step = ST_ABANDON;
-		v[i].err = e;
-		if (e != MR_E_LINT) {
-			stop = 1;
-			r = mr_diag_set(d, e, "%s", mr_diag_text(&v[i].diag, e));
-		}
-	}
+	/* b. */
+	r = sign_all(app, v, k, now, r, d);
 	if (store(app, v, k, d) != MR_OK && r == MR_OK)
 		r = MR_E_STATE;
 	/* c. An audit or database failure stops every later write: recovery
@@ -454,7 +568,7 @@ window(mr_app *app, mr_issue_item *v, size_t k, time_t now, mr_diag *d)
 			v[i].err = (r == MR_E_AUDIT || r == MR_E_DB) ? r : MR_OK;
 			if (v[i].err != MR_OK)
 				mr_diag_set(&v[i].diag, r, "not released: %s", mr_diag_text(d, r));
-		} else if (v[i].step == ST_NEW || v[i].step == ST_RESERVED ||
+		} else if (v[i].step == ST_NEW || v[i].step == ST_RESERVED || v[i].step == ST_UNCHECKED ||
 		    v[i].step == ST_SIGNED || v[i].step == ST_ABANDON) {
 			v[i].step = ST_DONE;
 			if (v[i].err == MR_OK)

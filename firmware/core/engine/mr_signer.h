@@ -24,4 +24,16 @@
 int mr_sign_tbs(int dev_id, const mr_spki *issuer, mr_sig_alg alg, mr_der tbs, uint8_t *out,
     size_t cap, size_t *out_len, mr_diag *d) MR_MUST_CHECK;
 
+/*
+ * mr_sign_tbs in two halves, for a pipeline that reads back one object
+ * while the token signs the next: mr_sign_tbs_token signs and assembles
+ * (the token's part); mr_sign_tbs_check is the read-back above, and
+ * nothing may be released before it returned MR_OK. The check touches
+ * neither the token nor any shared state: it may run on another thread.
+ */
+int mr_sign_tbs_token(int dev_id, const mr_spki *issuer, mr_sig_alg alg, mr_der tbs,
+    uint8_t *out, size_t cap, size_t *out_len, mr_diag *d) MR_MUST_CHECK;
+int mr_sign_tbs_check(const uint8_t *der, size_t n, mr_der tbs, mr_sig_alg alg,
+    const mr_spki *issuer, mr_diag *d) MR_MUST_CHECK;
+
 #endif
