@@ -33,9 +33,12 @@
  * (pending or issued, its result not fetched yet), finished. */
 enum { S_TODO, S_SENT, S_DONE };
 
+/* Clusters one submit takes (a fleet's worth; each costs its CSR). */
+#define SUBMIT_MAX_CLUSTERS 10000
+
 typedef struct {
 	char name[64];
-	uint8_t der[MR_CSR_MAX_DER];
+	uint8_t *der;
 	size_t der_len;
 	uint8_t hash[32];
 	int state;     /* S_* */
@@ -374,7 +377,8 @@ static int
 submit(const mr_host_opts *o, const char *connect, int usb, const char *serial,
     const char *expect, int no_wait, int poll_ms, long wait_s, int n_names, char **names)
 {
-	char all[MR_WS_MAX_CLUSTERS][64];
+	static uint8_t der[MR_CSR_MAX_DER];
+	char (*all)[64] = NULL;
 	uint8_t root_der[MR_WS_CERT_MAX];
 	size_t n = 0, root_len = 0, accepted = 0;
 	mr_hostlink *l = NULL;
@@ -388,24 +392,31 @@ submit(const mr_host_opts *o, const char *connect, int usb, const char *serial,
 	time_t start = time(NULL);
 
 	mr_diag_clear(&d);
+	if (n_names > SUBMIT_MAX_CLUSTERS) {
+		fprintf(stderr, "error: at most %d clusters at once\n", SUBMIT_MAX_CLUSTERS);
+		return 2;
+	}
+	if ((all = calloc(SUBMIT_MAX_CLUSTERS, sizeof(*all))) == NULL) {
+		fprintf(stderr, "error: out of memory\n");
+		return 1;
+	}
 	if (n_names > 0) {
-		if (n_names > MR_WS_MAX_CLUSTERS) {
-			fprintf(stderr, "error: at most %d clusters at once\n", MR_WS_MAX_CLUSTERS);
-			return 2;
-		}
 		for (int i = 0; i < n_names; i++)
 			snprintf(all[n++], sizeof(all[0]), "%s", names[i]);
 	} else {
 		size_t m = 0;
-		if ((r = mr_ws_clusters(o, all, MR_WS_MAX_CLUSTERS, &m, &d)) != MR_OK)
-			return fail(&d, r);
+		if ((r = mr_ws_clusters(o, all, SUBMIT_MAX_CLUSTERS, &m, &d)) != MR_OK) {
+			rc = fail(&d, r);
+			goto out_nolink;
+		}
 		for (size_t i = 0; i < m; i++)
 			if (!mr_ws_cluster_issued(o, all[i]))
 				memmove(all[n++], all[i], sizeof(all[0]));
 	}
 	if (n == 0) {
 		printf("no cluster is waiting for a certificate\n");
-		return 0;
+		rc = 0;
+		goto out_nolink;
 	}
 	items = calloc(n, sizeof(*items));
 	l = malloc(sizeof(*l));
@@ -422,11 +433,16 @@ submit(const mr_host_opts *o, const char *connect, int usb, const char *serial,
 			goto out_nolink;
 		}
 		/* Only a request that parses and verifies goes to the appliance. */
-		if ((r = mr_ws_read_csr(path, items[i].der, sizeof(items[i].der), &items[i].der_len,
-			 &csr, &d)) != MR_OK) {
+		if ((r = mr_ws_read_csr(path, der, sizeof(der), &items[i].der_len, &csr, &d)) !=
+		    MR_OK) {
 			err_line("error: cluster %s: %s\n", all[i], mr_diag_text(&d, r));
 			goto out_nolink;
 		}
+		if ((items[i].der = malloc(items[i].der_len)) == NULL) {
+			err_line("error: out of memory\n");
+			goto out_nolink;
+		}
+		memcpy(items[i].der, der, items[i].der_len);
 		mr_fp_sha256(items[i].der, items[i].der_len, items[i].hash);
 	}
 	if ((r = mr_hostlink_open(l, connect, usb, serial, &d)) != MR_OK) {
@@ -509,7 +525,10 @@ out:
 	l = NULL;
 out_nolink:
 	free(l);
+	for (size_t i = 0; items != NULL && i < n; i++)
+		free(items[i].der);
 	free(items);
+	free(all);
 	return rc;
 }
 
