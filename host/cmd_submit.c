@@ -13,6 +13,7 @@
  */
 #include <getopt.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,20 +22,40 @@
 #include "answer.h"
 #include "cmd.h"
 #include "link.h"
+#include "link_progress.h"
 #include "mr_fileio.h"
 #include "mr_fingerprint.h"
 #include "mr_link.h"
 #include "mr_record.h"
 #include "workspace.h"
 
+/* An item's way: not sent yet (or to be sent again), on the appliance
+ * (pending or issued, its result not fetched yet), finished. */
+enum { S_TODO, S_SENT, S_DONE };
+
+/* Clusters one submit takes (a fleet's worth; each costs its CSR). */
+#define SUBMIT_MAX_CLUSTERS 10000
+
 typedef struct {
 	char name[64];
-	uint8_t der[MR_CSR_MAX_DER];
+	uint8_t *der;
 	size_t der_len;
 	uint8_t hash[32];
-	int done;      /* accepted, refused or failed */
-	int pending;
+	int state;     /* S_* */
 } item;
+
+/* The whole run: the window of requests in flight is what the appliance
+ * says its queue has free (INFO's QUEUE, then FREE in every reply). */
+typedef struct {
+	const mr_host_opts *o;
+	mr_hostlink *l;
+	item *items;
+	size_t n, done, failed, sent, next;
+	uint32_t free;         /* queue slots the appliance has free */
+	const mr_cert *root;
+	mr_progress *pg;
+	int progressed;        /* something was sent or finished this round */
+} batch_run;
 
 static volatile sig_atomic_t interrupted;
 
@@ -45,17 +66,47 @@ on_sigint(int sig)
 	interrupted = 1;
 }
 
+static mr_progress *progress; /* set while a submit shows progress */
+
+/* Every error line: after the progress line and stdout's buffer. */
+static void
+err_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void
+err_line(const char *fmt, ...)
+{
+	va_list ap;
+
+	mr_progress_break(progress);
+	fflush(stdout);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fflush(stderr);
+}
+
 static int
 fail(const mr_diag *d, int err)
 {
-	fprintf(stderr, "error: %s\n", mr_diag_text(d, err));
+	err_line("error: %s\n", mr_diag_text(d, err));
 	return 1;
+}
+
+/* A failed exchange: the appliance's own message whole, or the link's. */
+static int
+link_fail(const mr_hostlink *l, const mr_diag *d, int err)
+{
+	if (l != NULL && l->answered) {
+		err_line("error: the appliance answered: %s\n", l->answer);
+		return 1;
+	}
+	return fail(d, err);
 }
 
 /* INFO: prints the appliance and checks its root against the pin. */
 static int
 open_session(const mr_host_opts *o, mr_hostlink *l, const char *expect, uint8_t *root_der,
-    size_t cap, size_t *root_len, mr_cert *root, int quiet, mr_diag *d)
+    size_t cap, size_t *root_len, mr_cert *root, uint32_t *queue, mr_diag *d)
 {
 	uint8_t pinned[MR_WS_CERT_MAX];
 	size_t pinned_len = 0;
@@ -69,10 +120,11 @@ open_session(const mr_host_opts *o, mr_hostlink *l, const char *expect, uint8_t 
 		return r;
 	if (mr_link_info_decode(reply, &in) != MR_OK)
 		return mr_diag_set(d, MR_E_PROTO, "%s: malformed INFO reply", l->where);
-	if (!quiet)
-		printf("appliance on %s: firmware %s, board %s, token %s (serial %s), audit %lu record(s)\n",
-		    l->where, in.firmware, in.board, in.token_label, in.token_serial,
-		    (unsigned long)in.audit_count);
+	printf("appliance on %s: firmware %s, board %s, token %s (serial %s), audit %lu record(s)\n",
+	    l->where, in.firmware, in.board, in.token_label, in.token_serial,
+	    (unsigned long)in.audit_count);
+	if (queue != NULL)
+		*queue = in.queue;
 	/* During a root rotation the appliance sends several roots: use the
 	 * pinned one if it is among them. */
 	if (mr_ws_read_root(o, pinned, sizeof(pinned), &pinned_len, &pc, d) == MR_OK)
@@ -100,18 +152,26 @@ show_request(const item *it)
 }
 
 static item *
-by_hash(item *items, size_t n, const uint8_t hash[32])
+by_hash(batch_run *x, const uint8_t hash[32])
 {
-	for (size_t i = 0; i < n; i++)
-		if (memcmp(items[i].hash, hash, 32) == 0)
-			return &items[i];
+	for (size_t i = 0; i < x->n; i++)
+		if (memcmp(x->items[i].hash, hash, 32) == 0)
+			return &x->items[i];
 	return NULL;
 }
 
-/* Applies one result; returns 1 when the item is finished with an error. */
-static int
-apply(const mr_host_opts *o, item *it, const mr_link_result *res, const mr_cert *root,
-    int *resubmit)
+static void
+finished(batch_run *x, item *it, int failed)
+{
+	it->state = S_DONE;
+	x->done++;
+	x->failed += (size_t)failed;
+	x->progressed = 1;
+}
+
+/* Applies one result to its item. */
+static void
+apply(batch_run *x, item *it, const mr_link_result *res)
 {
 	mr_diag d;
 	int r;
@@ -119,179 +179,248 @@ apply(const mr_host_opts *o, item *it, const mr_link_result *res, const mr_cert 
 	mr_diag_clear(&d);
 	switch (res->state) {
 	case MR_RS_PENDING:
-		it->pending = 1;
-		return 0;
+		return;
 	case MR_RS_UNKNOWN:
 		/* The appliance restarted and forgot the queue: ask again. */
-		*resubmit = 1;
-		it->pending = 0;
-		return 0;
+		if (it->state == S_SENT)
+			it->state = S_TODO;
+		return;
 	case MR_RS_REFUSED:
-		fprintf(stderr, "error: cluster %s: refused by the appliance: %s\n", it->name,
-		    res->reason);
-		it->done = 1;
-		return 1;
+		err_line("error: cluster %s: refused by the appliance: %s\n", it->name, res->reason);
+		finished(x, it, 1);
+		return;
 	}
 	if (res->cert.n == 0)
-		return 0; /* issued: RESULT brings the certificate */
-	it->done = 1;
-	it->pending = 0;
-	if ((r = mr_answer_accept(o, it->name, res->cert.p, res->cert.n, root, &d)) != MR_OK) {
-		fprintf(stderr, "error: cluster %s: %s\n", it->name, mr_diag_text(&d, r));
-		return 1;
+		return; /* issued: RESULT brings the certificate */
+	mr_progress_break(x->pg);
+	if ((r = mr_answer_accept(x->o, it->name, res->cert.p, res->cert.n, x->root, &d)) != MR_OK) {
+		err_line("error: cluster %s: %s\n", it->name, mr_diag_text(&d, r));
+		finished(x, it, 1);
+		return;
 	}
 	/* Signed by the root, and proven to be in the audit log (with a
 	 * pinned audit key), as media import requires; else taken back. */
-	if ((r = mr_answer_audit_proof(o, it->name, res->proof.p, res->proof.n, res->cert.p,
+	if ((r = mr_answer_audit_proof(x->o, it->name, res->proof.p, res->proof.n, res->cert.p,
 		 res->cert.n, &d)) != MR_OK) {
 		char path[4096];
-		if (mr_ws_path(o, it->name, "ca-cert.pem", path, sizeof(path)) == MR_OK)
+		if (mr_ws_path(x->o, it->name, "ca-cert.pem", path, sizeof(path)) == MR_OK)
 			remove(path);
-		fprintf(stderr, "error: cluster %s: %s\n", it->name, mr_diag_text(&d, r));
-		return 1;
+		err_line("error: cluster %s: %s\n", it->name, mr_diag_text(&d, r));
+		finished(x, it, 1);
+		return;
 	}
-	return 0;
+	finished(x, it, 0);
 }
 
+/* Applies a reply's results; every one must be for a request sent. */
 static int
-submit_batch(const mr_host_opts *o, mr_hostlink *l, item *items, size_t n, int only_flagged,
-    const int *flag, const mr_cert *root, int *failed, mr_diag *d)
+apply_all(batch_run *x, const mr_link_result *res, size_t got, mr_diag *d)
+{
+	for (size_t j = 0; j < got; j++) {
+		item *it = by_hash(x, res[j].hash);
+		if (it == NULL || it->state != S_SENT)
+			return mr_diag_set(d, MR_E_PROTO, "%s: a result for a request not in flight",
+			    x->l->where);
+		apply(x, it, &res[j]);
+	}
+	mr_progress_update(x->pg, x->done, x->failed);
+	return MR_OK;
+}
+
+/* SUBMITs waiting requests while the appliance's queue has room. A full
+ * queue (BUSY) is no error: the answers are fetched and the rest sent
+ * later. */
+static int
+send_some(batch_run *x, mr_diag *d)
 {
 	static uint8_t pl[MR_LINK_MAX_PAYLOAD];
-	size_t i = 0;
+	static mr_link_result res[MR_LINK_MAX_BATCH];
 
-	while (i < n) {
-		mr_link_result res[MR_LINK_MAX_BATCH];
+	while (x->free > 0) {
+		item *batch[MR_LINK_MAX_BATCH];
 		size_t k = 0, got = 0;
 		mr_link_w w;
 		mr_der reply;
 		int r;
 
 		mr_link_w_init(&w, pl, sizeof(pl));
-		for (; i < n && k < MR_LINK_MAX_BATCH; i++) {
+		for (size_t i = 0; i < x->n && k < MR_LINK_MAX_BATCH && k < x->free; i++) {
+			item *it = &x->items[i];
 			size_t before = w.len;
-			if (items[i].done || (only_flagged && !flag[i]))
+			if (it->state != S_TODO)
 				continue;
-			mr_link_submit_put(&w, items[i].name, items[i].der, items[i].der_len);
+			mr_link_submit_put(&w, it->name, it->der, it->der_len);
 			if (w.err != MR_OK) {
 				if (k == 0)
 					return mr_diag_set(d, MR_E_RANGE, "request %s does not fit a frame",
-					    items[i].name);
+					    it->name);
 				w.err = MR_OK;
 				w.len = before;
 				break;
 			}
-			k++;
+			batch[k++] = it;
 		}
 		if (k == 0)
-			continue;
-		if ((r = mr_hostlink_call(l, MR_OP_SUBMIT, pl, w.len, &reply, d)) != MR_OK)
-			return r;
-		if (mr_link_results_decode(reply, res, MR_LINK_MAX_BATCH, &got) != MR_OK || got != k)
-			return mr_diag_set(d, MR_E_PROTO, "%s: malformed SUBMIT reply", l->where);
-		for (size_t j = 0; j < got; j++) {
-			item *it = by_hash(items, n, res[j].hash);
-			int again = 0; /* UNKNOWN right after SUBMIT: the next poll resubmits */
-			if (it == NULL)
-				return mr_diag_set(d, MR_E_PROTO, "%s: a result for a request never sent",
-				    l->where);
-			*failed += apply(o, it, &res[j], root, &again);
+			return MR_OK;
+		r = mr_hostlink_call(x->l, MR_OP_SUBMIT, pl, w.len, &reply, d);
+		if (r == MR_E_BUSY) {
+			mr_diag_clear(d);
+			x->free = 0;
+			return MR_OK;
 		}
+		if (r != MR_OK)
+			return r;
+		if (mr_link_results_decode(reply, res, MR_LINK_MAX_BATCH, &got, &x->free) != MR_OK ||
+		    got != k)
+			return mr_diag_set(d, MR_E_PROTO, "%s: malformed SUBMIT reply", x->l->where);
+		for (size_t j = 0; j < k; j++) {
+			batch[j]->state = S_SENT;
+			x->sent++;
+		}
+		x->progressed = 1;
+		if (apply_all(x, res, got, d) != MR_OK)
+			return MR_E_PROTO;
 	}
 	return MR_OK;
 }
 
+/* One RESULT for the oldest requests in flight from x->next on; the
+ * appliance answers as many as fit one frame. 0 when none is left. */
 static int
-fetch_results(const mr_host_opts *o, mr_hostlink *l, item *items, size_t n, int *flag,
-    const mr_cert *root, int *failed, int *resubmit, mr_diag *d)
+fetch_some(batch_run *x, int *asked, mr_diag *d)
 {
-	size_t i = 0;
+	static mr_link_result res[MR_LINK_MAX_RESULTS];
+	uint8_t pl[MR_LINK_MAX_RESULTS * 35];
+	size_t k = 0, got = 0, last = x->next;
+	mr_link_w w;
+	mr_der reply;
+	int r;
 
-	while (i < n) {
-		uint8_t pl[MR_LINK_MAX_RESULTS * 40];
-		mr_link_result res[MR_LINK_MAX_RESULTS];
-		size_t k = 0, got = 0;
-		mr_link_w w;
-		mr_der reply;
-		int r;
-
-		mr_link_w_init(&w, pl, sizeof(pl));
-		for (; i < n && k < MR_LINK_MAX_RESULTS; i++) {
-			if (items[i].done)
-				continue;
-			mr_link_put(&w, MR_T_HASH, items[i].hash, 32);
-			k++;
-		}
-		if (k == 0)
+	*asked = 0;
+	mr_link_w_init(&w, pl, sizeof(pl));
+	for (size_t i = x->next; i < x->n && k < MR_LINK_MAX_RESULTS; i++) {
+		if (x->items[i].state != S_SENT)
 			continue;
-		if ((r = mr_hostlink_call(l, MR_OP_RESULT, pl, w.len, &reply, d)) != MR_OK)
-			return r;
-		if (mr_link_results_decode(reply, res, MR_LINK_MAX_RESULTS, &got) != MR_OK || got != k)
-			return mr_diag_set(d, MR_E_PROTO, "%s: malformed RESULT reply", l->where);
-		for (size_t j = 0; j < got; j++) {
-			item *it = by_hash(items, n, res[j].hash);
-			int again = 0;
-			if (it == NULL)
-				return mr_diag_set(d, MR_E_PROTO, "%s: a result for a request never sent",
-				    l->where);
-			*failed += apply(o, it, &res[j], root, &again);
-			if (again) {
-				flag[it - items] = 1;
-				*resubmit = 1;
-			}
+		mr_link_put(&w, MR_T_HASH, x->items[i].hash, 32);
+		k++;
+		last = i;
+	}
+	if (k == 0) {
+		x->next = x->n;
+		return MR_OK;
+	}
+	if ((r = mr_hostlink_call(x->l, MR_OP_RESULT, pl, w.len, &reply, d)) != MR_OK)
+		return r;
+	if (mr_link_results_decode(reply, res, MR_LINK_MAX_RESULTS, &got, &x->free) != MR_OK ||
+	    got == 0 || got > k)
+		return mr_diag_set(d, MR_E_PROTO, "%s: malformed RESULT reply", x->l->where);
+	/* The answers are for the first `got` hashes asked, in order. */
+	{
+		size_t seen = 0;
+		for (size_t i = x->next; i <= last && seen < got; i++) {
+			if (x->items[i].state != S_SENT)
+				continue;
+			if (memcmp(res[seen].hash, x->items[i].hash, 32) != 0)
+				return mr_diag_set(d, MR_E_PROTO, "%s: RESULT reply out of order",
+				    x->l->where);
+			seen++;
+			x->next = i + 1;
 		}
 	}
-	return MR_OK;
+	*asked = 1;
+	return apply_all(x, res, got, d);
 }
 
 static void
 nap(int ms)
 {
-	for (int t = 0; t < ms && !interrupted; t += 50) {
-		struct timespec ts = { 0, 50 * 1000000L };
+	for (int t = 0; t < ms && !interrupted; t += 10) {
+		struct timespec ts = { 0, 10 * 1000000L };
 		nanosleep(&ts, NULL);
 	}
+}
+
+static size_t
+count(const batch_run *x, int state)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < x->n; i++)
+		k += x->items[i].state == state;
+	return k;
+}
+
+/* One round: every request in flight asked for once, the queue refilled
+ * after each answer so the appliance never runs dry. */
+static int
+round_trip(batch_run *x, mr_diag *d)
+{
+	int r, asked = 1;
+
+	x->progressed = 0;
+	x->next = 0;
+	if ((r = send_some(x, d)) != MR_OK)
+		return r;
+	while (asked) {
+		if ((r = fetch_some(x, &asked, d)) != MR_OK)
+			return r;
+		if ((r = send_some(x, d)) != MR_OK)
+			return r;
+	}
+	/* A queue full of someone else's requests: try again after a wait. */
+	if (x->free == 0 && count(x, S_SENT) == 0 && count(x, S_TODO) > 0)
+		x->free = 1;
+	return MR_OK;
 }
 
 static int
 submit(const mr_host_opts *o, const char *connect, int usb, const char *serial,
     const char *expect, int no_wait, int poll_ms, long wait_s, int n_names, char **names)
 {
-	char all[MR_WS_MAX_CLUSTERS][64];
+	static uint8_t der[MR_CSR_MAX_DER];
+	char (*all)[64] = NULL;
 	uint8_t root_der[MR_WS_CERT_MAX];
 	size_t n = 0, root_len = 0, accepted = 0;
 	mr_hostlink *l = NULL;
 	item *items = NULL;
-	int *flag = NULL;
+	mr_progress pg;
 	mr_cert root;
 	mr_diag d;
-	int r, failed = 0, told = 0, rc = 1;
+	batch_run x;
+	uint32_t queue = 0;
+	int r, told = 0, rc = 1, backoff = 10;
 	time_t start = time(NULL);
 
 	mr_diag_clear(&d);
+	if (n_names > SUBMIT_MAX_CLUSTERS) {
+		fprintf(stderr, "error: at most %d clusters at once\n", SUBMIT_MAX_CLUSTERS);
+		return 2;
+	}
+	if ((all = calloc(SUBMIT_MAX_CLUSTERS, sizeof(*all))) == NULL) {
+		fprintf(stderr, "error: out of memory\n");
+		return 1;
+	}
 	if (n_names > 0) {
-		if (n_names > MR_WS_MAX_CLUSTERS) {
-			fprintf(stderr, "error: at most %d clusters at once\n", MR_WS_MAX_CLUSTERS);
-			return 2;
-		}
 		for (int i = 0; i < n_names; i++)
 			snprintf(all[n++], sizeof(all[0]), "%s", names[i]);
 	} else {
 		size_t m = 0;
-		if ((r = mr_ws_clusters(o, all, MR_WS_MAX_CLUSTERS, &m, &d)) != MR_OK)
-			return fail(&d, r);
+		if ((r = mr_ws_clusters(o, all, SUBMIT_MAX_CLUSTERS, &m, &d)) != MR_OK) {
+			rc = fail(&d, r);
+			goto out_nolink;
+		}
 		for (size_t i = 0; i < m; i++)
 			if (!mr_ws_cluster_issued(o, all[i]))
 				memmove(all[n++], all[i], sizeof(all[0]));
 	}
 	if (n == 0) {
 		printf("no cluster is waiting for a certificate\n");
-		return 0;
+		rc = 0;
+		goto out_nolink;
 	}
 	items = calloc(n, sizeof(*items));
-	flag = calloc(n, sizeof(*flag));
 	l = malloc(sizeof(*l));
-	if (items == NULL || flag == NULL || l == NULL) {
+	if (items == NULL || l == NULL) {
 		fprintf(stderr, "error: out of memory\n");
 		goto out_nolink;
 	}
@@ -300,15 +429,20 @@ submit(const mr_host_opts *o, const char *connect, int usb, const char *serial,
 		mr_csr csr;
 		snprintf(items[i].name, sizeof(items[i].name), "%s", all[i]);
 		if (mr_ws_path(o, all[i], "csr.pem", path, sizeof(path)) != MR_OK) {
-			fprintf(stderr, "error: invalid cluster name '%s'\n", all[i]);
+			err_line("error: invalid cluster name '%s'\n", all[i]);
 			goto out_nolink;
 		}
 		/* Only a request that parses and verifies goes to the appliance. */
-		if ((r = mr_ws_read_csr(path, items[i].der, sizeof(items[i].der), &items[i].der_len,
-			 &csr, &d)) != MR_OK) {
-			fprintf(stderr, "error: cluster %s: %s\n", all[i], mr_diag_text(&d, r));
+		if ((r = mr_ws_read_csr(path, der, sizeof(der), &items[i].der_len, &csr, &d)) !=
+		    MR_OK) {
+			err_line("error: cluster %s: %s\n", all[i], mr_diag_text(&d, r));
 			goto out_nolink;
 		}
+		if ((items[i].der = malloc(items[i].der_len)) == NULL) {
+			err_line("error: out of memory\n");
+			goto out_nolink;
+		}
+		memcpy(items[i].der, der, items[i].der_len);
 		mr_fp_sha256(items[i].der, items[i].der_len, items[i].hash);
 	}
 	if ((r = mr_hostlink_open(l, connect, usb, serial, &d)) != MR_OK) {
@@ -317,55 +451,64 @@ submit(const mr_host_opts *o, const char *connect, int usb, const char *serial,
 		rc = fail(&d, r);
 		goto out_nolink;
 	}
-	if ((r = open_session(o, l, expect, root_der, sizeof(root_der), &root_len, &root, 0, &d)) !=
-	    MR_OK) {
-		rc = fail(&d, r);
+	if ((r = open_session(o, l, expect, root_der, sizeof(root_der), &root_len, &root, &queue,
+		 &d)) != MR_OK) {
+		rc = link_fail(l, &d, r);
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++)
 		show_request(&items[i]);
-	if ((r = submit_batch(o, l, items, n, 0, flag, &root, &failed, &d)) != MR_OK) {
-		rc = fail(&d, r);
-		goto out;
-	}
+	fflush(stdout);
+	memset(&x, 0, sizeof(x));
+	x.o = o;
+	x.l = l;
+	x.items = items;
+	x.n = n;
+	x.root = &root;
+	x.free = queue;
+	x.pg = &pg;
+	mr_progress_init(&pg, n);
+	progress = &pg;
 	for (;;) {
-		size_t waiting = 0;
-		int resubmit = 0;
+		size_t waiting;
 
-		memset(flag, 0, n * sizeof(*flag));
-		if ((r = fetch_results(o, l, items, n, flag, &root, &failed, &resubmit, &d)) != MR_OK) {
-			rc = fail(&d, r);
+		if ((r = round_trip(&x, &d)) != MR_OK) {
+			rc = link_fail(l, &d, r);
 			goto out;
 		}
-		if (resubmit &&
-		    (r = submit_batch(o, l, items, n, 1, flag, &root, &failed, &d)) != MR_OK) {
-			rc = fail(&d, r);
-			goto out;
-		}
-		for (size_t i = 0; i < n; i++)
-			waiting += !items[i].done;
+		waiting = n - x.done;
 		if (waiting == 0)
 			break;
 		if (no_wait) {
+			mr_progress_break(&pg);
 			printf("%zu request(s) waiting for approval on the appliance; run this command "
 			       "again to fetch the results\n", waiting);
-			rc = failed ? 1 : 0;
+			rc = x.failed ? 1 : 0;
 			goto out;
 		}
+		if (x.progressed) {
+			/* Answers came or requests went: straight to the next round. */
+			backoff = 10;
+			continue;
+		}
 		if (!told) {
+			mr_progress_break(&pg);
 			printf("waiting for the operator to approve %zu request(s) on the appliance "
 			       "(Ctrl-C stops waiting; the requests stay queued)\n", waiting);
 			fflush(stdout);
 			told = 1;
 		}
 		if (wait_s > 0 && time(NULL) - start >= wait_s) {
-			fprintf(stderr, "error: %zu request(s) still waiting for approval after %ld s; "
+			err_line("error: %zu request(s) still waiting for approval after %ld s; "
 			    "run this command again to fetch them\n", waiting, wait_s);
 			goto out;
 		}
-		nap(poll_ms);
+		/* Nothing moved: wait, a little longer each time, up to the
+		 * polling interval (an operator decides in seconds). */
+		nap(backoff);
+		backoff = backoff * 2 > poll_ms ? poll_ms : backoff * 2;
 		if (interrupted) {
-			fprintf(stderr, "interrupted: %zu request(s) stay queued on the appliance; run "
+			err_line("interrupted: %zu request(s) stay queued on the appliance; run "
 			    "this command again to fetch the results\n", waiting);
 			rc = 130;
 			goto out;
@@ -373,16 +516,19 @@ submit(const mr_host_opts *o, const char *connect, int usb, const char *serial,
 	}
 	for (size_t i = 0; i < n; i++)
 		accepted += (size_t)mr_ws_cluster_issued(o, items[i].name);
-	printf("%zu certificate(s) imported\n", accepted);
-	rc = failed ? 1 : 0;
+	mr_progress_end(&pg, accepted);
+	rc = x.failed ? 1 : 0;
 out:
+	progress = NULL;
 	mr_hostlink_close(l);
 	free(l);
 	l = NULL;
 out_nolink:
 	free(l);
+	for (size_t i = 0; items != NULL && i < n; i++)
+		free(items[i].der);
 	free(items);
-	free(flag);
+	free(all);
 	return rc;
 }
 
@@ -405,9 +551,9 @@ device(const mr_host_opts *o, const char *connect, int usb, const char *serial,
 		free(l);
 		return fail(&d, r);
 	}
-	if ((r = open_session(o, l, expect, root_der, sizeof(root_der), &root_len, &root, 0, &d)) !=
-	    MR_OK) {
-		rc = fail(&d, r);
+	if ((r = open_session(o, l, expect, root_der, sizeof(root_der), &root_len, &root, NULL,
+		 &d)) != MR_OK) {
+		rc = link_fail(l, &d, r);
 		goto out;
 	}
 	mr_fp_sha256(root_der, root_len, fp);
@@ -426,7 +572,7 @@ device(const mr_host_opts *o, const char *connect, int usb, const char *serial,
 			mr_link_w_init(&w, pl, sizeof(pl));
 			mr_link_put_u32(&w, MR_T_INDEX, index);
 			if ((r = mr_hostlink_call(l, MR_OP_AUDIT, pl, w.len, &reply, &d)) != MR_OK) {
-				rc = fail(&d, r);
+				rc = link_fail(l, &d, r);
 				goto out;
 			}
 			if (mr_link_audit_decode(reply, &a) != MR_OK || a.index != index) {

@@ -23,6 +23,10 @@ typedef struct {
 	mr_usb *usb;
 	int timeout_ms;          /* for each reply */
 	char where[96];
+	/* The appliance's own message of the last error reply, whole (d
+	 * holds the same text; answered says it came from the appliance). */
+	int answered;
+	char answer[MR_LINK_MAX_MESSAGE + 1];
 	uint8_t tx[MR_LINK_MAX_FRAME], rx[MR_LINK_MAX_FRAME];
 } mr_hostlink;
 
@@ -33,7 +37,7 @@ void mr_hostlink_close(mr_hostlink *l);
 
 /* One exchange. On MR_OK *reply views the reply payload in l->rx (valid
  * until the next call). An error reply becomes its mr_err with the
- * appliance's message in d. */
+ * appliance's message, unchanged, in d and l->answer (l->answered set). */
 int mr_hostlink_call(mr_hostlink *l, uint8_t op, const uint8_t *payload, size_t n,
     mr_der *reply, mr_diag *d) MR_MUST_CHECK;
 

@@ -53,6 +53,9 @@ mr_hostlink_call(mr_hostlink *l, uint8_t op, const uint8_t *payload, size_t n, m
 	int got_hdr = 0, r;
 	uint16_t seq = (uint16_t)(l->seq + 1);
 
+	l->answered = 0;
+	l->answer[0] = '\0';
+
 	if (mr_link_frame_encode(op, seq, MR_ST_OK, payload, n, l->tx, sizeof(l->tx), &len) != MR_OK)
 		return mr_diag_set(d, MR_E_RANGE, "request does not fit one frame");
 	if ((r = mr_linkio_send(&l->io, l->tx, len)) != MR_OK)
@@ -97,8 +100,11 @@ mr_hostlink_call(mr_hostlink *l, uint8_t op, const uint8_t *payload, size_t n, m
 	if (h.status != MR_ST_OK) {
 		if (mr_link_error_decode(*reply, msg, sizeof(msg)) != MR_OK || msg[0] == '\0')
 			snprintf(msg, sizeof(msg), "%s", mr_link_status_name(h.status));
-		return mr_diag_set(d, mr_link_err_from_status(h.status), "the appliance answered: %s",
-		    msg);
+		/* The message alone: a prefix could push the end of a long one
+		 * out of the one-line diag. */
+		l->answered = 1;
+		memcpy(l->answer, msg, sizeof(l->answer));
+		return mr_diag_set(d, mr_link_err_from_status(h.status), "%s", msg);
 	}
 	return MR_OK;
 }

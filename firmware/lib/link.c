@@ -190,6 +190,7 @@ mr_link_info_encode(mr_link_w *w, const mr_link_info *in)
 	mr_link_put_str(w, MR_T_TOKEN_SERIAL, in->token_serial);
 	mr_link_put_str(w, MR_T_DEVICE_SERIAL, in->device_serial);
 	mr_link_put_u32(w, MR_T_AUDIT_COUNT, in->audit_count);
+	mr_link_put_u32(w, MR_T_QUEUE, in->queue);
 	if (in->audit_key[0])
 		mr_link_put_str(w, MR_T_AUDIT_KEY, in->audit_key);
 	for (size_t i = 0; i < in->n_roots && i < MR_LINK_MAX_ROOTS; i++)
@@ -224,6 +225,7 @@ mr_link_info_decode(mr_der payload, mr_link_info *out)
 			r = mr_link_get_str(v, out->device_serial, sizeof(out->device_serial));
 			break;
 		case MR_T_AUDIT_COUNT: r = mr_link_get_u32(v, &out->audit_count); break;
+		case MR_T_QUEUE: r = mr_link_get_u32(v, &out->queue); break;
 		case MR_T_AUDIT_KEY:
 			r = mr_link_get_str(v, out->audit_key, sizeof(out->audit_key));
 			break;
@@ -241,7 +243,8 @@ mr_link_info_decode(mr_der payload, mr_link_info *out)
 		return r;
 	/* The host pins and checks against the root: an INFO without one is
 	 * useless to it. */
-	if (out->n_roots == 0 || !(seen & (1u << MR_T_AUDIT_COUNT)))
+	if (out->n_roots == 0 || !(seen & (1u << MR_T_AUDIT_COUNT)) ||
+	    !(seen & (1u << MR_T_QUEUE)) || out->queue == 0)
 		return MR_E_PROTO;
 	return MR_OK;
 }
@@ -313,15 +316,25 @@ mr_link_result_put(mr_link_w *w, const mr_link_result *r)
 }
 
 int
-mr_link_results_decode(mr_der payload, mr_link_result *out, size_t max, size_t *n)
+mr_link_results_decode(mr_der payload, mr_link_result *out, size_t max, size_t *n,
+    uint32_t *free_slots)
 {
 	uint8_t tag;
 	mr_der v;
-	int r;
+	int r, have_free = 0;
 
 	*n = 0;
+	*free_slots = 0;
 	while ((r = mr_link_next(&payload, &tag, &v)) == MR_OK) {
 		mr_link_result *x;
+		if (have_free)
+			return MR_E_PROTO; /* FREE comes last */
+		if (tag == MR_T_FREE) {
+			if (mr_link_get_u32(v, free_slots) != MR_OK)
+				return MR_E_PROTO;
+			have_free = 1;
+			continue;
+		}
 		if (tag != MR_T_HASH || v.n != 32)
 			return MR_E_PROTO;
 		if (*n >= max)
@@ -363,7 +376,7 @@ mr_link_results_decode(mr_der payload, mr_link_result *out, size_t max, size_t *
 	}
 	if (r != MR_E_NOTFOUND)
 		return r;
-	return *n == 0 ? MR_E_PROTO : MR_OK;
+	return *n == 0 || !have_free ? MR_E_PROTO : MR_OK;
 }
 
 int

@@ -22,14 +22,20 @@
 #include "mr_der.h"
 #include "mr_err.h"
 
-#define MR_LINK_VERSION 1
+#define MR_LINK_VERSION 2
+#define MR_LINK_VERSION_ONLY "protocol version 2 only"
 #define MR_LINK_HDR_LEN 12
 #define MR_LINK_MAX_FRAME 65536u
 #define MR_LINK_MAX_PAYLOAD (MR_LINK_MAX_FRAME - MR_LINK_HDR_LEN)
-#define MR_LINK_MAX_BATCH 16    /* CSRs in one SUBMIT */
-#define MR_LINK_MAX_RESULTS 2   /* hashes in one RESULT: cert + audit proof each */
+#define MR_LINK_MAX_BATCH 32    /* CSRs in one SUBMIT (and what fits the frame) */
+/* Hashes in one RESULT. The reply answers as many of them, in order, as
+ * fit one frame (at least one: a certificate and its audit proof always
+ * fit); the host asks again for the rest. */
+#define MR_LINK_MAX_RESULTS 64
 #define MR_LINK_MAX_ROOTS 4     /* root certificates in one INFO reply */
-#define MR_LINK_MAX_MESSAGE 240 /* reason / error text */
+/* Reason / error text: a whole mr_diag line, so no appliance message is
+ * ever cut on its way to the host. */
+#define MR_LINK_MAX_MESSAGE 319
 
 /* USB identity: pid.codes test VID/PID until a real PID is assigned. */
 #define MR_USB_VID 0x1209
@@ -78,6 +84,7 @@ enum {
 	MR_T_AUDIT_COUNT = 0x07, /* u32 */
 	MR_T_ROOT = 0x08,        /* certificate DER, repeated */
 	MR_T_AUDIT_KEY = 0x09,   /* the audit log's verifier key (text), optional */
+	MR_T_QUEUE = 0x0a,       /* u32: requests the approval queue holds */
 	MR_T_CLUSTER = 0x10,
 	MR_T_CSR = 0x11,         /* CSR DER */
 	MR_T_HASH = 0x12,        /* 32 bytes: SHA-256 of the CSR DER */
@@ -86,6 +93,7 @@ enum {
 	MR_T_REASON = 0x15,
 	MR_T_SERIAL = 0x16,      /* certificate serial, hex */
 	MR_T_AUDIT_PROOF = 0x17, /* the issue record's inclusion proof (text), optional */
+	MR_T_FREE = 0x18,        /* u32: free queue slots, ends SUBMIT and RESULT replies */
 	MR_T_INDEX = 0x20,       /* u32 */
 	MR_T_TOTAL = 0x21,       /* u32 */
 	MR_T_RECORDS = 0x22,     /* audit log lines */
@@ -143,6 +151,7 @@ typedef struct {
 	char firmware[32], board[32], token_label[33], token_serial[17], device_serial[33];
 	char audit_key[256];  /* empty when the appliance has none */
 	uint32_t audit_count;
+	uint32_t queue;      /* requests the approval queue holds */
 	mr_der roots[MR_LINK_MAX_ROOTS];
 	size_t n_roots;
 } mr_link_info;
@@ -178,10 +187,11 @@ void mr_link_submit_put(mr_link_w *w, const char *cluster, const uint8_t *csr, s
 int mr_link_hashes_decode(mr_der payload, uint8_t (*out)[32], size_t max, size_t *n)
     MR_MUST_CHECK;
 
-/* SUBMIT and RESULT replies: a list of results, each starting with HASH. */
+/* SUBMIT and RESULT replies: a list of results, each starting with HASH,
+ * then FREE (the queue's free slots after the request), last. */
 void mr_link_result_put(mr_link_w *w, const mr_link_result *r);
-int mr_link_results_decode(mr_der payload, mr_link_result *out, size_t max, size_t *n)
-    MR_MUST_CHECK;
+int mr_link_results_decode(mr_der payload, mr_link_result *out, size_t max, size_t *n,
+    uint32_t *free_slots) MR_MUST_CHECK;
 
 /* AUDIT request: INDEX (first record wanted, 1-based). */
 int mr_link_audit_req_decode(mr_der payload, uint32_t *index) MR_MUST_CHECK;

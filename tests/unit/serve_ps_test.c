@@ -176,7 +176,7 @@ test_outside_session(void **state)
 static void
 test_framing(void **state)
 {
-	uint8_t big[128] = { 0 };
+	static uint8_t big[1 + (MR_LINK_MAX_RESULTS + 1) * 32];
 	char text[400];
 
 	(void)state;
@@ -195,9 +195,9 @@ test_framing(void **state)
 	st.n = 0;
 	msg(&st, 'A', 0, big, 5);
 	refused(&st, 1, "wrong length");
-	big[0] = 3; /* three hashes: more than a RESULT may ask */
+	big[0] = MR_LINK_MAX_RESULTS + 1; /* more hashes than a RESULT may ask */
 	st.n = 0;
-	msg(&st, 'R', 0, big, 1 + 3 * 32);
+	msg(&st, 'R', 0, big, 1 + (MR_LINK_MAX_RESULTS + 1) * 32);
 	refused(&st, 1, "wrong length");
 	big[0] = 2;
 	st.n = 0;
@@ -272,9 +272,9 @@ test_submit_items(void **state)
 	(void)state;
 	/* More items than a batch holds. */
 	k = 0;
-	for (int i = 0; i < 17; i++)
+	for (int i = 0; i < MR_LINK_MAX_BATCH + 1; i++)
 		k += item(b + k, 0, "alpha", 5, 10, 0, "");
-	submit(17, b, k, "malformed SUBMIT");
+	submit(MR_LINK_MAX_BATCH + 1, b, k, "malformed SUBMIT");
 	/* An empty or oversized CSR. */
 	submit(1, b, item(b, 0, "alpha", 5, 0, 0, ""), "malformed SUBMIT");
 	submit(1, b, item(b, 0, "alpha", 5, 16385, 0, ""), "malformed SUBMIT");

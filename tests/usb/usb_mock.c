@@ -109,8 +109,9 @@ device_input(void)
 			/* A forged audit proof: one byte of its checkpoint changed. */
 			mr_link_result res[MR_LINK_MAX_RESULTS];
 			size_t k = 0;
+			uint32_t free_slots = 0;
 			mr_der pl = mr_der_view(reply + MR_LINK_HDR_LEN, out_len - MR_LINK_HDR_LEN);
-			if (mr_link_results_decode(pl, res, MR_LINK_MAX_RESULTS, &k) == MR_OK)
+			if (mr_link_results_decode(pl, res, MR_LINK_MAX_RESULTS, &k, &free_slots) == MR_OK)
 				for (size_t j = 0; j < k; j++)
 					if (res[j].proof.n > 0)
 						((uint8_t *)res[j].proof.p)[res[j].proof.n / 2] ^= 0x01;

@@ -25,7 +25,12 @@
 #include "mr_serve.h"
 #include "mr_serve_ps.h"
 
-#define POLL_MS 100
+/* Nothing to do: how long to wait for the link before looking again (a
+ * frame ends the wait at once; so does a signal). */
+#define IDLE_MS 1000
+/* A request before the operator: the link and the console (or button)
+ * take turns, each this long. */
+#define TURN_MS 50
 
 static volatile sig_atomic_t stopping;
 
@@ -52,9 +57,14 @@ serve_link(mr_server *s, mr_sps *ps, const char *path, const char *ffs, mr_diag 
 		printf("serving on USB (FunctionFS %s, serial %s)\n", ffs, s->device_serial);
 	fflush(stdout);
 	while (!stopping) {
-		if ((r = mr_sps_serve(ps, s, POLL_MS, d)) != MR_OK)
+		/* Auto approval with requests pending never waits: it takes
+		 * what the link has now, then issues a group. */
+		int operator = s->mode != MR_APPROVE_AUTO && mr_serve_pending(s) > 0;
+		int link_ms = mr_serve_ready(s) ? 0 : operator ? TURN_MS : IDLE_MS;
+
+		if ((r = mr_sps_serve(ps, s, link_ms, d)) != MR_OK)
 			break;
-		if ((r = mr_serve_step(s, 0)) != MR_OK) {
+		if ((r = mr_serve_step(s, operator ? TURN_MS : 0)) != MR_OK) {
 			mr_diag_set(d, r, "%s", mr_diag_text(&s->fatal_diag, r));
 			break;
 		}

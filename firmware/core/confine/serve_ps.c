@@ -26,14 +26,18 @@
 /* Message: type, three zero bytes, body length (big-endian u32), body. */
 #define HDR 8
 #define TEXT_MAX MR_SERVE_WHY_MAX
-#define ITEM_MAX (1 + 1 + 63 + 2 + MR_CSR_MAX_DER + 4 + 2 + TEXT_MAX)
-#define SUBMIT_MAX (1 + MR_LINK_MAX_BATCH * ITEM_MAX)
+/* A SUBMIT's CSRs came in one frame: their bytes together are at most a
+ * payload; the rest of each item is bounded. */
+#define ITEM_FIXED (1 + 1 + 63 + 2 + 4 + 2 + TEXT_MAX)
+#define SUBMIT_MAX (1 + MR_LINK_MAX_BATCH * ITEM_FIXED + MR_LINK_MAX_PAYLOAD)
 #define ANSWER_MAX (4 + 2 + MR_LINK_MAX_MESSAGE + 4 + MR_LINK_MAX_PAYLOAD)
 #define BODY_MAX (SUBMIT_MAX > ANSWER_MAX ? SUBMIT_MAX : ANSWER_MAX)
 /* A message, once begun, must arrive whole within this. */
 #define INNER_MS 2000
-/* The link process's own timing, as cmd_serve.c's in-process loop. */
-#define POLL_MS 100
+/* The link process's own timing. On a socket it waits for the host's next
+ * frame as long as it takes (the signer ends it); on USB it looks for a
+ * bus reset between frames. */
+#define USB_POLL_MS 100
 #define FRAME_MS 2000
 #define DRAIN_MS 50
 
@@ -520,14 +524,14 @@ static uint8_t in_frame[MR_LINK_MAX_FRAME], out_frame[MR_LINK_MAX_FRAME];
 /* One frame in, one reply out (cmd_serve.c's serve_one, confined).
  * MR_E_GONE when the host left. */
 static int
-link_one(mr_serve_front *f, mr_linkio *io)
+link_one(mr_serve_front *f, mr_linkio *io, int first_ms)
 {
 	mr_link_hdr h;
 	mr_der payload;
 	size_t out_len = 0;
 	int got_hdr = 0, r;
 
-	r = mr_linkio_recv(io, in_frame, sizeof(in_frame), &h, &payload, &got_hdr, POLL_MS,
+	r = mr_linkio_recv(io, in_frame, sizeof(in_frame), &h, &payload, &got_hdr, first_ms,
 	    FRAME_MS);
 	if (r == MR_E_TIMEOUT)
 		return MR_OK;
@@ -538,7 +542,7 @@ link_one(mr_serve_front *f, mr_linkio *io)
 		    sizeof(out_frame), &out_len);
 	} else {
 		const char *why = r == MR_E_RANGE ? "frame length beyond the protocol limit" :
-		    r == MR_E_VERSION ? "protocol version 1 only" :
+		    r == MR_E_VERSION ? MR_LINK_VERSION_ONLY :
 		    got_hdr ? "frame shorter than its length (cut off)" : "malformed frame header";
 		send_text(T_NOTE, why);
 		mr_linkio_drain(io, DRAIN_MS);
@@ -588,7 +592,7 @@ link_main(int lfd)
 				front.seq = 0;
 				session_closed(T_NEW);
 			}
-		} else if (link_one(&front, &io) == MR_E_GONE) {
+		} else if (link_one(&front, &io, -1) == MR_E_GONE) {
 			close(cfd);
 			cfd = -1;
 		}
@@ -660,7 +664,7 @@ usb_main(const char *dir)
 			io.rx_pos = io.rx_len = 0;
 			session_closed(T_RESET);
 		}
-		(void)link_one(&front, &io);
+		(void)link_one(&front, &io, USB_POLL_MS);
 	}
 }
 

@@ -23,9 +23,15 @@
 
 #include "mr_app.h"
 #include "mr_issue.h"
+#include "mr_checkpoint.h"
 #include "mr_link.h"
 
-#define MR_SERVE_QUEUE 32
+/* Requests waiting for approval at once. The host keeps at most this
+ * many in flight (INFO's QUEUE, FREE in every SUBMIT and RESULT reply). */
+#define MR_SERVE_QUEUE 128
+/* Approved requests issued together by one mr_serve_issue_group (auto
+ * approval takes every pending request up to this many at once). */
+#define MR_SERVE_GROUP 32
 #define MR_SERVE_WHY_MAX 319 /* an mr_diag line */
 
 /*
@@ -108,6 +114,14 @@ typedef struct {
 	mr_diag fatal_diag;
 	unsigned issued, refused;
 	char proof[MR_AUDIT_PROOF_MAX];       /* an audit proof being sent */
+	/* The last signed checkpoint and the log size it covers: every
+	 * RESULT proves its issue records against it while it covers them
+	 * (one token signature per group, not per certificate). */
+	char cp[MR_CHECKPOINT_MAX];
+	size_t cp_len, cp_size;
+	/* Progress on the console (auto approval). */
+	double started, said;
+	unsigned said_issued, said_refused;
 } mr_server;
 
 /* app must be loaded, logged in and its root key checked. Audits the start
@@ -135,12 +149,30 @@ void mr_serve_error_frame(const mr_link_hdr *h, int err, const char *msg, uint8_
     size_t cap, size_t *out_len);
 
 /* Puts the oldest pending request before the operator and waits at most
- * timeout_ms for a decision. MR_OK, or MR_E_AUDIT / MR_E_STATE when
- * serving must stop (s->fatal_diag says why). */
+ * timeout_ms for a decision; with auto approval, approves and issues every
+ * pending request (up to MR_SERVE_GROUP) at once, without waiting. MR_OK,
+ * or MR_E_AUDIT / MR_E_STATE when serving must stop (s->fatal_diag says
+ * why). */
 int mr_serve_step(mr_server *s, int timeout_ms) MR_MUST_CHECK;
+
+/* Approves and issues the pending items it[0..n) as one group: each
+ * approval audited, each certificate issued (mr_issue), then one signed
+ * checkpoint for the group before any result of it can leave (RESULT is
+ * answered only between groups). MR_OK, or MR_E_AUDIT / MR_E_STATE when
+ * serving must stop. */
+int mr_serve_issue_group(mr_server *s, mr_serve_item **it, size_t n, const char *by)
+    MR_MUST_CHECK;
 
 /* Number of requests waiting for the operator. */
 size_t mr_serve_pending(const mr_server *s);
+
+/* 1 when mr_serve_step has work it can do without waiting for anyone
+ * (auto approval with requests pending): the caller must not sleep. */
+int mr_serve_ready(const mr_server *s);
+
+/* The console's progress line (auto approval): at most every 2 s, or now
+ * when force is set and something changed since the last one. */
+void mr_serve_progress(mr_server *s, int force);
 
 /* MR_APPROVE_EXTERNAL: decides the pending request with this hash. */
 int mr_serve_decide(mr_server *s, const uint8_t hash[32], int approve, const char *by)

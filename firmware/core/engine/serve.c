@@ -3,8 +3,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "board_api.h"
+#include "mr_auditlog.h"
 #include "mr_fileio.h"
 #include "mr_checkpoint.h"
 #include "mr_cluster.h"
@@ -13,6 +15,17 @@
 #include "mr_serve.h"
 
 #define AUDIT_CHUNK 60000u
+#define PROGRESS_S 2.0
+#define FREE_ITEM 7 /* FREE: tag, length, u32 */
+
+static double
+now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 static void
 say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -53,6 +66,7 @@ mr_serve_init(mr_server *s, mr_app *app, mr_approve_mode mode, const char *via, 
 	s->mode = mode;
 	s->via = via;
 	mr_serve_front_init(&s->front, mr_serve_op, s);
+	s->started = s->said = now();
 	if ((r = mr_token_info(app->tok, s->token_label, s->token_serial, d)) != MR_OK)
 		return r;
 	/* The appliance's serial: MESHROOT_SERIAL, which boards/linux-gadget
@@ -169,6 +183,7 @@ op_info(mr_server *s, mr_link_w *w)
 	memcpy(in.token_serial, s->token_serial, sizeof(in.token_serial));
 	memcpy(in.device_serial, s->device_serial, sizeof(in.device_serial));
 	in.audit_count = (uint32_t)(s->app->audit.next_seq - 1);
+	in.queue = MR_SERVE_QUEUE;
 	in.roots[0] = mr_der_view(s->app->root_der, s->app->root_len);
 	in.n_roots = 1;
 	/* The audit key travels with the root, as on media: the host pins
@@ -222,6 +237,7 @@ stored_result(mr_server *s, const uint8_t hash[32], mr_issued *is, mr_diag *d)
 static int
 submit_one(mr_server *s, const mr_serve_csr *c, mr_link_result *res)
 {
+	uint8_t *copy = NULL;
 	mr_serve_item *it;
 	mr_request rq;
 	mr_diag d;
@@ -243,11 +259,17 @@ submit_one(mr_server *s, const mr_serve_csr *c, mr_link_result *res)
 	}
 	/* A request the front end could not parse is never parsed here: its
 	 * bytes are only hashed (above), its refusal audited. */
-	if (c->refused)
+	if (c->refused) {
 		r = mr_diag_set(&d, c->err, "%s", c->why);
-	else
-		r = mr_request_parse(s->app, c->cluster, c->csr.p, c->csr.n, &rq, &d);
+	} else {
+		/* Parsed once, over our own copy: the views outlive the frame. */
+		if ((copy = malloc(c->csr.n)) == NULL)
+			return MR_E_NOMEM;
+		memcpy(copy, c->csr.p, c->csr.n);
+		r = mr_request_parse(s->app, c->cluster, copy, c->csr.n, &rq, &d);
+	}
 	if (r != MR_OK) {
+		free(copy);
 		const char *why = mr_diag_text(&d, r);
 		say("request %s via %s: refused: %s\n", c->cluster, s->via, why);
 		if (audit_refusal(s, c->cluster, hex, NULL, why) != MR_OK)
@@ -268,27 +290,24 @@ submit_one(mr_server *s, const mr_serve_csr *c, mr_link_result *res)
 	}
 	/* Queued (again, after an earlier refusal: a resubmission asks the
 	 * operator anew). */
-	if (it == NULL && (it = take_slot(s)) == NULL)
+	if (it == NULL && (it = take_slot(s)) == NULL) {
+		free(copy);
 		return MR_E_BUSY;
+	}
 	free(it->der);
 	memset(it, 0, sizeof(*it));
-	if ((it->der = malloc(c->csr.n)) == NULL)
-		return MR_E_NOMEM;
-	memcpy(it->der, c->csr.p, c->csr.n);
+	it->der = copy;
 	it->der_len = c->csr.n;
-	/* Re-parse over our own copy so the views outlive the frame. */
-	if (mr_request_parse(s->app, c->cluster, it->der, it->der_len, &it->rq, &d) != MR_OK) {
-		free(it->der);
-		memset(it, 0, sizeof(*it));
-		return MR_E_INTERNAL;
-	}
+	it->rq = rq;
 	it->used = 1;
 	it->state = MR_RS_PENDING;
 	memcpy(it->hash, res->hash, 32);
 	it->order = s->next_order++;
 	res->state = MR_RS_PENDING;
-	say("request %s via %s: queued for approval (%zu waiting)\n", c->cluster, s->via,
-	    mr_serve_pending(s));
+	/* With auto approval the progress line says it (mr_serve_progress). */
+	if (s->mode != MR_APPROVE_AUTO)
+		say("request %s via %s: queued for approval (%zu waiting)\n", c->cluster, s->via,
+		    mr_serve_pending(s));
 	return MR_OK;
 }
 
@@ -313,60 +332,151 @@ op_submit(mr_server *s, const mr_serve_req *rq, mr_link_w *w, char *msg, size_t 
 	for (size_t i = 0; i < n; i++) {
 		mr_link_result res;
 		if ((r = submit_one(s, &csrs[i], &res)) != MR_OK) {
-			snprintf(msg, msg_cap, "SUBMIT: %s", mr_strerror(r));
+			snprintf(msg, msg_cap, "%s", r == MR_E_AUDIT ?
+			    mr_diag_text(&s->fatal_diag, r) : mr_strerror(r));
 			return r == MR_E_AUDIT ? MR_E_STATE : r;
 		}
 		mr_link_result_put(w, &res);
 	}
+	mr_link_put_u32(w, MR_T_FREE, (uint32_t)free_slots(s));
 	return w->err;
 }
 
+/* The issue records of the serials in one RESULT reply, found in one pass
+ * over the audit log (the last "issue" record of each, as mr_audit_find
+ * would). */
+typedef struct {
+	const char *serial[MR_LINK_MAX_RESULTS];
+	size_t index[MR_LINK_MAX_RESULTS], len[MR_LINK_MAX_RESULTS];
+	char line[MR_LINK_MAX_RESULTS][MR_RECORD_MAX + 1];
+	size_t n, at;
+} issue_records;
+
+static int
+match_issue(void *ctx, const char *line, size_t n)
+{
+	issue_records *ir = ctx;
+	char ev[16], serial[64];
+	size_t at = ir->at++;
+
+	if (n == 0 || line[n - 1] != '\n' || mr_record_get(line, n, "event", ev, sizeof(ev)) != MR_OK ||
+	    strcmp(ev, "issue") != 0 || mr_record_get(line, n, "serial", serial, sizeof(serial)) != MR_OK)
+		return MR_OK;
+	for (size_t i = 0; i < ir->n; i++)
+		if (strcmp(ir->serial[i], serial) == 0 && n <= MR_RECORD_MAX) {
+			memcpy(ir->line[i], line, n);
+			ir->line[i][n] = '\0';
+			ir->len[i] = n;
+			ir->index[i] = at;
+		}
+	return MR_OK;
+}
+
+/* The audit proof of issue record i of ir into s->proof: against the last
+ * checkpoint when it covers the record, else against one signed now. */
+static int
+issue_proof(mr_server *s, const issue_records *ir, size_t i, size_t *plen, mr_diag *d)
+{
+	mr_merkle_hash path[MR_MERKLE_MAX_PROOF];
+	size_t n = 0;
+	int r;
+
+	if (ir->len[i] == 0)
+		return mr_diag_set(d, MR_E_AUDIT, "no issue record with serial=%s in the audit log",
+		    ir->serial[i]);
+	if (ir->index[i] >= s->cp_size) {
+		size_t size = mr_audit_size(&s->app->audit);
+		if ((r = mr_app_checkpoint(s->app, s->cp, sizeof(s->cp), &s->cp_len, d)) != MR_OK) {
+			s->cp_size = 0;
+			return r;
+		}
+		s->cp_size = size;
+	}
+	if (mr_audit_inclusion(&s->app->audit, ir->index[i], s->cp_size, path, MR_MERKLE_MAX_PROOF,
+		&n) != MR_OK ||
+	    mr_audit_proof_format(ir->index[i], ir->line[i], ir->len[i], path, n, s->cp, s->cp_len,
+		s->proof, sizeof(s->proof), plen) != MR_OK)
+		return mr_diag_set(d, MR_E_AUDIT, "cannot build the audit proof for serial %s",
+		    ir->serial[i]);
+	return MR_OK;
+}
+
+/* Answers the hashes in order, as many as fit one frame (at least one),
+ * then FREE. An issued one comes with its certificate and its proof. */
 static int
 op_result(mr_server *s, const mr_serve_req *rq, mr_link_w *w, char *msg, size_t msg_cap)
 {
-	const uint8_t (*hashes)[32] = rq->hashes;
-	size_t n = rq->n;
+	static issue_records ir;
+	static mr_issued is[MR_LINK_MAX_RESULTS];
+	uint8_t state[MR_LINK_MAX_RESULTS];
+	size_t n = rq->n, cap = w->cap;
+	mr_diag d;
 	int r;
 
 	if (n == 0 || n > MR_LINK_MAX_RESULTS)
 		return MR_E_INTERNAL;
+	if (s->fatal) {
+		/* Nothing leaves after an audit or state failure. */
+		snprintf(msg, msg_cap, "%s", mr_diag_text(&s->fatal_diag, MR_E_STATE));
+		return MR_E_STATE;
+	}
+	memset(&ir, 0, sizeof(ir));
 	for (size_t i = 0; i < n; i++) {
-		mr_serve_item *it = find(s, hashes[i]);
+		mr_diag_clear(&d);
+		r = stored_result(s, rq->hashes[i], &is[i], &d);
+		if (r != MR_OK && r != MR_E_NOTFOUND) {
+			snprintf(msg, msg_cap, "%s", mr_diag_text(&d, r));
+			return MR_E_STATE;
+		}
+		state[i] = r == MR_OK ? MR_RS_ISSUED : MR_RS_UNKNOWN;
+		if (r == MR_OK)
+			ir.serial[ir.n++] = is[i].serial;
+	}
+	mr_diag_clear(&d);
+	if (ir.n > 0 && s->app->have_audit_key &&
+	    (r = mr_audit_scan(&s->app->audit, match_issue, &ir, &d)) != MR_OK) {
+		snprintf(msg, msg_cap, "%s", mr_diag_text(&d, r));
+		return MR_E_STATE;
+	}
+	/* Room for FREE at the end, whatever fits before it. */
+	w->cap = cap - FREE_ITEM;
+	for (size_t i = 0, k = 0; i < n; i++) {
+		mr_serve_item *it = find(s, rq->hashes[i]);
+		size_t before = w->len, plen = 0;
 		mr_link_result res;
-		mr_issued is;
-		mr_diag d;
 
 		memset(&res, 0, sizeof(res));
-		memcpy(res.hash, hashes[i], 32);
-		mr_diag_clear(&d);
-		r = stored_result(s, hashes[i], &is, &d);
-		if (r == MR_OK && s->app->have_audit_key) {
-			/* As on media: the proof that the issue record is in the
-			 * log, under a checkpoint signed now, goes with it. */
-			size_t plen = 0;
-			r = mr_app_issue_proof(s->app, is.serial, s->proof, sizeof(s->proof), &plen, &d);
-			res.proof = mr_der_view((const uint8_t *)s->proof, r == MR_OK ? plen : 0);
-			if (r != MR_OK) {
-				snprintf(msg, msg_cap, "RESULT: %s", mr_diag_text(&d, r));
-				return MR_E_STATE;
+		memcpy(res.hash, rq->hashes[i], 32);
+		res.state = state[i];
+		if (state[i] == MR_RS_ISSUED) {
+			if (s->app->have_audit_key) {
+				/* As on media: the proof that the issue record is in
+				 * the log, under a signed checkpoint, goes with it. */
+				mr_diag_clear(&d);
+				if ((r = issue_proof(s, &ir, k, &plen, &d)) != MR_OK) {
+					w->cap = cap;
+					snprintf(msg, msg_cap, "%s", mr_diag_text(&d, r));
+					return MR_E_STATE;
+				}
+				res.proof = mr_der_view((const uint8_t *)s->proof, plen);
 			}
-		}
-		if (r == MR_OK) {
-			res.state = MR_RS_ISSUED;
-			res.cert = mr_der_view(is.der, is.der_len);
-			snprintf(res.serial, sizeof(res.serial), "%s", is.serial);
-		} else if (r != MR_E_NOTFOUND) {
-			snprintf(msg, msg_cap, "RESULT: %s", mr_diag_text(&d, r));
-			return MR_E_STATE;
+			k++;
+			res.cert = mr_der_view(is[i].der, is[i].der_len);
+			snprintf(res.serial, sizeof(res.serial), "%s", is[i].serial);
 		} else if (it != NULL) {
 			res.state = it->state;
 			snprintf(res.reason, sizeof(res.reason), "%s", it->reason);
-		} else {
-			res.state = MR_RS_UNKNOWN;
 		}
-		/* is.der is copied by the writer before the next iteration. */
 		mr_link_result_put(w, &res);
+		if (w->err != MR_OK && i > 0) {
+			/* The rest in the host's next RESULT. */
+			w->len = before;
+			w->err = MR_OK;
+			break;
+		}
 	}
+	w->cap = cap;
+	mr_link_put_u32(w, MR_T_FREE, (uint32_t)free_slots(s));
 	return w->err;
 }
 
@@ -538,7 +648,7 @@ mr_serve_front_frame(mr_serve_front *f, const uint8_t *in, size_t n, uint8_t *ou
 	if (r != MR_OK) {
 		mr_serve_error_frame(&h, r,
 		    r == MR_E_RANGE ? "frame length beyond the protocol limit" :
-		    r == MR_E_VERSION ? "protocol version 1 only" : "malformed frame", out, cap,
+		    r == MR_E_VERSION ? MR_LINK_VERSION_ONLY : "malformed frame", out, cap,
 		    out_len);
 		return;
 	}
@@ -619,56 +729,93 @@ stop(mr_server *s, int err, const mr_diag *d)
 }
 
 static int
-decide(mr_server *s, mr_serve_item *it, int approve, const char *by)
+decline(mr_server *s, mr_serve_item *it, const char *by)
+{
+	say("request %s: declined (%s)\n", it->rq.cluster, by);
+	if (audit_refusal(s, it->rq.cluster, it->rq.csr_hash_hex, by, "declined by the operator") !=
+	    MR_OK)
+		return MR_E_AUDIT;
+	finish(it, MR_RS_REFUSED, "declined by the operator");
+	s->refused++;
+	return MR_OK;
+}
+
+int
+mr_serve_issue_group(mr_server *s, mr_serve_item **its, size_t n, const char *by)
 {
 	mr_issued is;
 	mr_record rec;
 	mr_diag d;
+	size_t issued = 0;
 	int r;
 
 	mr_diag_clear(&d);
-	if (!approve) {
-		say("request %s: declined (%s)\n", it->rq.cluster, by);
-		if (audit_refusal(s, it->rq.cluster, it->rq.csr_hash_hex, by, "declined by the operator") !=
-		    MR_OK)
-			return MR_E_AUDIT;
-		finish(it, MR_RS_REFUSED, "declined by the operator");
-		s->refused++;
-		return MR_OK;
+	for (size_t i = 0; i < n; i++) {
+		mr_serve_item *it = its[i];
+		mr_record_init(&rec);
+		mr_record_add(&rec, "cluster", it->rq.cluster);
+		mr_record_add(&rec, "request", it->rq.csr_hash_hex);
+		mr_record_add(&rec, "key_type", mr_key_type_name(it->rq.csr.spki.type));
+		mr_record_add(&rec, "by", by);
+		mr_record_add(&rec, "via", s->via);
+		if (it->rq.ignored[0])
+			mr_record_add(&rec, "ignored", it->rq.ignored);
+		if (mr_app_audit(s->app, "approve", &rec, &d) != MR_OK)
+			return stop(s, MR_E_AUDIT, &d);
 	}
-	mr_record_init(&rec);
-	mr_record_add(&rec, "cluster", it->rq.cluster);
-	mr_record_add(&rec, "request", it->rq.csr_hash_hex);
-	mr_record_add(&rec, "key_type", mr_key_type_name(it->rq.csr.spki.type));
-	mr_record_add(&rec, "by", by);
-	mr_record_add(&rec, "via", s->via);
-	if (it->rq.ignored[0])
-		mr_record_add(&rec, "ignored", it->rq.ignored);
-	if (mr_app_audit(s->app, "approve", &rec, &d) != MR_OK)
-		return stop(s, MR_E_AUDIT, &d);
-	r = mr_issue(s->app, &it->rq, &is, &d);
-	if (r == MR_E_POLICY || r == MR_E_LINT) {
-		/* mr_issue audited the refusal. */
-		say("request %s: refused: %s\n", it->rq.cluster, mr_diag_text(&d, r));
-		finish(it, MR_RS_REFUSED, mr_diag_text(&d, r));
-		s->refused++;
-		return MR_OK;
+	for (size_t i = 0; i < n; i++) {
+		mr_serve_item *it = its[i];
+		r = mr_issue(s->app, &it->rq, &is, &d);
+		if (r == MR_E_POLICY || r == MR_E_LINT) {
+			/* mr_issue audited the refusal. */
+			say("request %s: refused: %s\n", it->rq.cluster, mr_diag_text(&d, r));
+			finish(it, MR_RS_REFUSED, mr_diag_text(&d, r));
+			s->refused++;
+			mr_diag_clear(&d);
+			continue;
+		}
+		if (r != MR_OK) {
+			for (size_t j = i; j < n; j++)
+				finish(its[j], MR_RS_REFUSED, "appliance error: see its console");
+			return stop(s, MR_E_STATE, &d);
+		}
+		/* Every one on the console, but with auto approval the progress
+		 * line counts them. */
+		if (s->mode != MR_APPROVE_AUTO || is.already_issued)
+			say("request %s: issued serial %s%s\n", it->rq.cluster, is.serial,
+			    is.already_issued ? " (issued before; nothing signed)" : "");
+		/* Still PENDING: ISSUED only after the checkpoint below, and
+		 * nothing of this group leaves before (RESULT is answered
+		 * between groups). */
+		issued++;
 	}
-	if (r != MR_OK) {
-		finish(it, MR_RS_REFUSED, "appliance error: see its console");
-		return stop(s, MR_E_STATE, &d);
-	}
-	/* The issue record is signed into the audit log before the result
+	/* The issue records are signed into the audit log before any result
 	 * is offered (docs/audit.md): no checkpoint, no release. */
-	if (mr_app_checkpoint(s->app, NULL, 0, NULL, &d) != MR_OK) {
-		finish(it, MR_RS_REFUSED, "appliance error: see its console");
-		return stop(s, MR_E_AUDIT, &d);
+	if (issued > 0) {
+		size_t size = mr_audit_size(&s->app->audit);
+		if (mr_app_checkpoint(s->app, s->cp, sizeof(s->cp), &s->cp_len, &d) != MR_OK) {
+			s->cp_size = 0;
+			for (size_t i = 0; i < n; i++)
+				if (its[i]->state == MR_RS_PENDING)
+					finish(its[i], MR_RS_REFUSED, "appliance error: see its console");
+			return stop(s, MR_E_AUDIT, &d);
+		}
+		s->cp_size = size;
 	}
-	say("request %s: issued serial %s%s\n", it->rq.cluster, is.serial,
-	    is.already_issued ? " (issued before; nothing signed)" : "");
-	finish(it, MR_RS_ISSUED, NULL);
-	s->issued++;
+	for (size_t i = 0; i < n; i++)
+		if (its[i]->state == MR_RS_PENDING) {
+			finish(its[i], MR_RS_ISSUED, NULL);
+			s->issued++;
+		}
 	return MR_OK;
+}
+
+static int
+decide(mr_server *s, mr_serve_item *it, int approve, const char *by)
+{
+	if (!approve)
+		return decline(s, it, by);
+	return mr_serve_issue_group(s, &it, 1, by);
 }
 
 int
@@ -682,6 +829,56 @@ mr_serve_decide(mr_server *s, const uint8_t hash[32], int approve, const char *b
 }
 
 int
+mr_serve_ready(const mr_server *s)
+{
+	return !s->fatal && s->mode == MR_APPROVE_AUTO && mr_serve_pending(s) > 0;
+}
+
+void
+mr_serve_progress(mr_server *s, int force)
+{
+	double t = now(), rate;
+
+	if (s->mode != MR_APPROVE_AUTO || (s->issued == s->said_issued && s->refused == s->said_refused))
+		return;
+	if (!force && t - s->said < PROGRESS_S)
+		return;
+	rate = t > s->started ? (double)(s->issued + s->refused) / (t - s->started) : 0;
+	say("serve: %u issued, %u refused, %zu waiting (%.1f/s)\n", s->issued, s->refused,
+	    mr_serve_pending(s), rate);
+	s->said = t;
+	s->said_issued = s->issued;
+	s->said_refused = s->refused;
+}
+
+/* Auto approval: every pending request, oldest first, up to a group. */
+static int
+auto_group(mr_server *s)
+{
+	mr_serve_item *its[MR_SERVE_GROUP];
+	size_t n = 0;
+
+	while (n < MR_SERVE_GROUP) {
+		mr_serve_item *best = NULL;
+		for (size_t i = 0; i < MR_SERVE_QUEUE; i++) {
+			mr_serve_item *it = &s->items[i];
+			if (it->used && it->state == MR_RS_PENDING && !it->shown &&
+			    (best == NULL || it->order < best->order))
+				best = it;
+		}
+		if (best == NULL)
+			break;
+		best->shown = 1;
+		its[n++] = best;
+	}
+	if (n == 0)
+		return MR_OK;
+	if (s->started == 0 || s->issued + s->refused == 0)
+		s->started = now();
+	return mr_serve_issue_group(s, its, n, "--approve auto");
+}
+
+int
 mr_serve_step(mr_server *s, int timeout_ms)
 {
 	mr_serve_item *it;
@@ -690,6 +887,11 @@ mr_serve_step(mr_server *s, int timeout_ms)
 
 	if (s->fatal)
 		return MR_E_STATE;
+	if (s->mode == MR_APPROVE_AUTO) {
+		r = auto_group(s);
+		mr_serve_progress(s, mr_serve_pending(s) == 0);
+		return r;
+	}
 	if ((it = oldest_pending(s)) == NULL)
 		return MR_OK;
 	if (!it->shown) {
@@ -703,7 +905,6 @@ mr_serve_step(mr_server *s, int timeout_ms)
 	}
 	switch (s->mode) {
 	case MR_APPROVE_AUTO:
-		return decide(s, it, 1, "--approve auto");
 	case MR_APPROVE_EXTERNAL:
 		return MR_OK;
 	case MR_APPROVE_BUTTON:
