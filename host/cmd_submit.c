@@ -22,7 +22,7 @@
 #include "answer.h"
 #include "cmd.h"
 #include "link.h"
-#include "link_progress.h"
+#include "progress.h"
 #include "mr_fileio.h"
 #include "mr_fingerprint.h"
 #include "mr_link.h"
@@ -77,7 +77,8 @@ err_line(const char *fmt, ...)
 {
 	va_list ap;
 
-	mr_progress_break(progress);
+	if (progress != NULL)
+		mr_progress_hold(progress);
 	fflush(stdout);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
@@ -192,7 +193,7 @@ apply(batch_run *x, item *it, const mr_link_result *res)
 	}
 	if (res->cert.n == 0)
 		return; /* issued: RESULT brings the certificate */
-	mr_progress_break(x->pg);
+	mr_progress_hold(x->pg);
 	if ((r = mr_answer_accept(x->o, it->name, res->cert.p, res->cert.n, x->root, &d)) != MR_OK) {
 		err_line("error: cluster %s: %s\n", it->name, mr_diag_text(&d, r));
 		finished(x, it, 1);
@@ -223,7 +224,7 @@ apply_all(batch_run *x, const mr_link_result *res, size_t got, mr_diag *d)
 			    x->l->where);
 		apply(x, it, &res[j]);
 	}
-	mr_progress_update(x->pg, x->done, x->failed);
+	mr_progress_step(x->pg, x->done - x->pg->done);
 	return MR_OK;
 }
 
@@ -467,7 +468,7 @@ submit(const mr_host_opts *o, const char *connect, int usb, const char *serial,
 	x.root = &root;
 	x.free = queue;
 	x.pg = &pg;
-	mr_progress_init(&pg, n);
+	mr_progress_start(&pg, "submit", n);
 	progress = &pg;
 	for (;;) {
 		size_t waiting;
@@ -480,7 +481,7 @@ submit(const mr_host_opts *o, const char *connect, int usb, const char *serial,
 		if (waiting == 0)
 			break;
 		if (no_wait) {
-			mr_progress_break(&pg);
+			mr_progress_hold(&pg);
 			printf("%zu request(s) waiting for approval on the appliance; run this command "
 			       "again to fetch the results\n", waiting);
 			rc = x.failed ? 1 : 0;
@@ -492,7 +493,7 @@ submit(const mr_host_opts *o, const char *connect, int usb, const char *serial,
 			continue;
 		}
 		if (!told) {
-			mr_progress_break(&pg);
+			mr_progress_hold(&pg);
 			printf("waiting for the operator to approve %zu request(s) on the appliance "
 			       "(Ctrl-C stops waiting; the requests stay queued)\n", waiting);
 			fflush(stdout);
@@ -516,7 +517,8 @@ submit(const mr_host_opts *o, const char *connect, int usb, const char *serial,
 	}
 	for (size_t i = 0; i < n; i++)
 		accepted += (size_t)mr_ws_cluster_issued(o, items[i].name);
-	mr_progress_end(&pg, accepted);
+	mr_progress_end(&pg);
+	printf("%zu certificate(s) imported\n", accepted);
 	rc = x.failed ? 1 : 0;
 out:
 	progress = NULL;

@@ -740,17 +740,26 @@ decline(mr_server *s, mr_serve_item *it, const char *by)
 	return MR_OK;
 }
 
+_Static_assert(MR_SERVE_GROUP <= MR_ISSUE_WINDOW, "a group is issued as one window");
+
 int
 mr_serve_issue_group(mr_server *s, mr_serve_item **its, size_t n, const char *by)
 {
-	mr_issued is;
+	mr_issue_item *v;
 	mr_record rec;
 	mr_diag d;
 	size_t issued = 0;
-	int r;
+	int r = MR_OK, audit_was = s->app->audit.defer;
 
 	mr_diag_clear(&d);
-	for (size_t i = 0; i < n; i++) {
+	if (n > MR_ISSUE_WINDOW)
+		return stop(s, MR_E_INTERNAL, (mr_diag_set(&d, MR_E_INTERNAL, "group of %zu", n), &d));
+	if ((v = calloc(n ? n : 1, sizeof(*v))) == NULL)
+		return stop(s, MR_E_STATE, (mr_diag_set(&d, MR_E_NOMEM, "out of memory"), &d));
+	/* The approvals become durable with the window's first group commit,
+	 * before the token signs anything. */
+	mr_audit_defer(&s->app->audit, 1);
+	for (size_t i = 0; i < n && r == MR_OK; i++) {
 		mr_serve_item *it = its[i];
 		mr_record_init(&rec);
 		mr_record_add(&rec, "cluster", it->rq.cluster);
@@ -760,45 +769,49 @@ mr_serve_issue_group(mr_server *s, mr_serve_item **its, size_t n, const char *by
 		mr_record_add(&rec, "via", s->via);
 		if (it->rq.ignored[0])
 			mr_record_add(&rec, "ignored", it->rq.ignored);
-		if (mr_app_audit(s->app, "approve", &rec, &d) != MR_OK)
-			return stop(s, MR_E_AUDIT, &d);
+		r = mr_app_audit(s->app, "approve", &rec, &d);
+		v[i].rq = &it->rq;
 	}
+	if (r == MR_OK)
+		r = mr_issue_window(s->app, v, n, &d);
+	else
+		r = MR_E_AUDIT;
+	mr_audit_defer(&s->app->audit, audit_was);
 	for (size_t i = 0; i < n; i++) {
 		mr_serve_item *it = its[i];
-		r = mr_issue(s->app, &it->rq, &is, &d);
-		if (r == MR_E_POLICY || r == MR_E_LINT) {
-			/* mr_issue audited the refusal. */
-			say("request %s: refused: %s\n", it->rq.cluster, mr_diag_text(&d, r));
-			finish(it, MR_RS_REFUSED, mr_diag_text(&d, r));
+		int e = v[i].err;
+		if (e == MR_E_POLICY || e == MR_E_LINT) {
+			/* The window audited the refusal. */
+			say("request %s: refused: %s\n", it->rq.cluster, mr_diag_text(&v[i].diag, e));
+			finish(it, MR_RS_REFUSED, mr_diag_text(&v[i].diag, e));
 			s->refused++;
-			mr_diag_clear(&d);
-			continue;
+		} else if (e != MR_OK || r == MR_E_AUDIT) {
+			finish(it, MR_RS_REFUSED, "appliance error: see its console");
+		} else {
+			/* Every one on the console, but with auto approval the
+			 * progress line counts them. */
+			if (s->mode != MR_APPROVE_AUTO || v[i].is.already_issued)
+				say("request %s: issued serial %s%s\n", it->rq.cluster, v[i].is.serial,
+				    v[i].is.already_issued ? " (issued before; nothing signed)" : "");
+			/* Still PENDING: ISSUED only after the checkpoint below,
+			 * and nothing of this group leaves before (RESULT is
+			 * answered between groups). */
+			issued++;
 		}
-		if (r != MR_OK) {
-			for (size_t j = i; j < n; j++)
-				finish(its[j], MR_RS_REFUSED, "appliance error: see its console");
-			return stop(s, MR_E_STATE, &d);
-		}
-		/* Every one on the console, but with auto approval the progress
-		 * line counts them. */
-		if (s->mode != MR_APPROVE_AUTO || is.already_issued)
-			say("request %s: issued serial %s%s\n", it->rq.cluster, is.serial,
-			    is.already_issued ? " (issued before; nothing signed)" : "");
-		/* Still PENDING: ISSUED only after the checkpoint below, and
-		 * nothing of this group leaves before (RESULT is answered
-		 * between groups). */
-		issued++;
 	}
+	free(v);
 	/* The issue records are signed into the audit log before any result
 	 * is offered (docs/audit.md): no checkpoint, no release. */
 	if (issued > 0) {
+		mr_diag cd;
 		size_t size = mr_audit_size(&s->app->audit);
-		if (mr_app_checkpoint(s->app, s->cp, sizeof(s->cp), &s->cp_len, &d) != MR_OK) {
+		mr_diag_clear(&cd);
+		if (mr_app_checkpoint(s->app, s->cp, sizeof(s->cp), &s->cp_len, &cd) != MR_OK) {
 			s->cp_size = 0;
 			for (size_t i = 0; i < n; i++)
 				if (its[i]->state == MR_RS_PENDING)
 					finish(its[i], MR_RS_REFUSED, "appliance error: see its console");
-			return stop(s, MR_E_AUDIT, &d);
+			return stop(s, MR_E_AUDIT, &cd);
 		}
 		s->cp_size = size;
 	}
@@ -807,6 +820,9 @@ mr_serve_issue_group(mr_server *s, mr_serve_item **its, size_t n, const char *by
 			finish(its[i], MR_RS_ISSUED, NULL);
 			s->issued++;
 		}
+	/* What the window committed is released; a failure stops serving. */
+	if (r != MR_OK)
+		return stop(s, r == MR_E_AUDIT ? MR_E_AUDIT : MR_E_STATE, &d);
 	return MR_OK;
 }
 
