@@ -159,6 +159,11 @@ ceremony_init(mr_app *app, const char *config_path)
 
 	mr_diag_clear(&d);
 	mr_transcript_begin("init");
+	/* The ceremony makes the state dir; it owns it (mr_app_lock) before
+	 * it looks inside, so two ceremonies cannot both find it empty. */
+	if ((r = mr_mkdirs(app->state_dir, 0700, &d)) != MR_OK ||
+	    (r = mr_app_lock(app, &d)) != MR_OK)
+		return mr_fail(r, &d);
 	if (mr_app_path(app, path, sizeof(path), "root-cert.pem") != MR_OK)
 		return mr_fail(MR_E_RANGE, NULL);
 	if (mr_path_exists(path)) {
@@ -186,8 +191,6 @@ ceremony_init(mr_app *app, const char *config_path)
 		goto fail;
 	}
 
-	if ((r = mr_mkdirs(app->state_dir, 0700, &d)) != MR_OK)
-		goto fail;
 	if (mr_app_path(app, path, sizeof(path), "audit.log") != MR_OK ||
 	    (r = mr_audit_open(&app->audit, path, &d)) != MR_OK)
 		goto fail;

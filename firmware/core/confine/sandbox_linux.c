@@ -3,6 +3,7 @@
  * chroot and nobody when root, no_new_privs, Landlock, seccomp-bpf.
  */
 #define _GNU_SOURCE /* CLONE_THREAD */
+#include "mr_lock.h"
 #include "mr_sandbox.h"
 
 #ifdef __linux__
@@ -425,6 +426,17 @@ enter(pid_t parent, const int *keep, size_t nkeep, int dirfd, int *on, mr_diag *
 	return landlock(dirfd, on, d);
 }
 
+void
+mr_sandbox_child_start(pid_t parent)
+{
+	/* Dies with its parent from here on, and holds nothing of the state:
+	 * a SIGKILLed signer leaves no helper behind keeping the state dir
+	 * locked (the lock's open file lives while any copy of it does). */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0 || getppid() != parent)
+		_exit(3);
+	mr_lock_drop_inherited();
+}
+
 int
 mr_sandbox_enter(pid_t parent, int sock, int dirfd, int *on, mr_diag *d)
 {
@@ -460,6 +472,15 @@ mr_sandbox_enter_usb(pid_t parent, int sock, const int fds[MR_LINK_FFS_FDS], int
 }
 
 #else /* !__linux__ */
+
+void
+mr_sandbox_child_start(pid_t parent)
+{
+	/* No PR_SET_PDEATHSIG here; the helper refuses to run anyway
+	 * (mr_sandbox_enter). */
+	(void)parent;
+	mr_lock_drop_inherited();
+}
 
 int
 mr_sandbox_enter(pid_t parent, int sock, int dirfd, int *on, mr_diag *d)
