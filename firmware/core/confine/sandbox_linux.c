@@ -421,6 +421,13 @@ enter(pid_t parent, const int *keep, size_t nkeep, int dirfd, int *on, mr_diag *
 		return mr_diag_set(d, MR_E_INTERNAL, "close_range: %s", strerror(errno));
 	if ((r = drop_root(dirfd, d)) != MR_OK)
 		return r;
+	/* The uid change cleared PR_SET_PDEATHSIG (prctl(2): a change of the
+	 * effective or fs uid or gid resets it): set it again as nobody, or
+	 * the helper outlives a SIGKILLed signer. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0)
+		return mr_diag_set(d, MR_E_INTERNAL, "PR_SET_PDEATHSIG: %s", strerror(errno));
+	if (getppid() != parent)
+		_exit(3);
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
 		return mr_diag_set(d, MR_E_INTERNAL, "PR_SET_NO_NEW_PRIVS: %s", strerror(errno));
 	return landlock(dirfd, on, d);
