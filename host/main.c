@@ -78,7 +78,7 @@ lock_mode(int ws, int argc, char **argv)
 	for (int i = 1; i < argc; i++)
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
 			return WS_READ;
-	if (strcmp(argv[0], "media") == 0 && (argc < 2 || strcmp(argv[1], "import") != 0))
+	if (strcmp(argv[0], "media") == 0 && strcmp(argv[1], "import") != 0)
 		return WS_READ;
 	return ws;
 }
