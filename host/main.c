@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "wslock.h"
 
 static void
 usage(FILE *f)
@@ -41,24 +42,69 @@ usage(FILE *f)
 	      "  audit verify|show|report DIR ...\n"
 	      "                          check and read an appliance audit export (docs/audit.md)\n"
 	      "\n"
-	      "The workspace defaults to $MESHROOT_WORKSPACE, else ./meshroot-workspace.\n",
+	      "The workspace defaults to $MESHROOT_WORKSPACE, else ./meshroot-workspace.\n"
+	      "Commands that write the workspace own it while they run (a lock on\n"
+	      "DIR/lock): a second one exits 75 at once, naming the owner, and changes\n"
+	      "nothing. status, verify, audit and media export only read it.\n",
 	    f);
 }
+
+/* What a command does to the workspace (wslock.h). */
+enum { WS_READ, WS_WRITE, WS_CREATE /* writes, and makes it when missing */ };
 
 static const struct {
 	const char *name;
 	int (*run)(const mr_host_opts *, int, char **);
+	int ws;
 } commands[] = {
-	{ "cluster", cmd_cluster },
-	{ "media", cmd_media },
-	{ "bundle", cmd_bundle },
-	{ "verify", cmd_verify },
-	{ "status", cmd_status },
-	{ "root", cmd_root },
-	{ "audit", cmd_audit },
-	{ "submit", cmd_submit },
-	{ "device", cmd_device },
+	{ "cluster", cmd_cluster, WS_CREATE },
+	{ "media", cmd_media, WS_CREATE }, /* export: WS_READ (lock_mode) */
+	{ "bundle", cmd_bundle, WS_WRITE },
+	{ "verify", cmd_verify, WS_READ },
+	{ "status", cmd_status, WS_READ },
+	{ "root", cmd_root, WS_WRITE },
+	{ "audit", cmd_audit, WS_READ },
+	{ "submit", cmd_submit, WS_CREATE },
+	{ "device", cmd_device, WS_CREATE },
 };
+
+/* The command's use of the workspace for these arguments: --help and a
+ * usage error touch nothing, and `media export` only reads. */
+static int
+lock_mode(int ws, int argc, char **argv)
+{
+	if (argc < 2)
+		return WS_READ; /* a usage error */
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+			return WS_READ;
+	if (strcmp(argv[0], "media") == 0 && strcmp(argv[1], "import") != 0)
+		return WS_READ;
+	return ws;
+}
+
+/* Runs command i, owning the workspace when it writes it. */
+static int
+run(size_t i, const mr_host_opts *o, int argc, char **argv, const char *prog)
+{
+	char what[256];
+	mr_dirlock lock;
+	mr_diag d;
+	int mode = lock_mode(commands[i].ws, argc, argv), r, rc;
+
+	mr_dirlock_init(&lock);
+	if (mode != WS_READ) {
+		mr_diag_clear(&d);
+		mr_dirlock_cmdline(prog, argc, argv, what, sizeof(what));
+		if ((r = mr_wslock_take(o->workspace, mode == WS_CREATE, what, &lock, &d)) != MR_OK) {
+			fprintf(stderr, "error: %s\n", mr_diag_text(&d, r));
+			return r == MR_E_IN_USE ? MR_EXIT_IN_USE : 1;
+		}
+	}
+	rc = commands[i].run(o, argc, argv);
+	mr_dirlock_release(&lock);
+	return rc;
+}
 
 int
 main(int argc, char **argv)
@@ -88,7 +134,7 @@ main(int argc, char **argv)
 	}
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (strcmp(argv[optind], commands[i].name) == 0)
-			return commands[i].run(&o, argc - optind, argv + optind);
+			return run(i, &o, argc - optind, argv + optind, argv[0]);
 	fprintf(stderr, "error: unknown command '%s' (see --help)\n", argv[optind]);
 	return 2;
 }

@@ -13,6 +13,7 @@ mr_strerror(int err)
 	case MR_E_EXISTS: return "already exists";
 	case MR_E_NOTFOUND: return "not found";
 	case MR_E_CANCELLED: return "cancelled by the operator";
+	case MR_E_IN_USE: return "in use by another process";
 	case MR_E_DER: return "malformed DER";
 	case MR_E_PEM: return "malformed PEM";
 	case MR_E_CSR: return "unacceptable certificate request";

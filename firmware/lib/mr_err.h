@@ -21,6 +21,7 @@ typedef enum {
 	MR_E_EXISTS = -6,    /* refusing to overwrite */
 	MR_E_NOTFOUND = -7,
 	MR_E_CANCELLED = -8, /* the operator declined */
+	MR_E_IN_USE = -9,    /* the state dir or workspace is owned by another process */
 
 	/* parsing untrusted bytes */
 	MR_E_DER = -20,      /* malformed DER */

@@ -89,14 +89,12 @@ PY
 host audit verify "$T/export" --issued "$T/out" > "$T/issued.out" || { cat "$T/issued.out"; fail "--issued"; }
 grep -q "issued certificates: 2 in" "$T/issued.out" || fail "--issued: count"
 rm -rf "$T/out-west"; mkdir -p "$T/out-west"; cp -r "$T/out/west" "$T/out-west/"
-if host audit verify "$T/export" --issued "$T/out-west" 2> "$T/err"; then fail "--issued: missing cert not seen"; fi
-grep -q "serial $(serial_of east | sed 's/^/0*/') was issued but is not in\|was issued but is not in" "$T/err" || { cat "$T/err"; fail "--issued: reason"; }
+expect_fail 1 "was issued but is not in" host audit verify "$T/export" --issued "$T/out-west"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/x.key" -subj /CN=x \
   -days 1 -out "$T/x-root.pem" 2>/dev/null
 openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/y.key" -subj /CN=y -out "$T/y.csr" 2>/dev/null
 openssl x509 -req -in "$T/y.csr" -CA "$T/x-root.pem" -CAkey "$T/x.key" -days 1 -out "$T/out/stray.pem" 2>/dev/null
-if host audit verify "$T/export" --issued "$T/out" 2> "$T/err"; then fail "--issued: stray cert not seen"; fi
-grep -q "stray.pem: serial .* is not in the audit log" "$T/err" || { cat "$T/err"; fail "--issued: stray reason"; }
+expect_fail 1 "stray.pem: serial .* is not in the audit log" host audit verify "$T/export" --issued "$T/out"
 rm "$T/out/stray.pem"
 
 # The HTML report, rendered by Debian's chromium.
@@ -104,16 +102,15 @@ host audit report "$T/export" --html "$T/report.html" > /dev/null || fail "repor
 grep -q "<script" "$T/report.html" && fail "report has scripts"
 chromium_bin=$(command -v chromium || command -v chromium-browser || true)
 if [ -z "$chromium_bin" ]; then
-  echo "SKIP (report rendering): chromium is not installed (scripts/bootstrap installs it)"
-  echo PASS; exit 0
+  skip "report rendering: chromium is not installed (scripts/bootstrap installs it)"
 fi
 profile=$(mktemp -d -p "$T")
 if ! timeout 120 "$chromium_bin" --headless --no-sandbox --disable-gpu --disable-background-networking \
     --disable-component-update --disable-sync --no-first-run --user-data-dir="$profile" \
     --dump-dom "file://$T/report.html" > "$T/dom.html" 2> "$T/chromium.err"; then
   if [ ! -s "$T/dom.html" ]; then
-    echo "SKIP (report rendering): chromium cannot start here:"; tail -3 "$T/chromium.err"
-    echo PASS; exit 0
+    tail -3 "$T/chromium.err"
+    skip "report rendering: chromium cannot start here (above)"
   fi
 fi
 grep -q 'id="verdict"' "$T/dom.html" || { head -c 2000 "$T/dom.html"; fail "report did not render"; }

@@ -207,7 +207,7 @@ grep -qx "error: the token's key meshroot-root is not the key of root-cert.pem: 
 tail -n1 "$STATE/audit.log" | grep -q 'event=root-key-mismatch ' || fail "root-key-mismatch not recorded"
 cp "$STATE/ceremony.conf" "$T/conf.bak"
 sed -i 's/^max_validity_days = 365/max_validity_days = 3650/' "$STATE/ceremony.conf"
-if "$APPLIANCE" --state "$STATE" status >/dev/null 2>"$T/err"; then fail "an edited ceremony.conf was accepted"; fi
-grep -q 'is not the config the ceremony recorded in the audit log' "$T/err" || fail "edited config: $(cat "$T/err")"
+expect_fail 1 '^error: .*is not the config the ceremony recorded in the audit log' \
+  "$APPLIANCE" --state "$STATE" status
 cp "$T/conf.bak" "$STATE/ceremony.conf"
 echo "ok: docs/ceremony.md runs as written (${#CMDS[@]} commands)"

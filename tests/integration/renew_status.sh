@@ -33,7 +33,8 @@ cmp -s "$C/ca-key.pem" "$T/old-key.pem" || fail "renew replaced the key in servi
 st
 [ "$rc" = 0 ] || fail "status while renewing: exit $rc"
 awk '$1 == "east" && $2 == "renewing" {f=1} END {exit !f}' "$T/st.out" || fail "not renewing: $(cat "$T/st.out")"
-if host cluster renew east >/dev/null 2>&1; then fail "renewed twice while waiting"; fi
+expect_fail 1 '^error: cluster east has no certificate in service to renew (a renewal is already waiting)' \
+  host cluster renew east
 
 host media export --to "$T/media" >/dev/null
 app sign --media "$T/media" --yes >"$T/renew-sign.out" || fail "sign renewal"

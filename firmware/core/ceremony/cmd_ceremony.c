@@ -145,6 +145,20 @@ make_audit_key(mr_app *app, mr_diag *d)
 	return audit_step(app, "audit-keygen", &rec, d);
 }
 
+/* MR_E_EXISTS when the state dir holds a root already. */
+static int
+no_root_yet(mr_app *app, mr_diag *d)
+{
+	char path[4096];
+
+	if (mr_app_path(app, path, sizeof(path), "root-cert.pem") != MR_OK)
+		return mr_diag_set(d, MR_E_RANGE, "state dir path too long");
+	if (mr_path_exists(path))
+		return mr_diag_set(d, MR_E_EXISTS,
+		    "%s already holds a root: refusing to run a second ceremony", app->state_dir);
+	return MR_OK;
+}
+
 static int
 ceremony_init(mr_app *app, const char *config_path)
 {
@@ -159,13 +173,12 @@ ceremony_init(mr_app *app, const char *config_path)
 
 	mr_diag_clear(&d);
 	mr_transcript_begin("init");
-	if (mr_app_path(app, path, sizeof(path), "root-cert.pem") != MR_OK)
-		return mr_fail(MR_E_RANGE, NULL);
-	if (mr_path_exists(path)) {
-		mr_diag_set(&d, MR_E_EXISTS, "%s already holds a root: refusing to run a second ceremony",
-		    app->state_dir);
-		return mr_fail(MR_E_EXISTS, &d);
-	}
+	/* The ceremony owns the state dir (mr_app_lock) before it looks
+	 * inside. One that does not exist yet is made, and locked, only once
+	 * the witnesses confirmed: a cancelled ceremony leaves nothing. */
+	if ((mr_path_exists(app->state_dir) && (r = mr_app_lock(app, &d)) != MR_OK) ||
+	    (r = no_root_yet(app, &d)) != MR_OK)
+		return mr_fail(r, &d);
 	if ((r = mr_file_read(config_path, MR_CONFIG_MAX, &text, &text_len, &d)) != MR_OK)
 		goto fail;
 	mr_fp_sha256(text, text_len, app->cfg_hash);
@@ -186,7 +199,9 @@ ceremony_init(mr_app *app, const char *config_path)
 		goto fail;
 	}
 
-	if ((r = mr_mkdirs(app->state_dir, 0700, &d)) != MR_OK)
+	/* A ceremony that made the dir meanwhile holds it, or finished. */
+	if ((r = mr_mkdirs(app->state_dir, 0700, &d)) != MR_OK ||
+	    (r = mr_app_lock(app, &d)) != MR_OK || (r = no_root_yet(app, &d)) != MR_OK)
 		goto fail;
 	if (mr_app_path(app, path, sizeof(path), "audit.log") != MR_OK ||
 	    (r = mr_audit_open(&app->audit, path, &d)) != MR_OK)

@@ -37,7 +37,11 @@ usage(FILE *f)
 	      "The user PIN is read from the console, or from --pin-file for automation.\n"
 	      "With split custody ([custody] split = on) custodians enter their shares at\n"
 	      "the console instead, or --shares-from DIR reads them from files.\n"
-	      "Environment: MESHROOT_STATE, MESHROOT_MODULE, MESHROOT_TOKEN give defaults.\n",
+	      "Environment: MESHROOT_STATE, MESHROOT_MODULE, MESHROOT_TOKEN give defaults.\n"
+	      "\n"
+	      "One process at a time owns a state dir (a lock on DIR/lock): a command\n"
+	      "on a state dir in use exits 75 at once, naming the owner, and changes\n"
+	      "nothing. Other failures exit 1, usage errors 2.\n",
 	    f);
 }
 
@@ -45,7 +49,7 @@ int
 mr_fail(int err, const mr_diag *d)
 {
 	fprintf(stderr, "error: %s\n", mr_diag_text(d, err));
-	return 1;
+	return err == MR_E_IN_USE ? MR_EXIT_IN_USE : 1;
 }
 
 static const struct {
@@ -75,6 +79,7 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct rlimit no_core = { 0, 0 };
+	static char cmdline[256];
 	mr_app app;
 	int c, rc;
 
@@ -100,6 +105,8 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	mr_dirlock_cmdline(argv[0], argc - optind, argv + optind, cmdline, sizeof(cmdline));
+	app.cmdline = cmdline;
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
 		if (strcmp(argv[optind], commands[i].name) == 0) {
 			rc = commands[i].run(&app, argc - optind, argv + optind);

@@ -129,6 +129,10 @@ cmd_serve(mr_app *app, int argc, char **argv)
 		return 2;
 	}
 	mr_diag_clear(&d);
+	/* Owner of the state dir first: a second serve must not touch the
+	 * socket path of the first. (The link process closes its copy.) */
+	if ((r = mr_app_lock(app, &d)) != MR_OK)
+		return mr_fail(r, &d);
 	if (usb && (r = mr_sps_start_usb(&ps, ffs, &d)) != MR_OK)
 		return mr_fail(r, &d);
 	if (path != NULL) {

@@ -493,8 +493,14 @@ cmd_sign(mr_app *app, int argc, char **argv)
 		return 2;
 	}
 	mr_ps ps;
+	mr_diag d;
 	int rc;
 
+	/* The state dir's owner before anything: a second batch on it must
+	 * not even start a parser. (The parser closes its copy of the lock.) */
+	mr_diag_clear(&d);
+	if ((rc = mr_app_lock(app, &d)) != MR_OK)
+		return mr_fail(rc, &d);
 	rc = sign_media(app, media, &ps);
 	/* Whatever happened, the parser does not outlive the batch. */
 	mr_ps_stop(&ps);

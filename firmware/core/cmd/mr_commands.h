@@ -16,7 +16,8 @@ int cmd_crl(mr_app *app, int argc, char **argv);
 int cmd_audit(mr_app *app, int argc, char **argv);
 int cmd_serve(mr_app *app, int argc, char **argv);
 
-/* Prints "error: <text>" for err/d and returns the exit status 1. */
+/* Prints "error: <text>" for err/d and returns the exit status: 1, or
+ * MR_EXIT_IN_USE (75) for MR_E_IN_USE (the state dir has another owner). */
 int mr_fail(int err, const mr_diag *d);
 
 #endif

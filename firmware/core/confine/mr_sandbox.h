@@ -26,6 +26,16 @@
 
 #include "mr_diag.h"
 
+/*
+ * First call in every helper just forked (parser, link process), before
+ * it does anything else: PR_SET_PDEATHSIG(SIGKILL), _exit if the parent
+ * died before that took effect, and the state dir lock's descriptor
+ * closed (mr_lock_drop_inherited). The usb link process opens its
+ * endpoints before it confines itself: it must die with the signer from
+ * the start all the same.
+ */
+void mr_sandbox_child_start(pid_t parent);
+
 int mr_sandbox_enter(pid_t parent, int sock, int dirfd, int *landlock, mr_diag *d) MR_MUST_CHECK;
 
 /*

@@ -522,6 +522,7 @@ mr_ps_start(mr_ps *ps, const char *media, mr_diag *d)
 		return mr_diag_set(d, MR_E_INTERNAL, "fork: %s", strerror(errno));
 	}
 	if (pid == 0) {
+		mr_sandbox_child_start(signer_pid);
 		psock = sv[1];
 		parser_main(dirfd, ps->dir);
 	}

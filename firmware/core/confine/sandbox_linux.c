@@ -3,6 +3,7 @@
  * chroot and nobody when root, no_new_privs, Landlock, seccomp-bpf.
  */
 #define _GNU_SOURCE /* CLONE_THREAD */
+#include "mr_lock.h"
 #include "mr_sandbox.h"
 
 #ifdef __linux__
@@ -420,9 +421,27 @@ enter(pid_t parent, const int *keep, size_t nkeep, int dirfd, int *on, mr_diag *
 		return mr_diag_set(d, MR_E_INTERNAL, "close_range: %s", strerror(errno));
 	if ((r = drop_root(dirfd, d)) != MR_OK)
 		return r;
+	/* The uid change cleared PR_SET_PDEATHSIG (prctl(2): a change of the
+	 * effective or fs uid or gid resets it): set it again as nobody, or
+	 * the helper outlives a SIGKILLed signer. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0)
+		return mr_diag_set(d, MR_E_INTERNAL, "PR_SET_PDEATHSIG: %s", strerror(errno));
+	if (getppid() != parent)
+		_exit(3);
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
 		return mr_diag_set(d, MR_E_INTERNAL, "PR_SET_NO_NEW_PRIVS: %s", strerror(errno));
 	return landlock(dirfd, on, d);
+}
+
+void
+mr_sandbox_child_start(pid_t parent)
+{
+	/* Dies with its parent from here on, and holds nothing of the state:
+	 * a SIGKILLed signer leaves no helper behind keeping the state dir
+	 * locked (the lock's open file lives while any copy of it does). */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0 || getppid() != parent)
+		_exit(3);
+	mr_lock_drop_inherited();
 }
 
 int
@@ -460,6 +479,15 @@ mr_sandbox_enter_usb(pid_t parent, int sock, const int fds[MR_LINK_FFS_FDS], int
 }
 
 #else /* !__linux__ */
+
+void
+mr_sandbox_child_start(pid_t parent)
+{
+	/* No PR_SET_PDEATHSIG here; the helper refuses to run anyway
+	 * (mr_sandbox_enter). */
+	(void)parent;
+	mr_lock_drop_inherited();
+}
 
 int
 mr_sandbox_enter(pid_t parent, int sock, int dirfd, int *on, mr_diag *d)

@@ -693,6 +693,7 @@ fork_link(mr_sps *p, mr_diag *d)
 		return -1;
 	}
 	if (pid == 0) {
+		mr_sandbox_child_start(signer_pid);
 		psock = sv[1];
 		return 0;
 	}

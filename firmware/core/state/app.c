@@ -43,6 +43,27 @@ mr_app_close(mr_app *app)
 	app->db_open = 0;
 	mr_audit_close(&app->audit);
 	app->audit_open = 0;
+	if (app->locked)
+		mr_lock_release(&app->lock);
+	app->locked = 0;
+}
+
+int
+mr_app_lock(mr_app *app, mr_diag *d)
+{
+	int r;
+
+	if (app->locked)
+		return MR_OK;
+	r = mr_lock_state(app->state_dir, app->cmdline != NULL ? app->cmdline : "meshroot-appliance",
+	    &app->lock, d);
+	if (r == MR_E_NOTFOUND) {
+		mr_diag_clear(d);
+		return mr_diag_set(d, MR_E_STATE,
+		    "%s holds no root: run `meshroot-appliance ceremony init` first", app->state_dir);
+	}
+	app->locked = r == MR_OK;
+	return r;
 }
 
 int
@@ -201,6 +222,8 @@ mr_app_load(mr_app *app, mr_diag *d)
 	size_t len = 0;
 	int r;
 
+	if ((r = mr_app_lock(app, d)) != MR_OK)
+		return r;
 	if (mr_app_path(app, path, sizeof(path), "ceremony.conf") != MR_OK)
 		return mr_diag_set(d, MR_E_RANGE, "state dir path too long");
 	r = mr_file_read(path, MR_CONFIG_MAX, &text, &len, d);
@@ -691,24 +714,36 @@ mr_app_recover(mr_app *app, mr_diag *d)
 	return MR_OK;
 }
 
-void
-mr_crashpoint(const char *name)
-{
 #ifdef MESHROOT_CRASHPOINTS
-	static unsigned hits;
-	const char *spec = getenv("MESHROOT_CRASHPOINT");
+/* 1 when `name` is reached for the n-th time named by env ("name[:n]"). */
+static int
+point_hit(const char *env, const char *name, unsigned *hits)
+{
+	const char *spec = getenv(env);
 	size_t n;
 	unsigned long want = 1;
 
 	if (spec == NULL)
-		return;
+		return 0;
 	n = strcspn(spec, ":");
 	if (strlen(name) != n || strncmp(spec, name, n) != 0)
-		return;
+		return 0;
 	if (spec[n] == ':')
 		want = strtoul(spec + n + 1, NULL, 10);
-	if (++hits == want)
+	return ++*hits == want;
+}
+#endif
+
+void
+mr_crashpoint(const char *name)
+{
+#ifdef MESHROOT_CRASHPOINTS
+	static unsigned crash_hits, stop_hits;
+
+	if (point_hit("MESHROOT_CRASHPOINT", name, &crash_hits))
 		raise(SIGKILL);
+	if (point_hit("MESHROOT_STOPPOINT", name, &stop_hits))
+		raise(SIGSTOP);
 #else
 	(void)name;
 #endif

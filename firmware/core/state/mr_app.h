@@ -16,6 +16,7 @@
  *   root-key-label  after `ceremony rotate`: the current root key's label
  *   rotation/       the last rotation's roots and cross-certificates
  *   transcripts/    one transcript per ceremony (mr_transcript.h)
+ *   lock            held by the one process that owns the state (mr_lock.h)
  */
 #ifndef MR_APP_H
 #define MR_APP_H
@@ -30,6 +31,7 @@
 #include "mr_custody.h"
 #include "mr_db.h"
 #include "mr_diag.h"
+#include "mr_lock.h"
 #include "mr_token.h"
 
 #define MR_ROOT_MAX_DER 8192
@@ -48,6 +50,7 @@ typedef struct {
 	int yes;             /* --yes: approvals and confirmations automatic, logged */
 	const char *shares_from; /* --shares-from DIR: custody shares (automation) */
 	const char *shares_dir;  /* --shares-dir DIR: where new shares are written too */
+	const char *cmdline;     /* shown to a second process refused the state dir */
 
 	/* loaded */
 	mr_config cfg;
@@ -64,6 +67,8 @@ typedef struct {
 	int device_registered;
 	mr_custody custody;  /* state dir `custody`, when split custody is on */
 	int custody_active;
+	mr_lock lock;        /* the state dir's, while locked */
+	int locked;
 } mr_app;
 
 /* Fills the defaults for module, token and state dir (overridden by
@@ -74,8 +79,16 @@ void mr_app_close(mr_app *app);
 /* Path of a file in the state dir. */
 int mr_app_path(const mr_app *app, char *out, size_t cap, const char *name) MR_MUST_CHECK;
 
-/* Loads config, root, audit log and database of an initialised state dir,
- * and resolves reservations left by a crash (mr_app_recover). */
+/* Takes the state dir's lock (mr_lock.h) unless this process holds it
+ * already; held until mr_app_close. MR_E_IN_USE when another process owns
+ * the state dir. Every command takes it before it reads or writes anything
+ * of the state: mr_app_load does; call it earlier to hold it from the
+ * start (before forking a confined helper, before creating a socket). */
+int mr_app_lock(mr_app *app, mr_diag *d) MR_MUST_CHECK;
+
+/* Locks the state dir (mr_app_lock), then loads config, root, audit log
+ * and database of an initialised state dir, and resolves reservations
+ * left by a crash (mr_app_recover). */
 int mr_app_load(mr_app *app, mr_diag *d) MR_MUST_CHECK;
 
 /* Opens the token and logs in with the PIN from --pin-file or the console.
@@ -136,7 +149,9 @@ int mr_app_confirm(mr_app *app, const char *question, const char *word) MR_MUST_
 int mr_app_recover(mr_app *app, mr_diag *d) MR_MUST_CHECK;
 
 /* Test hook (sim board builds only): MESHROOT_CRASHPOINT=name[:n] kills the
- * process with SIGKILL the n-th time (default 1st) `name` is reached. */
+ * process with SIGKILL the n-th time (default 1st) `name` is reached;
+ * MESHROOT_STOPPOINT=name[:n] stops it there with SIGSTOP instead, for a
+ * test to look at it (or run a second process) and resume it with SIGCONT. */
 void mr_crashpoint(const char *name);
 
 #endif
