@@ -230,6 +230,19 @@ db_torn_bytes(const char *path)
 	return n;
 }
 
+/* A damaged middle is never guessed at: the message says where to look. */
+static int
+see_state_check(mr_diag *d, int r)
+{
+	char why[sizeof(d->msg)];
+
+	if (r == MR_E_NOMEM || r == MR_E_RANGE)
+		return r;
+	snprintf(why, sizeof(why), "%s", mr_diag_text(d, r));
+	mr_diag_clear(d);
+	return mr_diag_set(d, r, "%s (see `meshroot-appliance state check`)", why);
+}
+
 int
 mr_app_load(mr_app *app, mr_diag *d)
 {
@@ -239,24 +252,20 @@ mr_app_load(mr_app *app, mr_diag *d)
 
 	if ((r = mr_app_load_identity(app, d)) != MR_OK)
 		return r;
-	if (mr_app_path(app, path, sizeof(path), "audit.log") != MR_OK ||
-	    (r = mr_audit_open(&app->audit, path, d)) != MR_OK)
-		return r != MR_OK ? r : MR_E_RANGE;
+	if (mr_app_path(app, path, sizeof(path), "audit.log") != MR_OK)
+		return mr_diag_set(d, MR_E_RANGE, "state dir path too long");
+	if ((r = mr_audit_open(&app->audit, path, d)) != MR_OK)
+		return see_state_check(d, r);
 	app->audit_open = 1;
 	if ((r = check_checkpoint(app, d)) != MR_OK)
-		return r;
+		return see_state_check(d, r);
 	if ((r = check_config_hash(app, d)) != MR_OK)
 		return r;
 	if (mr_app_path(app, path, sizeof(path), "issued.db") != MR_OK)
 		return mr_diag_set(d, MR_E_RANGE, "state dir path too long");
 	torn = db_torn_bytes(path);
-	if ((r = mr_db_open(&app->db, path, d)) != MR_OK) {
-		/* A damaged middle is never guessed at: say where to look. */
-		char why[sizeof(d->msg)];
-		snprintf(why, sizeof(why), "%s", mr_diag_text(d, r));
-		mr_diag_clear(d);
-		return mr_diag_set(d, r, "%s: run `meshroot-appliance state check`", why);
-	}
+	if ((r = mr_db_open(&app->db, path, d)) != MR_OK)
+		return see_state_check(d, r);
 	app->db_open = 1;
 	if (torn > 0) {
 		mr_record rec;

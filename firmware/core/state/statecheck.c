@@ -852,7 +852,7 @@ mr_statecheck_run(mr_app *app, int opts, mr_sc_report *rep, mr_diag *d)
 		} else
 			line_to(rep->notes, &rep->n_notes,
 			    "checkpoints not checked: audit-key.pub did not load");
-		if (identity) {
+		if (identity && chain_ok) {
 			/* The policy in force must be what the ceremony recorded. */
 			mr_diag_clear(&e);
 			if (mr_app_path(app, app->audit.path, sizeof(app->audit.path), "audit.log") ==
