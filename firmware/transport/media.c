@@ -20,10 +20,22 @@ mr_media_path(char *out, size_t cap, const char *media, const char *subdir,
 	return (k < 0 || (size_t)k >= cap) ? MR_E_RANGE : MR_OK;
 }
 
-static int
-by_name(const void *a, const void *b)
+/*
+ * Insertion sort by name, not qsort: this runs inside the confined request
+ * parser, and glibc's qsort asks the kernel for the memory size (sysinfo)
+ * once the array passes a few kilobytes (about 20 requests), a call its
+ * seccomp allowlist rightly refuses. At most MR_MEDIA_MAX_ENTRIES items.
+ */
+static void
+sort_by_name(mr_media_item *v, size_t n)
 {
-	return strcmp(((const mr_media_item *)a)->name, ((const mr_media_item *)b)->name);
+	for (size_t i = 1; i < n; i++) {
+		mr_media_item t = v[i];
+		size_t j = i;
+		for (; j > 0 && strcmp(v[j - 1].name, t.name) > 0; j--)
+			v[j] = v[j - 1];
+		v[j] = t;
+	}
 }
 
 int
@@ -131,7 +143,7 @@ mr_media_list_at(int dirfd, const char *shown, const char *ext, mr_media_item **
 		count++;
 	}
 	closedir(dp);
-	qsort(v, count, sizeof(*v), by_name);
+	sort_by_name(v, count);
 	*items = v;
 	*n = count;
 	return MR_OK;
