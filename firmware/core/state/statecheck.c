@@ -209,6 +209,8 @@ lookup(log_event **idx, size_t n, const char *serial, int ev)
 	log_event key, *kp = &key;
 	log_event **hit;
 
+	if (n == 0)
+		return NULL; /* idx is NULL then, and bsearch wants an array */
 	memset(&key, 0, sizeof(key));
 	snprintf(key.serial, sizeof(key.serial), "%s", serial);
 	key.ev = ev;
@@ -835,8 +837,11 @@ mr_statecheck_run(mr_app *app, int opts, mr_sc_report *rep, mr_diag *d)
 		}
 		if (mr_auditlog_scan_buf(log, log_len, leaves, guess, &s) != MR_OK) {
 			size_t bad = s.bad ? s.bad : s.n + 1;
+			char intact[64] = "no record before it is intact";
+			if (s.n > 0)
+				snprintf(intact, sizeof(intact), "records 1..%zu are intact", s.n);
 			add(rep, MR_SC_MANUAL, SEC_CHAIN, "audit.log: record %zu (line %zu) breaks the "
-			    "hash chain: %s; records 1..%zu are intact", bad, bad, s.why, s.n);
+			    "hash chain: %s; %s", bad, bad, s.why, intact);
 		} else {
 			chain_ok = 1;
 			if (s.torn)
@@ -851,7 +856,7 @@ mr_statecheck_run(mr_app *app, int opts, mr_sc_report *rep, mr_diag *d)
 			checkpoints_ok = rep->n == before;
 		} else
 			line_to(rep->notes, &rep->n_notes,
-			    "checkpoints not checked: audit-key.pub did not load");
+			    "audit.checkpoint and audit.checkpoints: audit-key.pub did not load");
 		if (identity && chain_ok) {
 			/* The policy in force must be what the ceremony recorded. */
 			mr_diag_clear(&e);
