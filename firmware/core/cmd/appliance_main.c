@@ -30,6 +30,8 @@ usage(FILE *f)
 	      "  crl [--media DIR]               sign the root's next CRL\n"
 	      "  ceremony reshare [--shares-dir DIR] [--yes]\n"
 	      "                                  new custody shares and PIN from M current shares\n"
+	      "  state check [--repair [--yes]]  check the state dir and token; repair what is\n"
+	      "                                  provably safe (docs/operations.md)\n"
 	      "  audit export --to DIR           audit log, signed checkpoint, audit key (docs/audit.md)\n"
 	      "  serve (--usb | --listen unix:PATH) [--approve console|button|auto]\n"
 	      "                                  answer the host over the USB link (docs/protocol.md)\n"
@@ -63,6 +65,7 @@ static const struct {
 	{ "crl", cmd_crl },
 	{ "audit", cmd_audit },
 	{ "serve", cmd_serve },
+	{ "state", cmd_state },
 };
 
 int

@@ -15,6 +15,7 @@ int cmd_revoke(mr_app *app, int argc, char **argv);
 int cmd_crl(mr_app *app, int argc, char **argv);
 int cmd_audit(mr_app *app, int argc, char **argv);
 int cmd_serve(mr_app *app, int argc, char **argv);
+int cmd_state(mr_app *app, int argc, char **argv);
 
 /* Prints "error: <text>" for err/d and returns the exit status: 1, or
  * MR_EXIT_IN_USE (75) for MR_E_IN_USE (the state dir has another owner). */

@@ -1,4 +1,5 @@
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include "mr_fingerprint.h"
 #include "mr_lint.h"
 #include "mr_pem.h"
+#include "mr_statecheck.h"
 
 #define PIN_MAX 256
 
@@ -148,32 +150,6 @@ rotated_key_label(mr_app *app, mr_diag *d)
 }
 
 typedef struct {
-	mr_app *app;
-	mr_diag *d;
-} audit_db_check;
-
-/* Every serial the audit log records as issued must be in the database:
- * a database restored from an old backup (or deleted) would otherwise let
- * requests be signed a second time under new serials. */
-static int
-issued_in_db(void *ctx, const char *line, size_t n)
-{
-	audit_db_check *c = ctx;
-	char event[32], serial[41];
-
-	if (mr_record_get(line, n, "event", event, sizeof(event)) != MR_OK ||
-	    strcmp(event, "issue") != 0)
-		return MR_OK;
-	if (mr_record_get(line, n, "serial", serial, sizeof(serial)) != MR_OK)
-		return mr_diag_set(c->d, MR_E_STATE, "audit log: issue record without a serial");
-	if (mr_db_by_serial(&c->app->db, serial) == NULL)
-		return mr_diag_set(c->d, MR_E_STATE,
-		    "issued.db lacks serial %s that the audit log records as issued: "
-		    "restore issued.db before signing again", serial);
-	return MR_OK;
-}
-
-typedef struct {
 	char started[65];   /* config_sha256 of the latest ceremony-start */
 	char finished[65];  /* ... of the ceremony that reached ceremony-done */
 } ceremony_config;
@@ -215,7 +191,7 @@ check_config_hash(mr_app *app, mr_diag *d)
 }
 
 int
-mr_app_load(mr_app *app, mr_diag *d)
+mr_app_load_identity(mr_app *app, mr_diag *d)
 {
 	char path[4096];
 	uint8_t *text = NULL;
@@ -252,22 +228,82 @@ mr_app_load(mr_app *app, mr_diag *d)
 			return r;
 		app->custody_active = 1;
 	}
-	if ((r = mr_app_load_audit_key(app, d)) != MR_OK)
+	return mr_app_load_audit_key(app, d);
+}
+
+int
+mr_app_check_config(mr_app *app, mr_diag *d)
+{
+	return check_config_hash(app, d);
+}
+
+/* The size of a torn final line of issued.db (0 when none), read before
+ * mr_db_open cuts it, so that the cut is audited. */
+static size_t
+db_torn_bytes(const char *path)
+{
+	uint8_t *data = NULL;
+	size_t len = 0, n = 0;
+
+	if (mr_file_read(path, SIZE_MAX / 2, &data, &len, NULL) != MR_OK)
+		return 0;
+	while (n < len && data[len - 1 - n] != '\n')
+		n++;
+	free(data);
+	return n;
+}
+
+/* A damaged middle is never guessed at: the message says where to look. */
+static int
+see_state_check(mr_diag *d, int r)
+{
+	char why[sizeof(d->msg)];
+
+	if (r == MR_E_NOMEM || r == MR_E_RANGE)
 		return r;
-	if (mr_app_path(app, path, sizeof(path), "audit.log") != MR_OK ||
-	    (r = mr_audit_open(&app->audit, path, d)) != MR_OK)
-		return r != MR_OK ? r : MR_E_RANGE;
+	snprintf(why, sizeof(why), "%s", mr_diag_text(d, r));
+	mr_diag_clear(d);
+	return mr_diag_set(d, r, "%s (see `meshroot-appliance state check`)", why);
+}
+
+int
+mr_app_load(mr_app *app, mr_diag *d)
+{
+	char path[4096];
+	size_t torn;
+	int r;
+
+	if ((r = mr_app_load_identity(app, d)) != MR_OK)
+		return r;
+	if (mr_app_path(app, path, sizeof(path), "audit.log") != MR_OK)
+		return mr_diag_set(d, MR_E_RANGE, "state dir path too long");
+	if ((r = mr_audit_open(&app->audit, path, d)) != MR_OK)
+		return see_state_check(d, r);
 	app->audit_open = 1;
 	if ((r = check_checkpoint(app, d)) != MR_OK)
-		return r;
+		return see_state_check(d, r);
 	if ((r = check_config_hash(app, d)) != MR_OK)
 		return r;
-	if (mr_app_path(app, path, sizeof(path), "issued.db") != MR_OK ||
-	    (r = mr_db_open(&app->db, path, d)) != MR_OK)
-		return r != MR_OK ? r : MR_E_RANGE;
+	if (mr_app_path(app, path, sizeof(path), "issued.db") != MR_OK)
+		return mr_diag_set(d, MR_E_RANGE, "state dir path too long");
+	torn = db_torn_bytes(path);
+	if ((r = mr_db_open(&app->db, path, d)) != MR_OK)
+		return see_state_check(d, r);
 	app->db_open = 1;
-	audit_db_check chk = { app, d };
-	if ((r = mr_audit_scan(&app->audit, issued_in_db, &chk, d)) != MR_OK)
+	if (torn > 0) {
+		mr_record rec;
+		mr_record_init(&rec);
+		mr_record_add(&rec, "what", "cut-torn-line");
+		mr_record_add(&rec, "file", "issued.db");
+		mr_record_addf(&rec, "cut_bytes", "%zu", torn);
+		if ((r = mr_app_audit(app, "state-repair", &rec, d)) != MR_OK)
+			return r;
+		fprintf(stderr, "repaired: issued.db: cut a torn final line of %zu bytes "
+		    "(never acknowledged)\n", torn);
+	}
+	/* The log and the database must agree: what the log proves is
+	 * completed in the database, anything else stops here. */
+	if ((r = mr_statecheck_reconcile(app, d)) != MR_OK)
 		return r;
 	return mr_app_recover(app, d);
 }

@@ -143,6 +143,33 @@ out:
 	return r;
 }
 
+int
+mr_db_parse(mr_db *db, const char *path, const uint8_t *data, size_t len, size_t *good_bytes,
+    mr_diag *d)
+{
+	size_t pos = 0;
+	unsigned lineno = 0;
+	int r = MR_OK;
+
+	memset(db, 0, sizeof(*db));
+	if (snprintf(db->path, sizeof(db->path), "%s", path) >= (int)sizeof(db->path))
+		return mr_diag_set(d, MR_E_RANGE, "database path too long");
+	while (pos < len && r == MR_OK) {
+		const char *line = (const char *)data + pos;
+		const char *nl = memchr(line, '\n', len - pos);
+
+		lineno++;
+		if (nl == NULL)
+			break; /* the torn final line: reported through good_bytes */
+		if ((r = load_line(db, line, (size_t)(nl - line) + 1, lineno, d)) == MR_OK)
+			pos += (size_t)(nl - line) + 1;
+	}
+	*good_bytes = pos;
+	if (r != MR_OK)
+		mr_db_close(db);
+	return r;
+}
+
 void
 mr_db_close(mr_db *db)
 {

@@ -87,9 +87,19 @@ int mr_app_path(const mr_app *app, char *out, size_t cap, const char *name) MR_M
 int mr_app_lock(mr_app *app, mr_diag *d) MR_MUST_CHECK;
 
 /* Locks the state dir (mr_app_lock), then loads config, root, audit log
- * and database of an initialised state dir, and resolves reservations
- * left by a crash (mr_app_recover). */
+ * and database of an initialised state dir, reconciles the log and the
+ * database (mr_statecheck_reconcile: what the log proves is completed in
+ * the database, anything else stops), and resolves reservations left by a
+ * crash (mr_app_recover). */
 int mr_app_load(mr_app *app, mr_diag *d) MR_MUST_CHECK;
+
+/* The first part of mr_app_load, which writes nothing: config, root (and
+ * the rotated root key label), custody, audit-key.pub. */
+int mr_app_load_identity(mr_app *app, mr_diag *d) MR_MUST_CHECK;
+
+/* ceremony.conf must be the config of the ceremony that finished, as the
+ * log at app->audit.path records it (the log need not be open). */
+int mr_app_check_config(mr_app *app, mr_diag *d) MR_MUST_CHECK;
 
 /* Opens the token and logs in with the PIN from --pin-file or the console.
  * A failed login is audited when the audit log is open. */

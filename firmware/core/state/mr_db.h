@@ -19,6 +19,7 @@
 #define MR_DB_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 #include "mr_diag.h"
@@ -52,6 +53,14 @@ typedef struct {
 
 int mr_db_open(mr_db *db, const char *path, mr_diag *d) MR_MUST_CHECK;
 void mr_db_close(mr_db *db);
+/*
+ * As mr_db_open, on the file's bytes already read, and without touching
+ * the file: a final line without its newline is not loaded and not cut;
+ * *good_bytes is where the complete lines end (len when none is torn).
+ * For `state check` (mr_statecheck.h), which diagnoses before it repairs.
+ */
+int mr_db_parse(mr_db *db, const char *path, const uint8_t *data, size_t len,
+    size_t *good_bytes, mr_diag *d) MR_MUST_CHECK;
 
 /* Group commit, as mr_audit_defer / mr_audit_sync. */
 void mr_db_defer(mr_db *db, int on);
