@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Batches on the media path at the sizes around the issuance window
+# (MR_ISSUE_WINDOW = 32) and at a fleet's size, under the real sandbox
+# (the confined request parser): 1, 31, 32, 33 and 300 requests in CI;
+# MEDIA_BATCH_SIZES="1000 5000" for the large runs (docs/performance.md).
+#
+# Each batch: every request issued exactly once (unique serials; issue
+# records, database rows and stored certificates agree), every answer on
+# the media with its audit proof and no temporary file left, the host
+# imports all of them, a rerun signs nothing, the exported audit log
+# verifies, and the durable steps are per window (fsync/syncfs counted
+# with strace), not per certificate.
+set -euo pipefail
+. "$(dirname "$0")/lib/appliance_env.sh"
+FIXTURE="$MESHROOT_BIN/tests/fleet_fixture"
+SIZES=${MEDIA_BATCH_SIZES:-1 31 32 33 300}
+WINDOW=32
+command -v strace >/dev/null || fail "strace is missing (scripts/bootstrap installs it)"
+
+ceremony
+cp -a "$T/state" "$T/state.fresh"
+
+for n in $SIZES; do
+  rm -rf "$T/state" "$T/ws" "$T/m" "$T/audit"
+  cp -a "$T/state.fresh" "$T/state"
+  "$FIXTURE" requests "$T/ws" "$n" >/dev/null || fail "$n: fixture"
+  host media export --to "$T/m" >/dev/null 2>&1 || fail "$n: media export"
+
+  # The first run under strace: how many durable steps it takes.
+  strace -f -qq -o "$T/sync.trace" -e trace=fsync,fdatasync,syncfs \
+    "$APPLIANCE" --state "$T/state" --token meshroot-test --pin-file "$T/user.pin" \
+    sign --media "$T/m" --yes > "$T/sign.out" 2>&1 || { tail -5 "$T/sign.out"; fail "$n: sign"; }
+  grep -qx "summary: $n signed, 0 answered from earlier runs, 0 refused, 0 skipped" "$T/sign.out" ||
+    { tail -3 "$T/sign.out"; fail "$n: summary"; }
+  syncs=$(grep -c -E '^[0-9]+ +(fsync|fdatasync|syncfs)\(' "$T/sync.trace" || true)
+  windows=$(( (n + WINDOW - 1) / WINDOW ))
+  # Per window: reservations (2), certificate files (2), records (2), the
+  # checkpoint (3), the answers (2); plus the batch's start and end.
+  limit=$(( 12 * windows + 12 ))
+  [ "$syncs" -le "$limit" ] || fail "$n: $syncs fsync/syncfs calls, more than $limit for $windows window(s)"
+
+  # Exactly once: n issue records with n distinct serials and clusters,
+  # the same in the database, each certificate stored.
+  grep -o ' event=issue serial=[0-9a-f]* cluster=[a-z0-9-]*' "$T/state/audit.log" | sort > "$T/issued"
+  [ "$(wc -l < "$T/issued")" = "$n" ] || fail "$n: $(wc -l < "$T/issued") issue records"
+  [ "$(awk '{print $3}' "$T/issued" | sort -u | wc -l)" = "$n" ] || fail "$n: a cluster issued twice"
+  [ "$(awk '{print $2}' "$T/issued" | sort -u | wc -l)" = "$n" ] || fail "$n: a serial used twice"
+  [ "$(grep -c '^op=issue ' "$T/state/issued.db")" = "$n" ] || fail "$n: database rows"
+  [ "$(ls "$T/state/certs" | wc -l)" = "$n" ] || fail "$n: stored certificates"
+  [ "$(ls "$T/m/meshroot/answers" | grep -c '\.pem$')" = "$n" ] || fail "$n: answers"
+  [ "$(ls "$T/m/meshroot/answers" | grep -c '\.audit$')" = "$n" ] || fail "$n: audit proofs"
+  if find "$T/m" "$T/state" -name '*.tmp.*' | grep -q .; then fail "$n: temporary files left"; fi
+
+  host media import --from "$T/m" > "$T/import.out" 2>&1 || { tail -3 "$T/import.out"; fail "$n: import"; }
+  grep -qx "$n certificate(s) imported" "$T/import.out" || { tail -2 "$T/import.out"; fail "$n: imported"; }
+  first=$(ls "$T/m/meshroot/answers" | grep '\.pem$' | head -1)
+  openssl verify -CAfile "$T/state/root-cert.pem" "$T/m/meshroot/answers/$first" >/dev/null ||
+    fail "$n: openssl verify $first"
+
+  app sign --media "$T/m" --yes > "$T/sign2.out" 2>&1 || { tail -3 "$T/sign2.out"; fail "$n: rerun"; }
+  grep -qx "summary: 0 signed, $n answered from earlier runs, 0 refused, 0 skipped" "$T/sign2.out" ||
+    { tail -2 "$T/sign2.out"; fail "$n: rerun signed again"; }
+  app audit export --to "$T/audit" >/dev/null || fail "$n: audit export"
+  host audit verify "$T/audit" >/dev/null 2>"$T/verify.err" || { cat "$T/verify.err"; fail "$n: audit verify"; }
+  echo "ok: $n requests: $syncs durable steps for $windows window(s)"
+done
+echo PASS
