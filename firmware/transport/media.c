@@ -152,6 +152,8 @@ mr_media_names_at(int dirfd, const char *shown, mr_media_names *out, mr_diag *d)
 		close(fd);
 		return mr_diag_set(d, MR_E_IO, "%s: %s", shown, strerror(errno));
 	}
+	/* The duplicate shares dirfd's offset: a second listing starts over. */
+	rewinddir(dp);
 	while ((de = readdir(dp)) != NULL) {
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;

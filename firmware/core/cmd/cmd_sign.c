@@ -34,6 +34,7 @@
 #include "mr_pem.h"
 #include "mr_privsep.h"
 #include "mr_progress.h"
+#include "mr_sign_review.h"
 
 typedef struct {
 	unsigned signed_new, signed_before, refused, skipped;
@@ -65,6 +66,8 @@ typedef struct {
 	size_t n_iss;
 	batch_counts bc;
 	mr_progress prog;
+	int review;             /* --review batch: rv holds the approved table */
+	mr_review rv;
 	char proof[MR_AUDIT_PROOF_MAX];
 	char cp[MR_CHECKPOINT_MAX];
 } batch;
@@ -86,7 +89,7 @@ say(const char *fmt, ...)
 
 static int
 audit_decision(mr_app *app, const char *event, const mr_request *rq, const char *by,
-    const char *reason, mr_diag *d)
+    const char *batch_hash, const char *reason, mr_diag *d)
 {
 	mr_record rec;
 
@@ -95,6 +98,8 @@ audit_decision(mr_app *app, const char *event, const mr_request *rq, const char 
 	mr_record_add(&rec, "request", rq->csr_hash_hex);
 	mr_record_add(&rec, "key_type", mr_key_type_name(rq->csr.spki.type));
 	mr_record_add(&rec, "by", by);
+	if (batch_hash != NULL)
+		mr_record_add(&rec, "batch", batch_hash);
 	if (reason != NULL)
 		mr_record_add(&rec, "reason", reason);
 	if (rq->ignored[0])
@@ -176,17 +181,25 @@ take(batch *b, entry *e, mr_diag *d)
 		return refuse_entry(b, e, it->name, mr_diag_text(&e->parse_diag, e->parse_err), d);
 	e->kind = E_ISSUE;
 	e->fresh = mr_db_issued_for_request(&app->db, e->rq.csr_hash_hex) == NULL;
-	if (e->fresh) {
+	if (e->fresh && b->review) {
+		/* Approved with the table, or not signed at all. */
+		if (!mr_review_approved(&b->rv, e->rq.cluster, e->rq.csr_hash))
+			return refuse_entry(b, e, it->name, "not the request approved in the batch "
+			    "review (the media changed since): not signed", d);
+		if ((r = audit_decision(app, "approve", &e->rq, app->yes ? "--yes" : "operator",
+			 b->rv.batch_hex, NULL, d)) != MR_OK)
+			return r;
+	} else if (e->fresh) {
 		mr_progress_pause(&b->prog);
 		mr_request_describe(app, &e->rq, text, sizeof(text));
 		say("\nrequest %s:\n%s", it->name, text);
 		if (mr_app_confirm(app, "Approve this intermediate CA?", "yes") != MR_OK) {
-			if ((r = audit_decision(app, "refuse", &e->rq, "operator", "declined", d)) != MR_OK)
+			if ((r = audit_decision(app, "refuse", &e->rq, "operator", NULL, "declined", d)) != MR_OK)
 				return r;
 			return refuse_entry(b, e, NULL, "declined by the operator", d);
 		}
 		if ((r = audit_decision(app, "approve", &e->rq, app->yes ? "--yes" : "operator", NULL,
-			 d)) != MR_OK)
+			 NULL, d)) != MR_OK)
 			return r;
 	}
 	e->slot = b->n_iss++;
@@ -352,8 +365,31 @@ collect(batch *b, mr_ps *ps, size_t w, int *end, int *failed)
 	return b->nw[w] > 0 ? 0 : -1;
 }
 
+/* --review batch: the table and its one confirmation, then the listing
+ * again for issuance. MR_OK to go on; otherwise the exit status. */
 static int
-sign_media(mr_app *app, const char *media, mr_ps *ps)
+review_batch(batch *b, mr_ps *ps, size_t *n, mr_diag *d)
+{
+	mr_app *app = b->app;
+	int r = mr_review_batch(app, ps, *n, &b->rv, d);
+
+	if (r == MR_E_CANCELLED) {
+		/* Nothing is signed; the refusal is durable and signed. */
+		if (mr_audit_sync(&app->audit, d) != MR_OK ||
+		    mr_app_checkpoint(app, NULL, 0, NULL, d) != MR_OK)
+			return mr_fail(MR_E_AUDIT, d);
+		fprintf(stderr, "error: batch declined by the operator: nothing signed\n");
+		return 1;
+	}
+	if (r != MR_OK)
+		return mr_fail(r, d);
+	if ((r = mr_ps_rewind(ps, d)) != MR_OK || (r = mr_ps_list(ps, n, d)) != MR_OK)
+		return mr_fail(r, d);
+	return MR_OK;
+}
+
+static int
+sign_media(mr_app *app, const char *media, mr_ps *ps, int review)
 {
 	batch *b;
 	size_t n = 0;
@@ -389,7 +425,13 @@ sign_media(mr_app *app, const char *media, mr_ps *ps)
 		return mr_fail(mr_diag_set(&d, MR_E_NOMEM, "out of memory"), &d);
 	b->app = app;
 	b->media = media;
+	b->review = review;
 	say("media %s: %zu request file(s)\n", media, n);
+	if (review && (rc = review_batch(b, ps, &n, &d)) != MR_OK) {
+		mr_review_free(&b->rv);
+		free(b);
+		return rc;
+	}
 	mr_progress_start(&b->prog, "sign", n);
 	/* Every record of the batch is made durable by its window's group
 	 * commit, before that window's answers are written. */
@@ -461,6 +503,7 @@ sign_media(mr_app *app, const char *media, mr_ps *ps)
 		    b->bc.refused + b->bc.skipped, n);
 		rc = 1;
 	}
+	mr_review_free(&b->rv);
 	free(b);
 	return rc;
 }
@@ -471,19 +514,36 @@ cmd_sign(mr_app *app, int argc, char **argv)
 	static const struct option opts[] = {
 		{ "media", required_argument, NULL, 'm' },
 		{ "yes", no_argument, NULL, 'y' },
+		{ "review", required_argument, NULL, 'r' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *media = NULL;
-	int c;
+	int c, review = 0;
 
 	optind = 0; /* 0: glibc fully re-initialises its scanner */
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 'm': media = optarg; break;
 		case 'y': app->yes = 1; break;
+		case 'r':
+			if (strcmp(optarg, "each") == 0)
+				review = 0;
+			else if (strcmp(optarg, "batch") == 0)
+				review = 1;
+			else {
+				fprintf(stderr, "error: --review takes each or batch\n");
+				return 2;
+			}
+			break;
 		case 'h':
-			board_console_write("usage: meshroot-appliance [global options] sign --media DIR [--yes]\n");
+			board_console_write(
+			    "usage: meshroot-appliance [global options] sign --media DIR [--review each|batch] [--yes]\n"
+			    "  --review each    show each new request and approve it on its own (default)\n"
+			    "  --review batch   show the whole batch as one table, approve it with one\n"
+			    "                   confirmation (recorded with the batch's SHA-256)\n"
+			    "  --yes            approve without asking (tests, demos; recorded as --yes)\n"
+			    "example: meshroot-appliance --state /var/lib/meshroot sign --media /media/stick --review batch\n");
 			return 0;
 		default: return 2;
 		}
@@ -501,7 +561,7 @@ cmd_sign(mr_app *app, int argc, char **argv)
 	mr_diag_clear(&d);
 	if ((rc = mr_app_lock(app, &d)) != MR_OK)
 		return mr_fail(rc, &d);
-	rc = sign_media(app, media, &ps);
+	rc = sign_media(app, media, &ps, review);
 	/* Whatever happened, the parser does not outlive the batch. */
 	mr_ps_stop(&ps);
 	return rc;

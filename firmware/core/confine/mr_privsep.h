@@ -72,6 +72,11 @@ int mr_ps_list(mr_ps *ps, size_t *count, mr_diag *d) MR_MUST_CHECK;
  * death is an error (MR_E_PROTO) with one line in d: the caller stops. */
 int mr_ps_next(mr_ps *ps, mr_ps_item *it, mr_diag *d) MR_MUST_CHECK;
 
+/* After MR_PS_END: asks the parser for the whole listing once more (it
+ * lists and reads the directory again: what changed in between is seen);
+ * mr_ps_list and mr_ps_next then work as the first time. */
+int mr_ps_rewind(mr_ps *ps, mr_diag *d) MR_MUST_CHECK;
+
 /* After MR_PS_END: the parser must have exited with status 0. */
 int mr_ps_finish(mr_ps *ps, mr_diag *d) MR_MUST_CHECK;
 

@@ -272,6 +272,21 @@ mr_ps_finish(mr_ps *ps, mr_diag *d)
 	    (int)pid);
 }
 
+int
+mr_ps_rewind(mr_ps *ps, mr_diag *d)
+{
+	const uint8_t cmd = 'R';
+
+	if (ps->state != ST_DONE || ps->pid <= 0 || ps->fd < 0)
+		return mr_diag_set(d, MR_E_INTERNAL, "request parser: no finished listing to repeat");
+	if (send(ps->fd, &cmd, 1, MSG_NOSIGNAL) != 1)
+		return ended(ps, "is gone", d);
+	ps->state = ST_LIST;
+	ps->announced = ps->seen = 0;
+	ps->last[0] = '\0';
+	return MR_OK;
+}
+
 void
 mr_ps_attach(mr_ps *ps, int fd)
 {
@@ -452,6 +467,7 @@ parser_main(int dirfd, const char *dir)
 		_exit(4);
 	}
 	probe(NULL);
+again:
 	/* Only the names are held: each file is examined, read and parsed
 	 * when its turn comes, so memory does not grow with the batch, and
 	 * the socket's buffer lets this process work ahead of the signer. */
@@ -490,7 +506,19 @@ parser_main(int dirfd, const char *dir)
 		send_or_die(T_CSR, w.b, w.n);
 	}
 	send_or_die(T_END, w.b, 0);
-	_exit(0);
+	mr_media_names_free(&names);
+	/* The signer may ask for the listing once more (a batch reviewed as
+	 * a whole, then issued): one byte 'R'. Its end of the socket closed:
+	 * done. */
+	for (;;) {
+		uint8_t cmd;
+		ssize_t k = read(psock, &cmd, 1);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k == 1 && cmd == 'R')
+			goto again;
+		_exit(0);
+	}
 }
 
 int
