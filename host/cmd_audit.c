@@ -221,31 +221,6 @@ blame_prev(const audit_log *l, size_t b)
 	return memcmp(want, prev, 32) == 0 ? b - 1 : b;
 }
 
-/* Splits a concatenation of signed notes (the checkpoints history). */
-static int
-next_note(const char *text, size_t n, size_t *pos, size_t *start, size_t *len)
-{
-	size_t p = *pos;
-	int in_sigs = 0;
-
-	if (p >= n)
-		return 0;
-	*start = p;
-	while (p < n) {
-		const char *nl = memchr(text + p, '\n', n - p);
-		size_t ll = nl ? (size_t)(nl - (text + p)) : n - p;
-		int sig = ll >= 4 && memcmp(text + p, "\xe2\x80\x94 ", 4) == 0;
-		if (in_sigs && !sig)
-			break;
-		if (sig)
-			in_sigs = 1;
-		p += ll + (nl ? 1 : 0);
-	}
-	*len = p - *start;
-	*pos = p;
-	return 1;
-}
-
 /* Every earlier checkpoint the export carries must sign a prefix of this
  * log. Returns the largest prefix confirmed (0 when none). */
 static size_t
@@ -258,7 +233,7 @@ check_history(verification *v, size_t upto)
 	if (mr_path_join(path, sizeof(path), v->dir, "checkpoints") != MR_OK ||
 	    mr_file_read(path, LOG_MAX, &text, &len, NULL) != MR_OK)
 		return 0;
-	while (next_note((const char *)text, len, &pos, &st, &nl)) {
+	while (mr_checkpoint_next_note((const char *)text, len, &pos, &st, &nl)) {
 		mr_checkpoint cp;
 		mr_merkle_hash root;
 		if (mr_checkpoint_open((const char *)text + st, nl, &v->key, &cp, why, sizeof(why)) !=

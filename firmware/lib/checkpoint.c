@@ -337,3 +337,27 @@ mr_checkpoint_open(const char *text, size_t n, const mr_note_key *k, mr_checkpoi
 		    k->id[0], k->id[1], k->id[2], k->id[3]);
 	return MR_OK;
 }
+
+int
+mr_checkpoint_next_note(const char *text, size_t n, size_t *pos, size_t *start, size_t *len)
+{
+	size_t p = *pos;
+	int in_sigs = 0;
+
+	if (p >= n)
+		return 0;
+	*start = p;
+	while (p < n) {
+		const char *nl = memchr(text + p, '\n', n - p);
+		size_t ll = nl ? (size_t)(nl - (text + p)) : n - p;
+		int sig = ll >= 4 && memcmp(text + p, "\xe2\x80\x94 ", 4) == 0;
+		if (in_sigs && !sig)
+			break;
+		if (sig)
+			in_sigs = 1;
+		p += ll + (nl ? 1 : 0);
+	}
+	*len = p - *start;
+	*pos = p;
+	return 1;
+}

@@ -72,4 +72,11 @@ int mr_checkpoint_parse(const char *text, size_t n, mr_checkpoint *cp, char *why
 int mr_checkpoint_open(const char *text, size_t n, const mr_note_key *k, mr_checkpoint *cp,
     char *why, size_t why_cap) MR_MUST_CHECK;
 
+/* Splits a concatenation of signed notes (a checkpoint history such as
+ * audit.checkpoints): the note starting at *pos is text[*start, *start +
+ * *len), and *pos moves past it. 0 when no note is left. A note ends after
+ * its run of signature lines ("\u2014 " ...). */
+int mr_checkpoint_next_note(const char *text, size_t n, size_t *pos, size_t *start,
+    size_t *len);
+
 #endif

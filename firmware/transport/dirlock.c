@@ -107,7 +107,18 @@ mr_dirlock_take(mr_dirlock *l, const char *dir, const char *kind, const char *wh
 	l->fd = -1;
 	if (mr_path_join(path, sizeof(path), dir, MR_DIRLOCK_NAME) != MR_OK)
 		return mr_diag_set(d, MR_E_RANGE, "%s path too long", kind);
-	if ((fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0) {
+	fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	/* A read-only file system: nobody can change what is under it, so
+	 * a read-only open of the lock (or none, if it was never made) is
+	 * enough; whoever then tries to write gets EROFS by name. */
+	if (fd < 0 && errno == EROFS) {
+		fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0 && errno == ENOENT) {
+			l->fd = -1;
+			return MR_OK;
+		}
+	}
+	if (fd < 0) {
 		if (errno == ENOENT)
 			r = mr_diag_set(d, MR_E_NOTFOUND, "%s %s does not exist", kind, dir);
 		else
@@ -132,7 +143,7 @@ mr_dirlock_take(mr_dirlock *l, const char *dir, const char *kind, const char *wh
 	 * (a full disk must not keep `status` from running). */
 	n = snprintf(line, sizeof(line), "pid=%ld cmd=%.*s\n", (long)getpid(), SHOWN_MAX,
 	    what != NULL ? what : "?");
-	if (ftruncate(fd, 0) == 0 && n > 0)
+	if (n > 0 && ftruncate(fd, 0) == 0)
 		(void)!pwrite(fd, line, strlen(line), 0);
 	l->fd = fd;
 	fd = -1;

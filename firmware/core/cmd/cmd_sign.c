@@ -260,22 +260,22 @@ release(batch *b, mr_diag *d)
 	mr_file_group g;
 	char path[4096];
 	size_t cp_len = 0, done = 0;
-	int r, fatal = MR_OK, answered = 0;
+	int r, fatal = MR_OK, answered = 0, told = 0;
 
 	r = mr_issue_window(app, b->iss, b->n_iss, d);
-	if (r != MR_OK) {
-		mr_progress_pause(&b->prog);
-		fprintf(stderr, "error: %s\n", mr_diag_text(d, r));
+	if (r != MR_OK)
 		fatal = r;
-	}
 	/* The window's refusals and skips are durable with its records; a
 	 * window without issuance syncs them here. */
 	if (fatal == MR_OK && b->n_iss == 0 && mr_audit_sync(&app->audit, d) != MR_OK) {
 		fprintf(stderr, "error: %s\n", mr_diag_text(d, MR_E_AUDIT));
 		return MR_E_AUDIT;
 	}
-	if (fatal == MR_E_AUDIT || fatal == MR_E_DB)
+	if (fatal == MR_E_AUDIT || fatal == MR_E_DB) {
+		mr_progress_pause(&b->prog);
+		fprintf(stderr, "error: %s\n", mr_diag_text(d, fatal));
 		return fatal;
+	}
 	if ((r = mr_app_checkpoint(app, b->cp, sizeof(b->cp), &cp_len, d)) != MR_OK) {
 		fprintf(stderr, "error: %s\n", mr_diag_text(d, r));
 		return MR_E_AUDIT;
@@ -319,8 +319,13 @@ release(batch *b, mr_diag *d)
 			    strcmp(e->why, "declined by the operator") == 0 ? "" : "refused: ", e->why);
 			b->bc.refused++;
 		} else if (is->err != MR_OK) {
-			fprintf(stderr, "error: request %s: %s\n", e->item.name,
-			    mr_diag_text(&is->diag, is->err));
+			/* One line for what stopped the window, on the first
+			 * request it hit; the others wait for the next run. */
+			if (!told && is->err != MR_E_CANCELLED) {
+				fprintf(stderr, "error: request %s: %s\n", e->item.name,
+				    mr_diag_text(&is->diag, is->err));
+				told = 1;
+			}
 		} else if (is->is.already_issued) {
 			say("request %s: already issued as serial %s; answer rewritten, nothing signed\n",
 			    e->item.name, is->is.serial);
@@ -332,6 +337,8 @@ release(batch *b, mr_diag *d)
 		}
 		answered++;
 	}
+	if (fatal != MR_OK && !told)
+		fprintf(stderr, "error: %s\n", mr_diag_text(d, fatal));
 	mr_progress_step(&b->prog, (size_t)answered);
 	return fatal == MR_OK ? MR_OK : MR_E_STATE;
 }

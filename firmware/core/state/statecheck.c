@@ -596,32 +596,6 @@ read_state(mr_app *app, const char *name, size_t max, uint8_t **data, size_t *le
 	return mr_file_read(path, max, data, len, d);
 }
 
-/* Splits the concatenated notes of audit.checkpoints (host/cmd_audit.c
- * reads the exported copy the same way). */
-static int
-next_note(const char *text, size_t n, size_t *pos, size_t *start, size_t *len)
-{
-	size_t p = *pos;
-	int in_sigs = 0;
-
-	if (p >= n)
-		return 0;
-	*start = p;
-	while (p < n) {
-		const char *nl = memchr(text + p, '\n', n - p);
-		size_t ll = nl ? (size_t)(nl - (text + p)) : n - p;
-		int sig = ll >= 4 && memcmp(text + p, "\xe2\x80\x94 ", 4) == 0;
-		if (in_sigs && !sig)
-			break;
-		if (sig)
-			in_sigs = 1;
-		p += ll + (nl ? 1 : 0);
-	}
-	*len = p - *start;
-	*pos = p;
-	return 1;
-}
-
 /* One signed note against the first `good` leaves. Returns 1 when it
  * matches, 0 when it signs more records than are intact, -1 when it
  * fails (why says how). */
@@ -680,7 +654,7 @@ check_checkpoints(mr_app *app, const mr_merkle_hash *leaves, size_t good, int ch
 		    mr_diag_text(&d, MR_E_IO));
 		return;
 	}
-	while (next_note((const char *)text, len, &pos, &st, &nl)) {
+	while (mr_checkpoint_next_note((const char *)text, len, &pos, &st, &nl)) {
 		count++;
 		m = note_matches(app, (const char *)text + st, nl, leaves, good, &cp, why, sizeof(why));
 		if (m < 0) {
