@@ -124,6 +124,25 @@ check_root(const mr_host_opts *o, const char *media, const char *expect, uint8_t
 	return mr_answer_root(o, der, *len, expect, "the media", root, d);
 }
 
+/* An answer file that is no whole certificate: most likely cut short by
+ * a stick pulled while it was written. Says so, with the file's name; the
+ * reader's own finding (already prefixed with the path) goes in brackets. */
+static int
+incomplete_answer(const char *answer, int err, mr_diag *d)
+{
+	char why[512];
+	const char *t = mr_diag_text(d, err);
+	size_t pl = strlen(answer);
+
+	if (strncmp(t, answer, pl) == 0 && strncmp(t + pl, ": ", 2) == 0)
+		t += pl + 2;
+	snprintf(why, sizeof(why), "%s", t);
+	mr_diag_clear(d); /* mr_diag_set keeps a first message */
+	return mr_diag_set(d, err,
+	    "%s: incomplete or not a certificate (%s): not taken; a new `sign --media` "
+	    "run writes it again", answer, why);
+}
+
 /* Checks one answer file against the root and the cluster's own CSR. */
 static int
 check_answer(const mr_host_opts *o, const char *media, const char *name, const char *answer,
@@ -136,7 +155,7 @@ check_answer(const mr_host_opts *o, const char *media, const char *name, const c
 	int r;
 
 	if ((r = mr_ws_read_cert(answer, der, sizeof(der), &len, &c, d)) != MR_OK)
-		return r;
+		return r == MR_E_PEM || r == MR_E_CERT ? incomplete_answer(answer, r, d) : r;
 	if ((r = mr_answer_accept(o, name, der, len, root, d)) != MR_OK)
 		return r;
 	/* Signed by the root, and also proven to be in the audit log (with a

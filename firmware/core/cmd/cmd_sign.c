@@ -399,7 +399,7 @@ static int
 sign_media(mr_app *app, const char *media, mr_ps *ps, int review)
 {
 	batch *b;
-	size_t n = 0;
+	size_t n = 0, stale = 0;
 	mr_diag d;
 	char path[4096], pem[8192];
 	size_t pem_len;
@@ -428,6 +428,13 @@ sign_media(mr_app *app, const char *media, mr_ps *ps, int review)
 	    mr_path_join(path, sizeof(path), media, MR_MEDIA_TOP "/audit-key.pub") != MR_OK ||
 	    mr_file_write_atomic(path, pem, strlen(pem), 0644, &d) != MR_OK)
 		return mr_fail(MR_E_IO, &d);
+	/* A run killed while it wrote its answers (a pulled stick) leaves
+	 * their temporary files; they are never answers, and go now. */
+	if ((r = mr_media_remove_stale_temps(media, MR_MEDIA_ANSWERS, &stale, &d)) != MR_OK)
+		return mr_fail(r, &d);
+	if (stale > 0)
+		say("media %s: removed %zu temporary file(s) left by an interrupted run\n", media,
+		    stale);
 	if ((b = calloc(1, sizeof(*b))) == NULL)
 		return mr_fail(mr_diag_set(&d, MR_E_NOMEM, "out of memory"), &d);
 	b->app = app;
