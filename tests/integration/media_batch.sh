@@ -57,7 +57,7 @@ for n in $SIZES; do
 
   host media import --from "$T/m" > "$T/import.out" 2>&1 || { tail -3 "$T/import.out"; fail "$n: import"; }
   grep -qx "$n certificate(s) imported" "$T/import.out" || { tail -2 "$T/import.out"; fail "$n: imported"; }
-  first=$(ls "$T/m/meshroot/answers" | grep '\.pem$' | head -1)
+  first=$(ls "$T/m/meshroot/answers" | grep '\.pem$' | sed -n 1p)
   openssl verify -CAfile "$T/state/root-cert.pem" "$T/m/meshroot/answers/$first" >/dev/null ||
     fail "$n: openssl verify $first"
 
