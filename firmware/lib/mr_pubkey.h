@@ -56,6 +56,14 @@ int mr_sig_alg_digest(mr_sig_alg alg, const uint8_t *msg, size_t n,
 int mr_sig_alg_fits_key(mr_sig_alg alg, mr_key_type t);
 
 /*
+ * wolfSSL (built with FP_ECC, as Debian's is) keeps per-thread tables of
+ * the EC points it verified with: several MiB after a window of checks,
+ * and never freed when the thread exits. A thread that verifies calls this
+ * when it is done, so memory stays flat however many windows a batch has.
+ */
+void mr_sig_release_cache(void);
+
+/*
  * Verifies that sig (the signatureValue BIT STRING bytes) is alg's signature
  * over msg by key. MR_OK or MR_E_SIG.
  */

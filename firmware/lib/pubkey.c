@@ -319,3 +319,11 @@ mr_sig_verify(const mr_spki *key, mr_sig_alg alg, const uint8_t *msg, size_t n,
 		return mr_diag_set(d, r, "%s signature does not verify", mr_sig_alg_name(alg));
 	return MR_OK;
 }
+
+void
+mr_sig_release_cache(void)
+{
+#ifdef FP_ECC
+	wc_ecc_fp_free();
+#endif
+}

@@ -34,6 +34,7 @@
 #include "mr_pem.h"
 #include "mr_privsep.h"
 #include "mr_progress.h"
+#include "mr_pubkey.h"
 #include "mr_sign_review.h"
 
 typedef struct {
@@ -155,6 +156,7 @@ check_window(void *arg)
 
 	for (size_t i = 0; i < j->n; i++)
 		check_entry(j->app, &j->e[i]);
+	mr_sig_release_cache();
 	return NULL;
 }
 

@@ -330,6 +330,7 @@ checker(void *arg)
 		pthread_mutex_unlock(&p->mu);
 		check_one(p, &p->v[j]);
 	}
+	mr_sig_release_cache();
 	return NULL;
 }
 
@@ -402,6 +403,8 @@ sign_all(mr_app *app, mr_issue_item *v, size_t k, time_t now, int r, mr_diag *d)
 	}
 	if (threaded)
 		pthread_join(th, NULL);
+	else
+		mr_sig_release_cache();
 	if (p.stop && r == MR_OK)
 		r = mr_diag_set(d, p.stop_err, "%s", mr_diag_text(&p.stop_diag, p.stop_err));
 	pthread_cond_destroy(&p.cv);
