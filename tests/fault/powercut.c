@@ -83,6 +83,7 @@ struct entry {
 /* The durable entries of one directory, known by path. */
 struct dir {
 	char *path;
+	mode_t mode;
 	struct entry *ents;
 	size_t n;
 };
@@ -202,7 +203,8 @@ node_of(const struct stat *st)
 static void
 snap_file(const char *path, const struct stat *st)
 {
-	struct node *nd = &nodes[node_of(st)];
+	size_t i = node_of(st); /* before taking &nodes[i]: node_of may move nodes */
+	struct node *nd = &nodes[i];
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	size_t got = 0, cap = (size_t)st->st_size + 1;
 	unsigned char *buf;
@@ -237,7 +239,7 @@ dir_of(const char *path)
 		if (strcmp(dirs[i].path, path) == 0)
 			return &dirs[i];
 	dirs = xrealloc(dirs, (ndirs + 1) * sizeof(*dirs));
-	dirs[ndirs] = (struct dir){ xstrdup(path), NULL, 0 };
+	dirs[ndirs] = (struct dir){ xstrdup(path), 0700, NULL, 0 };
 	return &dirs[ndirs++];
 }
 
@@ -252,10 +254,13 @@ snap_dir(const char *path, int deep, dev_t dev)
 	struct dirent *de;
 	char sub[PATH_MAX];
 	struct entry *ents = NULL;
+	struct stat ds;
 	size_t n = 0;
 
-	if (dp == NULL)
+	if (dp == NULL || fstat(dirfd(dp), &ds) != 0)
 		die("opendir", path);
+	/* The parser, under another uid, must still find the media readable. */
+	d->mode = ds.st_mode & 07777;
 	while ((de = readdir(dp)) != NULL) {
 		struct stat st;
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
@@ -294,11 +299,11 @@ write_image(const char *path, const char *out)
 	struct dir *d = NULL;
 	char sub[PATH_MAX], dst[PATH_MAX];
 
-	if (mkdir(out, 0700) != 0)
-		die("mkdir", out);
 	for (size_t i = 0; i < ndirs; i++)
 		if (strcmp(dirs[i].path, path) == 0)
 			d = &dirs[i];
+	if (mkdir(out, 0700) != 0 || chmod(out, d != NULL ? d->mode : 0700) != 0)
+		die("mkdir", out);
 	/* A directory whose own entries never became durable is empty. */
 	for (size_t i = 0; d != NULL && i < d->n; i++) {
 		const struct entry *e = &d->ents[i];
