@@ -62,8 +62,9 @@ else
     { flush(); print $1 }
     END { flush() }' "$T/trace" | sort -n | uniq)
   # About 5 s per cut on the 2-core CI machine: at most 24 cuts (8 under
-  # the sanitizers), a fixed stride over the list, so the same ones each run.
-  max=24
+  # the sanitizers), a fixed stride over the list, so the same ones each run;
+  # POWERCUT_MAX=1000 cuts every candidate.
+  max=${POWERCUT_MAX:-24}
   [ "${MESHROOT_SANITIZE:-OFF}" = ON ] && max=8
   all=$(echo $points | wc -w)
   stride=$(( (all + max - 1) / max ))
