@@ -22,9 +22,12 @@ SHIM="$MESHROOT_BIN/tests/fault/powercut.so"
 N=40
 [ -f "$SHIM" ] || fail "$SHIM is missing (tests/fault/CMakeLists.txt builds it)"
 command -v setsid >/dev/null || fail "setsid is missing"
+PRELOAD=$SHIM
 if [ "${MESHROOT_SANITIZE:-OFF}" = ON ]; then
-  # The shim is preloaded ahead of the ASan runtime on purpose.
-  export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
+  # The ASan runtime must come first in the library list, then the shim.
+  asan=$(ldd "$APPLIANCE" | awk '/libasan/ {print $3}')
+  [ -f "$asan" ] || fail "no libasan in $APPLIANCE"
+  PRELOAD="$asan:$SHIM"
 fi
 
 ceremony
@@ -37,7 +40,7 @@ cp -a "$T/ws" "$T/ws.0"
 # The appliance under the shim, leading its own process group (setsid), so
 # the cut kills it and its confined parser together.
 shimmed() {
-  env LD_PRELOAD="$SHIM" POWERCUT_DIRS="$T/state:$T/m" "$@" \
+  env LD_PRELOAD="$PRELOAD" POWERCUT_DIRS="$T/state:$T/m" "$@" \
     setsid "$APPLIANCE" --state "$T/state" --token meshroot-test --pin-file "$T/user.pin" \
     sign --media "$T/m" --yes
 }
