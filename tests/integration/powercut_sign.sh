@@ -77,7 +77,6 @@ fi
 echo "cutting at $(echo $points | wc -w) of $steps steps: $(echo $points)"
 
 tried=0
-known=""
 for p in $points; do
   what=$(awk -v p="$p" '$1 == p {print $2 " " $3}' "$T/trace")
   where="step $p ($what)"
@@ -113,40 +112,19 @@ for p in $points; do
     fail "$where: issued serials differ between database and audit log"
   [ "$(ls "$T/state/certs" | grep -c '\.pem$')" = "$N" ] || fail "$where: $(ls "$T/state/certs" | grep -c '\.pem$') stored certificates"
   [ "$(ls "$T/m/meshroot/answers" | grep -c '\.pem$')" = "$N" ] || fail "$where: answers"
-  # KNOWN (reported), the same on the media: a cut after the syncfs of the
-  # answers' group commit and before its renames leaves the answers' temp
-  # files (answers/<name>.tmp.<pid>); the next sign writes every answer but
-  # does not remove them. Accepted in exactly that shape and listed.
-  left=$(find "$T/m" -name '*.tmp.*' | wc -l)
-  if [ "$left" -gt 0 ]; then
-    if find "$T/m" -name '*.tmp.*' | grep -vq '/meshroot/answers/[^/]*\.tmp\.[0-9]*$'; then
-      fail "$where: temporary files left on the media: $(find "$T/m" -name '*.tmp.*' | head -3)"
-    fi
-    known="$known $p($left media temp files)"
+  # The next sign removes what an interrupted group commit left on the
+  # media (answers/<name>.tmp.<pid>): nothing may stay.
+  if find "$T/m" -name '*.tmp.*' | grep -q .; then
+    fail "$where: temporary files left on the media: $(find "$T/m" -name '*.tmp.*' | head -3)"
   fi
-
   host media import --from "$T/m" > "$T/import.out" 2>&1 || { tail -3 "$T/import.out"; fail "$where: import"; }
   grep -qx "$N certificate(s) imported" "$T/import.out" || { tail -2 "$T/import.out"; fail "$where: imported"; }
   set +e
   app state check > "$T/check.out" 2>&1
   rc=$?
   set -e
-  # KNOWN (reported): a cut after the syncfs of the certificates' group
-  # commit and before its links and unlinks leaves the group's temp files
-  # (certs/<serial>.pem.tmp.<pid>, durable by that syncfs) in the state
-  # dir. A SIGKILL there leaves them too. The next sign does not remove
-  # them, so `state check` exits 3 (repairable: leftover temporary files).
-  # Accepted only in exactly that shape, listed at the end, and --repair
-  # must then bring the state check to 0.
-  if [ "$rc" -eq 3 ] && find "$T/state" -name '*.tmp.*' | grep -q . &&
-     ! grep '^problem: ' "$T/check.out" | grep -qv '^problem: certs/[0-9a-f]*\.pem\.tmp\.[0-9]*: a leftover temporary file;'; then
-    known="$known $p($(grep -c '^problem: ' "$T/check.out") temp files)"
-    app state check --repair --yes > "$T/repair.out" 2>&1 || { cat "$T/repair.out"; fail "$where: repair"; }
-    set +e
-    app state check > "$T/check.out" 2>&1
-    rc=$?
-    set -e
-  fi
+  # ... and from certs/ (certs/<serial>.pem.tmp.<pid>), at its start: the
+  # state checks healthy without a repair.
   [ "$rc" -eq 0 ] || { cat "$T/check.out"; fail "$where: state check exit $rc"; }
   if find "$T/state" -name '*.tmp.*' | grep -q .; then fail "$where: temporary files left in the state dir"; fi
   app audit export --to "$T/audit" >/dev/null 2>&1 || fail "$where: audit export"
@@ -154,8 +132,4 @@ for p in $points; do
   tried=$((tried + 1))
 done
 [ "$tried" -gt 0 ] || fail "no cut point tried"
-if [ -n "$known" ]; then
-  echo "power cuts: $tried tried, all recovered; KNOWN: leftover temp files needed state check --repair after step(s):$known"
-else
-  echo "power cuts: $tried tried, all recovered"
-fi
+echo "power cuts: $tried tried, all recovered"

@@ -10,6 +10,7 @@
 
 #include "board_api.h"
 #include "mr_app.h"
+#include "mr_media.h"
 #include "mr_auditlog.h"
 #include "mr_fileio.h"
 #include "mr_fingerprint.h"
@@ -266,6 +267,31 @@ see_state_check(mr_diag *d, int r)
 	return mr_diag_set(d, r, "%s (see `meshroot-appliance state check`)", why);
 }
 
+/* Certificates are stored by a group commit (mr_file_group): a run stopped
+ * between its syncfs and its links leaves temp files in certs/ that no
+ * name points at. Removed here, under the lock, and recorded. */
+static int
+remove_cert_temps(mr_app *app, mr_diag *d)
+{
+	mr_record rec;
+	size_t removed = 0;
+	int r;
+
+	if ((r = mr_media_remove_stale_temps(app->state_dir, "certs", &removed, d)) != MR_OK)
+		return r == MR_E_IO ? MR_E_STATE : r;
+	if (removed == 0)
+		return MR_OK;
+	mr_record_init(&rec);
+	mr_record_add(&rec, "what", "remove-temp-files");
+	mr_record_add(&rec, "dir", "certs");
+	mr_record_addf(&rec, "count", "%zu", removed);
+	if ((r = mr_app_audit(app, "state-repair", &rec, d)) != MR_OK)
+		return r;
+	fprintf(stderr, "repaired: certs: removed %zu temporary file(s) of an interrupted run "
+	    "(never linked into place)\n", removed);
+	return MR_OK;
+}
+
 int
 mr_app_load(mr_app *app, mr_diag *d)
 {
@@ -304,6 +330,8 @@ mr_app_load(mr_app *app, mr_diag *d)
 	/* The log and the database must agree: what the log proves is
 	 * completed in the database, anything else stops here. */
 	if ((r = mr_statecheck_reconcile(app, d)) != MR_OK)
+		return r;
+	if ((r = remove_cert_temps(app, d)) != MR_OK)
 		return r;
 	return mr_app_recover(app, d);
 }
