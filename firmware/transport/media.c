@@ -187,6 +187,21 @@ mr_media_list(const char *media, const char *subdir, const char *ext,
 }
 
 int
+mr_media_sweep_temps(const char *media, mr_diag *d)
+{
+	static const char *const dirs[] = { MR_MEDIA_TOP, MR_MEDIA_ANSWERS };
+	char path[4096];
+	int r = MR_OK;
+
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]) && r == MR_OK; i++) {
+		if (mr_path_join(path, sizeof(path), media, dirs[i]) != MR_OK)
+			return mr_diag_set(d, MR_E_RANGE, "media path too long");
+		r = mr_file_sweep_temps(path, NULL, d);
+	}
+	return r;
+}
+
+int
 mr_media_write(const char *media, const char *subdir, const char *cluster,
     const char *ext, const void *data, size_t len, mr_diag *d)
 {

@@ -52,6 +52,12 @@ int mr_file_create_atomic(const char *path, const void *data, size_t len, mode_t
  * write is an error; the caller treats the record as not written. */
 int mr_file_append(const char *path, const void *data, size_t len, mr_diag *d) MR_MUST_CHECK;
 
+/* Removes the temp files that mr_file_write_atomic and
+ * mr_file_create_atomic leave in `dir` when their process dies between
+ * creating and renaming them (<name>.tmp.<pid>, pid no longer running).
+ * A missing dir is fine. *removed counts them (may be NULL). */
+int mr_file_sweep_temps(const char *dir, size_t *removed, mr_diag *d) MR_MUST_CHECK;
+
 /* mkdir -p with mode for every created component. */
 int mr_mkdirs(const char *path, mode_t mode, mr_diag *d) MR_MUST_CHECK;
 

@@ -56,6 +56,11 @@ int mr_media_open_dir(const char *media, const char *subdir, int *dirfd, char *s
 int mr_media_list_at(int dirfd, const char *shown, const char *ext, mr_media_item **items,
     size_t *n, mr_diag *d) MR_MUST_CHECK;
 
+/* Removes the temp files a killed run of the appliance left where it
+ * writes on the media (meshroot/ and meshroot/answers/): see
+ * mr_file_sweep_temps. */
+int mr_media_sweep_temps(const char *media, mr_diag *d) MR_MUST_CHECK;
+
 /* Atomically writes media/<subdir>/<cluster><ext>. */
 int mr_media_write(const char *media, const char *subdir, const char *cluster,
     const char *ext, const void *data, size_t len, mr_diag *d) MR_MUST_CHECK;

@@ -214,7 +214,8 @@ sign_media(mr_app *app, const char *media, mr_ps *ps)
 	 * descriptor with the state dir or the token session. */
 	if ((r = mr_ps_start(ps, media, &d)) != MR_OK)
 		return mr_fail(r, &d);
-	if ((r = mr_app_load(app, &d)) != MR_OK)
+	if ((r = mr_app_load(app, &d)) != MR_OK ||
+	    (r = mr_media_sweep_temps(media, &d)) != MR_OK)
 		return mr_fail(r, &d);
 	if ((r = mr_app_open_token(app, &d)) != MR_OK ||
 	    (r = mr_app_check_root_key(app, &d)) != MR_OK)

@@ -626,9 +626,30 @@ mr_app_confirm(mr_app *app, const char *question, const char *word)
 	return strcmp(line, word) == 0 ? MR_OK : MR_E_CANCELLED;
 }
 
+/* A process killed between writing a temp file and renaming it leaves
+ * the temp file behind (fileio.c); the next start removes it. */
+static int
+sweep_temps(mr_app *app, mr_diag *d)
+{
+	static const char *const subdirs[] = { "certs", "transcripts" };
+	char path[4096];
+	int r = mr_file_sweep_temps(app->state_dir, NULL, d);
+
+	for (size_t i = 0; i < sizeof(subdirs) / sizeof(subdirs[0]) && r == MR_OK; i++) {
+		if (mr_app_path(app, path, sizeof(path), subdirs[i]) != MR_OK)
+			return mr_diag_set(d, MR_E_RANGE, "state dir path too long");
+		r = mr_file_sweep_temps(path, NULL, d);
+	}
+	return r;
+}
+
 int
 mr_app_recover(mr_app *app, mr_diag *d)
 {
+	int swept = sweep_temps(app, d);
+
+	if (swept != MR_OK)
+		return swept;
 	for (size_t i = 0; i < app->db.n; i++) {
 		mr_db_entry *e = &app->db.e[i];
 		mr_record rec;
