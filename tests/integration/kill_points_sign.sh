@@ -65,6 +65,8 @@ cp "$T/state/issued.db" "$T/db.good"
 grep -m1 '^op=issue ' "$T/db.good" >>"$T/state/issued.db"
 (bc_issued_once control "${clusters[@]}") 2>"$T/ctl.err" && fail "control: a doubled issue passed"
 grep -q 'resolved twice' "$T/ctl.err" || { cat "$T/ctl.err"; fail "control: doubled issue not named"; }
+cp "$T/db.good" "$T/state/issued.db"
+echo 'op=issue serial=00deadbeef request=00 cluster=c01' >>"$T/state/issued.db"
 (bc_db_audit_agree control) 2>"$T/ctl.err" && fail "control: a database-only issue passed"
 grep -q 'in issued.db, not in audit.log' "$T/ctl.err" || { cat "$T/ctl.err"; fail "control: disagreement not named"; }
 cp "$T/db.good" "$T/state/issued.db"

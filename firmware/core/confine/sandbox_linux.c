@@ -420,6 +420,13 @@ enter(pid_t parent, const int *keep, size_t nkeep, int dirfd, int *on, mr_diag *
 		return mr_diag_set(d, MR_E_INTERNAL, "close_range: %s", strerror(errno));
 	if ((r = drop_root(dirfd, d)) != MR_OK)
 		return r;
+	/* The kernel clears the parent-death signal when the ids change
+	 * (prctl(2)): without this a root signer killed with SIGKILL left its
+	 * child behind, as nobody, ignoring SIGTERM. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0)
+		return mr_diag_set(d, MR_E_INTERNAL, "PR_SET_PDEATHSIG: %s", strerror(errno));
+	if (getppid() != parent)
+		_exit(3);
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
 		return mr_diag_set(d, MR_E_INTERNAL, "PR_SET_NO_NEW_PRIVS: %s", strerror(errno));
 	return landlock(dirfd, on, d);

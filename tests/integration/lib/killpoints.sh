@@ -97,22 +97,37 @@ kp_pick() {
 }
 
 # kp_kill_at CALL N PREFIX_RE CMD...: runs CMD under strace, killed with
-# SIGKILL at the N-th CALL; fails unless it died there, on a path matching
-# PREFIX_RE. Sets KP_AT to the traced call it died in.
+# SIGKILL at the N-th CALL; fails unless it died there (kp_died_at).
 kp_kill_at() {
-  local call=$1 n=$2 re=$3 rc last
+  local call=$1 n=$2 re=$3 rc
   shift 3
   set +e
   # In a subshell that waits (no exec): its "Killed" notice goes nowhere.
-  (strace -qq -y -o "$T/kp.trace" -e trace="$call" -e inject="$call:signal=KILL:when=$n" \
-    "$@" >"$T/kp.out" 2>&1; exit $?) 2>/dev/null
+  ( (kp_strace "$call" "$n" "$@" >"$T/kp.out" 2>&1); exit $?) 2>/dev/null
   rc=$?
   set -e
+  kp_died_at "$call" "$n" "$re" "$rc"
+}
+
+# kp_strace CALL N CMD...: CMD under strace, to be killed at the N-th CALL;
+# the trace goes to $T/kp.trace. It execs: run it in a subshell or as a
+# background job (whose pid is then strace's).
+kp_strace() {
+  local call=$1 n=$2
+  shift 2
+  exec strace -qq -y -o "$T/kp.trace" -e trace="$call" -e inject="$call:signal=KILL:when=$n" "$@"
+}
+
+# kp_died_at CALL N PREFIX_RE RC: fails unless the traced process (exit
+# status RC) died by SIGKILL at the N-th CALL, on a path matching
+# PREFIX_RE. Sets KP_AT to that call as traced, shortened.
+kp_died_at() {
+  local call=$1 n=$2 re=$3 rc=$4 last got
   [ "$rc" -eq 137 ] || { tail -5 "$T/kp.out" >&2; fail "$call#$n: want death by SIGKILL (137), got $rc"; }
   grep -q '^+++ killed by SIGKILL +++$' "$T/kp.trace" || fail "$call#$n: the trace shows no SIGKILL"
+  got=$(grep -c "^$call(" "$T/kp.trace" || true)
+  [ "$got" -eq "$n" ] || fail "$call#$n: died at call $got of $call, not $n"
   last=$(grep "^$call(" "$T/kp.trace" | tail -n 1)
-  [ "$(grep -c "^$call(" "$T/kp.trace")" -eq "$n" ] \
-    || fail "$call#$n: died at call $(grep -c "^$call(" "$T/kp.trace") of $call, not $n"
   grep -qE "$re" <<<"$last" || fail "$call#$n: died at '$last', not on the state dir or media"
   KP_AT=$(sed -e "s|$T/||g" -e 's/, "[^"]*"\.\.\., / ... /' <<<"$last" | cut -c1-110)
 }
@@ -136,3 +151,13 @@ kp_kill_random() {
 
 # kp_ms: milliseconds since the epoch.
 kp_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+
+# kp_gone PID: waits up to 2 s for PID to be gone (or a zombie); 1 if not.
+kp_gone() {
+  for _ in $(seq 100); do
+    [ -e "/proc/$1" ] || return 0
+    [ "$(awk '/^State:/ {print $2}' "/proc/$1/status" 2>/dev/null)" != Z ] || return 0
+    sleep 0.02
+  done
+  return 1
+}
