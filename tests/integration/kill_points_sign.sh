@@ -20,8 +20,8 @@ source "$MESHROOT_SRC/tests/integration/lib/batch_checks.sh"
 source "$MESHROOT_SRC/tests/integration/lib/killpoints.sh"
 
 BATCH=${KILLPOINTS_BATCH:-40}
-# Per kind, at most about this many points (normal, ASan); random kills.
-kp_defaults 60 8 10 3
+# At most about 16 points per system call (4 under ASan), 6 random kills (2).
+kp_defaults 16 4 6 2
 
 ceremony
 clusters=()
