@@ -41,7 +41,7 @@ verified() {
 }
 
 fresh
-strace -qq -y -o "$T/count.trace" -e trace="${KP_CALLS// /,}" "${init_cmd[@]}" >"$T/kp.out" 2>&1 \
+"$STRACE" -qq -y -o "$T/count.trace" -e trace="${KP_CALLS// /,}" "${init_cmd[@]}" >"$T/kp.out" 2>&1 \
   || { cat "$T/kp.out"; fail "the clean ceremony failed"; }
 verified clean
 echo "durable steps of ceremony init (state dir):"

@@ -97,7 +97,7 @@ recovered() {
 
 # A clean session, traced to number its durable steps: serve, submit all,
 # then SIGTERM (serving ends and is audited).
-strace -qq -y -o "$T/count.trace" -e trace="${KP_CALLS// /,}" "${serve_cmd[@]}" \
+"$STRACE" -qq -y -o "$T/count.trace" -e trace="${KP_CALLS// /,}" "${serve_cmd[@]}" \
   >"$T/serve.out" 2>&1 </dev/null &
 serve_pid=$!
 wait_serving "$serve_pid" || { cat "$T/serve.out"; fail "the clean session did not serve"; }

@@ -76,7 +76,7 @@ rm "$T/media/meshroot/answers/c01.pem.tmp.1"
 
 # Number the durable steps of the same batch.
 restore
-strace -qq -y -o "$T/count.trace" -e trace="${KP_CALLS// /,}" "${sign_cmd[@]}" >"$T/kp.out" 2>&1 \
+"$STRACE" -qq -y -o "$T/count.trace" -e trace="${KP_CALLS// /,}" "${sign_cmd[@]}" >"$T/kp.out" 2>&1 \
   || { cat "$T/kp.out"; fail "the counting run failed"; }
 echo "durable steps of a $BATCH-request batch (state dir and media):"
 kp_count "$T/count.trace" "$T/state" "$T/media" | sed 's/^/  /'

@@ -33,7 +33,6 @@ KP_CALLS="fsync fdatasync syncfs rename renameat renameat2 link linkat write"
 STRACE=${MESHROOT_STRACE-$(command -v strace || true)}
 [ -n "$STRACE" ] && [ -x "$STRACE" ] \
   || { echo "SKIP: strace not installed (scripts/bootstrap installs it)"; exit 77; }
-strace() { "$STRACE" "$@"; }
 # A container without ptrace rights cannot trace: a skip, said so.
 "$STRACE" -qq -o /dev/null -e inject=getpid:retval=1 true 2>"$T/strace-probe.err" \
   || { echo "SKIP: strace cannot trace here: $(head -n 1 "$T/strace-probe.err")"; exit 77; }
