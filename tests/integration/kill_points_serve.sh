@@ -19,8 +19,8 @@ source "$MESHROOT_SRC/tests/integration/lib/batch_checks.sh"
 source "$MESHROOT_SRC/tests/integration/lib/killpoints.sh"
 
 BATCH=${KILLPOINTS_BATCH:-32}
-# At most about 10 points per system call (3 under ASan), 4 random kills (1).
-kp_defaults 10 3 4 1
+# At most about 10 points per system call (2 under ASan), 4 random kills (1).
+kp_defaults 10 2 4 1
 
 ceremony
 clusters=()
