@@ -19,8 +19,9 @@ source "$MESHROOT_SRC/tests/integration/lib/batch_checks.sh"
 source "$MESHROOT_SRC/tests/integration/lib/killpoints.sh"
 
 BATCH=${KILLPOINTS_BATCH:-32}
-# At most about 10 points per system call (2 under ASan), 4 random kills (1).
-kp_defaults 10 2 4 1
+# At most about 6 points per system call (1, i.e. the first and last, under
+# ASan), 3 random kills (1).
+kp_defaults 6 1 3 1
 
 ceremony
 clusters=()
