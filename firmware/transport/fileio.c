@@ -1,8 +1,12 @@
 /* syncfs(2) */
 #define _GNU_SOURCE
+
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -310,6 +314,60 @@ append(const char *path, const void *data, size_t len, int sync, mr_diag *d)
 		return mr_diag_set(d, MR_E_IO, "%s: fsync of directory: %s", path,
 		    strerror(errno));
 	return MR_OK;
+}
+
+/* 1 if name is <something>.tmp.<pid> with pid a process that is gone. */
+static int
+stale_temp(const char *name)
+{
+	const char *dot = strrchr(name, '.');
+	char *end;
+	long pid;
+
+	if (dot == NULL || dot - name < 5 || strncmp(dot - 4, ".tmp", 4) != 0 ||
+	    dot[1] < '0' || dot[1] > '9')
+		return 0;
+	errno = 0;
+	pid = strtol(dot + 1, &end, 10);
+	if (*end != '\0' || errno != 0 || pid <= 0 || pid > INT32_MAX)
+		return 0;
+	/* A live writer (another command on the same state dir) keeps its
+	 * file; only a dead one's is left over. */
+	return kill((pid_t)pid, 0) != 0 && errno == ESRCH;
+}
+
+int
+mr_file_sweep_temps(const char *dir, size_t *removed, mr_diag *d)
+{
+	DIR *dp;
+	struct dirent *de;
+	int fd, r = MR_OK;
+
+	if (removed != NULL)
+		*removed = 0;
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? MR_OK : mr_diag_set(d, MR_E_IO, "%s: %s", dir, strerror(errno));
+	if ((dp = fdopendir(fd)) == NULL) {
+		close(fd);
+		return mr_diag_set(d, MR_E_IO, "%s: %s", dir, strerror(errno));
+	}
+	while ((de = readdir(dp)) != NULL) {
+		struct stat st;
+
+		if (!stale_temp(de->d_name) ||
+		    fstatat(dirfd(dp), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+		    !S_ISREG(st.st_mode))
+			continue;
+		if (unlinkat(dirfd(dp), de->d_name, 0) != 0 && errno != ENOENT) {
+			r = mr_diag_set(d, MR_E_IO, "%s/%s: %s", dir, de->d_name, strerror(errno));
+			break;
+		}
+		if (removed != NULL)
+			(*removed)++;
+	}
+	closedir(dp);
+	return r;
 }
 
 int

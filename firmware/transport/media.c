@@ -232,61 +232,21 @@ mr_media_write(const char *media, const char *subdir, const char *cluster,
 	return mr_file_write_atomic(path, data, len, 0644, d);
 }
 
-/* 1 when name is <something>.tmp.<digits>: the temp name of
- * mr_file_write_atomic and mr_file_group (fileio.c). */
-static int
-is_temp_name(const char *name)
-{
-	const char *t = strstr(name, ".tmp.");
-	const char *p;
-
-	if (t == NULL || t == name)
-		return 0;
-	while ((p = strstr(t + 1, ".tmp.")) != NULL)
-		t = p;
-	p = t + 5;
-	if (*p == '\0')
-		return 0;
-	for (; *p; p++)
-		if (*p < '0' || *p > '9')
-			return 0;
-	return 1;
-}
 
 int
-mr_media_remove_stale_temps(const char *media, const char *subdir, size_t *removed,
-    mr_diag *d)
+mr_media_sweep_temps(const char *media, size_t *removed, mr_diag *d)
 {
-	char dir[4096];
-	mr_media_names nm;
-	struct stat st;
-	int fd, r;
+	static const char *const dirs[] = { MR_MEDIA_TOP, MR_MEDIA_ANSWERS };
+	char path[4096];
+	size_t k = 0;
+	int r = MR_OK;
 
 	*removed = 0;
-	if ((r = mr_media_open_dir(media, subdir, &fd, dir, sizeof(dir), d)) != MR_OK) {
-		if (r != MR_E_NOTFOUND)
-			return r;
-		mr_diag_clear(d);
-		return MR_OK; /* no directory yet: nothing left behind */
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]) && r == MR_OK; i++) {
+		if (mr_path_join(path, sizeof(path), media, dirs[i]) != MR_OK)
+			return mr_diag_set(d, MR_E_RANGE, "media path too long");
+		r = mr_file_sweep_temps(path, &k, d);
+		*removed += k;
 	}
-	if ((r = mr_media_names_at(fd, dir, &nm, d)) != MR_OK) {
-		close(fd);
-		return r;
-	}
-	for (size_t i = 0; i < nm.n && r == MR_OK; i++) {
-		const char *name = mr_media_name(&nm, i);
-		if (!is_temp_name(name) || fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
-		    !S_ISREG(st.st_mode))
-			continue;
-		if (unlinkat(fd, name, 0) != 0)
-			r = mr_diag_set(d, MR_E_IO, "%s/%s: cannot remove: %s", dir, name,
-			    strerror(errno));
-		else
-			(*removed)++;
-	}
-	mr_media_names_free(&nm);
-	/* The removals are made durable with the batch's first group commit's
-	 * directory fsync; a crash before it only leaves them to remove again. */
-	close(fd);
 	return r;
 }

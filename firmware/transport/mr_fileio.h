@@ -90,6 +90,12 @@ int mr_file_group_commit(mr_file_group *g, size_t *done, mr_diag *d) MR_MUST_CHE
 /* Removes staged temp files not committed and frees g. */
 void mr_file_group_free(mr_file_group *g);
 
+/* Removes the temp files that mr_file_write_atomic and
+ * mr_file_create_atomic leave in `dir` when their process dies between
+ * creating and renaming them (<name>.tmp.<pid>, pid no longer running).
+ * A missing dir is fine. *removed counts them (may be NULL). */
+int mr_file_sweep_temps(const char *dir, size_t *removed, mr_diag *d) MR_MUST_CHECK;
+
 /* mkdir -p with mode for every created component. */
 int mr_mkdirs(const char *path, mode_t mode, mr_diag *d) MR_MUST_CHECK;
 

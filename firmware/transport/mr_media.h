@@ -85,16 +85,15 @@ int mr_media_open_dir(const char *media, const char *subdir, int *dirfd, char *s
 int mr_media_list_at(int dirfd, const char *shown, const char *ext, mr_media_item **items,
     size_t *n, mr_diag *d) MR_MUST_CHECK;
 
+
 /* Atomically writes media/<subdir>/<cluster><ext>. */
 int mr_media_write(const char *media, const char *subdir, const char *cluster,
     const char *ext, const void *data, size_t len, mr_diag *d) MR_MUST_CHECK;
 
-/* Removes the temporary files (<name>.tmp.<pid>, regular files only) that a
- * run killed in the middle of a write left in media/<subdir>; their count
- * in *removed. A missing directory has none. Called at the start of a
- * batch, when no other run writes there (the state lock). */
-int mr_media_remove_stale_temps(const char *media, const char *subdir, size_t *removed,
-    mr_diag *d) MR_MUST_CHECK;
+/* Removes the temp files a killed run of the appliance left where it
+ * writes on the media (meshroot/ and meshroot/answers/): see
+ * mr_file_sweep_temps. *removed counts them. */
+int mr_media_sweep_temps(const char *media, size_t *removed, mr_diag *d) MR_MUST_CHECK;
 
 /* Path of media/<subdir>/<cluster><ext>. */
 int mr_media_path(char *out, size_t cap, const char *media, const char *subdir,

@@ -432,7 +432,7 @@ sign_media(mr_app *app, const char *media, mr_ps *ps, int review)
 		return mr_fail(MR_E_IO, &d);
 	/* A run killed while it wrote its answers (a pulled stick) leaves
 	 * their temporary files; they are never answers, and go now. */
-	if ((r = mr_media_remove_stale_temps(media, MR_MEDIA_ANSWERS, &stale, &d)) != MR_OK)
+	if ((r = mr_media_sweep_temps(media, &stale, &d)) != MR_OK)
 		return mr_fail(r, &d);
 	if (stale > 0)
 		say("media %s: removed %zu temporary file(s) left by an interrupted run\n", media,

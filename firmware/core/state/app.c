@@ -267,31 +267,6 @@ see_state_check(mr_diag *d, int r)
 	return mr_diag_set(d, r, "%s (see `meshroot-appliance state check`)", why);
 }
 
-/* Certificates are stored by a group commit (mr_file_group): a run stopped
- * between its syncfs and its links leaves temp files in certs/ that no
- * name points at. Removed here, under the lock, and recorded. */
-static int
-remove_cert_temps(mr_app *app, mr_diag *d)
-{
-	mr_record rec;
-	size_t removed = 0;
-	int r;
-
-	if ((r = mr_media_remove_stale_temps(app->state_dir, "certs", &removed, d)) != MR_OK)
-		return r == MR_E_IO ? MR_E_STATE : r;
-	if (removed == 0)
-		return MR_OK;
-	mr_record_init(&rec);
-	mr_record_add(&rec, "what", "remove-temp-files");
-	mr_record_add(&rec, "dir", "certs");
-	mr_record_addf(&rec, "count", "%zu", removed);
-	if ((r = mr_app_audit(app, "state-repair", &rec, d)) != MR_OK)
-		return r;
-	fprintf(stderr, "repaired: certs: removed %zu temporary file(s) of an interrupted run "
-	    "(never linked into place)\n", removed);
-	return MR_OK;
-}
-
 int
 mr_app_load(mr_app *app, mr_diag *d)
 {
@@ -330,8 +305,6 @@ mr_app_load(mr_app *app, mr_diag *d)
 	/* The log and the database must agree: what the log proves is
 	 * completed in the database, anything else stops here. */
 	if ((r = mr_statecheck_reconcile(app, d)) != MR_OK)
-		return r;
-	if ((r = remove_cert_temps(app, d)) != MR_OK)
 		return r;
 	return mr_app_recover(app, d);
 }
@@ -729,9 +702,30 @@ mr_app_confirm(mr_app *app, const char *question, const char *word)
 	return strcmp(line, word) == 0 ? MR_OK : MR_E_CANCELLED;
 }
 
+/* A process killed between writing a temp file and renaming it leaves
+ * the temp file behind (fileio.c); the next start removes it. */
+static int
+sweep_temps(mr_app *app, mr_diag *d)
+{
+	static const char *const subdirs[] = { "certs", "transcripts" };
+	char path[4096];
+	int r = mr_file_sweep_temps(app->state_dir, NULL, d);
+
+	for (size_t i = 0; i < sizeof(subdirs) / sizeof(subdirs[0]) && r == MR_OK; i++) {
+		if (mr_app_path(app, path, sizeof(path), subdirs[i]) != MR_OK)
+			return mr_diag_set(d, MR_E_RANGE, "state dir path too long");
+		r = mr_file_sweep_temps(path, NULL, d);
+	}
+	return r;
+}
+
 int
 mr_app_recover(mr_app *app, mr_diag *d)
 {
+	int swept = sweep_temps(app, d);
+
+	if (swept != MR_OK)
+		return swept;
 	for (size_t i = 0; i < app->db.n; i++) {
 		mr_db_entry *e = &app->db.e[i];
 		mr_record rec;

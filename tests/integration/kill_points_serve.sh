@@ -1,0 +1,181 @@
+#!/usr/bin/env bash
+# Real process death in `serve --listen unix:SOCK --approve auto`, with the
+# host's `meshroot submit --connect unix:SOCK` sending $BATCH requests: the
+# appliance is killed with SIGKILL at its durable steps (lib/killpoints.sh,
+# numbered on a clean session) and at random times, mid-submit. Then it is
+# started again and the host submits again. The host must end with every
+# cluster issued exactly once, and the appliance's state must hold:
+# issued.db and audit.log agree, serials unique, certs/<serial>.pem, no
+# temporary file, `audit export` + host `audit verify` pass, and the
+# certificate the host holds for each cluster is the one the audit log
+# issued to it.
+#
+# BATCH is 32: the link's queue holds 32 requests and a larger batch is
+# refused today with "queue full" before any kill (back-pressure is being
+# reworked); raise it here when that lands.
+if [ -z "${TMPDIR:-}" ] && [ -d /dev/shm ] && [ -w /dev/shm ]; then export TMPDIR=/dev/shm; fi
+source "$MESHROOT_SRC/tests/integration/lib/appliance_env.sh"
+source "$MESHROOT_SRC/tests/integration/lib/batch_checks.sh"
+source "$MESHROOT_SRC/tests/integration/lib/killpoints.sh"
+
+BATCH=${KILLPOINTS_BATCH:-32}
+# At most about 6 points per system call (1, i.e. the first and last, under
+# ASan), 3 random kills (1).
+kp_defaults 6 1 3 1
+
+ceremony
+clusters=()
+for i in $(seq 1 "$BATCH"); do clusters+=("$(printf 'c%02d' "$i")"); done
+for c in "${clusters[@]}"; do host cluster new "$c" >/dev/null; done
+mkdir -p "$T/snap"
+cp -a "$T/state" "$T/tokens" "$T/ws" "$T/snap/"
+
+serve_pid=
+stop_serve() {
+  [ -n "$serve_pid" ] || return 0
+  kill "$serve_pid" 2>/dev/null || true
+  wait "$serve_pid" 2>/dev/null || true
+  serve_pid=
+}
+trap 'stop_serve; rm -rf "$T"' EXIT
+restore() {
+  stop_serve
+  rm -rf "$T/state" "$T/tokens" "$T/ws" "$T/sock"
+  cp -a "$T/snap/state" "$T/snap/tokens" "$T/snap/ws" "$T/"
+}
+serve_cmd=("$APPLIANCE" --state "$T/state" --token meshroot-test --pin-file "$T/user.pin"
+  serve --listen "unix:$T/sock" --approve auto)
+
+# wait_serving PID: until the appliance says "serving" (0) or PID is gone (1).
+wait_serving() {
+  for _ in $(seq 600); do
+    grep -q '^serving' "$T/serve.out" 2>/dev/null && return 0
+    kill -0 "$1" 2>/dev/null || return 1
+    sleep 0.02
+  done
+  cat "$T/serve.out" >&2
+  fail "serve did not start"
+}
+submit() { timeout 120 "$HOST" --workspace "$T/ws" submit --connect "unix:$T/sock" --poll-ms 20 "$@"; }
+
+# recovered NAME: a plain appliance serves again, the host resubmits what
+# it still waits for, and everything agrees.
+recovered() {
+  local name=$1 c bad
+  "${serve_cmd[@]}" >"$T/serve.out" 2>&1 </dev/null &
+  serve_pid=$!
+  wait_serving "$serve_pid" || { cat "$T/serve.out" >&2; fail "$name: the appliance did not serve again"; }
+  submit >"$T/resubmit.out" 2>&1 || { cat "$T/resubmit.out" >&2; fail "$name: the resubmission failed"; }
+  stop_serve
+  host status >"$T/hstatus.out" 2>&1 || true
+  bad=$(printf '%s\n' "${clusters[@]}" | awk 'NR == FNR { want[$1] = 1; next }
+    $2 == "issued" { got[$1] = 1 } END { for (c in want) if (!got[c]) printf "%s ", c }' - "$T/hstatus.out")
+  [ -z "$bad" ] || { cat "$T/hstatus.out" >&2; fail "$name: the host does not hold as issued: $bad"; }
+  bc_issued_once "$name" "${clusters[@]}"
+  bc_db_audit_agree "$name"
+  bc_no_temps "$name" "$T/state"
+  bc_audit_verify "$name"
+  # The host holds, for each cluster, the certificate the audit log issued
+  # to it: the first PEM block of ca-cert.pem is certs/<serial>.pem's.
+  bad=$(awk '
+    FNR == 1 { inblk = 0; done = 0 }
+    FILENAME ~ /audit.log$/ && / event=issue / && match($0, / serial=[0-9a-f]+ cluster=[^ ]+/) {
+      split(substr($0, RSTART + 1, RLENGTH - 1), f, /[= ]/); issued[f[4]] = f[2]; next
+    }
+    /^-----BEGIN CERTIFICATE-----$/ { if (!done) inblk = 1; next }
+    /^-----END CERTIFICATE-----$/ { inblk = 0; done = 1; next }
+    inblk {
+      n = split(FILENAME, p, "/")
+      if (p[n] == "ca-cert.pem") host[p[n - 1]] = host[p[n - 1]] $0
+      else { sub(/\.pem$/, "", p[n]); app_[p[n]] = app_[p[n]] $0 }
+    }
+    END {
+      for (c in issued) if (host[c] == "" || host[c] != app_[issued[c]])
+        printf "%s: the host holds not the certificate issued to it (serial %s); ", c, issued[c]
+    }' "$T/state/audit.log" "$T/ws/clusters"/*/ca-cert.pem "$T/state/certs"/*.pem)
+  [ -z "$bad" ] || fail "$name: $bad"
+}
+
+# A clean session, traced to number its durable steps: serve, submit all,
+# then SIGTERM (serving ends and is audited).
+"$STRACE" -qq -y -o "$T/count.trace" -e trace="${KP_CALLS// /,}" "${serve_cmd[@]}" \
+  >"$T/serve.out" 2>&1 </dev/null &
+serve_pid=$!
+wait_serving "$serve_pid" || { cat "$T/serve.out"; fail "the clean session did not serve"; }
+t0=$(kp_ms)
+submit >"$T/submit.out" 2>&1 || { cat "$T/submit.out"; fail "the clean submission failed"; }
+clean_ms=$(( $(kp_ms) - t0 ))
+grep -qx "$BATCH certificate(s) imported" "$T/submit.out" || { tail -3 "$T/submit.out"; fail "clean: not $BATCH imported"; }
+kill -TERM "$(pgrep -P "$serve_pid")"
+wait "$serve_pid" || fail "the clean session did not end well"
+serve_pid=
+echo "durable steps of a $BATCH-request session (state dir):"
+kp_count "$T/count.trace" "$T/state" | sed 's/^/  /'
+
+declare -A tried=([fsync]=0 [rename]=0 [write]=0 [random]=0)
+re="$T/state"
+for call in $KP_CALLS; do
+  case $call in write) kind=write ;; fsync | fdatasync | syncfs) kind=fsync ;; *) kind=rename ;; esac
+  picked=$(kp_pick "$call" | paste -sd' ')
+  [ -n "$picked" ] || continue
+  echo "$call: $(wc -w <<<"$picked") of $(wc -l <"$T/kp.$call") points: $picked"
+  for n in $picked; do
+    restore
+    # Two subshells: the outer one's "Killed" notice goes nowhere.
+    ( (kp_strace "$call" "$n" "${serve_cmd[@]}" >"$T/kp.out" 2>&1 </dev/null); exit $?) 2>/dev/null &
+    serve_pid=$!
+    # The output of the traced run is kp.out; wait on it.
+    for _ in $(seq 600); do
+      grep -q '^serving' "$T/kp.out" 2>/dev/null && break
+      kill -0 "$serve_pid" 2>/dev/null || break
+      sleep 0.02
+    done
+    if kill -0 "$serve_pid" 2>/dev/null; then
+      submit >"$T/submit.out" 2>&1 || true
+    fi
+    # Still alive after the whole batch: the point is in the shutdown.
+    if kill -0 "$serve_pid" 2>/dev/null; then
+      kill -TERM "$(pgrep -P "$(pgrep -P "$serve_pid")")" 2>/dev/null || true
+    fi
+    set +e
+    wait "$serve_pid" 2>/dev/null
+    rc=$?
+    set -e
+    serve_pid=
+    kp_died_at "$call" "$n" "$re" "$rc"
+    [ "${KILLPOINTS_VERBOSE:-0}" = 1 ] && echo "  $call#$n: $KP_AT"
+    recovered "$call#$n ($KP_AT)"
+    tried[$kind]=$((tried[$kind] + 1))
+  done
+done
+
+# Random times during the submission.
+max_ms=$(( clean_ms > 50 ? clean_ms : 50 ))
+for i in $(seq 1 "$KP_RANDOM"); do
+  restore
+  "${serve_cmd[@]}" >"$T/serve.out" 2>&1 </dev/null &
+  serve_pid=$!
+  wait_serving "$serve_pid" || fail "random#$i: serve did not start"
+  link_pid=$(pgrep -P "$serve_pid")
+  submit >"$T/submit.out" 2>&1 &
+  submit_pid=$!
+  delay=$(( (RANDOM * 32768 + RANDOM) % max_ms ))
+  sleep "$(printf '%d.%03d' $((delay / 1000)) $((delay % 1000)))"
+  kill -KILL "$serve_pid" 2>/dev/null || true
+  set +e
+  wait "$serve_pid" 2>/dev/null
+  rc=$?
+  wait "$submit_pid"
+  set -e
+  serve_pid=
+  echo "random kill $i: after $delay ms of submission (appliance exit $rc)"
+  [ "$rc" -eq 137 ] || fail "random#$i: the appliance was not killed (exit $rc)"
+  # The confined link process dies with it (PR_SET_PDEATHSIG survives the
+  # switch to nobody).
+  kp_gone "$link_pid" || fail "random#$i: the link process $link_pid outlived the appliance"
+  recovered "random#$i ($delay ms)"
+  tried[random]=$((tried[random] + 1))
+done
+
+total=$((tried[fsync] + tried[rename] + tried[write] + tried[random]))
+echo "kill points: $total tried (fsync ${tried[fsync]}, rename ${tried[rename]}, write ${tried[write]}, random ${tried[random]}), all recovered"
