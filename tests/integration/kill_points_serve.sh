@@ -18,10 +18,11 @@ source "$MESHROOT_SRC/tests/integration/lib/appliance_env.sh"
 source "$MESHROOT_SRC/tests/integration/lib/batch_checks.sh"
 source "$MESHROOT_SRC/tests/integration/lib/killpoints.sh"
 
-BATCH=${KILLPOINTS_BATCH:-32}
-# At most about 6 points per system call (1, i.e. the first and last, under
-# ASan), 3 random kills (1).
-kp_defaults 6 1 3 1
+BATCH=${KILLPOINTS_BATCH:-40}
+# Every fsync, syncfs and rename point (the group commit makes about 28
+# for 40 requests), at most 24 of each other call (2 under ASan), 3 random
+# kills (1).
+kp_defaults 24 2 3 1
 
 ceremony
 clusters=()
