@@ -10,9 +10,9 @@
 # certificate the host holds for each cluster is the one the audit log
 # issued to it.
 #
-# BATCH is 32: the link's queue holds 32 requests and a larger batch is
-# refused today with "queue full" before any kill (back-pressure is being
-# reworked); raise it here when that lands.
+# BATCH is 40: more than one issuance window (32), so a kill can fall
+# between two windows' group commits; the host keeps at most the
+# appliance's free queue slots in flight (docs/protocol.md).
 if [ -z "${TMPDIR:-}" ] && [ -d /dev/shm ] && [ -w /dev/shm ]; then export TMPDIR=/dev/shm; fi
 source "$MESHROOT_SRC/tests/integration/lib/appliance_env.sh"
 source "$MESHROOT_SRC/tests/integration/lib/batch_checks.sh"
