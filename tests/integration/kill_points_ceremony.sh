@@ -85,7 +85,15 @@ for call in $KP_CALLS; do
         outcome="complete"
       else
         smsg=$(one_error "$T/status1.out") || { cat "$T/status1.out"; fail "$name: status failed without one clear error line"; }
-        outcome="stops: status: $smsg; rerun: $msg"
+        # `state check` explains it: an interrupted ceremony, with the
+        # recovery of docs/operations.md.
+        set +e
+        app state check >"$T/check.out" 2>&1
+        sc=$?
+        set -e
+        [ "$sc" -eq 4 ] && grep -q '; manual: docs/operations.md#interrupted-ceremony$' "$T/check.out" ||
+          { cat "$T/check.out"; fail "$name: state check (exit $sc) does not explain the interrupted ceremony"; }
+        outcome="stops, explained by state check: status: $smsg; rerun: $msg"
       fi
     fi
     left=$(cd "$T/state" 2>/dev/null && find . -name '*.tmp.*' | sed 's|^\./||; s/\.tmp\.[0-9]*$/.tmp.PID/' | paste -sd' ')

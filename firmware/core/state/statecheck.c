@@ -1,4 +1,5 @@
 #include <dirent.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,7 @@
 #define SEC_IDENTITY "config-root-or-audit-key"
 #define SEC_TOKEN "token-unreachable"
 #define SEC_DISAGREE "log-and-database-disagree"
+#define SEC_CEREMONY "interrupted-ceremony"
 
 void
 mr_sc_init(mr_sc_report *rep)
@@ -529,8 +531,11 @@ mr_statecheck_remove_temps(mr_app *app, const mr_sc_report *rep, mr_diag *d)
 
 		if (f->repair != MR_SC_REMOVE_TEMP)
 			continue;
-		if (unlink(f->path) != 0)
-			return mr_diag_set(d, MR_E_IO, "%s: cannot remove it", f->path);
+		/* Gone already: the load that precedes a repair sweeps the temp
+		 * files of dead processes (mr_app_recover). */
+		if (unlink(f->path) != 0 && errno != ENOENT)
+			return mr_diag_set(d, MR_E_IO, "%s: cannot remove it: %s", f->path,
+			    strerror(errno));
 		mr_record_init(&rec);
 		mr_record_add(&rec, "what", "remove-temp-file");
 		mr_record_add(&rec, "file", f->path);
@@ -769,6 +774,50 @@ check_token(mr_app *app, int identity, int log_healthy, mr_sc_report *rep)
 	    app->cfg.root_key_label);
 }
 
+/* A ceremony killed between its `ceremony-start` record and its first
+ * signed checkpoint leaves keys on the token and part of a state dir, from
+ * which nothing was ever issued: its own diagnosis, not the damage the
+ * file checks would otherwise report. */
+static void
+check_ceremony_finished(const mr_app *app, const uint8_t *log, size_t len, mr_sc_report *rep)
+{
+	size_t pos = 0, rec = 0, started = 0, after_done = 0;
+	int done = 0;
+	char cp[4096];
+
+	while (pos < len) {
+		const char *line = (const char *)log + pos;
+		const char *nl = memchr(line, '\n', len - pos);
+		size_t n = nl != NULL ? (size_t)(nl - line) + 1 : len - pos;
+		char ev[32];
+		rec++;
+		after_done++;
+		if (mr_record_get(line, n, "event", ev, sizeof(ev)) == MR_OK) {
+			if (strcmp(ev, "ceremony-start") == 0) {
+				started = rec;
+				done = 0;
+			} else if (strcmp(ev, "ceremony-done") == 0) {
+				done = 1;
+				after_done = 0;
+			}
+		}
+		pos += n;
+	}
+	if (started > 0 && !done) {
+		add(rep, MR_SC_MANUAL, SEC_CEREMONY, "audit.log: the ceremony started at record %zu "
+		    "never finished (no ceremony-done record): nothing was issued; a new ceremony "
+		    "replaces it", started);
+		return;
+	}
+	/* Its last step: the first checkpoint. Never signed, and nothing after
+	 * the ceremony's record: it stopped there. */
+	if (done && after_done == 0 && mr_app_path(app, cp, sizeof(cp), "audit.checkpoint") == MR_OK &&
+	    !mr_path_exists(cp))
+		add(rep, MR_SC_MANUAL, SEC_CEREMONY, "audit.log: the ceremony (record %zu) stopped "
+		    "before its first signed checkpoint: nothing was issued; a new ceremony replaces it",
+		    rec);
+}
+
 int
 mr_statecheck_run(mr_app *app, int opts, mr_sc_report *rep, mr_diag *d)
 {
@@ -839,6 +888,9 @@ mr_statecheck_run(mr_app *app, int opts, mr_sc_report *rep, mr_diag *d)
 				add(rep, MR_SC_MANUAL, SEC_IDENTITY, "%s", mr_diag_text(&e, MR_E_STATE));
 		}
 	}
+
+	if (log_read)
+		check_ceremony_finished(app, log, log_len, rep);
 
 	/* The database, parsed as it is: nothing cut. */
 	mr_diag_clear(&e);
