@@ -24,9 +24,6 @@
 #include "mr_csr.h"
 #include "mr_diag.h"
 
-/* The most clusters mr_ws_clusters copies into a caller's fixed array
- * (`submit`'s batch); commands over the whole fleet use mr_ws_list. */
-#define MR_WS_MAX_CLUSTERS 256
 /* A sanity bound on one workspace, far above any fleet (the list costs
  * about 24 bytes a cluster plus its name): past it, a clear error. */
 #define MR_WS_LIST_MAX 1000000u
