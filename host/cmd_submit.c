@@ -474,6 +474,14 @@ submit(const mr_host_opts *o, const char *connect, int usb, const char *serial,
 		size_t waiting;
 
 		if ((r = round_trip(&x, &d)) != MR_OK) {
+			/* Ctrl-C in the middle of an exchange breaks the exchange,
+			 * not the queue: the same answer as between rounds. */
+			if (interrupted) {
+				err_line("interrupted: %zu request(s) stay queued on the appliance; run "
+				    "this command again to fetch the results\n", n - x.done);
+				rc = 130;
+				goto out;
+			}
 			rc = link_fail(l, &d, r);
 			goto out;
 		}
