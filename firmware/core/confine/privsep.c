@@ -551,6 +551,9 @@ mr_ps_start(mr_ps *ps, const char *media, mr_diag *d)
 	}
 	if (pid == 0) {
 		mr_sandbox_child_start(signer_pid);
+		/* The signer's end: held here too, the parser would never see
+		 * the signer close it (its end of a listing repeated on request). */
+		close(sv[0]);
 		psock = sv[1];
 		parser_main(dirfd, ps->dir);
 	}
