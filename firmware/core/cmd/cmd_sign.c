@@ -141,6 +141,10 @@ check_entry(const mr_app *app, entry *e)
 	else if (it->kind == MR_PS_CSR)
 		e->parse_err = mr_request_parse(app, it->cluster, it->der, it->der_len, &e->rq,
 		    &e->parse_diag);
+	/* Each request brings a key never seen before: wolfSSL would keep a
+	 * table for each (most of a MiB apiece, up to its cache size), for
+	 * no gain. */
+	mr_sig_release_cache();
 }
 
 typedef struct {
@@ -418,6 +422,8 @@ sign_media(mr_app *app, const char *media, mr_ps *ps, int review)
 	if ((r = mr_app_open_token(app, &d)) != MR_OK ||
 	    (r = mr_app_check_root_key(app, &d)) != MR_OK)
 		return mr_fail(r, &d);
+	/* The start's checks are done with: their wolfSSL tables go. */
+	mr_sig_release_cache();
 	if ((r = mr_ps_list(ps, &n, &d)) != MR_OK)
 		return mr_fail(r, &d);
 	/* The root travels with every batch so the host can pin and check it,
