@@ -177,46 +177,6 @@ mr_media_names_at(int dirfd, const char *shown, mr_media_names *out, mr_diag *d)
 }
 
 int
-mr_media_list_at(int dirfd, const char *shown, const char *ext, mr_media_item **items,
-    size_t *n, mr_diag *d)
-{
-	mr_media_names nm;
-	mr_media_item *v;
-	int r;
-
-	*items = NULL;
-	*n = 0;
-	if ((r = mr_media_names_at(dirfd, shown, &nm, d)) != MR_OK)
-		return r;
-	if ((v = calloc(nm.n ? nm.n : 1, sizeof(*v))) == NULL) {
-		mr_media_names_free(&nm);
-		return mr_diag_set(d, MR_E_NOMEM, "out of memory");
-	}
-	for (size_t i = 0; i < nm.n; i++)
-		mr_media_classify_at(dirfd, mr_media_name(&nm, i), ext, &v[i]);
-	*items = v;
-	*n = nm.n;
-	mr_media_names_free(&nm);
-	return MR_OK;
-}
-
-int
-mr_media_list(const char *media, const char *subdir, const char *ext,
-    mr_media_item **items, size_t *n, mr_diag *d)
-{
-	char dir[4096];
-	int fd, r;
-
-	*items = NULL;
-	*n = 0;
-	if ((r = mr_media_open_dir(media, subdir, &fd, dir, sizeof(dir), d)) != MR_OK)
-		return r;
-	r = mr_media_list_at(fd, dir, ext, items, n, d);
-	close(fd);
-	return r;
-}
-
-int
 mr_media_write(const char *media, const char *subdir, const char *cluster,
     const char *ext, const void *data, size_t len, mr_diag *d)
 {

@@ -38,7 +38,7 @@ typedef struct {
 	char why[160];     /* why not, when !ok */
 } mr_media_item;
 
-/* The name check of mr_media_list, pure: 1 and the cluster (NUL-terminated
+/* The name check of a requests listing, pure: 1 and the cluster (NUL-terminated
  * in cap bytes) when name is exactly <cluster><ext> with a valid cluster
  * name, else 0. */
 int mr_media_name_cluster(const char *name, const char *ext, char *cluster, size_t cap);
@@ -70,20 +70,11 @@ mr_media_name(const mr_media_names *nm, size_t i)
  * it->why says why it may not be opened. */
 void mr_media_classify_at(int dirfd, const char *name, const char *ext, mr_media_item *it);
 
-/* Lists media/meshroot/requests sorted by name. Every entry gets an item;
- * the ones that may not be opened say why. */
-int mr_media_list(const char *media, const char *subdir, const char *ext,
-    mr_media_item **items, size_t *n, mr_diag *d) MR_MUST_CHECK;
-
 /* Opens media/<subdir> (a directory, not a symlink) into *dirfd (the caller
- * closes it); its path goes to shown. Errors as mr_media_list. */
+ * closes it); its path goes to shown. MR_E_NOTFOUND when it does not exist,
+ * MR_E_MEDIA when it is not a directory. */
 int mr_media_open_dir(const char *media, const char *subdir, int *dirfd, char *shown,
     size_t shown_cap, mr_diag *d) MR_MUST_CHECK;
-
-/* mr_media_list on an open directory: entries are examined with fstatat
- * relative to dirfd, never by path. `shown` names the directory in diags. */
-int mr_media_list_at(int dirfd, const char *shown, const char *ext, mr_media_item **items,
-    size_t *n, mr_diag *d) MR_MUST_CHECK;
 
 
 /* Atomically writes media/<subdir>/<cluster><ext>. */
