@@ -62,9 +62,8 @@ row(const mr_app *app, size_t i, const mr_request *rq, time_t until)
 	short_words(rq->csr_hash, words, sizeof(words));
 	if (gmtime_r(&until, &tm) != NULL)
 		strftime(date, sizeof(date), "%Y-%m-%d", &tm);
-	for (size_t k = 0; k < app->db.n; k++)
-		if (app->db.e[k].state == MR_DB_ISSUED && strcmp(app->db.e[k].cluster, rq->cluster) == 0)
-			note = "renewal";
+	if (mr_db_last_issued_for_cluster(&app->db, rq->cluster) != NULL)
+		note = "renewal";
 	snprintf(line, sizeof(line), "%5zu  %-24s %-9s %-36s %s  %s\n", i, rq->cluster,
 	    mr_key_type_name(rq->csr.spki.type), words, date, note);
 	say(line);

@@ -52,10 +52,7 @@ mr_request_describe(const mr_app *app, const mr_request *rq, char *out, size_t c
 	mr_fp_words(rq->csr_hash, words, sizeof(words));
 	/* A second certificate for a cluster is a renewal or a mistake: the
 	 * operator decides knowing which certificate the cluster has now. */
-	for (size_t i = 0; i < app->db.n; i++)
-		if (app->db.e[i].state == MR_DB_ISSUED &&
-		    strcmp(app->db.e[i].cluster, rq->cluster) == 0)
-			last = &app->db.e[i];
+	last = mr_db_last_issued_for_cluster(&app->db, rq->cluster);
 	if (last != NULL) {
 		time_t t = (time_t)last->not_after;
 		struct tm tm;
@@ -261,15 +258,14 @@ prepare(mr_app *app, mr_issue_item *it, time_t now, mr_diag *d)
 static int
 check_signed(const mr_app *app, mr_issue_item *it, time_t now)
 {
-	mr_cert signed_cert;
 	int r;
 
 	if ((r = mr_sign_tbs_check(it->is.der, it->is.der_len, it->tbs, it->built.tbs_sig_alg,
 		 &app->root.spki, &it->diag)) != MR_OK)
 		return r;
-	if (mr_cert_parse(it->is.der, it->is.der_len, &signed_cert, &it->diag) != MR_OK)
+	if (mr_cert_parse(it->is.der, it->is.der_len, &it->signed_cert, &it->diag) != MR_OK)
 		return MR_E_INTERNAL;
-	if (mr_lint_ca(&signed_cert, MR_LINT_INTERMEDIATE, &app->root, now, &it->diag) != MR_OK)
+	if (mr_lint_ca(&it->signed_cert, MR_LINT_INTERMEDIATE, &app->root, now, &it->diag) != MR_OK)
 		return MR_E_LINT;
 	return MR_OK;
 }
@@ -462,22 +458,20 @@ record_issue(mr_app *app, mr_issue_item *it, mr_diag *d)
 {
 	uint8_t fp[32], key_hash[32];
 	char subject_text[200];
-	mr_cert c;
+	const mr_cert *c = &it->signed_cert; /* parsed and linted by check_signed */
 	mr_record rec, detail;
 	const mr_request *rq = it->rq;
 
-	if (mr_cert_parse(it->is.der, it->is.der_len, &c, d) != MR_OK)
-		return MR_E_INTERNAL;
 	mr_fp_sha256(it->is.der, it->is.der_len, fp);
-	mr_fp_sha256(c.spki.whole.p, c.spki.whole.n, key_hash);
+	mr_fp_sha256(c->spki.whole.p, c->spki.whole.n, key_hash);
 	snprintf(subject_text, sizeof(subject_text), "O=%s,L=%s,CN=%s", app->cfg.policy_o,
 	    rq->cluster, rq->cluster);
 	mr_record_init(&detail);
 	mr_record_add(&detail, "subject", subject_text);
-	mr_record_add(&detail, "key_type", mr_key_type_name(c.spki.type));
+	mr_record_add(&detail, "key_type", mr_key_type_name(c->spki.type));
 	mr_record_add_hex(&detail, "key", key_hash, 32);
-	mr_record_addf(&detail, "not_before", "%lld", (long long)c.not_before);
-	mr_record_addf(&detail, "not_after", "%lld", (long long)c.not_after);
+	mr_record_addf(&detail, "not_before", "%lld", (long long)c->not_before);
+	mr_record_addf(&detail, "not_after", "%lld", (long long)c->not_after);
 	mr_record_add_hex(&detail, "cert", fp, 32);
 	mr_record_init(&rec);
 	mr_record_add(&rec, "serial", it->is.serial);

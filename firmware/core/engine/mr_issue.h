@@ -98,6 +98,7 @@ typedef struct {
 	uint8_t name_buf[512], tbs_buf[4096];
 	mr_der tbs;
 	mr_cert built;
+	mr_cert signed_cert;    /* the read-back's parse: views into is.der */
 } mr_issue_item;
 
 int mr_issue_window(mr_app *app, mr_issue_item *v, size_t k, mr_diag *d) MR_MUST_CHECK;

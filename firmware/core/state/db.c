@@ -42,6 +42,17 @@ mr_db_issued_for_request(mr_db *db, const char *request)
 	return NULL;
 }
 
+const mr_db_entry *
+mr_db_last_issued_for_cluster(const mr_db *db, const char *cluster)
+{
+	const mr_db_entry *last = NULL;
+
+	for (size_t i = 0; i < db->n; i++)
+		if (db->e[i].state == MR_DB_ISSUED && strcmp(db->e[i].cluster, cluster) == 0)
+			last = &db->e[i];
+	return last;
+}
+
 static int
 load_line(mr_db *db, const char *line, size_t n, unsigned lineno, mr_diag *d)
 {

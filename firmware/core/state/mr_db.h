@@ -81,5 +81,7 @@ int mr_db_revoke(mr_db *db, const char *serial, int reason, long long when,
 mr_db_entry *mr_db_by_serial(mr_db *db, const char *serial);
 /* The issued entry for this request hash, or NULL. */
 mr_db_entry *mr_db_issued_for_request(mr_db *db, const char *request);
+/* The cluster's newest issued entry (a renewal replaces it), or NULL. */
+const mr_db_entry *mr_db_last_issued_for_cluster(const mr_db *db, const char *cluster);
 
 #endif
