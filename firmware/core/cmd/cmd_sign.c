@@ -23,7 +23,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "board_api.h"
 #include "mr_commands.h"
@@ -50,7 +49,6 @@ typedef struct {
 	mr_request rq;          /* E_ISSUE: views into item.der */
 	size_t slot;            /* E_ISSUE: its mr_issue_item */
 	char why[320];          /* E_REFUSE: the refusal's text */
-	int fresh;              /* E_ISSUE: not issued before this run */
 	int parse_err;          /* mr_request_parse's verdict on item */
 	mr_diag parse_diag;
 } entry;
@@ -174,7 +172,7 @@ take(batch *b, entry *e, mr_diag *d)
 	mr_ps_item *it = &e->item;
 	char text[1536];
 	mr_record rec;
-	int r;
+	int r, fresh;
 
 	if (it->kind == MR_PS_SKIP) {
 		e->kind = E_SKIP;
@@ -186,8 +184,10 @@ take(batch *b, entry *e, mr_diag *d)
 	if (e->parse_err != MR_OK)
 		return refuse_entry(b, e, it->name, mr_diag_text(&e->parse_diag, e->parse_err), d);
 	e->kind = E_ISSUE;
-	e->fresh = mr_db_issued_for_request(&app->db, e->rq.csr_hash_hex) == NULL;
-	if (e->fresh && b->review) {
+	/* Not issued before: approved now (an issued request is answered
+	 * from the state dir, nothing signed). */
+	fresh = mr_db_issued_for_request(&app->db, e->rq.csr_hash_hex) == NULL;
+	if (fresh && b->review) {
 		/* Approved with the table, or not signed at all. */
 		if (!mr_review_approved(&b->rv, e->rq.cluster, e->rq.csr_hash))
 			return refuse_entry(b, e, it->name, "not the request approved in the batch "
@@ -195,7 +195,7 @@ take(batch *b, entry *e, mr_diag *d)
 		if ((r = audit_decision(app, "approve", &e->rq, app->yes ? "--yes" : "operator",
 			 b->rv.batch_hex, NULL, d)) != MR_OK)
 			return r;
-	} else if (e->fresh) {
+	} else if (fresh) {
 		mr_progress_pause(&b->prog);
 		mr_request_describe(app, &e->rq, text, sizeof(text));
 		say("\nrequest %s:\n%s", it->name, text);
