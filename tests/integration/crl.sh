@@ -9,6 +9,8 @@
 # (tls.crt, tls.key, ca.crt) verifies too.
 # shellcheck source=lib/appliance_env.sh
 . "$MESHROOT_SRC/tests/integration/lib/appliance_env.sh"
+# shellcheck source=lib/tls.sh
+. "$MESHROOT_SRC/tests/integration/lib/tls.sh"
 
 ceremony
 host cluster new east --key ec-p256 >/dev/null
@@ -71,19 +73,8 @@ openssl verify -crl_check -CRLfile "$T/out/west/ca-crl.pem" -CAfile "$T/out/west
 	"$T/out/west/ca-cert.pem" >"$T/ow.out" 2>&1 && fail "openssl accepted the revoked west intermediate"
 grep -q 'certificate revoked' "$T/ow.out" || fail "west: $(cat "$T/ow.out")"
 
-W="$T/wl"; mkdir -p "$W"
-workload() {
-	local n=$1 dir=$2
-	openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$W/$n.key" 2>/dev/null
-	openssl req -new -key "$W/$n.key" -subj "/O=cluster.local" -out "$W/$n.csr" 2>/dev/null
-	printf '%s\n' 'basicConstraints = critical, CA:FALSE' \
-		'keyUsage = critical, digitalSignature, keyEncipherment' \
-		'extendedKeyUsage = serverAuth, clientAuth' \
-		"subjectAltName = critical, URI:spiffe://cluster.local/ns/default/sa/$n" >"$W/$n.ext"
-	openssl x509 -req -in "$W/$n.csr" -CA "$dir/ca-cert.pem" -CAkey "$dir/ca-key.pem" \
-		-set_serial "0x$(openssl rand -hex 16)" -days 1 -extfile "$W/$n.ext" \
-		-out "$W/$n.pem" 2>/dev/null || fail "cannot sign the $n workload"
-}
+# workload NAME DIR: a workload under the intermediate of the file set DIR.
+workload() { tls_workload "$1" "$2/ca-cert.pem" "$2/ca-key.pem"; }
 workload east "$E"
 workload west "$T/out/west"
 openssl verify -crl_check_all -CRLfile "$E/ca-crl.pem" -CAfile "$E/root-cert.pem" \

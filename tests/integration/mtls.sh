@@ -7,16 +7,8 @@
 # send its intermediate, must fail.
 # shellcheck source=lib/appliance_env.sh
 . "$MESHROOT_SRC/tests/integration/lib/appliance_env.sh"
-
-server_pid=
-cleanup() {
-	if [ -n "$server_pid" ]; then
-		kill "$server_pid" 2>/dev/null || true
-		wait "$server_pid" 2>/dev/null || true
-	fi
-	rm -rf "$T"
-}
-trap cleanup EXIT
+# shellcheck source=lib/tls.sh
+. "$MESHROOT_SRC/tests/integration/lib/tls.sh"
 
 ceremony
 host cluster new east --key ec-p256 >/dev/null
@@ -27,30 +19,13 @@ grep -q '^summary: 2 signed,' "$T/sign.out" || fail "sign: $(grep summary "$T/si
 host media import --from "$T/media" >/dev/null
 host bundle east west --out "$T/out" --secret-yaml >/dev/null
 O="$T/out"
-W="$T/wl"
-mkdir -p "$W"
 
-# workload NAME CA_CERT CA_KEY: $W/NAME.{key,pem}, an Istio-style workload
-# certificate (EC P-256, SPIFFE URI SAN, serverAuth+clientAuth, 1 day), and
-# $W/NAME-chain.pem = leaf + CA_CERT, what the workload sends.
+# workload NAME CA_CERT CA_KEY: tls_workload, and $W/NAME-chain.pem = leaf +
+# CA_CERT, what the workload sends, and $W/NAME-inter.pem, its intermediate.
 workload() {
-	local n=$1 ca=$2 cakey=$3
-	openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$W/$n.key" 2>/dev/null
-	openssl req -new -key "$W/$n.key" -subj "/O=cluster.local" -out "$W/$n.csr" 2>/dev/null
-	cat >"$W/$n.ext" <<-EOF
-		basicConstraints = critical, CA:FALSE
-		keyUsage = critical, digitalSignature, keyEncipherment
-		extendedKeyUsage = serverAuth, clientAuth
-		subjectAltName = critical, URI:spiffe://cluster.local/ns/default/sa/$n-app
-		subjectKeyIdentifier = hash
-		authorityKeyIdentifier = keyid
-	EOF
-	openssl x509 -req -in "$W/$n.csr" -CA "$ca" -CAkey "$cakey" \
-		-set_serial "0x$(openssl rand -hex 16)" -days 1 -extfile "$W/$n.ext" \
-		-out "$W/$n.pem" 2>/dev/null || fail "cannot sign the $n workload certificate"
-	cat "$W/$n.pem" "$ca" >"$W/$n-chain.pem"
-	# The intermediate part of the chain, sent after the leaf.
-	cp "$ca" "$W/$n-inter.pem"
+	tls_workload "$@"
+	cat "$W/$1.pem" "$2" >"$W/$1-chain.pem"
+	cp "$2" "$W/$1-inter.pem"
 }
 
 workload east "$O/east/ca-cert.pem" "$O/east/ca-key.pem"
@@ -75,47 +50,13 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$W
 	-addext "keyUsage=critical,keyCertSign,cRLSign" -out "$W/rogue-ca.pem" 2>/dev/null
 workload rogue "$W/rogue-ca.pem" "$W/rogue-ca.key"
 
-# handshake SRV CLI [SRV_INTER [CLI_INTER]]: s_server with workload SRV
-# (trusting out/SRV_CLUSTER/root-cert.pem), s_client with workload CLI
-# (trusting out/CLI_CLUSTER/root-cert.pem). Sets $srv_out, $cli_out, $cli_rc.
-# The trust anchor of each side is its own cluster's root (rogue: east's).
+# handshake SRV CLI [SRV_INTER [CLI_INTER]]: tls_handshake between workloads
+# SRV and CLI, each trusting its own cluster's root (rogue: east's as a
+# server, west's as a client) and sending its intermediate (none: not).
 handshake() {
 	local srv=$1 cli=$2 srv_inter=${3:-$W/$1-inter.pem} cli_inter=${4:-$W/$2-inter.pem}
-	local srv_root="$O/${srv/rogue/east}/root-cert.pem" cli_root="$O/${cli/rogue/west}/root-cert.pem"
-	srv_out="$T/srv.$srv.$cli" cli_out="$T/cli.$srv.$cli"
-	local srv_args=(-cert "$W/$srv.pem" -key "$W/$srv.key")
-	[ "$srv_inter" = none ] || srv_args+=(-cert_chain "$srv_inter")
-	local cli_args=(-cert "$W/$cli.pem" -key "$W/$cli.key")
-	[ "$cli_inter" = none ] || cli_args+=(-cert_chain "$cli_inter")
-
-	# Created before the server starts: the poll below must not race the
-	# background job's redirection (sed on a missing file fails under set -e).
-	: >"$srv_out"
-	timeout 30 openssl s_server -accept 127.0.0.1:0 -naccept 1 -www "${srv_args[@]}" \
-		-CAfile "$srv_root" -Verify 2 -verify_return_error >"$srv_out" 2>&1 &
-	server_pid=$!
-	local port='' _
-	for _ in $(seq 100); do
-		port=$(sed -n 's/^ACCEPT 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' "$srv_out")
-		[ -n "$port" ] && break
-		kill -0 "$server_pid" 2>/dev/null || fail "s_server ($srv) died: $(cat "$srv_out")"
-		sleep 0.1
-	done
-	[ -n "$port" ] || fail "s_server ($srv) did not start listening within 10 s"
-
-	cli_rc=0
-	printf 'GET / HTTP/1.0\r\n\r\n' |
-		timeout 20 openssl s_client -connect "127.0.0.1:$port" "${cli_args[@]}" \
-			-CAfile "$cli_root" -verify 2 -verify_return_error -showcerts -ign_eof \
-			>"$cli_out" 2>&1 || cli_rc=$?
-	# -naccept 1: the server ends after this one connection; never wait forever.
-	for _ in $(seq 100); do
-		kill -0 "$server_pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill "$server_pid" 2>/dev/null || true
-	wait "$server_pid" 2>/dev/null || true
-	server_pid=
+	tls_handshake "$srv" "$srv_inter" "$O/${srv/rogue/east}/root-cert.pem" \
+		"$cli" "$cli_inter" "$O/${cli/rogue/west}/root-cert.pem"
 }
 
 # expect_ok SRV CLI: mutual TLS succeeds and each side saw the other's chain.

@@ -12,6 +12,7 @@
 #     signed before is sound, nothing after is used, a rerun completes it;
 #   - it runs as nobody, chrooted, with no_new_privs and the seccomp filter.
 source "$MESHROOT_SRC/tests/integration/lib/appliance_env.sh"
+source "$MESHROOT_SRC/tests/integration/lib/confined.sh"
 ceremony
 clusters="alpha bravo charlie"
 for c in $clusters; do host cluster new "$c" >/dev/null; done
@@ -106,30 +107,15 @@ fresh
 MESHROOT_PRIVSEP_PROBE=hold "$APPLIANCE" --state "$T/state" --token meshroot-test \
   --pin-file "$T/user.pin" sign --media "$T/media" --yes >"$T/out" 2>&1 &
 signer=$!
-child=""
-for _ in $(seq 1 200); do
-  child=$(pgrep -P "$signer" || true)
-  [ -n "$child" ] && grep -q '^Seccomp:[[:space:]]*2' "/proc/$child/status" 2>/dev/null && break
-  sleep 0.05
-done
+child=$(confined_child "$signer")
 [ -n "$child" ] || fail "no parser process found"
-st="/proc/$child/status"
-grep -q '^Seccomp:[[:space:]]*2' "$st" || fail "parser not in seccomp filter mode"
-grep -q '^NoNewPrivs:[[:space:]]*1' "$st" || fail "parser without no_new_privs"
-grep -q '^CapEff:[[:space:]]*0000000000000000' "$st" || fail "parser has capabilities"
+confined_check parser "$child"
 if [ "$(id -u)" -eq 0 ]; then
-  grep -qE '^Uid:[[:space:]]+65534[[:space:]]+65534[[:space:]]+65534' "$st" || fail "parser uid not nobody"
-  grep -qE '^Gid:[[:space:]]+65534[[:space:]]+65534[[:space:]]+65534' "$st" || fail "parser gid not nobody"
   [ "$(readlink "/proc/$child/root")" = "$(realpath "$T/media/meshroot/requests")" ] \
     || fail "parser not chrooted into the requests dir: $(readlink "/proc/$child/root")"
 fi
-fds=$(ls "/proc/$child/fd" | wc -l)
-[ "$fds" -eq 2 ] || fail "parser holds $fds descriptors: $(ls -l "/proc/$child/fd")"
 # The signer holds the token; killed, it takes the parser with it.
-kill -KILL "$signer"
-wait "$signer" 2>/dev/null || true
-for _ in $(seq 1 100); do kill -0 "$child" 2>/dev/null || break; sleep 0.05; done
-if kill -0 "$child" 2>/dev/null; then fail "the parser outlived the signer"; fi
+confined_dies_with parser "$signer" "$child"
 
 # 6. Not root: no chroot and no uid change are possible, so Landlock (when
 #    the kernel has it) is what keeps the parser in the requests dir. Run

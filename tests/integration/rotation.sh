@@ -9,16 +9,8 @@
 # still runs an intermediate from the old root.
 # shellcheck source=lib/appliance_env.sh
 . "$MESHROOT_SRC/tests/integration/lib/appliance_env.sh"
-
-server_pid=
-cleanup() {
-	if [ -n "$server_pid" ]; then
-		kill "$server_pid" 2>/dev/null || true
-		wait "$server_pid" 2>/dev/null || true
-	fi
-	rm -rf "$T"
-}
-trap cleanup EXIT
+# shellcheck source=lib/tls.sh
+. "$MESHROOT_SRC/tests/integration/lib/tls.sh"
 
 ceremony
 host cluster new east --key ec-p256 >/dev/null
@@ -110,51 +102,14 @@ if subset "$T/before/east/root-cert.pem" "$T/new-only.pem" || subset "$T/new-onl
 fi
 
 # Workloads and mTLS.
-W="$T/wl"; mkdir -p "$W"
-workload() {
-	local n=$1 dir=$2
-	openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$W/$n.key" 2>/dev/null
-	openssl req -new -key "$W/$n.key" -subj "/O=cluster.local" -out "$W/$n.csr" 2>/dev/null
-	printf '%s\n' 'basicConstraints = critical, CA:FALSE' \
-		'keyUsage = critical, digitalSignature, keyEncipherment' \
-		'extendedKeyUsage = serverAuth, clientAuth' \
-		"subjectAltName = critical, URI:spiffe://cluster.local/ns/default/sa/$n-app" >"$W/$n.ext"
-	openssl x509 -req -in "$W/$n.csr" -CA "$dir/ca-cert.pem" -CAkey "$dir/ca-key.pem" \
-		-set_serial "0x$(openssl rand -hex 16)" -days 1 -extfile "$W/$n.ext" \
-		-out "$W/$n.pem" 2>/dev/null || fail "cannot sign the $n workload"
-}
+# workload NAME DIR: a workload under the intermediate of the file set DIR.
+workload() { tls_workload "$1" "$2/ca-cert.pem" "$2/ca-key.pem"; }
 workload east "$O/east"
 workload west "$O/west"
 
-# handshake SRV CLI SRV_ROOTS CLI_ROOTS: s_server as workload SRV trusting
-# SRV_ROOTS, s_client as CLI trusting CLI_ROOTS; each sends its intermediate.
-handshake() {
-	local srv=$1 cli=$2 srv_roots=$3 cli_roots=$4 port='' _
-	srv_out="$T/srv.$srv.$cli" cli_out="$T/cli.$srv.$cli"
-	# Created before the server starts: the poll below must not race the
-	# background job's redirection (sed on a missing file fails under set -e).
-	: >"$srv_out"
-	timeout 30 openssl s_server -accept 127.0.0.1:0 -naccept 1 -www \
-		-cert "$W/$srv.pem" -key "$W/$srv.key" -cert_chain "$O/$srv/ca-cert.pem" \
-		-CAfile "$srv_roots" -Verify 2 -verify_return_error >"$srv_out" 2>&1 &
-	server_pid=$!
-	for _ in $(seq 100); do
-		port=$(sed -n 's/^ACCEPT 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' "$srv_out")
-		[ -n "$port" ] && break
-		kill -0 "$server_pid" 2>/dev/null || fail "s_server died: $(cat "$srv_out")"
-		sleep 0.1
-	done
-	[ -n "$port" ] || fail "s_server did not listen"
-	cli_rc=0
-	printf 'GET / HTTP/1.0\r\n\r\n' |
-		timeout 20 openssl s_client -connect "127.0.0.1:$port" -cert "$W/$cli.pem" \
-			-key "$W/$cli.key" -cert_chain "$O/$cli/ca-cert.pem" -CAfile "$cli_roots" \
-			-verify 2 -verify_return_error -ign_eof >"$cli_out" 2>&1 || cli_rc=$?
-	for _ in $(seq 100); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
-	kill "$server_pid" 2>/dev/null || true
-	wait "$server_pid" 2>/dev/null || true
-	server_pid=
-}
+# handshake SRV CLI SRV_ROOTS CLI_ROOTS: workloads SRV and CLI, each sending
+# its intermediate, trusting SRV_ROOTS and CLI_ROOTS.
+handshake() { tls_handshake "$1" "$O/$1/ca-cert.pem" "$3" "$2" "$O/$2/ca-cert.pem" "$4"; }
 ok() {
 	handshake "$@"
 	[ "$cli_rc" -eq 0 ] && grep -q 'HTTP/1.0 200 ok' "$cli_out" && ! grep -q 'verify error' "$srv_out" ||

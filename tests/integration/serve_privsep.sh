@@ -12,6 +12,7 @@
 #   - it runs as nobody in an empty, deleted root, with no_new_privs, the
 #     seccomp filter and two descriptors, and dies with the signer.
 source "$MESHROOT_SRC/tests/integration/lib/appliance_env.sh"
+source "$MESHROOT_SRC/tests/integration/lib/confined.sh"
 ceremony
 host cluster new alpha --key ec-p256 >/dev/null
 
@@ -77,34 +78,19 @@ check_stop forge "link process (pid [0-9]*) sent SUBMIT outside a session: proto
 # 3. Who the link process is, and that it dies with the signer.
 start_serve hold
 signer=$serve_pid
-child=""
-for _ in $(seq 1 200); do
-  child=$(pgrep -P "$signer" || true)
-  [ -n "$child" ] && grep -q '^Seccomp:[[:space:]]*2' "/proc/$child/status" 2>/dev/null && break
-  sleep 0.05
-done
+child=$(confined_child "$signer")
 [ -n "$child" ] || fail "no link process found"
-st="/proc/$child/status"
-grep -q '^Seccomp:[[:space:]]*2' "$st" || fail "link process not in seccomp filter mode"
-grep -q '^NoNewPrivs:[[:space:]]*1' "$st" || fail "link process without no_new_privs"
-grep -q '^CapEff:[[:space:]]*0000000000000000' "$st" || fail "link process has capabilities"
+confined_check "link process" "$child"
 if [ "$(id -u)" -eq 0 ]; then
-  grep -qE '^Uid:[[:space:]]+65534[[:space:]]+65534[[:space:]]+65534' "$st" || fail "link process uid not nobody"
-  grep -qE '^Gid:[[:space:]]+65534[[:space:]]+65534[[:space:]]+65534' "$st" || fail "link process gid not nobody"
   case "$(readlink "/proc/$child/root")" in
     /tmp/meshroot-empty.*" (deleted)") ;;
     *) fail "link process not chrooted into an empty, deleted dir: $(readlink "/proc/$child/root")" ;;
   esac
 fi
-fds=$(ls "/proc/$child/fd" | wc -l)
-[ "$fds" -eq 2 ] || fail "link process holds $fds descriptors: $(ls -l "/proc/$child/fd")"
 # The signer holds the token and the state dir; the link process holds neither.
 if ls -l "/proc/$child/fd" | grep -q "$T/state\|$T/tokens"; then fail "link process holds state or token files"; fi
-kill -KILL "$signer"
-wait "$signer" 2>/dev/null || true
 serve_pid=
-for _ in $(seq 1 100); do kill -0 "$child" 2>/dev/null || break; sleep 0.05; done
-if kill -0 "$child" 2>/dev/null; then fail "the link process outlived the signer"; fi
+confined_dies_with "link process" "$signer" "$child"
 
 # serve --usb: the link process opens the FunctionFS endpoints; without
 # them it reports FAIL and the signer stops (exit 1, one error line).
