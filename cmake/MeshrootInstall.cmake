@@ -46,31 +46,26 @@ foreach(page ${MESHROOT_MAN_PAGES})
   install(FILES ${page} DESTINATION ${CMAKE_INSTALL_MANDIR}/man${section} COMPONENT ${component})
 endforeach()
 
-# Shell completions, under the name of the program they complete: bash's
-# loader looks for the command name, zsh's for _command.
+# Shell completions, under the name the shell looks for (bash's loader: the
+# command; zsh: _command), in the package of the program they complete.
+# mr_install_completions(DEST SUFFIX_REGEX FILE...): SUFFIX_REGEX is cut from
+# each file's name to make that name.
+function(mr_install_completions dest suffix)
+  foreach(file ${ARGN})
+    get_filename_component(name ${file} NAME)
+    string(REGEX REPLACE "${suffix}$" "" name ${name})
+    set(component host)
+    if(name MATCHES "^_?meshroot-appliance")
+      set(component appliance)
+    endif()
+    install(FILES ${file} DESTINATION ${dest} RENAME ${name} COMPONENT ${component})
+  endforeach()
+endfunction()
 file(GLOB MESHROOT_BASH_COMPLETIONS CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/completions/*.bash
   ${PROJECT_SOURCE_DIR}/completions/bash/*)
-foreach(file ${MESHROOT_BASH_COMPLETIONS})
-  get_filename_component(program ${file} NAME)
-  string(REGEX REPLACE "(\\.bash|-completion)$" "" program ${program})
-  if(program MATCHES "^meshroot-appliance")
-    set(component appliance)
-  else()
-    set(component host)
-  endif()
-  install(FILES ${file} DESTINATION ${CMAKE_INSTALL_DATAROOTDIR}/bash-completion/completions
-    RENAME ${program} COMPONENT ${component})
-endforeach()
+mr_install_completions(${CMAKE_INSTALL_DATAROOTDIR}/bash-completion/completions
+  "(\\.bash|-completion)" ${MESHROOT_BASH_COMPLETIONS})
 file(GLOB MESHROOT_ZSH_COMPLETIONS CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/completions/_*
   ${PROJECT_SOURCE_DIR}/completions/zsh/_*)
-foreach(file ${MESHROOT_ZSH_COMPLETIONS})
-  get_filename_component(name ${file} NAME)
-  string(REGEX REPLACE "\\.zsh$" "" name ${name})
-  if(name MATCHES "^_meshroot-appliance")
-    set(component appliance)
-  else()
-    set(component host)
-  endif()
-  install(FILES ${file} DESTINATION ${CMAKE_INSTALL_DATAROOTDIR}/zsh/vendor-completions
-    RENAME ${name} COMPONENT ${component})
-endforeach()
+mr_install_completions(${CMAKE_INSTALL_DATAROOTDIR}/zsh/vendor-completions "\\.zsh"
+  ${MESHROOT_ZSH_COMPLETIONS})
