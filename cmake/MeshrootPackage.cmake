@@ -41,6 +41,8 @@ set(CPACK_DEBIAN_APPLIANCE_PACKAGE_NAME meshroot-appliance)
 set(CPACK_DEBIAN_APPLIANCE_PACKAGE_SECTION admin)
 # The root key lives in a PKCS#11 token; the module is the site's choice.
 set(CPACK_DEBIAN_APPLIANCE_PACKAGE_SUGGESTS "opensc, pcscd, softhsm2")
+# The unit and its gadget script (modprobe, mount).
+set(CPACK_DEBIAN_APPLIANCE_PACKAGE_RECOMMENDS "systemd, kmod")
 if(MESHROOT_BOARD STREQUAL "sim")
   set(MESHROOT_BOARD_NOTE "
 
