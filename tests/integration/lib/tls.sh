@@ -40,6 +40,7 @@ tls_workload() {
 # certificate, s_client as workload CLI trusting CLI_ROOTS; each sends its
 # leaf then its _INTER file (none: the leaf alone). Sets $srv_out and
 # $cli_out (the two sides' output) and $cli_rc (s_client's exit code).
+# shellcheck disable=SC2034 # srv_out, cli_out, cli_rc: the callers read them
 tls_handshake() {
 	local srv=$1 srv_inter=$2 srv_roots=$3 cli=$4 cli_inter=$5 cli_roots=$6 port='' _
 	srv_out="$T/srv.$srv.$cli" cli_out="$T/cli.$srv.$cli"
