@@ -4,6 +4,7 @@
  * problem or cannot be read, 2 on a usage error. With --json the findings
  * are one document (docs/json.md) and the lines go to stderr.
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,6 +121,9 @@ verify_one(const char *dir, time_t now, json_object *dirs)
 		mr_json_put_str(ca, "subject", sum.intermediate);
 		mr_json_put_time(ca, "not_after", sum.not_after);
 		mr_json_put(j, "intermediate", ca);
+		/* Lower case, as every other fingerprint in the JSON outputs. */
+		for (char *p = sum.root_sha256; *p != '\0'; p++)
+			*p = (char)tolower((unsigned char)*p);
 		mr_json_put_str(root, "subject", sum.root);
 		mr_json_put_str(root, "sha256", sum.root_sha256);
 		mr_json_put(j, "root", root);

@@ -47,9 +47,18 @@ usage(FILE *f)
 	    f);
 }
 
+static char fail_last[1024];
+
+const char *
+mr_fail_last(void)
+{
+	return fail_last[0] != '\0' ? fail_last : NULL;
+}
+
 int
 mr_fail(int err, const mr_diag *d)
 {
+	snprintf(fail_last, sizeof(fail_last), "%s", mr_diag_text(d, err));
 	fprintf(stderr, "error: %s\n", mr_diag_text(d, err));
 	return err == MR_E_IN_USE ? MR_EXIT_IN_USE : 1;
 }
