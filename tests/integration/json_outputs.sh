@@ -151,4 +151,11 @@ run_json 0 "$T/aud.json" host audit show "$T/export" --event issue --json
 json_valid meshroot.audit-show "$T/aud.json"
 [ "$(json_get "$T/aud.json" 'sorted(r["cluster"] for r in d)')" = '["east", "north", "west"]' ] || fail "audit show"
 
+# The schemas do reject: a state that does not exist, a days_left as text.
+sed 's/"status": "warning"/"status": "fine"/' "$T/st.json" >"$T/bad1.json"
+sed 's/"days_left": \([0-9-]*\)/"days_left": "\1"/' "$T/st.json" >"$T/bad2.json"
+! cmp -s "$T/st.json" "$T/bad1.json" && ! cmp -s "$T/st.json" "$T/bad2.json" || fail "no bad copies made"
+json_invalid meshroot.status "$T/bad1.json"
+json_invalid meshroot.status "$T/bad2.json"
+json_validate_all
 echo "ok: --json documents validate against docs/json/ and agree with openssl"
