@@ -807,6 +807,26 @@ describe(const audit_log *l, size_t i, char *out, size_t cap)
 	}
 }
 
+/* A decoded value as a JSON string: each byte one code point (U+0000 to
+ * U+00FF), so that any bytes give valid JSON, as \u00XX always did here. */
+static json_object *
+json_bytes(const char *v)
+{
+	static char u[2 * MR_RECORD_MAX + 1];
+	size_t k = 0;
+
+	for (const unsigned char *p = (const unsigned char *)v; *p != '\0' && k + 2 < sizeof(u); p++) {
+		if (*p < 0x80) {
+			u[k++] = (char)*p;
+		} else {
+			u[k++] = (char)(0xc0 | (*p >> 6));
+			u[k++] = (char)(0x80 | (*p & 0x3f));
+		}
+	}
+	u[k] = '\0';
+	return json_object_new_string(u);
+}
+
 /* Every field of record i as a JSON object, values as decoded strings. */
 static json_object *
 json_record(const audit_log *l, size_t i)
@@ -827,7 +847,7 @@ json_record(const audit_log *l, size_t i)
 			memcpy(key, line + s, eq - s);
 			key[eq - s] = '\0';
 			if (mr_record_get(line, n, key, val, sizeof(val)) == MR_OK)
-				mr_json_put_str(j, key, val);
+				mr_json_put(j, key, json_bytes(val));
 		}
 		while (k < n && line[k] == ' ')
 			k++;
