@@ -151,6 +151,32 @@ run_json 0 "$T/aud.json" host audit show "$T/export" --event issue --json
 json_valid meshroot.audit-show "$T/aud.json"
 [ "$(json_get "$T/aud.json" 'sorted(r["cluster"] for r in d)')" = '["east", "north", "west"]' ] || fail "audit show"
 
+# Critical (2): west's intermediate revoked, on the imported root CRL.
+serial=$(openssl x509 -in "$T/ws/clusters/west/ca-cert.pem" -noout -serial | cut -d= -f2)
+app revoke "$serial" --reason superseded --yes >/dev/null || fail "revoke"
+app crl --media "$T/media" >/dev/null || fail "crl"
+host media import --from "$T/media" >/dev/null 2>&1 || true
+run_json 2 "$T/st2.json" host status --json --warn-days 10
+json_valid meshroot.status "$T/st2.json"
+[ "$(json_get "$T/st2.json" '[d["status"], [c["state"] for c in d["clusters"] if c["name"] == "west"], [p["level"] for p in d["problems"]], d["crl"]["revoked"]]')" = \
+  '["critical", ["revoked"], ["critical"], 1]' ] || fail "status critical: $(cat "$T/st2.json")"
+
+# Failures before any work still give a document, with the exit status
+# of the same run without --json.
+for args in "sign --media $T/no-media" ; do
+  set +e; app $args >/dev/null 2>&1; plain=$?; set -e
+  [ "$plain" -ne 0 ] || fail "app $args exits 0"
+  run_json "$plain" "$T/sign-err.json" app $args --json
+  json_valid meshroot-appliance.sign "$T/sign-err.json"
+  [ "$(json_get "$T/sign-err.json" 'd["error"] is not None')" = true ] || fail "sign error: $(cat "$T/sign-err.json")"
+done
+host cluster new south --key ec-p256 >/dev/null
+run_json 1 "$T/sub-err.json" host submit --connect "unix:$T/no-sock" --json
+[ "$(json_get "$T/sub-err.json" '[(r["cluster"], r["result"]) for r in d["requests"]]')" = '[["south", "waiting"]]' ] ||
+  fail "submit error requests: $(cat "$T/sub-err.json")"
+json_valid meshroot.submit "$T/sub-err.json"
+json_get "$T/sub-err.json" 'd["error"]' | grep -q . || fail "submit error: $(cat "$T/sub-err.json")"
+
 # The schemas do reject: a state that does not exist, a days_left as text.
 sed 's/"status": "warning"/"status": "fine"/' "$T/st.json" >"$T/bad1.json"
 sed 's/"days_left": \([0-9-]*\)/"days_left": "\1"/' "$T/st.json" >"$T/bad2.json"
