@@ -35,6 +35,7 @@
 #include "mr_media.h"
 #include "mr_merkle.h"
 #include "mr_pem.h"
+#include "mr_jsonout.h"
 #include "mr_record.h"
 
 #define LOG_MAX ((size_t)2 << 30) /* 2 GiB: ten million records */
@@ -806,30 +807,34 @@ describe(const audit_log *l, size_t i, char *out, size_t cap)
 	}
 }
 
-static void
-json_str(FILE *f, const char *s)
+/* A decoded value as a JSON string: each byte one code point (U+0000 to
+ * U+00FF), so that any bytes give valid JSON, as \u00XX always did here. */
+static json_object *
+json_bytes(const char *v)
 {
-	fputc('"', f);
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			fprintf(f, "\\%c", *p);
-		else if (*p < 0x20 || *p >= 0x7f)
-			fprintf(f, "\\u%04x", *p);
-		else
-			fputc(*p, f);
+	static char u[2 * MR_RECORD_MAX + 1];
+	size_t k = 0;
+
+	for (const unsigned char *p = (const unsigned char *)v; *p != '\0' && k + 2 < sizeof(u); p++) {
+		if (*p < 0x80) {
+			u[k++] = (char)*p;
+		} else {
+			u[k++] = (char)(0xc0 | (*p >> 6));
+			u[k++] = (char)(0x80 | (*p & 0x3f));
+		}
 	}
-	fputc('"', f);
+	u[k] = '\0';
+	return json_object_new_string(u);
 }
 
-/* Every field of record i as a JSON object. */
-static void
-json_record(FILE *f, const audit_log *l, size_t i)
+/* Every field of record i as a JSON object, values as decoded strings. */
+static json_object *
+json_record(const audit_log *l, size_t i)
 {
 	size_t n, k = 0;
 	const char *line = rec_line(l, i, &n);
-	int first = 1;
+	json_object *j = json_object_new_object();
 
-	fputc('{', f);
 	while (k < n && line[k] != '\n') {
 		size_t s = k, eq;
 		char key[64], val[MR_RECORD_MAX];
@@ -841,19 +846,13 @@ json_record(FILE *f, const audit_log *l, size_t i)
 		if (eq - s < sizeof(key)) {
 			memcpy(key, line + s, eq - s);
 			key[eq - s] = '\0';
-			if (mr_record_get(line, n, key, val, sizeof(val)) == MR_OK) {
-				if (!first)
-					fputc(',', f);
-				first = 0;
-				json_str(f, key);
-				fputc(':', f);
-				json_str(f, val);
-			}
+			if (mr_record_get(line, n, key, val, sizeof(val)) == MR_OK)
+				mr_json_put(j, key, json_bytes(val));
 		}
 		while (k < n && line[k] == ' ')
 			k++;
 	}
-	fputc('}', f);
+	return j;
 }
 
 static void
@@ -924,6 +923,7 @@ static int
 cmd_show(const mr_host_opts *o, const char *dir, const char *key, const filter *flt, int json)
 {
 	static verification v;
+	json_object *records = NULL;
 	mr_diag d;
 	size_t shown = 0;
 	int r;
@@ -939,7 +939,7 @@ cmd_show(const mr_host_opts *o, const char *dir, const char *key, const filter *
 		return 1;
 	}
 	if (json)
-		printf("[");
+		records = json_object_new_array();
 	else
 		printf("%-5s %-20s %-15s %-12s %-34s %s\n", "SEQ", "TIME", "EVENT", "CLUSTER",
 		    "SERIAL", "DETAIL");
@@ -948,10 +948,7 @@ cmd_show(const mr_host_opts *o, const char *dir, const char *key, const filter *
 		if (!matches(&v.log, i, flt))
 			continue;
 		if (json) {
-			if (shown > 0)
-				printf(",");
-			printf("\n  ");
-			json_record(stdout, &v.log, i);
+			mr_json_append(records, json_record(&v.log, i));
 		} else {
 			rec_get(&v.log, i, "seq", seq, sizeof(seq));
 			rec_get(&v.log, i, "time", t, sizeof(t));
@@ -969,9 +966,19 @@ cmd_show(const mr_host_opts *o, const char *dir, const char *key, const filter *
 		}
 		shown++;
 	}
-	if (json)
-		printf("\n]\n");
-	else
+	/* A bare array of records (docs/json.md): its shape predates the
+	 * other documents and is kept. */
+	if (json) {
+		const char *text = json_object_to_json_string_ext(records,
+		    JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE);
+		if (text == NULL || printf("%s\n", text) < 0) {
+			fprintf(stderr, "error: audit show: cannot write the records\n");
+			json_object_put(records);
+			log_free(&v.log);
+			return 1;
+		}
+		json_object_put(records);
+	} else
 		printf("%zu of %zu record(s), verified against checkpoint of %llu records\n", shown,
 		    v.log.n, (unsigned long long)v.cp.size);
 	log_free(&v.log);

@@ -13,6 +13,9 @@
  *                   istiod then wants a CRL from every cert in cert-chain.pem
  *   cacerts.yaml    with --secret-yaml: Secret `cacerts` in istio-system
  *                   with exactly those files
+ *   kustomization.yaml  with --kustomize: a secretGenerator for the same
+ *                   Secret from the files beside it, for GitOps
+ *                   (docs/gitops.md: never commit ca-key.pem unencrypted)
  *
  * --format tls writes the kubernetes.io/tls names istiod also accepts
  * instead: tls.crt (the intermediate), tls.key (its key), ca.crt (the
@@ -110,6 +113,51 @@ out:
 	return r;
 }
 
+/*
+ * kustomization.yaml: `kubectl kustomize DIR` makes the same Secret as
+ * cacerts.yaml. istiod looks for the exact name `cacerts`, so the
+ * generator's name-suffix hash is off. Written for kustomize v2 (kubectl
+ * 1.20) as well as today's: `files` without keys (the key is the file
+ * name), nothing newer. ca-key.pem is listed even when it was made
+ * elsewhere: a set without it must not render (istiod would refuse it).
+ */
+static int
+write_kustomization(const char *dir, mr_diag *d)
+{
+	char path[4096], y[2048];
+	size_t o = 0;
+	int w;
+
+	w = snprintf(y, sizeof(y),
+	    "# Istio plug-in CA: the Secret istio-system/cacerts from the files beside this one.\n"
+	    "# In this directory: `kubectl kustomize .` shows it, `kubectl apply -k .` applies it.\n"
+	    "# %s is the intermediate CA's private key: never commit it unencrypted\n"
+	    "# (docs/gitops.md: sealed-secrets or SOPS).\n"
+	    "apiVersion: kustomize.config.k8s.io/v1beta1\n"
+	    "kind: Kustomization\n"
+	    "namespace: istio-system\n"
+	    "generatorOptions:\n"
+	    "  disableNameSuffixHash: true\n"
+	    "secretGenerator:\n"
+	    "- name: cacerts\n"
+	    "  namespace: istio-system\n"
+	    "  type: %s\n"
+	    "  files:\n", opt.tls ? "tls.key" : "ca-key.pem",
+	    opt.tls ? "kubernetes.io/tls" : "Opaque");
+	if (w < 0 || (size_t)w >= sizeof(y))
+		return mr_diag_set(d, MR_E_RANGE, "path too long");
+	o = (size_t)w;
+	for (size_t f = 0; f < (opt.tls ? 3u : opt.crl ? 5u : 4u); f++) {
+		w = snprintf(y + o, sizeof(y) - o, "  - %s\n", opt.tls ? tls_files[f] : set_files[f]);
+		if (w < 0 || (size_t)w >= sizeof(y) - o)
+			return mr_diag_set(d, MR_E_RANGE, "kustomization too long");
+		o += (size_t)w;
+	}
+	if (mr_path_join(path, sizeof(path), dir, "kustomization.yaml") != MR_OK)
+		return mr_diag_set(d, MR_E_RANGE, "path too long");
+	return mr_file_write_atomic(path, y, o, 0644, d);
+}
+
 /* ca-crl.pem: the intermediate's CRL (signed now with its key), then the
  * root's latest CRL from the appliance. */
 static int
@@ -155,8 +203,8 @@ out:
 
 /* 0 written (or, with `all`, skipped as waiting: *skipped set), 1 failed. */
 static int
-bundle_one(const mr_host_opts *o, const char *name, const char *out_root, int yaml, int all,
-    int *skipped)
+bundle_one(const mr_host_opts *o, const char *name, const char *out_root, int yaml, int kust,
+    int all, int *skipped)
 {
 	char dir[4096], src[4096], dst[4096];
 	uint8_t *cert = NULL, *key = NULL, *chain = NULL, *roots = NULL, *issuer = NULL;
@@ -219,6 +267,8 @@ bundle_one(const mr_host_opts *o, const char *name, const char *out_root, int ya
 		goto fail;
 	if (yaml && (r = write_secret_yaml(dir, has_key, &d)) != MR_OK)
 		goto fail;
+	if (kust && (r = write_kustomization(dir, &d)) != MR_OK)
+		goto fail;
 	printf("cluster %s: file set written to %s/\n", name, dir);
 	if (!has_key)
 		printf("cluster %s: no ca-key.pem here (key made elsewhere): add it before applying\n",
@@ -228,8 +278,12 @@ bundle_one(const mr_host_opts *o, const char *name, const char *out_root, int ya
 		r = MR_E_CERT;
 		goto out;
 	}
+	if (kust)
+		printf("  kubectl apply -k %s   (GitOps: docs/gitops.md)\n", dir);
 	if (yaml)
 		printf("  kubectl apply -f %s/cacerts.yaml\n", dir);
+	else if (kust)
+		;
 	else if (opt.tls)
 		printf("  kubectl create secret generic cacerts -n istio-system "
 		       "--from-file=%s/tls.crt --from-file=%s/tls.key --from-file=%s/ca.crt\n",
@@ -262,13 +316,17 @@ out:
 
 static const char usage_text[] =
     "usage: meshroot [--workspace DIR] bundle (NAME... | --all) [--out DIR] [--secret-yaml]\n"
-    "           [--format cacerts|tls] [--crl [--crl-days N]]\n"
-    "  --all   every cluster of the workspace that has its certificate\n";
+    "           [--kustomize] [--format cacerts|tls] [--crl [--crl-days N]]\n"
+    "  --all           every cluster of the workspace that has its certificate\n"
+    "  --secret-yaml   also cacerts.yaml, the Secret istio-system/cacerts (kubectl apply -f)\n"
+    "  --kustomize     also kustomization.yaml, a secretGenerator for the same Secret\n"
+    "                  (kubectl apply -k; GitOps: docs/gitops.md)\n"
+    "example: meshroot bundle east --out gitops/clusters --kustomize\n";
 
 /* Bundles names[0..n), one cluster at a time. */
 static int
 bundle_all(const mr_host_opts *o, char *const *names, size_t n, const char *out, int yaml,
-    int all)
+    int kust, int all)
 {
 	size_t written = 0, waiting = 0, failed = 0;
 	mr_progress p;
@@ -277,7 +335,7 @@ bundle_all(const mr_host_opts *o, char *const *names, size_t n, const char *out,
 	for (size_t i = 0; i < n; i++) {
 		int skipped = 0;
 		mr_progress_hold(&p);
-		if (bundle_one(o, names[i], out, yaml, all, &skipped) != 0)
+		if (bundle_one(o, names[i], out, yaml, kust, all, &skipped) != 0)
 			failed++;
 		else if (skipped)
 			waiting++;
@@ -303,6 +361,7 @@ cmd_bundle(const mr_host_opts *o, int argc, char **argv)
 		{ "out", required_argument, NULL, 'o' },
 		{ "all", no_argument, NULL, 'a' },
 		{ "secret-yaml", no_argument, NULL, 'y' },
+		{ "kustomize", no_argument, NULL, 'k' },
 		{ "crl", no_argument, NULL, 'c' },
 		{ "crl-days", required_argument, NULL, 'C' },
 		{ "format", required_argument, NULL, 'f' },
@@ -313,7 +372,7 @@ cmd_bundle(const mr_host_opts *o, int argc, char **argv)
 	char path[4096];
 	uint8_t *root = NULL;
 	size_t root_len = 0;
-	int c, yaml = 0, all = 0, failed = 0;
+	int c, yaml = 0, kust = 0, all = 0, failed = 0;
 	mr_diag d;
 
 	optind = 0; /* 0: glibc fully re-initialises its scanner */
@@ -324,6 +383,7 @@ cmd_bundle(const mr_host_opts *o, int argc, char **argv)
 		case 'o': out = optarg; break;
 		case 'a': all = 1; break;
 		case 'y': yaml = 1; break;
+		case 'k': kust = 1; break;
 		case 'c': opt.crl = 1; break;
 		case 'C':
 			opt.crl_days = (unsigned)strtoul(optarg, NULL, 10);
@@ -373,10 +433,10 @@ cmd_bundle(const mr_host_opts *o, int argc, char **argv)
 			fprintf(stderr, "error: %s\n", mr_diag_text(&d, r));
 			return 1;
 		}
-		failed = bundle_all(o, l.names, l.n, out, yaml, 1);
+		failed = bundle_all(o, l.names, l.n, out, yaml, kust, 1);
 		mr_ws_list_free(&l);
 	} else {
-		failed = bundle_all(o, argv + optind, (size_t)(argc - optind), out, yaml, 0);
+		failed = bundle_all(o, argv + optind, (size_t)(argc - optind), out, yaml, kust, 0);
 	}
 	return failed;
 }

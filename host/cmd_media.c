@@ -5,6 +5,10 @@
  * signed by the pinned root, names the root as issuer, carries exactly the
  * public key of this workspace's CSR, and passes the same CA lints the
  * appliance applies.
+ *
+ * `media import --json` prints one document at the end (docs/json.md):
+ * every waiting cluster and what became of its answer; the progress and
+ * the lines go to stderr, and the exit status does not change.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -19,6 +23,7 @@
 #include "mr_cluster.h"
 #include "mr_fileio.h"
 #include "mr_fingerprint.h"
+#include "mr_jsonout.h"
 #include "mr_lint.h"
 #include "mr_media.h"
 #include "mr_pem.h"
@@ -26,11 +31,30 @@
 #include "progress.h"
 #include "workspace.h"
 
+static json_object *jdoc;     /* import --json: the document */
+static json_object *jclusters; /* and its "clusters" */
+
 static int
 fail(const mr_diag *d, int err)
 {
 	fprintf(stderr, "error: %s\n", mr_diag_text(d, err));
+	mr_json_put_str(jdoc, "error", mr_diag_text(d, err));
 	return 1;
+}
+
+/* --json: what became of cluster name's answer. */
+static void
+outcome(const char *name, const char *result, const char *reason)
+{
+	json_object *j;
+
+	if (jclusters == NULL)
+		return;
+	j = json_object_new_object();
+	mr_json_put_str(j, "cluster", name);
+	mr_json_put_str(j, "result", result);
+	mr_json_put_str(j, "reason", reason);
+	mr_json_append(jclusters, j);
 }
 
 static int
@@ -174,16 +198,20 @@ print_refusal(const char *name, const char *path)
 	uint8_t *text = NULL;
 	size_t len = 0;
 
+	char why[201];
+
 	if (mr_file_read(path, 4096, &text, &len, NULL) != MR_OK) {
 		fprintf(stderr, "error: cluster %s: refused by the appliance\n", name);
+		outcome(name, "refused", NULL);
 		return;
 	}
 	/* The reason came from the media: print it tame. */
 	for (size_t i = 0; i < len; i++)
 		if (text[i] < 0x20 || text[i] > 0x7e)
 			text[i] = i + 1 == len ? '\0' : ' ';
-	fprintf(stderr, "error: cluster %s: refused by the appliance: %.200s\n", name,
-	    (const char *)text);
+	snprintf(why, sizeof(why), "%s", (const char *)text);
+	fprintf(stderr, "error: cluster %s: refused by the appliance: %s\n", name, why);
+	outcome(name, "refused", why);
 	free(text);
 }
 
@@ -199,13 +227,16 @@ import_one(const mr_host_opts *o, const char *media, const char *name, const mr_
 	mr_diag_clear(&d);
 	if (mr_media_path(path, sizeof(path), media, MR_MEDIA_ANSWERS, name, ".pem") != MR_OK) {
 		mr_progress_error(p, "cluster %s: media path too long", name);
+		outcome(name, "rejected", "media path too long");
 		return 1;
 	}
 	if (mr_path_exists(path)) {
 		if ((r = check_answer(o, media, name, path, root, &d)) != MR_OK) {
 			mr_progress_error(p, "cluster %s: %s", name, mr_diag_text(&d, r));
+			outcome(name, "rejected", mr_diag_text(&d, r));
 			return 1;
 		}
+		outcome(name, "imported", NULL);
 		(*imported)++;
 		return 0;
 	}
@@ -215,6 +246,7 @@ import_one(const mr_host_opts *o, const char *media, const char *name, const mr_
 		return 1;
 	}
 	printf("cluster %s: no answer on the media yet\n", name);
+	outcome(name, "no_answer", NULL);
 	return 0;
 }
 
@@ -233,10 +265,18 @@ media_import(const mr_host_opts *o, const char *media, const char *expect)
 	if ((r = check_root(o, media, expect, root_der, sizeof(root_der), &root_len, &root,
 		 &d)) != MR_OK)
 		return fail(&d, r);
+	if (jdoc != NULL) {
+		uint8_t fp[32];
+		char hex[MR_FP_HEX_LEN(32)];
+		mr_fp_sha256(root_der, root_len, fp);
+		mr_fp_hex(fp, 32, hex, sizeof(hex));
+		mr_json_put_str(jdoc, "root_sha256", hex);
+	}
 	{
 		int crl_imported = 0;
 		if ((r = mr_host_crl_import(o, media, &root, &crl_imported, &d)) != MR_OK)
 			return fail(&d, r);
+		mr_json_put_bool(jdoc, "crl_imported", crl_imported);
 	}
 	if ((r = mr_host_audit_pin(o, media, &d)) != MR_OK)
 		return fail(&d, r);
@@ -252,16 +292,52 @@ media_import(const mr_host_opts *o, const char *media, const char *expect)
 	mr_progress_end(&p);
 	mr_ws_list_free(&names);
 	printf("%zu certificate(s) imported\n", imported);
-	if (failed > 0)
-		fprintf(stderr, "error: %zu answer(s) not taken (see above)\n", failed);
+	mr_json_put_int(jdoc, "imported", (long long)imported);
+	mr_json_put_int(jdoc, "not_taken", (long long)failed);
+	if (failed > 0) {
+		char why[128];
+		snprintf(why, sizeof(why), "%zu answer(s) not taken", failed);
+		fprintf(stderr, "error: %s (see above)\n", why);
+		mr_json_put_str(jdoc, "error", why);
+	}
 	return failed > 0 ? 1 : 0;
+}
+
+/* import, as one JSON document when json. */
+static int
+media_import_json(const mr_host_opts *o, const char *media, const char *expect, int json)
+{
+	mr_jsonout out = { -1 };
+	int rc;
+
+	if (!json)
+		return media_import(o, media, expect);
+	if (mr_jsonout_begin(&out) != 0) {
+		fprintf(stderr, "error: cannot set up the JSON output\n");
+		return 1;
+	}
+	jdoc = mr_json_doc("meshroot.media-import");
+	mr_json_put_str(jdoc, "media", media);
+	mr_json_put(jdoc, "error", NULL);
+	mr_json_put(jdoc, "clusters", jclusters = json_object_new_array());
+	rc = media_import(o, media, expect);
+	mr_json_put_int(jdoc, "exit_code", rc);
+	if (mr_jsonout_end(&out, jdoc) != 0) {
+		fprintf(stderr, "error: cannot write the JSON document\n");
+		rc = rc != 0 ? rc : 1;
+	}
+	jdoc = jclusters = NULL;
+	return rc;
 }
 
 static void
 usage(FILE *f)
 {
 	fputs("usage: meshroot [--workspace DIR] media export --to DIR [NAME...]\n"
-	      "       meshroot [--workspace DIR] media import --from DIR [--expect-root SHA256]\n", f);
+	      "       meshroot [--workspace DIR] media import --from DIR [--expect-root SHA256] [--json]\n"
+	      "  --json   (import) one JSON document on stdout at the end (docs/json.md); the\n"
+	      "           progress and the lines go to stderr\n"
+	      "example: meshroot media import --from /media/stick --json\n", f);
 }
 
 int
@@ -271,11 +347,12 @@ cmd_media(const mr_host_opts *o, int argc, char **argv)
 		{ "to", required_argument, NULL, 't' },
 		{ "from", required_argument, NULL, 'f' },
 		{ "expect-root", required_argument, NULL, 'e' },
+		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *to = NULL, *from = NULL, *expect = NULL, *sub;
-	int c;
+	int c, json = 0;
 
 	if (argc < 2 || strcmp(argv[1], "--help") == 0) {
 		usage(argc < 2 ? stderr : stdout);
@@ -288,14 +365,15 @@ cmd_media(const mr_host_opts *o, int argc, char **argv)
 		case 't': to = optarg; break;
 		case 'f': from = optarg; break;
 		case 'e': expect = optarg; break;
+		case 'j': json = 1; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
 	}
-	if (strcmp(sub, "export") == 0 && to != NULL)
+	if (strcmp(sub, "export") == 0 && to != NULL && !json)
 		return media_export(o, to, argc - 1 - optind, argv + 1 + optind);
 	if (strcmp(sub, "import") == 0 && from != NULL && optind == argc - 1)
-		return media_import(o, from, expect);
+		return media_import_json(o, from, expect, json);
 	usage(stderr);
 	return 2;
 }

@@ -10,6 +10,9 @@
  *
  * `device (--usb [SERIAL] | --connect unix:PATH) [--audit-from N]`: what
  * the appliance reports about itself, and its audit log from record N.
+ *
+ * With --json both print one document on stdout at the end (docs/json.md)
+ * and everything else goes to stderr; the exit status does not change.
  */
 #include <getopt.h>
 #include <signal.h>
@@ -25,6 +28,7 @@
 #include "progress.h"
 #include "mr_fileio.h"
 #include "mr_fingerprint.h"
+#include "mr_jsonout.h"
 #include "mr_link.h"
 #include "mr_record.h"
 #include "workspace.h"
@@ -42,6 +46,8 @@ typedef struct {
 	size_t der_len;
 	uint8_t hash[32];
 	int state;     /* S_* */
+	const char *outcome; /* when S_DONE: "imported", "refused", "rejected" */
+	char why[512];       /* for refused and rejected */
 } item;
 
 /* The whole run: the window of requests in flight is what the appliance
@@ -67,23 +73,31 @@ on_sigint(int sig)
 }
 
 static mr_progress *progress; /* set while a submit shows progress */
+static json_object *jappliance; /* --json: what INFO said, when asked */
 
 /* Every error line: after the progress line and stdout's buffer. */
 static void
 err_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+static char last_error[1024]; /* --json: the last error line, without "error: " */
+
 static void
 err_line(const char *fmt, ...)
 {
+	char line[1024];
 	va_list ap;
 
 	if (progress != NULL)
 		mr_progress_hold(progress);
 	fflush(stdout);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
+	fputs(line, stderr);
 	fflush(stderr);
+	line[strcspn(line, "\n")] = '\0';
+	snprintf(last_error, sizeof(last_error), "%s",
+	    strncmp(line, "error: ", 7) == 0 ? line + 7 : line);
 }
 
 static int
@@ -124,6 +138,15 @@ open_session(const mr_host_opts *o, mr_hostlink *l, const char *expect, uint8_t 
 	printf("appliance on %s: firmware %s, board %s, token %s (serial %s), audit %lu record(s)\n",
 	    l->where, in.firmware, in.board, in.token_label, in.token_serial,
 	    (unsigned long)in.audit_count);
+	if (jappliance != NULL) {
+		mr_json_put_str(jappliance, "link", l->where);
+		mr_json_put_str(jappliance, "firmware", in.firmware);
+		mr_json_put_str(jappliance, "board", in.board);
+		mr_json_put_str(jappliance, "token_label", in.token_label);
+		mr_json_put_str(jappliance, "token_serial", in.token_serial);
+		mr_json_put_int(jappliance, "audit_records", (long long)in.audit_count);
+		mr_json_put_int(jappliance, "queue", (long long)in.queue);
+	}
 	if (queue != NULL)
 		*queue = in.queue;
 	/* During a root rotation the appliance sends several roots: use the
@@ -162,9 +185,11 @@ by_hash(batch_run *x, const uint8_t hash[32])
 }
 
 static void
-finished(batch_run *x, item *it, int failed)
+finished(batch_run *x, item *it, int failed, const char *outcome, const char *why)
 {
 	it->state = S_DONE;
+	it->outcome = outcome;
+	snprintf(it->why, sizeof(it->why), "%s", why != NULL ? why : "");
 	x->done++;
 	x->failed += (size_t)failed;
 	x->progressed = 1;
@@ -188,7 +213,7 @@ apply(batch_run *x, item *it, const mr_link_result *res)
 		return;
 	case MR_RS_REFUSED:
 		err_line("error: cluster %s: refused by the appliance: %s\n", it->name, res->reason);
-		finished(x, it, 1);
+		finished(x, it, 1, "refused", res->reason);
 		return;
 	}
 	if (res->cert.n == 0)
@@ -196,7 +221,7 @@ apply(batch_run *x, item *it, const mr_link_result *res)
 	mr_progress_hold(x->pg);
 	if ((r = mr_answer_accept(x->o, it->name, res->cert.p, res->cert.n, x->root, &d)) != MR_OK) {
 		err_line("error: cluster %s: %s\n", it->name, mr_diag_text(&d, r));
-		finished(x, it, 1);
+		finished(x, it, 1, "rejected", mr_diag_text(&d, r));
 		return;
 	}
 	/* Signed by the root, and proven to be in the audit log (with a
@@ -207,10 +232,10 @@ apply(batch_run *x, item *it, const mr_link_result *res)
 		if (mr_ws_path(x->o, it->name, "ca-cert.pem", path, sizeof(path)) == MR_OK)
 			remove(path);
 		err_line("error: cluster %s: %s\n", it->name, mr_diag_text(&d, r));
-		finished(x, it, 1);
+		finished(x, it, 1, "rejected", mr_diag_text(&d, r));
 		return;
 	}
-	finished(x, it, 0);
+	finished(x, it, 0, "imported", NULL);
 }
 
 /* Applies a reply's results; every one must be for a request sent. */
@@ -374,9 +399,41 @@ round_trip(batch_run *x, mr_diag *d)
 	return MR_OK;
 }
 
+/* --json: every request and what became of it. */
+static void
+put_requests(json_object *doc, const item *items, size_t n)
+{
+	json_object *a = json_object_new_array();
+	size_t counts[4] = { 0, 0, 0, 0 }; /* imported, refused, rejected, waiting */
+
+	for (size_t i = 0; items != NULL && i < n; i++) {
+		const item *it = &items[i];
+		json_object *j = json_object_new_object();
+		char hex[MR_FP_HEX_LEN(32)], words[MR_FP_WORDS_LEN];
+		const char *outcome = it->state == S_DONE ? it->outcome : "waiting";
+
+		mr_fp_hex(it->hash, 32, hex, sizeof(hex));
+		mr_fp_words(it->hash, words, sizeof(words));
+		mr_json_put_str(j, "cluster", it->name);
+		mr_json_put_str(j, "csr_sha256", hex);
+		mr_json_put_str(j, "words", words);
+		mr_json_put_str(j, "result", outcome);
+		mr_json_put_str(j, "reason", it->why[0] != '\0' ? it->why : NULL);
+		mr_json_append(a, j);
+		counts[strcmp(outcome, "imported") == 0 ? 0 : strcmp(outcome, "refused") == 0 ? 1 :
+		    strcmp(outcome, "rejected") == 0 ? 2 : 3]++;
+	}
+	mr_json_put(doc, "requests", a);
+	mr_json_put_int(doc, "imported", (long long)counts[0]);
+	mr_json_put_int(doc, "refused", (long long)counts[1]);
+	mr_json_put_int(doc, "rejected", (long long)counts[2]);
+	mr_json_put_int(doc, "waiting", (long long)counts[3]);
+}
+
 static int
 submit(const mr_host_opts *o, const char *connect, int usb, const char *serial,
-    const char *expect, int no_wait, int poll_ms, long wait_s, int n_names, char **names)
+    const char *expect, int no_wait, int poll_ms, long wait_s, int n_names, char **names,
+    json_object *doc)
 {
 	static uint8_t der[MR_CSR_MAX_DER];
 	char (*all)[64] = NULL;
@@ -394,11 +451,11 @@ submit(const mr_host_opts *o, const char *connect, int usb, const char *serial,
 
 	mr_diag_clear(&d);
 	if (n_names > SUBMIT_MAX_CLUSTERS) {
-		fprintf(stderr, "error: at most %d clusters at once\n", SUBMIT_MAX_CLUSTERS);
+		err_line("error: at most %d clusters at once\n", SUBMIT_MAX_CLUSTERS);
 		return 2;
 	}
 	if ((all = calloc(SUBMIT_MAX_CLUSTERS, sizeof(*all))) == NULL) {
-		fprintf(stderr, "error: out of memory\n");
+		err_line("error: out of memory\n");
 		return 1;
 	}
 	if (n_names > 0) {
@@ -422,7 +479,7 @@ submit(const mr_host_opts *o, const char *connect, int usb, const char *serial,
 	items = calloc(n, sizeof(*items));
 	l = malloc(sizeof(*l));
 	if (items == NULL || l == NULL) {
-		fprintf(stderr, "error: out of memory\n");
+		err_line("error: out of memory\n");
 		goto out_nolink;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -535,6 +592,8 @@ out:
 	l = NULL;
 out_nolink:
 	free(l);
+	if (doc != NULL)
+		put_requests(doc, items, items != NULL ? n : 0);
 	for (size_t i = 0; items != NULL && i < n; i++)
 		free(items[i].der);
 	free(items);
@@ -544,8 +603,9 @@ out_nolink:
 
 static int
 device(const mr_host_opts *o, const char *connect, int usb, const char *serial,
-    const char *expect, long audit_from)
+    const char *expect, long audit_from, json_object *doc)
 {
+	json_object *audit = NULL;
 	uint8_t root_der[MR_WS_CERT_MAX], fp[32];
 	char hex[MR_FP_HEX_LEN(32)], words[MR_FP_WORDS_LEN];
 	size_t root_len = 0;
@@ -570,6 +630,15 @@ device(const mr_host_opts *o, const char *connect, int usb, const char *serial,
 	mr_fp_hex(fp, 32, hex, sizeof(hex));
 	mr_fp_words(fp, words, sizeof(words));
 	printf("root SHA-256: %s\nroot words:   %s\n", hex, words);
+	if (doc != NULL) {
+		json_object *jr = json_object_new_object();
+		mr_json_put_str(jr, "sha256", hex);
+		mr_json_put_str(jr, "words", words);
+		mr_json_put_time(jr, "not_after", root.not_after);
+		mr_json_put(doc, "root", jr);
+	}
+	if (audit_from > 0 && doc != NULL)
+		mr_json_put(doc, "audit", audit = json_object_new_array());
 	if (audit_from > 0) {
 		uint32_t index = (uint32_t)audit_from;
 		for (;;) {
@@ -586,14 +655,26 @@ device(const mr_host_opts *o, const char *connect, int usb, const char *serial,
 				goto out;
 			}
 			if (mr_link_audit_decode(reply, &a) != MR_OK || a.index != index) {
-				fprintf(stderr, "error: malformed AUDIT reply\n");
+				err_line("error: malformed AUDIT reply\n");
 				goto out;
 			}
-			for (size_t i = 0; i < a.records.n; i++) {
+			for (size_t i = 0, st = 0; i < a.records.n; i++) {
 				uint8_t c = a.records.p[i];
 				lines += c == '\n';
 				/* Records are printable ASCII lines; show anything else tame. */
 				putchar(c == '\n' || (c >= 0x20 && c < 0x7f) ? c : '?');
+				if (c == '\n' && audit != NULL) {
+					char rec[MR_RECORD_MAX];
+					size_t k = 0;
+					for (size_t m = st; m < i && k + 1 < sizeof(rec); m++) {
+						uint8_t b = a.records.p[m];
+						rec[k++] = b >= 0x20 && b < 0x7f ? (char)b : '?';
+					}
+					rec[k] = '\0';
+					mr_json_append(audit, json_object_new_string(rec));
+				}
+				if (c == '\n')
+					st = i + 1;
 			}
 			if (lines == 0 || index + lines > a.total)
 				break;
@@ -611,9 +692,12 @@ static void
 usage(FILE *f)
 {
 	fputs("usage: meshroot [--workspace DIR] submit (--usb [SERIAL] | --connect unix:PATH)\n"
-	      "                [--expect-root SHA256] [--no-wait] [--wait SECONDS] [NAME...]\n"
+	      "                [--expect-root SHA256] [--no-wait] [--wait SECONDS] [--json] [NAME...]\n"
 	      "       meshroot [--workspace DIR] device (--usb [SERIAL] | --connect unix:PATH)\n"
-	      "                [--audit-from N]\n", f);
+	      "                [--audit-from N] [--json]\n"
+	      "  --json   one JSON document on stdout at the end (docs/json.md); the progress\n"
+	      "           and the report go to stderr\n"
+	      "example: meshroot submit --connect unix:/run/meshroot.sock --json east\n", f);
 }
 
 /*
@@ -657,11 +741,14 @@ run(const mr_host_opts *o, int argc, char **argv, int is_device)
 		{ "wait", required_argument, NULL, 'w' },
 		{ "poll-ms", required_argument, NULL, 'p' },
 		{ "audit-from", required_argument, NULL, 'a' },
+		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *connect = NULL, *serial = NULL, *expect = NULL;
-	int c, usb = 0, no_wait = 0, poll_ms = 1000;
+	int c, usb = 0, no_wait = 0, poll_ms = 1000, json = 0, rc;
+	json_object *doc = NULL;
+	mr_jsonout out = { -1 };
 	long wait_s = 0, audit_from = 0;
 	struct sigaction sa;
 	const char *spaced_serial = take_usb_serial(o, &argc, argv);
@@ -676,6 +763,7 @@ run(const mr_host_opts *o, int argc, char **argv, int is_device)
 		case 'w': wait_s = strtol(optarg, NULL, 10); break;
 		case 'p': poll_ms = (int)strtol(optarg, NULL, 10); break;
 		case 'a': audit_from = strtol(optarg, NULL, 10); break;
+		case 'j': json = 1; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -689,10 +777,32 @@ run(const mr_host_opts *o, int argc, char **argv, int is_device)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	if (is_device && optind != argc)
+		return 2;
+	if (json) {
+		if (mr_jsonout_begin(&out) != 0) {
+			fprintf(stderr, "error: cannot set up the JSON output\n");
+			return 1;
+		}
+		doc = mr_json_doc(is_device ? "meshroot.device" : "meshroot.submit");
+		mr_json_put(doc, "appliance", jappliance = json_object_new_object());
+	}
+	last_error[0] = '\0';
 	if (is_device)
-		return optind == argc ? device(o, connect, usb, serial, expect, audit_from) : 2;
-	return submit(o, connect, usb, serial, expect, no_wait, poll_ms, wait_s, argc - optind,
-	    argv + optind);
+		rc = device(o, connect, usb, serial, expect, audit_from, doc);
+	else
+		rc = submit(o, connect, usb, serial, expect, no_wait, poll_ms, wait_s,
+		    argc - optind, argv + optind, doc);
+	if (json) {
+		jappliance = NULL;
+		mr_json_put_int(doc, "exit_code", rc);
+		mr_json_put_str(doc, "error", last_error[0] != '\0' ? last_error : NULL);
+		if (mr_jsonout_end(&out, doc) != 0) {
+			fprintf(stderr, "error: cannot write the JSON document\n");
+			rc = rc != 0 ? rc : 1;
+		}
+	}
+	return rc;
 }
 
 int

@@ -1,21 +1,25 @@
 /*
- * meshroot verify DIR...: checks Istio cacerts directories (see verify.h).
- * Exit 0 when every directory is clean, 1 when any has a problem or cannot
- * be read, 2 on a usage error.
+ * meshroot verify [--json] DIR...: checks Istio cacerts directories (see
+ * verify.h). Exit 0 when every directory is clean, 1 when any has a
+ * problem or cannot be read, 2 on a usage error. With --json the findings
+ * are one document (docs/json.md) and the lines go to stderr.
  */
+#include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "cmd.h"
 #include "mr_diag.h"
+#include "mr_jsonout.h"
 #include "verify.h"
 
 static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: meshroot verify [--at YYYY-MM-DD[THH:MM:SSZ]] DIR...\n"
+	    "usage: meshroot verify [--at YYYY-MM-DD[THH:MM:SSZ]] [--json] DIR...\n"
 	    "\n"
 	    "Checks each Istio cacerts directory (ca-cert.pem, ca-key.pem,\n"
 	    "root-cert.pem, cert-chain.pem) the way istiod does when it loads a\n"
@@ -23,9 +27,12 @@ usage(FILE *f)
 	    "\"DIR: problem: ...\", or \"DIR: ok (...)\" when there is none.\n"
 	    "\n"
 	    "  --at TIME   judge validity periods at TIME (UTC) instead of now\n"
+	    "  --json      one JSON document on stdout (docs/json.md); the lines go\n"
+	    "              to stderr\n"
 	    "  --help      this text\n"
 	    "\n"
-	    "Exit status: 0 all clean, 1 problems found, 2 usage error.\n");
+	    "Exit status: 0 all clean, 1 problems found, 2 usage error.\n"
+	    "example: meshroot verify --json out/east\n");
 }
 
 /* "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM:SSZ", UTC. */
@@ -55,11 +62,84 @@ parse_time(const char *s, time_t *out)
 	return *out == (time_t)-1 ? -1 : 0;
 }
 
+/* One directory checked: its line(s) go to stdout (stderr under --json),
+ * and, when dirs is not NULL, its JSON object to dirs. 0 clean, 1 not. */
+static int
+verify_one(const char *dir, time_t now, json_object *dirs)
+{
+	mr_host_verify_summary sum;
+	json_object *j, *problems;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *mem;
+	mr_diag d;
+	int r;
+
+	mr_diag_clear(&d);
+	if (dirs == NULL) {
+		r = mr_host_verify_dir_diag(dir, stdout, now, &d);
+		if (r < 0) {
+			fflush(stdout); /* keep the two streams in order on a tty */
+			fprintf(stderr, "error: %s: %s\n", dir, mr_diag_text(&d, r));
+		}
+		return r != 0;
+	}
+	/* The report's lines are its contract (verify.h): "DIR: problem: TEXT",
+	 * one each, DIR as given made printable (the same length). */
+	if ((mem = open_memstream(&buf, &len)) == NULL) {
+		fprintf(stderr, "error: verify: out of memory\n");
+		return 1;
+	}
+	r = mr_host_verify_dir_sum(dir, mem, now, &sum, &d);
+	if (fclose(mem) != 0 || buf == NULL) {
+		free(buf);
+		fprintf(stderr, "error: verify: out of memory\n");
+		return 1;
+	}
+	fputs(buf, stdout);
+	j = json_object_new_object();
+	problems = json_object_new_array();
+	mr_json_put_str(j, "path", dir);
+	mr_json_put_bool(j, "ok", r == 0);
+	if (r < 0) {
+		fprintf(stderr, "error: %s: %s\n", dir, mr_diag_text(&d, r));
+		mr_json_put_str(j, "error", mr_diag_text(&d, r));
+	} else {
+		mr_json_put(j, "error", NULL);
+	}
+	for (char *line = buf, *nl; *line != '\0'; line = nl + 1) {
+		size_t skip = strlen(dir) + 2;
+		if ((nl = strchr(line, '\n')) == NULL)
+			break;
+		*nl = '\0';
+		if (strlen(line) > skip && strncmp(line + skip, "problem: ", 9) == 0)
+			mr_json_append(problems, json_object_new_string(line + skip + 9));
+	}
+	mr_json_put(j, "problems", problems);
+	if (sum.ok) {
+		json_object *ca = json_object_new_object(), *root = json_object_new_object();
+		mr_json_put_str(ca, "subject", sum.intermediate);
+		mr_json_put_time(ca, "not_after", sum.not_after);
+		mr_json_put(j, "intermediate", ca);
+		/* Lower case, as every other fingerprint in the JSON outputs. */
+		for (char *p = sum.root_sha256; *p != '\0'; p++)
+			*p = (char)tolower((unsigned char)*p);
+		mr_json_put_str(root, "subject", sum.root);
+		mr_json_put_str(root, "sha256", sum.root_sha256);
+		mr_json_put(j, "root", root);
+	}
+	mr_json_append(dirs, j);
+	free(buf);
+	return r != 0;
+}
+
 int
 cmd_verify(const mr_host_opts *o, int argc, char **argv)
 {
 	time_t now = time(NULL);
-	int first_dir = argc, status = 0;
+	int first_dir = argc, status = 0, json = 0;
+	json_object *doc = NULL, *dirs = NULL;
+	mr_jsonout out = { -1 };
 
 	(void)o; /* verify reads only the directories it is given */
 	for (int i = 1; i < argc; i++) {
@@ -72,6 +152,10 @@ cmd_verify(const mr_host_opts *o, int argc, char **argv)
 		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
 			usage(stdout);
 			return 0;
+		}
+		if (strcmp(a, "--json") == 0) {
+			json = 1;
+			continue;
 		}
 		if (strcmp(a, "--at") == 0 || strncmp(a, "--at=", 5) == 0) {
 			const char *val = a[4] == '=' ? a + 5 : (i + 1 < argc ? argv[++i] : NULL);
@@ -95,25 +179,29 @@ cmd_verify(const mr_host_opts *o, int argc, char **argv)
 		    "(usage: meshroot verify DIR...)\n");
 		return 2;
 	}
-
-	for (int i = first_dir; i < argc; i++) {
-		mr_diag d;
-		int r;
-
-		mr_diag_clear(&d);
-		r = mr_host_verify_dir_diag(argv[i], stdout, now, &d);
-		if (r < 0) {
-			fflush(stdout); /* keep the two streams in order on a tty */
-			fprintf(stderr, "error: %s: %s\n", argv[i],
-			    mr_diag_text(&d, r));
-			status = 1;
-		} else if (r > 0) {
-			status = 1;
+	if (json) {
+		if (mr_jsonout_begin(&out) != 0) {
+			fprintf(stderr, "error: verify: cannot set up the JSON output\n");
+			return 1;
 		}
+		doc = mr_json_doc("meshroot.verify");
+		dirs = json_object_new_array();
+		mr_json_put_time(doc, "at", now);
 	}
+	for (int i = first_dir; i < argc; i++)
+		status |= verify_one(argv[i], now, dirs);
 	if (fflush(stdout) != 0) {
 		fprintf(stderr, "error: verify: cannot write the report\n");
-		return 1;
+		status = 1;
+	}
+	if (json) {
+		mr_json_put_bool(doc, "ok", status == 0);
+		mr_json_put_int(doc, "exit_code", status);
+		mr_json_put(doc, "directories", dirs);
+		if (mr_jsonout_end(&out, doc) != 0) {
+			fprintf(stderr, "error: verify: cannot write the JSON document\n");
+			status = 1;
+		}
 	}
 	return status;
 }

@@ -84,6 +84,7 @@ typedef struct {
 	char dir[1024];        /* as given, made printable */
 	const char *dir_path;  /* as given */
 	FILE *out;
+	mr_host_verify_summary *sum; /* may be NULL */
 	time_t now;
 	int problems;
 
@@ -1051,6 +1052,15 @@ summary(vctx *v)
 	    v->ca->name, fmt_time(v->ca->not_after, t), v->root->name, hex);
 	printable(line);
 	fprintf(v->out, "%s: ok (%s)\n", v->dir, line);
+	if (v->sum != NULL) {
+		v->sum->ok = 1;
+		snprintf(v->sum->intermediate, sizeof(v->sum->intermediate), "%s", v->ca->name);
+		printable(v->sum->intermediate);
+		v->sum->not_after = v->ca->not_after;
+		snprintf(v->sum->root, sizeof(v->sum->root), "%s", v->root->name);
+		printable(v->sum->root);
+		snprintf(v->sum->root_sha256, sizeof(v->sum->root_sha256), "%s", hex);
+	}
 }
 
 static void
@@ -1078,11 +1088,20 @@ vctx_free(vctx *v)
 int
 mr_host_verify_dir_diag(const char *dir, FILE *report, time_t now, mr_diag *d)
 {
+	return mr_host_verify_dir_sum(dir, report, now, NULL, d);
+}
+
+int
+mr_host_verify_dir_sum(const char *dir, FILE *report, time_t now, mr_host_verify_summary *sum,
+    mr_diag *d)
+{
 	vctx *v = NULL;
 	struct stat st;
 	DIR *dp;
 	int r = MR_E_INTERNAL;
 
+	if (sum != NULL)
+		memset(sum, 0, sizeof(*sum));
 	if (dir == NULL || report == NULL)
 		return mr_diag_set(d, MR_E_ARG, "no directory or report");
 	if (stat(dir, &st) != 0)
@@ -1100,6 +1119,7 @@ mr_host_verify_dir_diag(const char *dir, FILE *report, time_t now, mr_diag *d)
 	printable(v->dir);
 	v->dir_path = dir;
 	v->out = report;
+	v->sum = sum;
 	v->now = now;
 	if (wolfCrypt_Init() != 0) {
 		free(v);

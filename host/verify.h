@@ -29,4 +29,17 @@ int mr_host_verify_dir(const char *dir, FILE *report, time_t now) MR_MUST_CHECK;
 int mr_host_verify_dir_diag(const char *dir, FILE *report, time_t now,
     mr_diag *d) MR_MUST_CHECK;
 
+/* What the "ok" line says, as fields (for `verify --json`). */
+typedef struct {
+	int ok;                  /* set when the directory had no problem */
+	char intermediate[192];  /* subject, made printable */
+	time_t not_after;        /* the intermediate's */
+	char root[192];          /* the root it verifies to, made printable */
+	char root_sha256[3 * 32 + 1]; /* AA:BB:... */
+} mr_host_verify_summary;
+
+/* The same again, filling sum (cleared first) when there is no problem. */
+int mr_host_verify_dir_sum(const char *dir, FILE *report, time_t now,
+    mr_host_verify_summary *sum, mr_diag *d) MR_MUST_CHECK;
+
 #endif

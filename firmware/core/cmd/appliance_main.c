@@ -23,8 +23,9 @@ usage(FILE *f)
 	      "                                  root key ceremony (once per state dir)\n"
 	      "  ceremony rotate --key-label LABEL [--common-name CN] [--media DIR] [--yes]\n"
 	      "                                  new root key and root, cross-certificates\n"
-	      "  sign --media DIR [--yes]        sign the requests on mounted media\n"
-	      "  status                          root, policy, issued count, audit position\n"
+	      "  sign --media DIR [--yes] [--json]\n"
+	      "                                  sign the requests on mounted media\n"
+	      "  status [--json]                 root, policy, issued count, audit position\n"
 	      "  revoke SERIAL --reason REASON [--yes]\n"
 	      "                                  revoke an issued intermediate (audited)\n"
 	      "  crl [--media DIR]               sign the root's next CRL\n"
@@ -47,9 +48,18 @@ usage(FILE *f)
 	    f);
 }
 
+static char fail_last[1024];
+
+const char *
+mr_fail_last(void)
+{
+	return fail_last[0] != '\0' ? fail_last : NULL;
+}
+
 int
 mr_fail(int err, const mr_diag *d)
 {
+	snprintf(fail_last, sizeof(fail_last), "%s", mr_diag_text(d, err));
 	fprintf(stderr, "error: %s\n", mr_diag_text(d, err));
 	return err == MR_E_IN_USE ? MR_EXIT_IN_USE : 1;
 }

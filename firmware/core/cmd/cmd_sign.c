@@ -29,6 +29,7 @@
 #include "mr_fileio.h"
 #include "mr_fingerprint.h"
 #include "mr_issue.h"
+#include "mr_jsonout.h"
 #include "mr_media.h"
 #include "mr_pem.h"
 #include "mr_privsep.h"
@@ -70,6 +71,8 @@ typedef struct {
 	char proof[MR_AUDIT_PROOF_MAX];
 	char cp[MR_CHECKPOINT_MAX];
 } batch;
+
+static json_object *jdoc; /* --json: the summary document */
 
 static void
 say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -512,17 +515,27 @@ sign_media(mr_app *app, const char *media, mr_ps *ps, int review)
 	mr_progress_end(&b->prog);
 	say("summary: %u signed, %u answered from earlier runs, %u refused, %u skipped\n",
 	    b->bc.signed_new, b->bc.signed_before, b->bc.refused, b->bc.skipped);
+	mr_json_put_int(jdoc, "requests", (long long)n);
+	mr_json_put_int(jdoc, "signed", b->bc.signed_new);
+	mr_json_put_int(jdoc, "answered_before", b->bc.signed_before);
+	mr_json_put_int(jdoc, "refused", b->bc.refused);
+	mr_json_put_int(jdoc, "skipped", b->bc.skipped);
 	rc = 0;
 	if (stop) {
 		fprintf(stderr, "error: batch stopped: state or audit failure (see above)\n");
+		mr_json_put_str(jdoc, "error", "batch stopped: state or audit failure");
 		rc = 1;
 	} else if (parser_failed) {
 		fprintf(stderr, "error: batch stopped: the request parser failed (see above); "
 				"nothing it sent afterwards was used\n");
+		mr_json_put_str(jdoc, "error", "batch stopped: the request parser failed");
 		rc = 1;
 	} else if (b->bc.refused + b->bc.skipped > 0) {
-		fprintf(stderr, "error: %u of %zu request file(s) not signed\n",
+		char why[128];
+		snprintf(why, sizeof(why), "%u of %zu request file(s) not signed",
 		    b->bc.refused + b->bc.skipped, n);
+		fprintf(stderr, "error: %s\n", why);
+		mr_json_put_str(jdoc, "error", why);
 		rc = 1;
 	}
 	mr_review_free(&b->rv);
@@ -537,17 +550,20 @@ cmd_sign(mr_app *app, int argc, char **argv)
 		{ "media", required_argument, NULL, 'm' },
 		{ "yes", no_argument, NULL, 'y' },
 		{ "review", required_argument, NULL, 'r' },
+		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *media = NULL;
-	int c, review = 0;
+	int c, review = 0, json = 0;
+	mr_jsonout out = { -1 };
 
 	optind = 0; /* 0: glibc fully re-initialises its scanner */
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 'm': media = optarg; break;
 		case 'y': app->yes = 1; break;
+		case 'j': json = 1; break;
 		case 'r':
 			if (strcmp(optarg, "each") == 0)
 				review = 0;
@@ -561,10 +577,13 @@ cmd_sign(mr_app *app, int argc, char **argv)
 		case 'h':
 			board_console_write(
 			    "usage: meshroot-appliance [global options] sign --media DIR [--review each|batch] [--yes]\n"
+			    "           [--json]\n"
 			    "  --review each    show each new request and approve it on its own (default)\n"
 			    "  --review batch   show the whole batch as one table, approve it with one\n"
 			    "                   confirmation (recorded with the batch's SHA-256)\n"
 			    "  --yes            approve without asking (tests, demos; recorded as --yes)\n"
+			    "  --json           the summary as one JSON document on stdout (docs/json.md);\n"
+			    "                   everything else, prompts too, goes to stderr\n"
 			    "example: meshroot-appliance --state /var/lib/meshroot sign --media /media/stick --review batch\n");
 			return 0;
 		default: return 2;
@@ -583,8 +602,28 @@ cmd_sign(mr_app *app, int argc, char **argv)
 	mr_diag_clear(&d);
 	if ((rc = mr_app_lock(app, &d)) != MR_OK)
 		return mr_fail(rc, &d);
+	if (json) {
+		if (mr_jsonout_begin(&out) != 0) {
+			fprintf(stderr, "error: cannot set up the JSON output\n");
+			return 1;
+		}
+		jdoc = mr_json_doc("meshroot-appliance.sign");
+		mr_json_put_str(jdoc, "media", media);
+		mr_json_put(jdoc, "error", NULL);
+	}
 	rc = sign_media(app, media, &ps, review);
 	/* Whatever happened, the parser does not outlive the batch. */
 	mr_ps_stop(&ps);
+	if (json) {
+		mr_json_put_int(jdoc, "exit_code", rc);
+		if (rc != 0 && json_object_get_type(json_object_object_get(jdoc, "error")) ==
+		    json_type_null)
+			mr_json_put_str(jdoc, "error", mr_fail_last());
+		if (mr_jsonout_end(&out, jdoc) != 0) {
+			fprintf(stderr, "error: cannot write the JSON document\n");
+			rc = rc != 0 ? rc : 1;
+		}
+		jdoc = NULL;
+	}
 	return rc;
 }

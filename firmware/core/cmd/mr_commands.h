@@ -21,4 +21,7 @@ int cmd_state(mr_app *app, int argc, char **argv);
  * MR_EXIT_IN_USE (75) for MR_E_IN_USE (the state dir has another owner). */
 int mr_fail(int err, const mr_diag *d);
 
+/* The text of the last mr_fail (for a --json document), or NULL. */
+const char *mr_fail_last(void);
+
 #endif
