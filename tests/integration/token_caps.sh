@@ -128,6 +128,15 @@ grep -rq "refused the optional attributes CKA_COPYABLE of the root key" "$T/stat
 grep -q 'keygen-template-reduced' "$T/state/audit.log" || fail "the retry is not audited"
 openssl x509 -in "$T/state/root-cert.pem" -noout || fail "no root certificate"
 
+# 5b. A rotation that fails after making the new key destroys it.
+expect_fail 5 "^error: C_Sign: CKR_DEVICE_ERROR$" \
+  env P11FAULT_AT=C_Sign:1 P11FAULT_DO=CKR_DEVICE_ERROR \
+  "$APPLIANCE" --state "$T/state" --token meshroot-test --pin-file "$T/user.pin" --module "$FAULT" \
+  ceremony rotate --key-label meshroot-root-2 --yes
+grep -q "^rotate: cleanup: new root key pair 'meshroot-root-2' destroyed$" "$T/expect.out" \
+  || fail "the rotation's new key is not cleaned up"
+[ "$(objects)" -eq 4 ] || fail "after the failed rotation: $(objects) objects, want the 4 of the ceremony"
+
 # 6. A module that needs its init string.
 fresh; conf ec-p256
 args="configdir='sql:$T/nss' certPrefix='' keyPrefix='' secmod='secmod.db' flags="
