@@ -872,12 +872,14 @@ static int
 destroy(mr_token *t, CK_OBJECT_HANDLE h, const char *label, const CK_BYTE *id, size_t id_len,
     int private_, mr_diag *d)
 {
+	int r = MR_OK;
 	CK_RV rv = t->f->C_DestroyObject(t->session, h);
 
-	if (rv == CKR_OK)
-		return MR_OK;
-	note_leftover(t, label, id, id_len, private_);
-	return mr_token_rv_diag(d, "C_DestroyObject", rv);
+	if (rv != CKR_OK) {
+		note_leftover(t, label, id, id_len, private_);
+		r = mr_token_rv_diag(d, "C_DestroyObject", rv);
+	}
+	return r;
 }
 
 /* Optional template attributes: hardening a token may refuse. The ones
@@ -913,9 +915,8 @@ dropped_names(unsigned opts, char *out, size_t cap)
 int
 mr_token_can_make(mr_token *t, mr_key_type type, mr_diag *d)
 {
-	if (t == NULL)
-		return mr_diag_set(d, MR_E_ARG, "missing token");
-	return mr_token_mechs_can_make(&t->mechs, t->f, t->slot, type, d);
+	return t == NULL ? mr_diag_set(d, MR_E_ARG, "missing token") :
+	    mr_token_mechs_can_make(&t->mechs, t->f, t->slot, type, d);
 }
 
 int
