@@ -40,6 +40,9 @@ typedef struct {
 	/* [custody]: split custody of the token PIN (mr_share.h) */
 	int custody_split;
 	unsigned custody_shares, custody_threshold;
+
+	/* [token]: the module's C_Initialize init string (pReserved), "" none */
+	char module_args[256];
 } mr_config;
 
 /* Most custody shares: enough for any board of custodians, and few enough
