@@ -15,6 +15,7 @@
 #include "answer.h"
 #include "audit_media.h"
 #include "cmd.h"
+#include "cmdtab.h"
 #include "crl.h"
 #include "mr_cluster.h"
 #include "mr_fileio.h"
@@ -30,7 +31,7 @@ static int
 fail(const mr_diag *d, int err)
 {
 	fprintf(stderr, "error: %s\n", mr_diag_text(d, err));
-	return 1;
+	return mr_host_exit(err);
 }
 
 static int
@@ -87,9 +88,10 @@ export_all(const mr_host_opts *o, const char *media, char *const *names, size_t 
 		printf("no cluster is waiting for a certificate\n");
 	else
 		printf("%zu request(s) written\n", written);
+	fflush(stdout);
 	if (failed > 0)
 		fprintf(stderr, "error: %zu request(s) not written (see above)\n", failed);
-	return failed > 0 ? 1 : 0;
+	return failed > 0 ? MR_EXIT_FAIL : MR_EXIT_OK;
 }
 
 static int
@@ -143,10 +145,12 @@ incomplete_answer(const char *answer, int err, mr_diag *d)
 	    "run writes it again", answer, why);
 }
 
-/* Checks one answer file against the root and the cluster's own CSR. */
+/* Checks one answer file against the root and the cluster's own CSR.
+ * *exit: the exit status its failure gives (a certificate that fails a
+ * check is a failed verification, a file that is none bad input). */
 static int
 check_answer(const mr_host_opts *o, const char *media, const char *name, const char *answer,
-    const mr_cert *root, mr_diag *d)
+    const mr_cert *root, int *exit, mr_diag *d)
 {
 	uint8_t der[MR_WS_CERT_MAX];
 	char path[4096];
@@ -154,8 +158,10 @@ check_answer(const mr_host_opts *o, const char *media, const char *name, const c
 	mr_cert c;
 	int r;
 
+	*exit = MR_EXIT_INPUT;
 	if ((r = mr_ws_read_cert(answer, der, sizeof(der), &len, &c, d)) != MR_OK)
 		return r == MR_E_PEM || r == MR_E_CERT ? incomplete_answer(answer, r, d) : r;
+	*exit = MR_EXIT_VERIFY;
 	if ((r = mr_answer_accept(o, name, der, len, root, d)) != MR_OK)
 		return r;
 	/* Signed by the root, and also proven to be in the audit log (with a
@@ -187,35 +193,36 @@ print_refusal(const char *name, const char *path)
 	free(text);
 }
 
-/* Takes the answer for one waiting cluster, if the media has one. */
+/* Takes the answer for one waiting cluster, if the media has one.
+ * Returns the exit status of its failure, else MR_EXIT_OK. */
 static int
 import_one(const mr_host_opts *o, const char *media, const char *name, const mr_cert *root,
     mr_progress *p, size_t *imported)
 {
 	char path[4096];
 	mr_diag d;
-	int r;
+	int r, exit = MR_EXIT_FAIL;
 
 	mr_diag_clear(&d);
 	if (mr_media_path(path, sizeof(path), media, MR_MEDIA_ANSWERS, name, ".pem") != MR_OK) {
 		mr_progress_error(p, "cluster %s: media path too long", name);
-		return 1;
+		return MR_EXIT_FAIL;
 	}
 	if (mr_path_exists(path)) {
-		if ((r = check_answer(o, media, name, path, root, &d)) != MR_OK) {
+		if ((r = check_answer(o, media, name, path, root, &exit, &d)) != MR_OK) {
 			mr_progress_error(p, "cluster %s: %s", name, mr_diag_text(&d, r));
-			return 1;
+			return exit;
 		}
 		(*imported)++;
-		return 0;
+		return MR_EXIT_OK;
 	}
 	if (mr_media_path(path, sizeof(path), media, MR_MEDIA_ANSWERS, name, ".refused") ==
 		MR_OK && mr_path_exists(path)) {
 		print_refusal(name, path);
-		return 1;
+		return MR_EXIT_REFUSED;
 	}
 	printf("cluster %s: no answer on the media yet\n", name);
-	return 0;
+	return MR_EXIT_OK;
 }
 
 static int
@@ -223,6 +230,7 @@ media_import(const mr_host_opts *o, const char *media, const char *expect)
 {
 	uint8_t root_der[MR_WS_CERT_MAX];
 	size_t root_len = 0, imported = 0, failed = 0;
+	int e, failed_exit = MR_EXIT_FAIL;
 	mr_ws_list names;
 	mr_progress p;
 	mr_cert root;
@@ -245,23 +253,27 @@ media_import(const mr_host_opts *o, const char *media, const char *expect)
 	mr_progress_start(&p, "import", names.n);
 	for (size_t i = 0; i < names.n; i++) {
 		mr_progress_hold(&p);
-		if (!mr_ws_cluster_issued(o, names.names[i]))
-			failed += (size_t)import_one(o, media, names.names[i], &root, &p, &imported);
+		if (!mr_ws_cluster_issued(o, names.names[i]) &&
+		    (e = import_one(o, media, names.names[i], &root, &p, &imported)) != MR_EXIT_OK) {
+			/* One kind of failure gives its own status; a mix gives 1. */
+			failed_exit = failed++ == 0 || failed_exit == e ? e : MR_EXIT_FAIL;
+		}
 		mr_progress_step(&p, 1);
 	}
 	mr_progress_end(&p);
 	mr_ws_list_free(&names);
 	printf("%zu certificate(s) imported\n", imported);
-	if (failed > 0)
+	fflush(stdout); /* the summary line ends before an error starts */
+	if (failed > 0) {
 		fprintf(stderr, "error: %zu answer(s) not taken (see above)\n", failed);
-	return failed > 0 ? 1 : 0;
-}
-
-static void
-usage(FILE *f)
-{
-	fputs("usage: meshroot [--workspace DIR] media export --to DIR [NAME...]\n"
-	      "       meshroot [--workspace DIR] media import --from DIR [--expect-root SHA256]\n", f);
+		return failed_exit;
+	}
+	if (imported == 0) {
+		fprintf(stderr, "error: no answer imported: %s has no answer for a waiting "
+		    "cluster of %s\n", media, o->workspace);
+		return MR_EXIT_NOTHING;
+	}
+	return MR_EXIT_OK;
 }
 
 int
@@ -277,25 +289,38 @@ cmd_media(const mr_host_opts *o, int argc, char **argv)
 	const char *to = NULL, *from = NULL, *expect = NULL, *sub;
 	int c;
 
-	if (argc < 2 || strcmp(argv[1], "--help") == 0) {
-		usage(argc < 2 ? stderr : stdout);
-		return argc < 2 ? 2 : 0;
+	if (argc < 2)
+		return HOST_USAGE("media", "media needs export or import");
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		HOST_HELP(stdout, "media");
+		return MR_EXIT_OK;
 	}
 	sub = argv[1];
+	if (strcmp(sub, "export") != 0 && strcmp(sub, "import") != 0)
+		return HOST_USAGE("media", "unknown media command '%s'", sub);
 	optind = 0; /* 0: glibc fully re-initialises its scanner */
-	while ((c = getopt_long(argc - 1, argv + 1, "", opts, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc - 1, argv + 1, ":", opts, NULL)) != -1) {
 		switch (c) {
 		case 't': to = optarg; break;
 		case 'f': from = optarg; break;
 		case 'e': expect = optarg; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		case 'h': HOST_HELP(stdout, "media"); return MR_EXIT_OK;
+		default: return HOST_OPT_ERROR("media", c, argv + 1);
 		}
 	}
-	if (strcmp(sub, "export") == 0 && to != NULL)
+	if (strcmp(sub, "export") == 0) {
+		if (to == NULL)
+			return HOST_USAGE("media", "media export needs --to DIR");
+		if (from != NULL || expect != NULL)
+			return HOST_USAGE("media", "media export takes --to, not --from or --expect-root");
 		return media_export(o, to, argc - 1 - optind, argv + 1 + optind);
-	if (strcmp(sub, "import") == 0 && from != NULL && optind == argc - 1)
-		return media_import(o, from, expect);
-	usage(stderr);
-	return 2;
+	}
+	if (from == NULL)
+		return HOST_USAGE("media", "media import needs --from DIR");
+	if (to != NULL)
+		return HOST_USAGE("media", "media import takes --from, not --to");
+	if (optind != argc - 1)
+		return HOST_EXTRA("media", argv[1 + optind]);
+	return media_import(o, from, expect);
 }

@@ -10,7 +10,9 @@
  * Anything already expired is critical.
  *
  * Exit status for monitoring (Nagios convention): 0 all fine, 1 a warning,
- * 2 something critical, 3 the workspace could not be read or bad usage.
+ * 2 something critical, 3 the workspace could not be read. A usage error
+ * exits 2 as everywhere (docs/exit-codes.md): it happens at the command
+ * line, never in a monitoring run that worked before.
  */
 #include <getopt.h>
 #include <stdarg.h>
@@ -20,6 +22,7 @@
 #include <time.h>
 
 #include "cmd.h"
+#include "cmdtab.h"
 #include "mr_crl.h"
 #include "mr_fileio.h"
 #include "renew.h"
@@ -121,10 +124,6 @@ cmd_status(const mr_host_opts *o, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	static const char usage[] =
-	    "usage: meshroot [--workspace DIR] status [--warn-days N] [--root-warn-days N]\n"
-	    "           [--crl-warn-days N]\n"
-	    "exit status: 0 fine, 1 warning, 2 critical, 3 unknown\n";
 	char path[4096], until[32], what[128];
 	uint8_t der[MR_WS_CERT_MAX];
 	unsigned warn_days = 30, root_warn_days = 730, crl_warn_days = 14;
@@ -137,17 +136,18 @@ cmd_status(const mr_host_opts *o, int argc, char **argv)
 	int r, ch;
 
 	optind = 0;
-	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'w': if (parse_days(optarg, &warn_days) != 0) goto bad; break;
 		case 'r': if (parse_days(optarg, &root_warn_days) != 0) goto bad; break;
 		case 'c': if (parse_days(optarg, &crl_warn_days) != 0) goto bad; break;
-		case 'h': fputs(usage, stdout); return 0;
-		default: goto bad;
+		case 'h': HOST_HELP(stdout, "status"); return ST_OK;
+		default: return HOST_OPT_ERROR("status", ch, argv);
 		}
 	}
 	if (optind != argc)
-		goto bad;
+		return HOST_EXTRA("status", argv[optind]);
 	worst = ST_OK;
 	have_crl = 0;
 	mr_diag_clear(&d);
@@ -213,6 +213,5 @@ cmd_status(const mr_host_opts *o, int argc, char **argv)
 	}
 	return worst;
 bad:
-	fputs(usage, stderr);
-	return ST_UNKNOWN;
+	return HOST_USAGE("status", "%s wants a number of days, 0..36525", argv[optind - 1]);
 }

@@ -21,6 +21,7 @@
 
 #include "answer.h"
 #include "cmd.h"
+#include "cmdtab.h"
 #include "link.h"
 #include "progress.h"
 #include "mr_fileio.h"
@@ -90,18 +91,23 @@ static int
 fail(const mr_diag *d, int err)
 {
 	err_line("error: %s\n", mr_diag_text(d, err));
-	return 1;
+	return mr_host_exit(err);
 }
 
 /* A failed exchange: the appliance's own message whole, or the link's. */
 static int
 link_fail(const mr_hostlink *l, const mr_diag *d, int err)
 {
+	int rc;
+
 	if (l != NULL && l->answered) {
 		err_line("error: the appliance answered: %s\n", l->answer);
-		return 1;
+		return MR_EXIT_LINK;
 	}
-	return fail(d, err);
+	/* A socket or device that fails is the link's fault (6), whatever
+	 * I/O error it reported. */
+	rc = fail(d, err);
+	return rc == MR_EXIT_FAIL ? MR_EXIT_LINK : rc;
 }
 
 /* INFO: prints the appliance and checks its root against the pin. */
@@ -393,10 +399,8 @@ submit(const mr_host_opts *o, const char *connect, int usb, const char *serial,
 	time_t start = time(NULL);
 
 	mr_diag_clear(&d);
-	if (n_names > SUBMIT_MAX_CLUSTERS) {
-		fprintf(stderr, "error: at most %d clusters at once\n", SUBMIT_MAX_CLUSTERS);
-		return 2;
-	}
+	if (n_names > SUBMIT_MAX_CLUSTERS)
+		return HOST_USAGE("submit", "at most %d clusters at once", SUBMIT_MAX_CLUSTERS);
 	if ((all = calloc(SUBMIT_MAX_CLUSTERS, sizeof(*all))) == NULL) {
 		fprintf(stderr, "error: out of memory\n");
 		return 1;
@@ -449,7 +453,7 @@ submit(const mr_host_opts *o, const char *connect, int usb, const char *serial,
 	if ((r = mr_hostlink_open(l, connect, usb, serial, &d)) != MR_OK) {
 		free(l);
 		l = NULL;
-		rc = fail(&d, r);
+		rc = link_fail(NULL, &d, r);
 		goto out_nolink;
 	}
 	if ((r = open_session(o, l, expect, root_der, sizeof(root_der), &root_len, &root, &queue,
@@ -559,7 +563,7 @@ device(const mr_host_opts *o, const char *connect, int usb, const char *serial,
 		return 1;
 	if ((r = mr_hostlink_open(l, connect, usb, serial, &d)) != MR_OK) {
 		free(l);
-		return fail(&d, r);
+		return link_fail(NULL, &d, r);
 	}
 	if ((r = open_session(o, l, expect, root_der, sizeof(root_der), &root_len, &root, NULL,
 		 &d)) != MR_OK) {
@@ -605,15 +609,6 @@ out:
 	mr_hostlink_close(l);
 	free(l);
 	return rc;
-}
-
-static void
-usage(FILE *f)
-{
-	fputs("usage: meshroot [--workspace DIR] submit (--usb [SERIAL] | --connect unix:PATH)\n"
-	      "                [--expect-root SHA256] [--no-wait] [--wait SECONDS] [NAME...]\n"
-	      "       meshroot [--workspace DIR] device (--usb [SERIAL] | --connect unix:PATH)\n"
-	      "                [--audit-from N]\n", f);
 }
 
 /*
@@ -665,9 +660,11 @@ run(const mr_host_opts *o, int argc, char **argv, int is_device)
 	long wait_s = 0, audit_from = 0;
 	struct sigaction sa;
 	const char *spaced_serial = take_usb_serial(o, &argc, argv);
+	const char *cmd = is_device ? "device" : "submit";
 
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
 		switch (c) {
 		case 'u': usb = 1; serial = optarg != NULL ? optarg : spaced_serial; break;
 		case 'c': connect = optarg; break;
@@ -676,21 +673,22 @@ run(const mr_host_opts *o, int argc, char **argv, int is_device)
 		case 'w': wait_s = strtol(optarg, NULL, 10); break;
 		case 'p': poll_ms = (int)strtol(optarg, NULL, 10); break;
 		case 'a': audit_from = strtol(optarg, NULL, 10); break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		case 'h': HOST_HELP(stdout, cmd); return MR_EXIT_OK;
+		default: return HOST_OPT_ERROR(cmd, c, argv);
 		}
 	}
-	if (usb == (connect != NULL) || poll_ms < 10 || poll_ms > 60000) {
-		usage(stderr);
-		return 2;
-	}
+	if (usb == (connect != NULL))
+		return HOST_USAGE(cmd, "%s needs one of --usb or --connect unix:PATH", cmd);
+	if (poll_ms < 10 || poll_ms > 60000)
+		return HOST_USAGE(cmd, "--poll-ms must be 10..60000");
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_sigint; /* no SA_RESTART: waits end early */
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	if (is_device)
-		return optind == argc ? device(o, connect, usb, serial, expect, audit_from) : 2;
+		return optind == argc ? device(o, connect, usb, serial, expect, audit_from) :
+		    HOST_EXTRA(cmd, argv[optind]);
 	return submit(o, connect, usb, serial, expect, no_wait, poll_ms, wait_s, argc - optind,
 	    argv + optind);
 }

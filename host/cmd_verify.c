@@ -1,32 +1,17 @@
 /*
  * meshroot verify DIR...: checks Istio cacerts directories (see verify.h).
- * Exit 0 when every directory is clean, 1 when any has a problem or cannot
- * be read, 2 on a usage error.
+ * Exit 0 when every directory is clean, 7 when any has a problem, the
+ * error's status when one cannot be read (docs/exit-codes.md), 2 on a
+ * usage error.
  */
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
 #include "cmd.h"
+#include "cmdtab.h"
 #include "mr_diag.h"
 #include "verify.h"
-
-static void
-usage(FILE *f)
-{
-	fprintf(f,
-	    "usage: meshroot verify [--at YYYY-MM-DD[THH:MM:SSZ]] DIR...\n"
-	    "\n"
-	    "Checks each Istio cacerts directory (ca-cert.pem, ca-key.pem,\n"
-	    "root-cert.pem, cert-chain.pem) the way istiod does when it loads a\n"
-	    "plug-in CA, plus PKI hygiene. Prints one line per problem,\n"
-	    "\"DIR: problem: ...\", or \"DIR: ok (...)\" when there is none.\n"
-	    "\n"
-	    "  --at TIME   judge validity periods at TIME (UTC) instead of now\n"
-	    "  --help      this text\n"
-	    "\n"
-	    "Exit status: 0 all clean, 1 problems found, 2 usage error.\n");
-}
 
 /* "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM:SSZ", UTC. */
 static int
@@ -59,7 +44,7 @@ int
 cmd_verify(const mr_host_opts *o, int argc, char **argv)
 {
 	time_t now = time(NULL);
-	int first_dir = argc, status = 0;
+	int first_dir = argc, status = MR_EXIT_OK;
 
 	(void)o; /* verify reads only the directories it is given */
 	for (int i = 1; i < argc; i++) {
@@ -70,31 +55,23 @@ cmd_verify(const mr_host_opts *o, int argc, char **argv)
 			break;
 		}
 		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-			usage(stdout);
-			return 0;
+			HOST_HELP(stdout, "verify");
+			return MR_EXIT_OK;
 		}
 		if (strcmp(a, "--at") == 0 || strncmp(a, "--at=", 5) == 0) {
 			const char *val = a[4] == '=' ? a + 5 : (i + 1 < argc ? argv[++i] : NULL);
-			if (val == NULL || parse_time(val, &now) != 0) {
-				fprintf(stderr, "error: verify: --at wants "
-				    "YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ\n");
-				return 2;
-			}
+			if (val == NULL || parse_time(val, &now) != 0)
+				return HOST_USAGE("verify",
+				    "--at wants YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ");
 			continue;
 		}
-		if (a[0] == '-' && a[1] != '\0') {
-			fprintf(stderr, "error: verify: unknown option %s "
-			    "(try meshroot verify --help)\n", a);
-			return 2;
-		}
+		if (a[0] == '-' && a[1] != '\0')
+			return HOST_USAGE("verify", "unknown option '%s'", a);
 		first_dir = i;
 		break;
 	}
-	if (first_dir >= argc) {
-		fprintf(stderr, "error: verify: no directory given "
-		    "(usage: meshroot verify DIR...)\n");
-		return 2;
-	}
+	if (first_dir >= argc)
+		return HOST_USAGE("verify", "verify needs a DIR");
 
 	for (int i = first_dir; i < argc; i++) {
 		mr_diag d;
@@ -106,14 +83,14 @@ cmd_verify(const mr_host_opts *o, int argc, char **argv)
 			fflush(stdout); /* keep the two streams in order on a tty */
 			fprintf(stderr, "error: %s: %s\n", argv[i],
 			    mr_diag_text(&d, r));
-			status = 1;
+			status = status == MR_EXIT_OK ? mr_host_exit(r) : status;
 		} else if (r > 0) {
-			status = 1;
+			status = MR_EXIT_VERIFY;
 		}
 	}
 	if (fflush(stdout) != 0) {
 		fprintf(stderr, "error: verify: cannot write the report\n");
-		return 1;
+		return MR_EXIT_FAIL;
 	}
 	return status;
 }
