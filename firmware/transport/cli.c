@@ -65,7 +65,8 @@ help_top(FILE *f, const mr_cli_table *t)
 		const mr_cli_cmd *e = &t->cmds[i];
 		snprintf(head, sizeof(head), "%s%s%s", e->cmd, e->sub != NULL ? " " : "",
 		    e->sub != NULL ? e->sub : "");
-		fprintf(f, "  %s %s\n      %s\n", head, e->args, e->what);
+		fprintf(f, "  %s%s%s\n      %s\n", head, e->args[0] != '\0' ? " " : "", e->args,
+		    e->what);
 	}
 	fputs("\noptions:\n", f);
 	for (size_t k = 0; k < n_opts(t->gopts); k++)
@@ -87,8 +88,9 @@ mr_cli_help(FILE *f, const mr_cli_table *t, const char *cmd)
 		const mr_cli_cmd *e = &t->cmds[i];
 		if (strcmp(e->cmd, cmd) != 0)
 			continue;
-		fprintf(f, "%s %s [global options] %s%s%s %s\n", lead, t->prog, e->cmd,
-		    e->sub != NULL ? " " : "", e->sub != NULL ? e->sub : "", e->args);
+		fprintf(f, "%s %s [global options] %s%s%s%s%s\n", lead, t->prog, e->cmd,
+		    e->sub != NULL ? " " : "", e->sub != NULL ? e->sub : "",
+		    e->args[0] != '\0' ? " " : "", e->args);
 		lead = "      ";
 		found = 1;
 	}
@@ -116,18 +118,25 @@ mr_cli_help(FILE *f, const mr_cli_table *t, const char *cmd)
 	fprintf(f, "\nglobal options: %s --help; exit statuses: docs/exit-codes.md\n", t->prog);
 }
 
+/* A required argument ("--to DIR"); an optional one reads "[SERIAL]". */
+static int
+takes_arg(const mr_cli_opt *o)
+{
+	return o->arg != NULL && o->arg[0] != '[';
+}
+
 void
 mr_cli_list(FILE *f, const mr_cli_table *t)
 {
 	fputs("- -", f);
 	for (size_t k = 0; k < n_opts(t->gopts); k++)
-		fprintf(f, " %s", t->gopts[k].name);
+		fprintf(f, " %s%s", t->gopts[k].name, takes_arg(&t->gopts[k]) ? "=" : "");
 	fputc('\n', f);
 	for (size_t i = 0; i < t->n; i++) {
 		const mr_cli_cmd *e = &t->cmds[i];
 		fprintf(f, "%s %s", e->cmd, e->sub != NULL ? e->sub : "-");
 		for (size_t k = 0; k < n_opts(e->opts); k++)
-			fprintf(f, " %s", e->opts[k].name);
+			fprintf(f, " %s%s", e->opts[k].name, takes_arg(&e->opts[k]) ? "=" : "");
 		fputs(" --help\n", f);
 	}
 }

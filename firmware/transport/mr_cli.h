@@ -40,8 +40,9 @@ typedef struct {
  * subcommand's synopsis, the options, the examples. */
 void mr_cli_help(FILE *f, const mr_cli_table *t, const char *cmd);
 
-/* One line a subcommand, "CMD SUB --opt ...", SUB "-" when the command
- * has none; the first line, "- - --global ...", holds the global options. */
+/* One line a subcommand, "CMD SUB --opt --opt= ...", SUB "-" when the
+ * command has none, "=" after an option that takes an argument; the first
+ * line, "- - --global ...", holds the global options. */
 void mr_cli_list(FILE *f, const mr_cli_table *t);
 
 /* Prints "error: <fmt...> (see PROG CMD --help)" and returns MR_EXIT_USAGE. */

@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "board_api.h"
+#include "mr_cmdtab.h"
 #include "mr_commands.h"
 #include "mr_fileio.h"
 #include "mr_fingerprint.h"
@@ -544,7 +545,8 @@ cmd_sign(mr_app *app, int argc, char **argv)
 	int c, review = 0;
 
 	optind = 0; /* 0: glibc fully re-initialises its scanner */
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
 		switch (c) {
 		case 'm': media = optarg; break;
 		case 'y': app->yes = 1; break;
@@ -553,27 +555,17 @@ cmd_sign(mr_app *app, int argc, char **argv)
 				review = 0;
 			else if (strcmp(optarg, "batch") == 0)
 				review = 1;
-			else {
-				fprintf(stderr, "error: --review takes each or batch\n");
-				return 2;
-			}
+			else
+				return APP_USAGE("sign", "--review takes each or batch");
 			break;
-		case 'h':
-			board_console_write(
-			    "usage: meshroot-appliance [global options] sign --media DIR [--review each|batch] [--yes]\n"
-			    "  --review each    show each new request and approve it on its own (default)\n"
-			    "  --review batch   show the whole batch as one table, approve it with one\n"
-			    "                   confirmation (recorded with the batch's SHA-256)\n"
-			    "  --yes            approve without asking (tests, demos; recorded as --yes)\n"
-			    "example: meshroot-appliance --state /var/lib/meshroot sign --media /media/stick --review batch\n");
-			return 0;
-		default: return 2;
+		case 'h': APP_HELP(stdout, "sign"); return MR_EXIT_OK;
+		default: return APP_OPT_ERROR("sign", c, argv);
 		}
 	}
-	if (media == NULL) {
-		fprintf(stderr, "error: sign needs --media DIR\n");
-		return 2;
-	}
+	if (optind != argc)
+		return APP_EXTRA("sign", argv[optind]);
+	if (media == NULL)
+		return APP_USAGE("sign", "sign needs --media DIR");
 	mr_ps ps;
 	mr_diag d;
 	int rc;

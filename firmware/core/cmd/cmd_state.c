@@ -20,17 +20,9 @@
 #include <string.h>
 
 #include "board_api.h"
+#include "mr_cmdtab.h"
 #include "mr_commands.h"
 #include "mr_statecheck.h"
-
-static void
-usage(FILE *f)
-{
-	fputs("usage: meshroot-appliance [global options] state check [--repair [--yes]]\n"
-	      "  exit 0 healthy, 3 problems that --repair fixes, 4 problems that need\n"
-	      "  manual recovery (docs/operations.md), 1 the check could not run\n",
-	    f);
-}
 
 static int
 report(const mr_sc_report *rep)
@@ -141,27 +133,28 @@ cmd_state(mr_app *app, int argc, char **argv)
 	mr_sc_report rep;
 	int c, fix = 0, rc;
 
-	if (argc >= 2 && strcmp(argv[1], "--help") == 0) {
-		usage(stdout);
-		return 0;
+	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		APP_HELP(stdout, "state");
+		return MR_EXIT_OK;
 	}
-	if (argc < 2 || strcmp(argv[1], "check") != 0) {
-		usage(stderr);
-		return 2;
-	}
+	if (argc < 2)
+		return APP_USAGE("state", "state needs check");
+	if (strcmp(argv[1], "check") != 0)
+		return APP_USAGE("state", "unknown state command '%s'", argv[1]);
 	optind = 0; /* 0: glibc fully re-initialises its scanner */
-	while ((c = getopt_long(argc - 1, argv + 1, "", opts, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc - 1, argv + 1, ":", opts, NULL)) != -1) {
 		switch (c) {
 		case 'r': fix = 1; break;
 		case 'y': app->yes = 1; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		case 'h': APP_HELP(stdout, "state"); return MR_EXIT_OK;
+		default: return APP_OPT_ERROR("state", c, argv + 1);
 		}
 	}
-	if (optind < argc - 1 || (app->yes && !fix)) {
-		usage(stderr);
-		return 2;
-	}
+	if (optind < argc - 1)
+		return APP_EXTRA("state", argv[1 + optind]);
+	if (app->yes && !fix)
+		return APP_USAGE("state", "--yes goes with --repair");
 	{
 		/* One owner: no batch may change the state while it is checked. */
 		mr_diag d;

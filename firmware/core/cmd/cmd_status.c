@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "board_api.h"
+#include "mr_cmdtab.h"
 #include "mr_commands.h"
 #include "mr_crl.h"
 #include "mr_fileio.h"
@@ -23,10 +24,12 @@ cmd_status(mr_app *app, int argc, char **argv)
 	int r;
 
 	(void)argv;
-	if (argc > 1) {
-		board_console_write("usage: meshroot-appliance [global options] status\n");
-		return strcmp(argv[1], "--help") == 0 ? 0 : 2;
+	if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		APP_HELP(stdout, "status");
+		return MR_EXIT_OK;
 	}
+	if (argc > 1)
+		return APP_EXTRA("status", argv[1]);
 	mr_diag_clear(&d);
 	if ((r = mr_app_load(app, &d)) != MR_OK)
 		return mr_fail(r, &d);
