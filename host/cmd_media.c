@@ -230,7 +230,8 @@ media_import(const mr_host_opts *o, const char *media, const char *expect)
 {
 	uint8_t root_der[MR_WS_CERT_MAX];
 	size_t root_len = 0, imported = 0, failed = 0;
-	int e, failed_exit = MR_EXIT_FAIL;
+	int e, failed_exit = MR_EXIT_FAIL, crl_imported = 0;
+	size_t waiting = 0;
 	mr_ws_list names;
 	mr_progress p;
 	mr_cert root;
@@ -241,11 +242,8 @@ media_import(const mr_host_opts *o, const char *media, const char *expect)
 	if ((r = check_root(o, media, expect, root_der, sizeof(root_der), &root_len, &root,
 		 &d)) != MR_OK)
 		return fail(&d, r);
-	{
-		int crl_imported = 0;
-		if ((r = mr_host_crl_import(o, media, &root, &crl_imported, &d)) != MR_OK)
-			return fail(&d, r);
-	}
+	if ((r = mr_host_crl_import(o, media, &root, &crl_imported, &d)) != MR_OK)
+		return fail(&d, r);
 	if ((r = mr_host_audit_pin(o, media, &d)) != MR_OK)
 		return fail(&d, r);
 	if ((r = mr_ws_list_read(o, &names, &d)) != MR_OK)
@@ -253,6 +251,7 @@ media_import(const mr_host_opts *o, const char *media, const char *expect)
 	mr_progress_start(&p, "import", names.n);
 	for (size_t i = 0; i < names.n; i++) {
 		mr_progress_hold(&p);
+		waiting += !mr_ws_cluster_issued(o, names.names[i]);
 		if (!mr_ws_cluster_issued(o, names.names[i]) &&
 		    (e = import_one(o, media, names.names[i], &root, &p, &imported)) != MR_EXIT_OK) {
 			/* One kind of failure gives its own status; a mix gives 1. */
@@ -268,9 +267,15 @@ media_import(const mr_host_opts *o, const char *media, const char *expect)
 		fprintf(stderr, "error: %zu answer(s) not taken (see above)\n", failed);
 		return failed_exit;
 	}
-	if (imported == 0) {
-		fprintf(stderr, "error: no answer imported: %s has no answer for a waiting "
-		    "cluster of %s\n", media, o->workspace);
+	/* Nothing taken at all (a new CRL counts): its own status, for
+	 * scripts that wait for the appliance's answers. */
+	if (imported == 0 && !crl_imported) {
+		if (waiting == 0)
+			fprintf(stderr, "error: nothing imported: no cluster of %s is waiting for a "
+			    "certificate, and %s has no newer CRL\n", o->workspace, media);
+		else
+			fprintf(stderr, "error: nothing imported: %s has no answer for the %zu "
+			    "waiting cluster(s) of %s\n", media, waiting, o->workspace);
 		return MR_EXIT_NOTHING;
 	}
 	return MR_EXIT_OK;

@@ -114,6 +114,12 @@ parse_days(const char *v, unsigned *out)
 	return 0;
 }
 
+static int
+bad_days(const char *opt)
+{
+	return HOST_USAGE("status", "%s wants a number of days, 0..36525", opt);
+}
+
 int
 cmd_status(const mr_host_opts *o, int argc, char **argv)
 {
@@ -139,9 +145,15 @@ cmd_status(const mr_host_opts *o, int argc, char **argv)
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
 		switch (ch) {
-		case 'w': if (parse_days(optarg, &warn_days) != 0) goto bad; break;
-		case 'r': if (parse_days(optarg, &root_warn_days) != 0) goto bad; break;
-		case 'c': if (parse_days(optarg, &crl_warn_days) != 0) goto bad; break;
+		case 'w': if (parse_days(optarg, &warn_days) != 0) return bad_days("--warn-days"); break;
+		case 'r':
+			if (parse_days(optarg, &root_warn_days) != 0)
+				return bad_days("--root-warn-days");
+			break;
+		case 'c':
+			if (parse_days(optarg, &crl_warn_days) != 0)
+				return bad_days("--crl-warn-days");
+			break;
 		case 'h': HOST_HELP(stdout, "status"); return ST_OK;
 		default: return HOST_OPT_ERROR("status", ch, argv);
 		}
@@ -212,6 +224,4 @@ cmd_status(const mr_host_opts *o, int argc, char **argv)
 		return ST_UNKNOWN;
 	}
 	return worst;
-bad:
-	return HOST_USAGE("status", "%s wants a number of days, 0..36525", argv[optind - 1]);
 }

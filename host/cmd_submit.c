@@ -104,10 +104,11 @@ link_fail(const mr_hostlink *l, const mr_diag *d, int err)
 		err_line("error: the appliance answered: %s\n", l->answer);
 		return MR_EXIT_LINK;
 	}
-	/* A socket or device that fails is the link's fault (6), whatever
-	 * I/O error it reported. */
+	/* A socket or device that is not there or fails is the link's
+	 * fault (6), whatever error it reported; a root or answer that fails
+	 * its check stays a failed verification (7). */
 	rc = fail(d, err);
-	return rc == MR_EXIT_FAIL ? MR_EXIT_LINK : rc;
+	return rc == MR_EXIT_FAIL || rc == MR_EXIT_INPUT ? MR_EXIT_LINK : rc;
 }
 
 /* INFO: prints the appliance and checks its root against the pin. */

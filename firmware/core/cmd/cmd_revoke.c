@@ -72,11 +72,9 @@ cmd_revoke(mr_app *app, int argc, char **argv)
 		mr_diag_set(&d, MR_E_ARG, "'%s' is not a hex serial", argv[optind]);
 		return mr_fail(MR_E_ARG, &d);
 	}
-	if (mr_crl_reason_parse(reason_name, &reason) != MR_OK) {
-		mr_diag_set(&d, MR_E_ARG, "'%s' is not a revocation reason meshroot uses (see --help)",
+	if (mr_crl_reason_parse(reason_name, &reason) != MR_OK)
+		return APP_USAGE("revoke", "'%s' is not a revocation reason meshroot uses",
 		    reason_name);
-		return mr_fail(MR_E_ARG, &d);
-	}
 	if ((r = mr_app_load(app, &d)) != MR_OK)
 		return mr_fail(r, &d);
 	if ((e = mr_db_by_serial(&app->db, serial)) == NULL || e->state != MR_DB_ISSUED) {

@@ -393,7 +393,7 @@ review_batch(batch *b, mr_ps *ps, size_t *n, mr_diag *d)
 		    mr_app_checkpoint(app, NULL, 0, NULL, d) != MR_OK)
 			return mr_fail(MR_E_AUDIT, d);
 		fprintf(stderr, "error: batch declined by the operator: nothing signed\n");
-		return 1;
+		return MR_EXIT_REFUSED;
 	}
 	if (r != MR_OK)
 		return mr_fail(r, d);
@@ -513,18 +513,21 @@ sign_media(mr_app *app, const char *media, mr_ps *ps, int review)
 	mr_progress_end(&b->prog);
 	say("summary: %u signed, %u answered from earlier runs, %u refused, %u skipped\n",
 	    b->bc.signed_new, b->bc.signed_before, b->bc.refused, b->bc.skipped);
-	rc = 0;
+	fflush(stdout); /* the summary ends before an error line starts */
+	rc = MR_EXIT_OK;
 	if (stop) {
 		fprintf(stderr, "error: batch stopped: state or audit failure (see above)\n");
-		rc = 1;
+		rc = MR_EXIT_FAIL;
 	} else if (parser_failed) {
 		fprintf(stderr, "error: batch stopped: the request parser failed (see above); "
 				"nothing it sent afterwards was used\n");
-		rc = 1;
+		rc = MR_EXIT_FAIL;
 	} else if (b->bc.refused + b->bc.skipped > 0) {
 		fprintf(stderr, "error: %u of %zu request file(s) not signed\n",
 		    b->bc.refused + b->bc.skipped, n);
-		rc = 1;
+		/* A refusal (policy, operator) is 4; only skipped files, which
+		 * are no requests at all, are bad input. */
+		rc = b->bc.refused > 0 ? MR_EXIT_REFUSED : MR_EXIT_INPUT;
 	}
 	mr_review_free(&b->rv);
 	free(b);
