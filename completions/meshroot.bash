@@ -6,12 +6,13 @@
 # _meshroot_complete: the completion function of both programs.
 _meshroot_complete() {
   local prog=${COMP_WORDS[0]} cur=${COMP_WORDS[COMP_CWORD]} prev=""
-  local table line cmd="" sub="" i w words opts
+  local table flat cmd="" sub="" i w words opts
   [ "$COMP_CWORD" -gt 0 ] && prev=${COMP_WORDS[COMP_CWORD-1]}
   table=$("$prog" --help-commands 2>/dev/null) || return 0
+  flat=" ${table//$'\n'/ } " # " --opt= " marks an option with an argument
 
   # An option that takes an argument: complete file names for it.
-  if [[ $prev == --* ]] && grep -qE "(^| )$prev=( |\$)" <<<"$table"; then
+  if [[ $prev == --* && $flat == *" $prev= "* ]]; then
     COMPREPLY=($(compgen -f -- "$cur"))
     return 0
   fi
@@ -20,7 +21,7 @@ _meshroot_complete() {
   for ((i = 1; i < COMP_CWORD; i++)); do
     w=${COMP_WORDS[i]}
     if [[ $w == --* ]]; then
-      grep -qE "(^| )$w=( |\$)" <<<"$table" && ((i++))
+      [[ $flat == *" $w= "* ]] && ((i++))
       continue
     fi
     if [ -z "$cmd" ]; then

@@ -56,6 +56,7 @@ typedef struct {
 	const mr_cert *root;
 	mr_progress *pg;
 	int progressed;        /* something was sent or finished this round */
+	int failed_exit;       /* the status of the failures: one kind its own, a mix 1 */
 } batch_run;
 
 static volatile sig_atomic_t interrupted;
@@ -168,12 +169,14 @@ by_hash(batch_run *x, const uint8_t hash[32])
 	return NULL;
 }
 
+/* exit: MR_EXIT_OK, or the status of this item's failure. */
 static void
-finished(batch_run *x, item *it, int failed)
+finished(batch_run *x, item *it, int exit)
 {
 	it->state = S_DONE;
 	x->done++;
-	x->failed += (size_t)failed;
+	if (exit != MR_EXIT_OK)
+		x->failed_exit = x->failed++ == 0 || x->failed_exit == exit ? exit : MR_EXIT_FAIL;
 	x->progressed = 1;
 }
 
@@ -195,7 +198,7 @@ apply(batch_run *x, item *it, const mr_link_result *res)
 		return;
 	case MR_RS_REFUSED:
 		err_line("error: cluster %s: refused by the appliance: %s\n", it->name, res->reason);
-		finished(x, it, 1);
+		finished(x, it, MR_EXIT_REFUSED);
 		return;
 	}
 	if (res->cert.n == 0)
@@ -203,7 +206,7 @@ apply(batch_run *x, item *it, const mr_link_result *res)
 	mr_progress_hold(x->pg);
 	if ((r = mr_answer_accept(x->o, it->name, res->cert.p, res->cert.n, x->root, &d)) != MR_OK) {
 		err_line("error: cluster %s: %s\n", it->name, mr_diag_text(&d, r));
-		finished(x, it, 1);
+		finished(x, it, MR_EXIT_VERIFY);
 		return;
 	}
 	/* Signed by the root, and proven to be in the audit log (with a
@@ -214,10 +217,10 @@ apply(batch_run *x, item *it, const mr_link_result *res)
 		if (mr_ws_path(x->o, it->name, "ca-cert.pem", path, sizeof(path)) == MR_OK)
 			remove(path);
 		err_line("error: cluster %s: %s\n", it->name, mr_diag_text(&d, r));
-		finished(x, it, 1);
+		finished(x, it, MR_EXIT_VERIFY);
 		return;
 	}
-	finished(x, it, 0);
+	finished(x, it, MR_EXIT_OK);
 }
 
 /* Applies a reply's results; every one must be for a request sent. */
@@ -497,7 +500,7 @@ submit(const mr_host_opts *o, const char *connect, int usb, const char *serial,
 			mr_progress_hold(&pg);
 			printf("%zu request(s) waiting for approval on the appliance; run this command "
 			       "again to fetch the results\n", waiting);
-			rc = x.failed ? 1 : 0;
+			rc = x.failed ? x.failed_exit : MR_EXIT_OK;
 			goto out;
 		}
 		if (x.progressed) {
@@ -532,7 +535,7 @@ submit(const mr_host_opts *o, const char *connect, int usb, const char *serial,
 		accepted += (size_t)mr_ws_cluster_issued(o, items[i].name);
 	mr_progress_end(&pg);
 	printf("%zu certificate(s) imported\n", accepted);
-	rc = x.failed ? 1 : 0;
+	rc = x.failed ? x.failed_exit : MR_EXIT_OK;
 out:
 	progress = NULL;
 	mr_hostlink_close(l);

@@ -106,8 +106,9 @@ const mr_cli_table mr_host_cli = {
 	"DIR/lock): a second one exits 75 at once, naming the owner, and changes\n"
 	"nothing. status, verify, audit and media export only read it.\n"
 	"Exit status: 0 success, 1 failure, 2 usage, 3 bad input, 4 refused,\n"
-	"5 token, 6 device/link, 7 verification failed, 8 nothing imported,\n"
-	"75 workspace in use, 130 interrupted (docs/exit-codes.md, meshroot(1)).\n",
+	"6 device/link, 7 verification failed, 8 nothing imported, 75 workspace\n"
+	"in use, 130 interrupted; status: 0 fine, 1 warning, 2 critical, 3 unknown\n"
+	"(meshroot(1), docs/exit-codes.md).\n",
 };
 
 int

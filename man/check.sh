@@ -37,33 +37,41 @@ source_opts() {
 check_prog() {
   local prog=$1 page=$2
   shift 2
-  local table code opt line cmd sub
+  local table code opt cmd sub text
+  local -A in_table=() in_code=()
   [ -x "$bin/$prog" ] || { err "$bin/$prog: not built"; return; }
   table=$("$bin/$prog" --help-commands)
+  text=$(<"$page")
+  text=$'\n'"$text"$'\n'
+  for opt in $table; do
+    [[ $opt == --* ]] && in_table[${opt%=}]=1
+  done
+  code=$(source_opts "$@" | sort -u | grep -vx -- '--help-commands')
+  for opt in $code; do in_code[$opt]=1; done
   # Commands and subcommands: an .It Cm entry each.
   while read -r cmd sub _; do
     [ "$cmd" = "-" ] && continue
     if [ "$sub" = "-" ]; then
-      grep -qE "^\.It Cm $cmd( |\$)" "$page" || err "$page: no entry for '$cmd'"
+      [[ $text == *$'\n'".It Cm $cmd "* || $text == *$'\n'".It Cm $cmd"$'\n'* ]] ||
+        err "$page: no entry for '$cmd'"
     else
-      grep -qE "^\.It Cm $cmd $sub( |\$)" "$page" || err "$page: no entry for '$cmd $sub'"
+      [[ $text == *$'\n'".It Cm $cmd $sub "* || $text == *$'\n'".It Cm $cmd $sub"$'\n'* ]] ||
+        err "$page: no entry for '$cmd $sub'"
     fi
   done <<<"$table"
-  # Options of the table and of the source: a Fl each in the page.
-  code=$(source_opts "$@" | sort -u | grep -vx -- '--help-commands')
-  for opt in $( (tr ' ' '\n' <<<"$table" | grep -E '^--' | tr -d '='; echo "$code") | sort -u); do
-    # mdoc writes --name as "Fl -name".
-    grep -qE "Fl ${opt#-}( |\$)" "$page" || err "$page: option $opt has no entry"
+  # Options of the table and of the source: a Fl each in the page (mdoc
+  # writes --name as "Fl -name").
+  for opt in "${!in_table[@]}" "${!in_code[@]}"; do
+    [[ $text == *"Fl ${opt#-} "* || $text == *"Fl ${opt#-}"$'\n'* ]] ||
+      err "$page: option $opt has no entry"
   done
-  for opt in $code; do
-    [ "$opt" = "--help" ] && continue
-    tr ' ' '\n' <<<"$table" | tr -d '=' | grep -qx -- "$opt" ||
+  for opt in "${!in_code[@]}"; do
+    [ "$opt" = "--help" ] || [ -n "${in_table[$opt]:-}" ] ||
       err "$prog: option $opt is in the source but not in the command table (--help)"
   done
   # The other direction warns only.
   for opt in $(grep -oE 'Fl -[a-z][a-z0-9-]*' "$page" | sed 's/^Fl /-/' | sort -u); do
-    tr ' ' '\n' <<<"$table" | tr -d '=' | grep -qx -- "$opt" ||
-      grep -qx -- "$opt" <<<"$code" ||
+    [ -n "${in_table[$opt]:-}" ] || [ -n "${in_code[$opt]:-}" ] ||
       warn "$page: $opt is documented but $prog does not take it (yet)"
   done
 }

@@ -115,7 +115,8 @@ mr_cli_help(FILE *f, const mr_cli_table *t, const char *cmd)
 	for (size_t i = 0; i < t->n; i++)
 		if (strcmp(t->cmds[i].cmd, cmd) == 0)
 			print_examples(f, t->cmds[i].example);
-	fprintf(f, "\nglobal options: %s --help; exit statuses: docs/exit-codes.md\n", t->prog);
+	fprintf(f, "\nglobal options: %s --help; exit statuses: its man page, EXIT STATUS\n",
+	    t->prog);
 }
 
 /* A required argument ("--to DIR"); an optional one reads "[SERIAL]". */

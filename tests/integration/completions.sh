@@ -10,7 +10,7 @@ set -euo pipefail
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
-export PATH="$MESHROOT_BIN:$PATH"
+export PATH="$MESHROOT_BIN:$PATH" LC_ALL=C
 comp="$MESHROOT_SRC/completions"
 for f in meshroot.bash meshroot-appliance.bash _meshroot _meshroot-appliance; do
   [ -f "$comp/$f" ] || fail "completions/$f missing"
@@ -53,31 +53,45 @@ for prog in meshroot meshroot-appliance; do
   done <"$T/table"
 done
 
-# zsh: the functions with compsys's compadd and _files stood in for.
+# zsh: the functions with compsys's compadd and _files stood in for; one
+# zsh reads one command line a line (words separated by spaces, the last
+# one the word being completed) and prints its completions on one line.
 command -v zsh >/dev/null || { echo "SKIP: zsh not installed (bash checked: $n commands)"; exit 77; }
 cat >"$T/z.zsh" <<ZEOF
 fpath=("$comp" \$fpath)
 autoload -U _meshroot _meshroot-appliance
-compadd() { [[ \$1 == -- ]] && shift; print -rl -- "\$@" }
-_files() { print -r -- "<files>" }
+compadd() { [[ \$1 == -- ]] && shift; reply+=("\$@") }
+_files() { reply+=("<files>") }
 _call_program() { shift; eval "\$@" }
-tab() { words=("\$@"); CURRENT=\$#; if [[ \$1 == meshroot ]]; then _meshroot; else _meshroot-appliance; fi }
-tab "\$@" | sort -u | tr '\n' ' ' | sed 's/ \$//'
+local line
+local -a reply words
+while IFS= read -r line; do
+  words=("\${(@s: :)line}")
+  [[ \$line == *" " ]] && words+=("")
+  CURRENT=\$#words reply=()
+  if [[ \$words[1] == meshroot ]]; then _meshroot; else _meshroot-appliance; fi
+  print -r -- "\${(j: :)\${(@ou)reply}}"
+done
 ZEOF
-zexpect() { local want=$1 got; shift; got=$(zsh -f "$T/z.zsh" "$@"); [ "$got" = "$want" ] || fail "zsh: '$*<TAB>' gave '$got', expected '$want'"; }
-# compsys filters by the typed prefix itself: the stand-in shows all.
-zexpect "$(awk '$1 != "-" { print $1 }' <(meshroot --help-commands) | sort -u | tr '\n' ' ' | sed 's/ $//')" meshroot med
-zexpect "--all --crl --crl-days --format --help --out --secret-yaml" meshroot bundle --
-zexpect "export import" meshroot media ""
-zexpect "<files>" meshroot media import --from ""
-zexpect "init reshare rotate template" meshroot-appliance --state "$T/s" ceremony ""
+# The lines to complete, and what each must give. compsys filters by the
+# typed prefix itself: the stand-in shows every candidate.
+: >"$T/zin"; : >"$T/zwant"
+zcase() { printf '%s\n' "$1" >>"$T/zwant"; printf '%s\n' "$2" >>"$T/zin"; }
+zcase "$(meshroot --help-commands | awk '$1 != "-" { print $1 }' | sort -u | tr '\n' ' ' | sed 's/ $//')" "meshroot med"
+zcase "--all --crl --crl-days --format --help --out --secret-yaml" "meshroot bundle --"
+zcase "export import" "meshroot media "
+zcase "<files>" "meshroot media import --from "
+zcase "init reshare rotate template" "meshroot-appliance --state $T/s ceremony "
 for prog in meshroot meshroot-appliance; do
   "$prog" --help-commands >"$T/table"
   while read -r cmd sub opts; do
     [ "$cmd" = "-" ] && continue
-    words=("$cmd"); [ "$sub" = "-" ] || words+=("$sub")
-    want=$(tr ' ' '\n' <<<"$opts" | tr -d '=' | sort -u | tr '\n' ' ' | sed 's/ $//')
-    zexpect "$want" "$prog" "${words[@]}" --
+    words="$cmd"; [ "$sub" = "-" ] || words+=" $sub"
+    zcase "$(tr ' ' '\n' <<<"$opts" | tr -d '=' | sort -u | tr '\n' ' ' | sed 's/ $//')" "$prog $words --"
   done <"$T/table"
 done
+zsh -f "$T/z.zsh" <"$T/zin" >"$T/zgot" || fail "zsh failed"
+if ! diff <(paste -d'|' "$T/zin" "$T/zwant") <(paste -d'|' "$T/zin" "$T/zgot") >"$T/zdiff"; then
+  cat "$T/zdiff"; fail "zsh: completions differ (< expected, > got)"
+fi
 echo "PASS: bash and zsh, $n commands"

@@ -74,7 +74,7 @@ host bundle --all c00001 --out "$T/out" >/dev/null 2>"$T/b2.err"
 rc=$?
 set -e
 [ $rc = 2 ] || fail "bundle --all NAME: exit $rc, want 2"
-grep -qx 'error: bundle: --all or cluster names, not both' "$T/b2.err" || fail "bundle --all NAME: $(cat "$T/b2.err")"
+grep -qx 'error: --all or cluster names, not both (see meshroot bundle --help)' "$T/b2.err" || fail "bundle --all NAME: $(cat "$T/b2.err")"
 
 # --- verify a sample, with meshroot and with openssl.
 host verify "$T/out/c00000" "$T/out/c00499" "$T/out/c00999" >"$T/v.out" ||

@@ -90,7 +90,7 @@ cmd_serve(mr_app *app, int argc, char **argv)
 	struct sigaction sa;
 	mr_server *s;
 	mr_diag d;
-	int c, usb = 0, r;
+	int c, usb = 0, r, helper_dead;
 
 	optind = 0;
 	opterr = 0;
@@ -156,6 +156,7 @@ cmd_serve(mr_app *app, int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	r = serve_link(s, &ps, path, ffs, &d);
+	helper_dead = ps.dead; /* before the stop, which marks it dead */
 	mr_sps_stop(&ps);
 	if (path != NULL)
 		unlink(path);
@@ -174,9 +175,13 @@ cmd_serve(mr_app *app, int argc, char **argv)
 	}
 	mr_serve_free(s);
 	free(s);
-	if (r != MR_OK)
-		return mr_fail(r, &d);
-	return 0;
+	if (r != MR_OK) {
+		/* The confined link process died or broke its protocol: a
+		 * failure (1), not a device or link error (6). */
+		int rc = mr_fail(r, &d);
+		return helper_dead && rc == MR_EXIT_LINK ? MR_EXIT_FAIL : rc;
+	}
+	return MR_EXIT_OK;
 early:
 	mr_sps_stop(&ps);
 	if (path != NULL)

@@ -379,6 +379,17 @@ collect(batch *b, mr_ps *ps, size_t w, int *end, int *failed)
 	return b->nw[w] > 0 ? 0 : -1;
 }
 
+/* A failure of the confined request parser. Its channel is a socket pair
+ * inside this machine: a parser that dies or breaks the protocol is a
+ * failure (1), not a device or link error (6). */
+static int
+parser_fail(int err, const mr_diag *d)
+{
+	int rc = mr_fail(err, d);
+
+	return rc == MR_EXIT_LINK ? MR_EXIT_FAIL : rc;
+}
+
 /* --review batch: the table and its one confirmation, then the listing
  * again for issuance. MR_OK to go on; otherwise the exit status. */
 static int
@@ -398,7 +409,7 @@ review_batch(batch *b, mr_ps *ps, size_t *n, mr_diag *d)
 	if (r != MR_OK)
 		return mr_fail(r, d);
 	if ((r = mr_ps_rewind(ps, d)) != MR_OK || (r = mr_ps_list(ps, n, d)) != MR_OK)
-		return mr_fail(r, d);
+		return parser_fail(r, d);
 	return MR_OK;
 }
 
@@ -417,7 +428,7 @@ sign_media(mr_app *app, const char *media, mr_ps *ps, int review)
 	/* The parser first: it must never share an address space or a
 	 * descriptor with the state dir or the token session. */
 	if ((r = mr_ps_start(ps, media, &d)) != MR_OK)
-		return mr_fail(r, &d);
+		return parser_fail(r, &d);
 	if ((r = mr_app_load(app, &d)) != MR_OK)
 		return mr_fail(r, &d);
 	if ((r = mr_app_open_token(app, &d)) != MR_OK ||
@@ -426,7 +437,7 @@ sign_media(mr_app *app, const char *media, mr_ps *ps, int review)
 	/* The start's checks are done with: their wolfSSL tables go. */
 	mr_sig_release_cache();
 	if ((r = mr_ps_list(ps, &n, &d)) != MR_OK)
-		return mr_fail(r, &d);
+		return parser_fail(r, &d);
 	/* The root travels with every batch so the host can pin and check it,
 	 * and the audit key with it. */
 	if (mr_path_join(path, sizeof(path), media, MR_MEDIA_ROOT) != MR_OK ||

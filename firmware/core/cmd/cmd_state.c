@@ -53,6 +53,17 @@ report(const mr_sc_report *rep)
 	return manual > 0 ? MR_SC_EXIT_MANUAL : MR_SC_EXIT_REPAIRABLE;
 }
 
+/* Prints the error; the exit status, never 3 or 4: those are the check's
+ * own findings (repairable, manual), so a failure to check or repair
+ * (bad input, an operator's no) is 1. */
+static int
+fail(int err, const mr_diag *d)
+{
+	int rc = mr_fail(err, d);
+
+	return rc == MR_EXIT_INPUT || rc == MR_EXIT_REFUSED ? MR_EXIT_FAIL : rc;
+}
+
 static int
 check(mr_app *app, int opts, mr_sc_report *rep)
 {
@@ -61,7 +72,7 @@ check(mr_app *app, int opts, mr_sc_report *rep)
 
 	mr_diag_clear(&d);
 	if ((r = mr_statecheck_run(app, opts, rep, &d)) != MR_OK)
-		return -mr_fail(r, &d);
+		return -fail(r, &d);
 	return report(rep);
 }
 
@@ -106,17 +117,17 @@ repair(mr_app *app, const mr_sc_report *rep)
 	snprintf(question, sizeof(question), "Repair the %zu problem(s) above?", rep->n);
 	if (mr_app_confirm(app, question, "repair") != MR_OK) {
 		mr_diag_set(&d, MR_E_CANCELLED, "repair cancelled by the operator: nothing was changed");
-		return mr_fail(MR_E_CANCELLED, &d);
+		return fail(MR_E_CANCELLED, &d);
 	}
 	/* Loading is the repair: it is what every command does at start. */
 	if ((r = mr_app_load(app, &d)) != MR_OK ||
 	    (r = mr_statecheck_remove_temps(app, rep, &d)) != MR_OK)
-		return mr_fail(r, &d);
+		return fail(r, &d);
 	mr_record_init(&rec);
 	mr_record_addf(&rec, "problems", "%zu", rep->n);
 	mr_record_add(&rec, "confirmed_by", app->yes ? "--yes" : "operator");
 	if ((r = mr_app_audit(app, "state-repair", &rec, &d)) != MR_OK)
-		return mr_fail(r, &d);
+		return fail(r, &d);
 	printf("repaired %zu problem(s); checking again\n", rep->n);
 	return 0;
 }
@@ -161,7 +172,7 @@ cmd_state(mr_app *app, int argc, char **argv)
 		int r;
 		mr_diag_clear(&d);
 		if ((r = mr_app_lock(app, &d)) != MR_OK)
-			return mr_fail(r, &d);
+			return fail(r, &d);
 	}
 	mr_sc_init(&rep);
 	rc = check(app, 0, &rep);
