@@ -27,6 +27,7 @@
 
 #include "audit_media.h"
 #include "cmd.h"
+#include "cmdtab.h"
 #include "mr_auditlog.h"
 #include "mr_cert.h"
 #include "mr_checkpoint.h"
@@ -881,19 +882,6 @@ print_verification(const verification *v)
 		printf("%s\n", v->notes[i]);
 }
 
-static void
-usage(FILE *f)
-{
-	fputs("usage: meshroot [--workspace DIR] audit verify DIR [--key AUDITKEY]\n"
-	      "                         [--previous CHECKPOINT|DIR] [--issued CERTDIR]\n"
-	      "       meshroot [--workspace DIR] audit verify --issued CERTDIR DIR\n"
-	      "       meshroot [--workspace DIR] audit show DIR [--key AUDITKEY] [--since TIME]\n"
-	      "                         [--until TIME] [--event EVENT] [--cluster NAME] [--json]\n"
-	      "       meshroot [--workspace DIR] audit report DIR --html FILE [--key AUDITKEY]\n"
-	      "DIR is an `audit export` directory or media with answers (verify only).\n"
-	      "The audit key is --key, else the one pinned in the workspace.\n", f);
-}
-
 static int
 cmd_verify_audit(const mr_host_opts *o, const char *dir, const char *key, const char *prev,
     const char *issued)
@@ -906,13 +894,14 @@ cmd_verify_audit(const mr_host_opts *o, const char *dir, const char *key, const 
 	if ((r = verify_dir(o, &v, dir, key, prev, issued, &d)) != MR_OK) {
 		fprintf(stderr, "error: %s\n", mr_diag_text(&d, r));
 		log_free(&v.log);
-		return 1;
+		return mr_host_exit(r);
 	}
 	print_verification(&v);
 	if (v.error[0] != '\0') {
+		fflush(stdout);
 		fprintf(stderr, "error: %s\n", v.error);
 		log_free(&v.log);
-		return 1;
+		return MR_EXIT_VERIFY;
 	}
 	printf("OK: %s verified\n", dir);
 	log_free(&v.log);
@@ -931,12 +920,12 @@ cmd_show(const mr_host_opts *o, const char *dir, const char *key, const filter *
 	mr_diag_clear(&d);
 	if ((r = verify_dir(o, &v, dir, key, NULL, NULL, &d)) != MR_OK) {
 		fprintf(stderr, "error: %s\n", mr_diag_text(&d, r));
-		return 1;
+		return mr_host_exit(r);
 	}
 	if (v.error[0] != '\0' || v.log.data == NULL) {
 		fprintf(stderr, "error: %s\n", v.error[0] ? v.error : "not an audit export");
 		log_free(&v.log);
-		return 1;
+		return v.error[0] ? MR_EXIT_VERIFY : MR_EXIT_INPUT;
 	}
 	if (json)
 		records = json_object_new_array();
@@ -1040,11 +1029,11 @@ cmd_report(const mr_host_opts *o, const char *dir, const char *key, const char *
 	mr_diag_clear(&d);
 	if ((r = verify_dir(o, &v, dir, key, NULL, NULL, &d)) != MR_OK) {
 		fprintf(stderr, "error: %s\n", mr_diag_text(&d, r));
-		return 1;
+		return mr_host_exit(r);
 	}
 	if (v.log.data == NULL) {
 		fprintf(stderr, "error: %s: not an audit export\n", dir);
-		return 1;
+		return MR_EXIT_INPUT;
 	}
 	snprintf(tmp, sizeof(tmp), "%s.tmp", out);
 	if ((f = fopen(tmp, "w")) == NULL) {
@@ -1130,7 +1119,8 @@ cmd_report(const mr_host_opts *o, const char *dir, const char *key, const char *
 	}
 	printf("report written to %s (%zu records, %zu issued)%s\n", out, v.log.n, count,
 	    v.error[0] ? ": LOG NOT VERIFIED" : "");
-	r = v.error[0] ? 1 : 0;
+	fflush(stdout);
+	r = v.error[0] ? MR_EXIT_VERIFY : MR_EXIT_OK;
 	if (r)
 		fprintf(stderr, "error: %s\n", v.error);
 	log_free(&v.log);
@@ -1157,17 +1147,18 @@ cmd_audit(const mr_host_opts *o, int argc, char **argv)
 	filter flt = { NULL, NULL, NULL, NULL };
 	int c, json = 0;
 
-	if (argc < 2) {
-		usage(stderr);
-		return 2;
-	}
+	if (argc < 2)
+		return HOST_USAGE("audit", "audit needs verify, show or report");
 	sub = argv[1];
 	if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0) {
-		usage(stdout);
-		return 0;
+		HOST_HELP(stdout, "audit");
+		return MR_EXIT_OK;
 	}
+	if (strcmp(sub, "verify") != 0 && strcmp(sub, "show") != 0 && strcmp(sub, "report") != 0)
+		return HOST_USAGE("audit", "unknown audit command '%s'", sub);
 	optind = 0; /* 0: glibc fully re-initialises its scanner */
-	while ((c = getopt_long(argc - 1, argv + 1, "", opts, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc - 1, argv + 1, ":", opts, NULL)) != -1) {
 		switch (c) {
 		case 'k': key = optarg; break;
 		case 'p': prev = optarg; break;
@@ -1178,25 +1169,22 @@ cmd_audit(const mr_host_opts *o, int argc, char **argv)
 		case 'c': flt.cluster = optarg; break;
 		case 'j': json = 1; break;
 		case 'H': html_out = optarg; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		case 'h': HOST_HELP(stdout, "audit"); return MR_EXIT_OK;
+		default: return HOST_OPT_ERROR("audit", c, argv + 1);
 		}
 	}
-	if (optind + 1 != argc - 1) {
-		fprintf(stderr, "error: audit %s needs exactly one DIR\n", sub);
-		return 2;
-	}
+	if (optind + 1 < argc - 1)
+		return HOST_EXTRA("audit", argv[optind + 2]);
+	if (optind + 1 != argc - 1)
+		return HOST_USAGE("audit", "audit %s needs a DIR", sub);
 	if (strcmp(sub, "verify") == 0)
 		return cmd_verify_audit(o, argv[optind + 1], key, prev, issued);
 	if (strcmp(sub, "show") == 0)
 		return cmd_show(o, argv[optind + 1], key, &flt, json);
 	if (strcmp(sub, "report") == 0) {
-		if (html_out == NULL) {
-			fprintf(stderr, "error: audit report needs --html FILE\n");
-			return 2;
-		}
+		if (html_out == NULL)
+			return HOST_USAGE("audit", "audit report needs --html FILE");
 		return cmd_report(o, argv[optind + 1], key, html_out);
 	}
-	fprintf(stderr, "error: unknown audit command '%s'\n", sub);
-	return 2;
+	return HOST_USAGE("audit", "unknown audit command '%s'", sub);
 }

@@ -28,6 +28,7 @@
 #include <time.h>
 
 #include "cmd.h"
+#include "cmdtab.h"
 #include "crl.h"
 #include "mr_base64.h"
 #include "mr_fileio.h"
@@ -314,15 +315,6 @@ out:
 	return r == MR_OK ? 0 : 1;
 }
 
-static const char usage_text[] =
-    "usage: meshroot [--workspace DIR] bundle (NAME... | --all) [--out DIR] [--secret-yaml]\n"
-    "           [--kustomize] [--format cacerts|tls] [--crl [--crl-days N]]\n"
-    "  --all           every cluster of the workspace that has its certificate\n"
-    "  --secret-yaml   also cacerts.yaml, the Secret istio-system/cacerts (kubectl apply -f)\n"
-    "  --kustomize     also kustomization.yaml, a secretGenerator for the same Secret\n"
-    "                  (kubectl apply -k; GitOps: docs/gitops.md)\n"
-    "example: meshroot bundle east --out gitops/clusters --kustomize\n";
-
 /* Bundles names[0..n), one cluster at a time. */
 static int
 bundle_all(const mr_host_opts *o, char *const *names, size_t n, const char *out, int yaml,
@@ -378,7 +370,8 @@ cmd_bundle(const mr_host_opts *o, int argc, char **argv)
 	optind = 0; /* 0: glibc fully re-initialises its scanner */
 	memset(&opt, 0, sizeof(opt));
 	opt.crl_days = 30;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
 		switch (c) {
 		case 'o': out = optarg; break;
 		case 'a': all = 1; break;
@@ -387,38 +380,28 @@ cmd_bundle(const mr_host_opts *o, int argc, char **argv)
 		case 'c': opt.crl = 1; break;
 		case 'C':
 			opt.crl_days = (unsigned)strtoul(optarg, NULL, 10);
-			if (opt.crl_days == 0 || opt.crl_days > 3653) {
-				fprintf(stderr, "error: --crl-days must be 1..3653\n");
-				return 2;
-			}
+			if (opt.crl_days == 0 || opt.crl_days > 3653)
+				return HOST_USAGE("bundle", "--crl-days must be 1..3653");
 			break;
 		case 'f':
 			if (strcmp(optarg, "tls") == 0)
 				opt.tls = 1;
-			else if (strcmp(optarg, "cacerts") != 0) {
-				fprintf(stderr, "error: --format is cacerts (default) or tls\n");
-				return 2;
-			}
+			else if (strcmp(optarg, "cacerts") != 0)
+				return HOST_USAGE("bundle", "--format is cacerts (default) or tls");
 			break;
 		case 'h':
-			fputs(usage_text, stdout);
-			return 0;
-		default: return 2;
+			HOST_HELP(stdout, "bundle");
+			return MR_EXIT_OK;
+		default: return HOST_OPT_ERROR("bundle", c, argv);
 		}
 	}
-	if (all && optind < argc) {
-		fprintf(stderr, "error: bundle: --all or cluster names, not both\n");
-		return 2;
-	}
-	if (!all && optind >= argc) {
-		fputs(usage_text, stderr);
-		return 2;
-	}
-	if (opt.tls && opt.crl) {
-		/* istiod reads ca-crl.pem only beside the cacerts names. */
-		fprintf(stderr, "error: --crl goes with the cacerts format only\n");
-		return 2;
-	}
+	if (all && optind < argc)
+		return HOST_USAGE("bundle", "--all or cluster names, not both");
+	if (!all && optind >= argc)
+		return HOST_USAGE("bundle", "bundle needs NAME... or --all");
+	/* istiod reads ca-crl.pem only beside the cacerts names. */
+	if (opt.tls && opt.crl)
+		return HOST_USAGE("bundle", "--crl goes with the cacerts format only");
 	mr_diag_clear(&d);
 	if (mr_path_join(path, sizeof(path), o->workspace, "root-cert.pem") != MR_OK ||
 	    read_whole(path, &root, &root_len, &d) != MR_OK) {

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "cmd.h"
+#include "cmdtab.h"
 #include "keygen.h"
 #include "mr_cluster.h"
 #include "mr_fileio.h"
@@ -21,7 +22,7 @@ static int
 fail(const mr_diag *d, int err)
 {
 	fprintf(stderr, "error: %s\n", mr_diag_text(d, err));
-	return 1;
+	return mr_host_exit(err);
 }
 
 static int
@@ -78,7 +79,7 @@ cluster_new(const mr_host_opts *o, const char *name, mr_key_type type)
 	r = MR_OK;
 out:
 	explicit_bzero(&kg, sizeof(kg));
-	return r == MR_OK ? 0 : fail(&d, r);
+	return r == MR_OK ? MR_EXIT_OK : fail(&d, r);
 }
 
 static int
@@ -107,15 +108,7 @@ cluster_import(const mr_host_opts *o, const char *name, const char *csr_path)
 	printf("cluster %s: imported a %s request (its key stays where it was made;\n"
 	       "  the file set will lack ca-key.pem)\n", name, mr_key_type_name(csr.spki.type));
 	print_request(name, der, len);
-	return 0;
-}
-
-static void
-usage(FILE *f)
-{
-	fputs("usage: meshroot [--workspace DIR] cluster new NAME [--key ec-p256|ec-p384|rsa-3072|rsa-4096]\n"
-	      "       meshroot [--workspace DIR] cluster import NAME --csr FILE\n"
-	      "       meshroot [--workspace DIR] cluster renew NAME [--key TYPE]\n", f);
+	return MR_EXIT_OK;
 }
 
 int
@@ -132,43 +125,44 @@ cmd_cluster(const mr_host_opts *o, int argc, char **argv)
 	const char *csr = NULL, *sub, *name;
 	int c;
 
-	if (argc < 2 || strcmp(argv[1], "--help") == 0) {
-		usage(argc < 2 ? stderr : stdout);
-		return argc < 2 ? 2 : 0;
+	if (argc < 2)
+		return HOST_USAGE("cluster", "cluster needs new, import or renew");
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		HOST_HELP(stdout, "cluster");
+		return MR_EXIT_OK;
 	}
 	sub = argv[1];
+	if (strcmp(sub, "new") != 0 && strcmp(sub, "renew") != 0 && strcmp(sub, "import") != 0)
+		return HOST_USAGE("cluster", "unknown cluster command '%s'", sub);
 	optind = 0; /* 0: glibc fully re-initialises its scanner */
-	while ((c = getopt_long(argc - 1, argv + 1, "", opts, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc - 1, argv + 1, ":", opts, NULL)) != -1) {
 		switch (c) {
 		case 'k':
 			type = mr_key_type_parse(optarg);
-			if (type == MR_KEY_UNKNOWN || type == MR_KEY_RSA_2048) {
-				fprintf(stderr, "error: --key must be ec-p256, ec-p384, rsa-3072 or rsa-4096\n");
-				return 2;
-			}
+			if (type == MR_KEY_UNKNOWN || type == MR_KEY_RSA_2048)
+				return HOST_USAGE("cluster",
+				    "--key must be ec-p256, ec-p384, rsa-3072 or rsa-4096");
 			key_given = 1;
 			break;
 		case 'c': csr = optarg; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		case 'h': HOST_HELP(stdout, "cluster"); return MR_EXIT_OK;
+		default: return HOST_OPT_ERROR("cluster", c, argv + 1);
 		}
 	}
-	if (optind + 1 != argc - 1) {
-		usage(stderr);
-		return 2;
-	}
+	if (optind >= argc - 1)
+		return HOST_USAGE("cluster", "cluster %s needs a NAME", sub);
+	if (optind + 1 != argc - 1)
+		return HOST_EXTRA("cluster", argv[1 + optind + 1]);
 	name = argv[1 + optind];
 	if (strcmp(sub, "new") == 0)
 		return cluster_new(o, name, type);
 	if (strcmp(sub, "renew") == 0)
 		return mr_host_cluster_renew(o, name, key_given ? type : MR_KEY_UNKNOWN);
 	if (strcmp(sub, "import") == 0) {
-		if (csr == NULL) {
-			fprintf(stderr, "error: cluster import needs --csr FILE\n");
-			return 2;
-		}
+		if (csr == NULL)
+			return HOST_USAGE("cluster", "cluster import needs --csr FILE");
 		return cluster_import(o, name, csr);
 	}
-	fprintf(stderr, "error: unknown cluster command '%s'\n", sub);
-	return 2;
+	return HOST_USAGE("cluster", "unknown cluster command '%s'", sub);
 }

@@ -19,6 +19,7 @@
 #include "answer.h"
 #include "audit_media.h"
 #include "cmd.h"
+#include "cmdtab.h"
 #include "crl.h"
 #include "mr_cluster.h"
 #include "mr_fileio.h"
@@ -39,7 +40,7 @@ fail(const mr_diag *d, int err)
 {
 	fprintf(stderr, "error: %s\n", mr_diag_text(d, err));
 	mr_json_put_str(jdoc, "error", mr_diag_text(d, err));
-	return 1;
+	return mr_host_exit(err);
 }
 
 /* --json: what became of cluster name's answer. */
@@ -111,9 +112,10 @@ export_all(const mr_host_opts *o, const char *media, char *const *names, size_t 
 		printf("no cluster is waiting for a certificate\n");
 	else
 		printf("%zu request(s) written\n", written);
+	fflush(stdout);
 	if (failed > 0)
 		fprintf(stderr, "error: %zu request(s) not written (see above)\n", failed);
-	return failed > 0 ? 1 : 0;
+	return failed > 0 ? MR_EXIT_FAIL : MR_EXIT_OK;
 }
 
 static int
@@ -167,10 +169,12 @@ incomplete_answer(const char *answer, int err, mr_diag *d)
 	    "run writes it again", answer, why);
 }
 
-/* Checks one answer file against the root and the cluster's own CSR. */
+/* Checks one answer file against the root and the cluster's own CSR.
+ * *exit: the exit status its failure gives (a certificate that fails a
+ * check is a failed verification, a file that is none bad input). */
 static int
 check_answer(const mr_host_opts *o, const char *media, const char *name, const char *answer,
-    const mr_cert *root, mr_diag *d)
+    const mr_cert *root, int *exit, mr_diag *d)
 {
 	uint8_t der[MR_WS_CERT_MAX];
 	char path[4096];
@@ -178,8 +182,10 @@ check_answer(const mr_host_opts *o, const char *media, const char *name, const c
 	mr_cert c;
 	int r;
 
+	*exit = MR_EXIT_INPUT;
 	if ((r = mr_ws_read_cert(answer, der, sizeof(der), &len, &c, d)) != MR_OK)
 		return r == MR_E_PEM || r == MR_E_CERT ? incomplete_answer(answer, r, d) : r;
+	*exit = MR_EXIT_VERIFY;
 	if ((r = mr_answer_accept(o, name, der, len, root, d)) != MR_OK)
 		return r;
 	/* Signed by the root, and also proven to be in the audit log (with a
@@ -215,39 +221,40 @@ print_refusal(const char *name, const char *path)
 	free(text);
 }
 
-/* Takes the answer for one waiting cluster, if the media has one. */
+/* Takes the answer for one waiting cluster, if the media has one.
+ * Returns the exit status of its failure, else MR_EXIT_OK. */
 static int
 import_one(const mr_host_opts *o, const char *media, const char *name, const mr_cert *root,
     mr_progress *p, size_t *imported)
 {
 	char path[4096];
 	mr_diag d;
-	int r;
+	int r, exit = MR_EXIT_FAIL;
 
 	mr_diag_clear(&d);
 	if (mr_media_path(path, sizeof(path), media, MR_MEDIA_ANSWERS, name, ".pem") != MR_OK) {
 		mr_progress_error(p, "cluster %s: media path too long", name);
 		outcome(name, "rejected", "media path too long");
-		return 1;
+		return MR_EXIT_FAIL;
 	}
 	if (mr_path_exists(path)) {
-		if ((r = check_answer(o, media, name, path, root, &d)) != MR_OK) {
+		if ((r = check_answer(o, media, name, path, root, &exit, &d)) != MR_OK) {
 			mr_progress_error(p, "cluster %s: %s", name, mr_diag_text(&d, r));
 			outcome(name, "rejected", mr_diag_text(&d, r));
-			return 1;
+			return exit;
 		}
 		outcome(name, "imported", NULL);
 		(*imported)++;
-		return 0;
+		return MR_EXIT_OK;
 	}
 	if (mr_media_path(path, sizeof(path), media, MR_MEDIA_ANSWERS, name, ".refused") ==
 		MR_OK && mr_path_exists(path)) {
 		print_refusal(name, path);
-		return 1;
+		return MR_EXIT_REFUSED;
 	}
 	printf("cluster %s: no answer on the media yet\n", name);
 	outcome(name, "no_answer", NULL);
-	return 0;
+	return MR_EXIT_OK;
 }
 
 static int
@@ -255,6 +262,8 @@ media_import(const mr_host_opts *o, const char *media, const char *expect)
 {
 	uint8_t root_der[MR_WS_CERT_MAX];
 	size_t root_len = 0, imported = 0, failed = 0;
+	int e, failed_exit = MR_EXIT_FAIL, crl_imported = 0;
+	size_t waiting = 0;
 	mr_ws_list names;
 	mr_progress p;
 	mr_cert root;
@@ -272,12 +281,9 @@ media_import(const mr_host_opts *o, const char *media, const char *expect)
 		mr_fp_hex(fp, 32, hex, sizeof(hex));
 		mr_json_put_str(jdoc, "root_sha256", hex);
 	}
-	{
-		int crl_imported = 0;
-		if ((r = mr_host_crl_import(o, media, &root, &crl_imported, &d)) != MR_OK)
-			return fail(&d, r);
-		mr_json_put_bool(jdoc, "crl_imported", crl_imported);
-	}
+	if ((r = mr_host_crl_import(o, media, &root, &crl_imported, &d)) != MR_OK)
+		return fail(&d, r);
+	mr_json_put_bool(jdoc, "crl_imported", crl_imported);
 	if ((r = mr_host_audit_pin(o, media, &d)) != MR_OK)
 		return fail(&d, r);
 	if ((r = mr_ws_list_read(o, &names, &d)) != MR_OK)
@@ -285,8 +291,12 @@ media_import(const mr_host_opts *o, const char *media, const char *expect)
 	mr_progress_start(&p, "import", names.n);
 	for (size_t i = 0; i < names.n; i++) {
 		mr_progress_hold(&p);
-		if (!mr_ws_cluster_issued(o, names.names[i]))
-			failed += (size_t)import_one(o, media, names.names[i], &root, &p, &imported);
+		waiting += !mr_ws_cluster_issued(o, names.names[i]);
+		if (!mr_ws_cluster_issued(o, names.names[i]) &&
+		    (e = import_one(o, media, names.names[i], &root, &p, &imported)) != MR_EXIT_OK) {
+			/* One kind of failure gives its own status; a mix gives 1. */
+			failed_exit = failed++ == 0 || failed_exit == e ? e : MR_EXIT_FAIL;
+		}
 		mr_progress_step(&p, 1);
 	}
 	mr_progress_end(&p);
@@ -294,13 +304,29 @@ media_import(const mr_host_opts *o, const char *media, const char *expect)
 	printf("%zu certificate(s) imported\n", imported);
 	mr_json_put_int(jdoc, "imported", (long long)imported);
 	mr_json_put_int(jdoc, "not_taken", (long long)failed);
+	fflush(stdout); /* the summary line ends before an error starts */
 	if (failed > 0) {
 		char why[128];
 		snprintf(why, sizeof(why), "%zu answer(s) not taken", failed);
 		fprintf(stderr, "error: %s (see above)\n", why);
 		mr_json_put_str(jdoc, "error", why);
+		return failed_exit;
 	}
-	return failed > 0 ? 1 : 0;
+	/* Nothing taken at all (a new CRL counts): its own status, for
+	 * scripts that wait for the appliance's answers. */
+	if (imported == 0 && !crl_imported) {
+		char why[512];
+		if (waiting == 0)
+			snprintf(why, sizeof(why), "nothing imported: no cluster of %s is waiting for a "
+			    "certificate, and %s has no newer CRL", o->workspace, media);
+		else
+			snprintf(why, sizeof(why), "nothing imported: %s has no answer for the %zu "
+			    "waiting cluster(s) of %s", media, waiting, o->workspace);
+		fprintf(stderr, "error: %s\n", why);
+		mr_json_put_str(jdoc, "error", why);
+		return MR_EXIT_NOTHING;
+	}
+	return MR_EXIT_OK;
 }
 
 /* import, as one JSON document when json. */
@@ -314,7 +340,7 @@ media_import_json(const mr_host_opts *o, const char *media, const char *expect, 
 		return media_import(o, media, expect);
 	if (mr_jsonout_begin(&out) != 0) {
 		fprintf(stderr, "error: cannot set up the JSON output\n");
-		return 1;
+		return MR_EXIT_FAIL;
 	}
 	jdoc = mr_json_doc("meshroot.media-import");
 	mr_json_put_str(jdoc, "media", media);
@@ -324,20 +350,10 @@ media_import_json(const mr_host_opts *o, const char *media, const char *expect, 
 	mr_json_put_int(jdoc, "exit_code", rc);
 	if (mr_jsonout_end(&out, jdoc) != 0) {
 		fprintf(stderr, "error: cannot write the JSON document\n");
-		rc = rc != 0 ? rc : 1;
+		rc = rc != 0 ? rc : MR_EXIT_FAIL;
 	}
 	jdoc = jclusters = NULL;
 	return rc;
-}
-
-static void
-usage(FILE *f)
-{
-	fputs("usage: meshroot [--workspace DIR] media export --to DIR [NAME...]\n"
-	      "       meshroot [--workspace DIR] media import --from DIR [--expect-root SHA256] [--json]\n"
-	      "  --json   (import) one JSON document on stdout at the end (docs/json.md); the\n"
-	      "           progress and the lines go to stderr\n"
-	      "example: meshroot media import --from /media/stick --json\n", f);
 }
 
 int
@@ -354,26 +370,41 @@ cmd_media(const mr_host_opts *o, int argc, char **argv)
 	const char *to = NULL, *from = NULL, *expect = NULL, *sub;
 	int c, json = 0;
 
-	if (argc < 2 || strcmp(argv[1], "--help") == 0) {
-		usage(argc < 2 ? stderr : stdout);
-		return argc < 2 ? 2 : 0;
+	if (argc < 2)
+		return HOST_USAGE("media", "media needs export or import");
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		HOST_HELP(stdout, "media");
+		return MR_EXIT_OK;
 	}
 	sub = argv[1];
+	if (strcmp(sub, "export") != 0 && strcmp(sub, "import") != 0)
+		return HOST_USAGE("media", "unknown media command '%s'", sub);
 	optind = 0; /* 0: glibc fully re-initialises its scanner */
-	while ((c = getopt_long(argc - 1, argv + 1, "", opts, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc - 1, argv + 1, ":", opts, NULL)) != -1) {
 		switch (c) {
 		case 't': to = optarg; break;
 		case 'f': from = optarg; break;
 		case 'e': expect = optarg; break;
 		case 'j': json = 1; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		case 'h': HOST_HELP(stdout, "media"); return MR_EXIT_OK;
+		default: return HOST_OPT_ERROR("media", c, argv + 1);
 		}
 	}
-	if (strcmp(sub, "export") == 0 && to != NULL && !json)
+	if (strcmp(sub, "export") == 0) {
+		if (to == NULL)
+			return HOST_USAGE("media", "media export needs --to DIR");
+		if (from != NULL || expect != NULL)
+			return HOST_USAGE("media", "media export takes --to, not --from or --expect-root");
+		if (json)
+			return HOST_USAGE("media", "--json is for media import");
 		return media_export(o, to, argc - 1 - optind, argv + 1 + optind);
-	if (strcmp(sub, "import") == 0 && from != NULL && optind == argc - 1)
-		return media_import_json(o, from, expect, json);
-	usage(stderr);
-	return 2;
+	}
+	if (from == NULL)
+		return HOST_USAGE("media", "media import needs --from DIR");
+	if (to != NULL)
+		return HOST_USAGE("media", "media import takes --from, not --to");
+	if (optind != argc - 1)
+		return HOST_EXTRA("media", argv[1 + optind]);
+	return media_import_json(o, from, expect, json);
 }

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "cmdtab.h"
 #include "mr_fileio.h"
 #include "mr_fingerprint.h"
 #include "mr_lint.h"
@@ -29,7 +30,7 @@ static int
 fail(const mr_diag *d, int err)
 {
 	fprintf(stderr, "error: %s\n", mr_diag_text(d, err));
-	return 1;
+	return mr_host_exit(err);
 }
 
 static int
@@ -195,7 +196,7 @@ root_finish(const mr_host_opts *o)
 	}
 	mr_ws_list_free(&l);
 	if (left > 0)
-		return 1;
+		return MR_EXIT_REFUSED; /* not a fault: the transition must wait */
 	if (mr_path_join(path, sizeof(path), o->workspace, "roots-transition.pem") != MR_OK ||
 	    unlink(path) != 0) {
 		mr_diag_set(&d, MR_E_IO, "cannot remove %s", path);
@@ -204,13 +205,6 @@ root_finish(const mr_host_opts *o)
 	printf("transition finished: `bundle` writes root-cert.pem with the new root only;\n"
 	       "roll it out to every cluster, then the old root key can be destroyed\n");
 	return 0;
-}
-
-static void
-usage(FILE *f)
-{
-	fputs("usage: meshroot [--workspace DIR] root rotate --from DIR [--expect-root SHA256]\n"
-	      "       meshroot [--workspace DIR] root finish\n", f);
 }
 
 int
@@ -225,32 +219,32 @@ cmd_root(const mr_host_opts *o, int argc, char **argv)
 	const char *from = NULL, *expect = NULL;
 	int c;
 
-	if (argc < 2) {
-		usage(stderr);
-		return 2;
+	if (argc < 2)
+		return HOST_USAGE("root", "root needs rotate or finish");
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		HOST_HELP(stdout, "root");
+		return MR_EXIT_OK;
 	}
+	if (strcmp(argv[1], "rotate") != 0 && strcmp(argv[1], "finish") != 0)
+		return HOST_USAGE("root", "unknown root command '%s'", argv[1]);
 	optind = 0;
-	while ((c = getopt_long(argc - 1, argv + 1, "", opts, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc - 1, argv + 1, ":", opts, NULL)) != -1) {
 		switch (c) {
 		case 'f': from = optarg; break;
 		case 'e': expect = optarg; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		case 'h': HOST_HELP(stdout, "root"); return MR_EXIT_OK;
+		default: return HOST_OPT_ERROR("root", c, argv + 1);
 		}
 	}
-	if (optind != argc - 1) {
-		usage(stderr);
-		return 2;
-	}
+	if (optind != argc - 1)
+		return HOST_EXTRA("root", argv[1 + optind]);
 	if (strcmp(argv[1], "rotate") == 0) {
-		if (from == NULL) {
-			usage(stderr);
-			return 2;
-		}
+		if (from == NULL)
+			return HOST_USAGE("root", "root rotate needs --from DIR");
 		return root_rotate(o, from, expect);
 	}
-	if (strcmp(argv[1], "finish") == 0)
-		return root_finish(o);
-	usage(stderr);
-	return 2;
+	if (from != NULL || expect != NULL)
+		return HOST_USAGE("root", "root finish takes no option");
+	return root_finish(o);
 }

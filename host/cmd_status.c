@@ -15,7 +15,9 @@
  * prints a document, with "status": "unknown" and the error.
  *
  * Exit status for monitoring (Nagios convention): 0 all fine, 1 a warning,
- * 2 something critical, 3 the workspace could not be read or bad usage.
+ * 2 something critical, 3 the workspace could not be read. A usage error
+ * exits 2 as everywhere (docs/exit-codes.md): it happens at the command
+ * line, never in a monitoring run that worked before.
  */
 #include <getopt.h>
 #include <stdarg.h>
@@ -25,6 +27,7 @@
 #include <time.h>
 
 #include "cmd.h"
+#include "cmdtab.h"
 #include "mr_crl.h"
 #include "mr_fileio.h"
 #include "mr_fingerprint.h"
@@ -239,6 +242,12 @@ status_name(int st)
 	return names[st >= ST_OK && st <= ST_UNKNOWN ? st : ST_UNKNOWN];
 }
 
+static int
+bad_days(const char *opt)
+{
+	return HOST_USAGE("status", "%s wants a number of days, 0..36525", opt);
+}
+
 int
 cmd_status(const mr_host_opts *o, int argc, char **argv)
 {
@@ -250,12 +259,6 @@ cmd_status(const mr_host_opts *o, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	static const char usage[] =
-	    "usage: meshroot [--workspace DIR] status [--warn-days N] [--root-warn-days N]\n"
-	    "           [--crl-warn-days N] [--json]\n"
-	    "  --json   one JSON document on stdout (docs/json.md); the report goes to stderr\n"
-	    "exit status: 0 fine, 1 warning, 2 critical, 3 unknown\n"
-	    "example: meshroot status --warn-days 45 --json\n";
 	unsigned warn_days = 30, root_warn_days = 730, crl_warn_days = 14;
 	json_object *doc = NULL, *clusters = NULL, *jcrl = NULL, *th;
 	mr_jsonout out = { -1 };
@@ -265,18 +268,25 @@ cmd_status(const mr_host_opts *o, int argc, char **argv)
 	int r, ch, json = 0, rc = ST_UNKNOWN;
 
 	optind = 0;
-	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
 		switch (ch) {
-		case 'w': if (parse_days(optarg, &warn_days) != 0) goto bad; break;
-		case 'r': if (parse_days(optarg, &root_warn_days) != 0) goto bad; break;
-		case 'c': if (parse_days(optarg, &crl_warn_days) != 0) goto bad; break;
+		case 'w': if (parse_days(optarg, &warn_days) != 0) return bad_days("--warn-days"); break;
+		case 'r':
+			if (parse_days(optarg, &root_warn_days) != 0)
+				return bad_days("--root-warn-days");
+			break;
+		case 'c':
+			if (parse_days(optarg, &crl_warn_days) != 0)
+				return bad_days("--crl-warn-days");
+			break;
 		case 'j': json = 1; break;
-		case 'h': fputs(usage, stdout); return 0;
-		default: goto bad;
+		case 'h': HOST_HELP(stdout, "status"); return ST_OK;
+		default: return HOST_OPT_ERROR("status", ch, argv);
 		}
 	}
 	if (optind != argc)
-		goto bad;
+		return HOST_EXTRA("status", argv[optind]);
 	worst = ST_OK;
 	have_crl = 0;
 	problems = NULL;
@@ -340,7 +350,4 @@ done:
 		}
 	}
 	return rc;
-bad:
-	fputs(usage, stderr);
-	return ST_UNKNOWN;
 }

@@ -24,6 +24,7 @@
 
 #include "answer.h"
 #include "cmd.h"
+#include "cmdtab.h"
 #include "link.h"
 #include "progress.h"
 #include "mr_fileio.h"
@@ -61,6 +62,7 @@ typedef struct {
 	const mr_cert *root;
 	mr_progress *pg;
 	int progressed;        /* something was sent or finished this round */
+	int failed_exit;       /* the status of the failures: one kind its own, a mix 1 */
 } batch_run;
 
 static volatile sig_atomic_t interrupted;
@@ -104,18 +106,24 @@ static int
 fail(const mr_diag *d, int err)
 {
 	err_line("error: %s\n", mr_diag_text(d, err));
-	return 1;
+	return mr_host_exit(err);
 }
 
 /* A failed exchange: the appliance's own message whole, or the link's. */
 static int
 link_fail(const mr_hostlink *l, const mr_diag *d, int err)
 {
+	int rc;
+
 	if (l != NULL && l->answered) {
 		err_line("error: the appliance answered: %s\n", l->answer);
-		return 1;
+		return MR_EXIT_LINK;
 	}
-	return fail(d, err);
+	/* A socket or device that is not there or fails is the link's
+	 * fault (6), whatever error it reported; a root or answer that fails
+	 * its check stays a failed verification (7). */
+	rc = fail(d, err);
+	return rc == MR_EXIT_FAIL || rc == MR_EXIT_INPUT ? MR_EXIT_LINK : rc;
 }
 
 /* INFO: prints the appliance and checks its root against the pin. */
@@ -184,14 +192,16 @@ by_hash(batch_run *x, const uint8_t hash[32])
 	return NULL;
 }
 
+/* exit: MR_EXIT_OK, or the status of this item's failure. */
 static void
-finished(batch_run *x, item *it, int failed, const char *outcome, const char *why)
+finished(batch_run *x, item *it, int exit, const char *outcome, const char *why)
 {
 	it->state = S_DONE;
 	it->outcome = outcome;
 	snprintf(it->why, sizeof(it->why), "%s", why != NULL ? why : "");
 	x->done++;
-	x->failed += (size_t)failed;
+	if (exit != MR_EXIT_OK)
+		x->failed_exit = x->failed++ == 0 || x->failed_exit == exit ? exit : MR_EXIT_FAIL;
 	x->progressed = 1;
 }
 
@@ -213,7 +223,7 @@ apply(batch_run *x, item *it, const mr_link_result *res)
 		return;
 	case MR_RS_REFUSED:
 		err_line("error: cluster %s: refused by the appliance: %s\n", it->name, res->reason);
-		finished(x, it, 1, "refused", res->reason);
+		finished(x, it, MR_EXIT_REFUSED, "refused", res->reason);
 		return;
 	}
 	if (res->cert.n == 0)
@@ -221,7 +231,7 @@ apply(batch_run *x, item *it, const mr_link_result *res)
 	mr_progress_hold(x->pg);
 	if ((r = mr_answer_accept(x->o, it->name, res->cert.p, res->cert.n, x->root, &d)) != MR_OK) {
 		err_line("error: cluster %s: %s\n", it->name, mr_diag_text(&d, r));
-		finished(x, it, 1, "rejected", mr_diag_text(&d, r));
+		finished(x, it, MR_EXIT_VERIFY, "rejected", mr_diag_text(&d, r));
 		return;
 	}
 	/* Signed by the root, and proven to be in the audit log (with a
@@ -232,10 +242,10 @@ apply(batch_run *x, item *it, const mr_link_result *res)
 		if (mr_ws_path(x->o, it->name, "ca-cert.pem", path, sizeof(path)) == MR_OK)
 			remove(path);
 		err_line("error: cluster %s: %s\n", it->name, mr_diag_text(&d, r));
-		finished(x, it, 1, "rejected", mr_diag_text(&d, r));
+		finished(x, it, MR_EXIT_VERIFY, "rejected", mr_diag_text(&d, r));
 		return;
 	}
-	finished(x, it, 0, "imported", NULL);
+	finished(x, it, MR_EXIT_OK, "imported", NULL);
 }
 
 /* Applies a reply's results; every one must be for a request sent. */
@@ -450,10 +460,8 @@ submit(const mr_host_opts *o, const char *connect, int usb, const char *serial,
 	time_t start = time(NULL);
 
 	mr_diag_clear(&d);
-	if (n_names > SUBMIT_MAX_CLUSTERS) {
-		err_line("error: at most %d clusters at once\n", SUBMIT_MAX_CLUSTERS);
-		return 2;
-	}
+	if (n_names > SUBMIT_MAX_CLUSTERS)
+		return HOST_USAGE("submit", "at most %d clusters at once", SUBMIT_MAX_CLUSTERS);
 	if ((all = calloc(SUBMIT_MAX_CLUSTERS, sizeof(*all))) == NULL) {
 		err_line("error: out of memory\n");
 		return 1;
@@ -506,7 +514,7 @@ submit(const mr_host_opts *o, const char *connect, int usb, const char *serial,
 	if ((r = mr_hostlink_open(l, connect, usb, serial, &d)) != MR_OK) {
 		free(l);
 		l = NULL;
-		rc = fail(&d, r);
+		rc = link_fail(NULL, &d, r);
 		goto out_nolink;
 	}
 	if ((r = open_session(o, l, expect, root_der, sizeof(root_der), &root_len, &root, &queue,
@@ -549,7 +557,7 @@ submit(const mr_host_opts *o, const char *connect, int usb, const char *serial,
 			mr_progress_hold(&pg);
 			printf("%zu request(s) waiting for approval on the appliance; run this command "
 			       "again to fetch the results\n", waiting);
-			rc = x.failed ? 1 : 0;
+			rc = x.failed ? x.failed_exit : MR_EXIT_OK;
 			goto out;
 		}
 		if (x.progressed) {
@@ -584,7 +592,7 @@ submit(const mr_host_opts *o, const char *connect, int usb, const char *serial,
 		accepted += (size_t)mr_ws_cluster_issued(o, items[i].name);
 	mr_progress_end(&pg);
 	printf("%zu certificate(s) imported\n", accepted);
-	rc = x.failed ? 1 : 0;
+	rc = x.failed ? x.failed_exit : MR_EXIT_OK;
 out:
 	progress = NULL;
 	mr_hostlink_close(l);
@@ -619,7 +627,7 @@ device(const mr_host_opts *o, const char *connect, int usb, const char *serial,
 		return 1;
 	if ((r = mr_hostlink_open(l, connect, usb, serial, &d)) != MR_OK) {
 		free(l);
-		return fail(&d, r);
+		return link_fail(NULL, &d, r);
 	}
 	if ((r = open_session(o, l, expect, root_der, sizeof(root_der), &root_len, &root, NULL,
 		 &d)) != MR_OK) {
@@ -688,18 +696,6 @@ out:
 	return rc;
 }
 
-static void
-usage(FILE *f)
-{
-	fputs("usage: meshroot [--workspace DIR] submit (--usb [SERIAL] | --connect unix:PATH)\n"
-	      "                [--expect-root SHA256] [--no-wait] [--wait SECONDS] [--json] [NAME...]\n"
-	      "       meshroot [--workspace DIR] device (--usb [SERIAL] | --connect unix:PATH)\n"
-	      "                [--audit-from N] [--json]\n"
-	      "  --json   one JSON document on stdout at the end (docs/json.md); the progress\n"
-	      "           and the report go to stderr\n"
-	      "example: meshroot submit --connect unix:/run/meshroot.sock --json east\n", f);
-}
-
 /*
  * DESIGN.md's form is `--usb [SERIAL]`: a word right after --usb is the
  * appliance serial unless it names a cluster of this workspace (cluster
@@ -752,9 +748,11 @@ run(const mr_host_opts *o, int argc, char **argv, int is_device)
 	long wait_s = 0, audit_from = 0;
 	struct sigaction sa;
 	const char *spaced_serial = take_usb_serial(o, &argc, argv);
+	const char *cmd = is_device ? "device" : "submit";
 
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
 		switch (c) {
 		case 'u': usb = 1; serial = optarg != NULL ? optarg : spaced_serial; break;
 		case 'c': connect = optarg; break;
@@ -764,14 +762,14 @@ run(const mr_host_opts *o, int argc, char **argv, int is_device)
 		case 'p': poll_ms = (int)strtol(optarg, NULL, 10); break;
 		case 'a': audit_from = strtol(optarg, NULL, 10); break;
 		case 'j': json = 1; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		case 'h': HOST_HELP(stdout, cmd); return MR_EXIT_OK;
+		default: return HOST_OPT_ERROR(cmd, c, argv);
 		}
 	}
-	if (usb == (connect != NULL) || poll_ms < 10 || poll_ms > 60000) {
-		usage(stderr);
-		return 2;
-	}
+	if (usb == (connect != NULL))
+		return HOST_USAGE(cmd, "%s needs one of --usb or --connect unix:PATH", cmd);
+	if (poll_ms < 10 || poll_ms > 60000)
+		return HOST_USAGE(cmd, "--poll-ms must be 10..60000");
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_sigint; /* no SA_RESTART: waits end early */
 	sigaction(SIGINT, &sa, NULL);
@@ -779,10 +777,12 @@ run(const mr_host_opts *o, int argc, char **argv, int is_device)
 	signal(SIGPIPE, SIG_IGN);
 	if (is_device && optind != argc)
 		return 2;
+	if (is_device && optind != argc)
+		return HOST_EXTRA(cmd, argv[optind]);
 	if (json) {
 		if (mr_jsonout_begin(&out) != 0) {
 			fprintf(stderr, "error: cannot set up the JSON output\n");
-			return 1;
+			return MR_EXIT_FAIL;
 		}
 		doc = mr_json_doc(is_device ? "meshroot.device" : "meshroot.submit");
 		mr_json_put(doc, "appliance", jappliance = json_object_new_object());
@@ -799,7 +799,7 @@ run(const mr_host_opts *o, int argc, char **argv, int is_device)
 		mr_json_put_str(doc, "error", last_error[0] != '\0' ? last_error : NULL);
 		if (mr_jsonout_end(&out, doc) != 0) {
 			fprintf(stderr, "error: cannot write the JSON document\n");
-			rc = rc != 0 ? rc : 1;
+			rc = rc != 0 ? rc : MR_EXIT_FAIL;
 		}
 	}
 	return rc;

@@ -1,8 +1,9 @@
 /*
  * meshroot verify [--json] DIR...: checks Istio cacerts directories (see
- * verify.h). Exit 0 when every directory is clean, 1 when any has a
- * problem or cannot be read, 2 on a usage error. With --json the findings
- * are one document (docs/json.md) and the lines go to stderr.
+ * verify.h). Exit 0 when every directory is clean, 7 when any has a
+ * problem, the error's status when one cannot be read (docs/exit-codes.md),
+ * 2 on a usage error. With --json the findings are one document
+ * (docs/json.md) and the lines go to stderr.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -11,29 +12,10 @@
 #include <time.h>
 
 #include "cmd.h"
+#include "cmdtab.h"
 #include "mr_diag.h"
 #include "mr_jsonout.h"
 #include "verify.h"
-
-static void
-usage(FILE *f)
-{
-	fprintf(f,
-	    "usage: meshroot verify [--at YYYY-MM-DD[THH:MM:SSZ]] [--json] DIR...\n"
-	    "\n"
-	    "Checks each Istio cacerts directory (ca-cert.pem, ca-key.pem,\n"
-	    "root-cert.pem, cert-chain.pem) the way istiod does when it loads a\n"
-	    "plug-in CA, plus PKI hygiene. Prints one line per problem,\n"
-	    "\"DIR: problem: ...\", or \"DIR: ok (...)\" when there is none.\n"
-	    "\n"
-	    "  --at TIME   judge validity periods at TIME (UTC) instead of now\n"
-	    "  --json      one JSON document on stdout (docs/json.md); the lines go\n"
-	    "              to stderr\n"
-	    "  --help      this text\n"
-	    "\n"
-	    "Exit status: 0 all clean, 1 problems found, 2 usage error.\n"
-	    "example: meshroot verify --json out/east\n");
-}
 
 /* "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM:SSZ", UTC. */
 static int
@@ -62,8 +44,16 @@ parse_time(const char *s, time_t *out)
 	return *out == (time_t)-1 ? -1 : 0;
 }
 
+/* The exit status for mr_host_verify_dir_*'s result r. */
+static int
+verdict(int r)
+{
+	return r < 0 ? mr_host_exit(r) : r > 0 ? MR_EXIT_VERIFY : MR_EXIT_OK;
+}
+
 /* One directory checked: its line(s) go to stdout (stderr under --json),
- * and, when dirs is not NULL, its JSON object to dirs. 0 clean, 1 not. */
+ * and, when dirs is not NULL, its JSON object to dirs. Its exit status:
+ * 0 clean, 7 problems found, the error's status when it cannot be read. */
 static int
 verify_one(const char *dir, time_t now, json_object *dirs)
 {
@@ -82,19 +72,19 @@ verify_one(const char *dir, time_t now, json_object *dirs)
 			fflush(stdout); /* keep the two streams in order on a tty */
 			fprintf(stderr, "error: %s: %s\n", dir, mr_diag_text(&d, r));
 		}
-		return r != 0;
+		return verdict(r);
 	}
 	/* The report's lines are its contract (verify.h): "DIR: problem: TEXT",
 	 * one each, DIR as given made printable (the same length). */
 	if ((mem = open_memstream(&buf, &len)) == NULL) {
 		fprintf(stderr, "error: verify: out of memory\n");
-		return 1;
+		return MR_EXIT_FAIL;
 	}
 	r = mr_host_verify_dir_sum(dir, mem, now, &sum, &d);
 	if (fclose(mem) != 0 || buf == NULL) {
 		free(buf);
 		fprintf(stderr, "error: verify: out of memory\n");
-		return 1;
+		return MR_EXIT_FAIL;
 	}
 	fputs(buf, stdout);
 	j = json_object_new_object();
@@ -130,14 +120,14 @@ verify_one(const char *dir, time_t now, json_object *dirs)
 	}
 	mr_json_append(dirs, j);
 	free(buf);
-	return r != 0;
+	return verdict(r);
 }
 
 int
 cmd_verify(const mr_host_opts *o, int argc, char **argv)
 {
 	time_t now = time(NULL);
-	int first_dir = argc, status = 0, json = 0;
+	int first_dir = argc, status = MR_EXIT_OK, json = 0;
 	json_object *doc = NULL, *dirs = NULL;
 	mr_jsonout out = { -1 };
 
@@ -150,8 +140,8 @@ cmd_verify(const mr_host_opts *o, int argc, char **argv)
 			break;
 		}
 		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-			usage(stdout);
-			return 0;
+			HOST_HELP(stdout, "verify");
+			return MR_EXIT_OK;
 		}
 		if (strcmp(a, "--json") == 0) {
 			json = 1;
@@ -159,48 +149,44 @@ cmd_verify(const mr_host_opts *o, int argc, char **argv)
 		}
 		if (strcmp(a, "--at") == 0 || strncmp(a, "--at=", 5) == 0) {
 			const char *val = a[4] == '=' ? a + 5 : (i + 1 < argc ? argv[++i] : NULL);
-			if (val == NULL || parse_time(val, &now) != 0) {
-				fprintf(stderr, "error: verify: --at wants "
-				    "YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ\n");
-				return 2;
-			}
+			if (val == NULL || parse_time(val, &now) != 0)
+				return HOST_USAGE("verify",
+				    "--at wants YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ");
 			continue;
 		}
-		if (a[0] == '-' && a[1] != '\0') {
-			fprintf(stderr, "error: verify: unknown option %s "
-			    "(try meshroot verify --help)\n", a);
-			return 2;
-		}
+		if (a[0] == '-' && a[1] != '\0')
+			return HOST_USAGE("verify", "unknown option '%s'", a);
 		first_dir = i;
 		break;
 	}
-	if (first_dir >= argc) {
-		fprintf(stderr, "error: verify: no directory given "
-		    "(usage: meshroot verify DIR...)\n");
-		return 2;
-	}
+	if (first_dir >= argc)
+		return HOST_USAGE("verify", "verify needs a DIR");
 	if (json) {
 		if (mr_jsonout_begin(&out) != 0) {
 			fprintf(stderr, "error: verify: cannot set up the JSON output\n");
-			return 1;
+			return MR_EXIT_FAIL;
 		}
 		doc = mr_json_doc("meshroot.verify");
 		dirs = json_object_new_array();
 		mr_json_put_time(doc, "at", now);
 	}
-	for (int i = first_dir; i < argc; i++)
-		status |= verify_one(argv[i], now, dirs);
+	for (int i = first_dir; i < argc; i++) {
+		int e = verify_one(argv[i], now, dirs);
+		/* A problem found outranks a directory that could not be read. */
+		if (e == MR_EXIT_VERIFY || (e != MR_EXIT_OK && status == MR_EXIT_OK))
+			status = e;
+	}
 	if (fflush(stdout) != 0) {
 		fprintf(stderr, "error: verify: cannot write the report\n");
-		status = 1;
+		status = MR_EXIT_FAIL;
 	}
 	if (json) {
-		mr_json_put_bool(doc, "ok", status == 0);
+		mr_json_put_bool(doc, "ok", status == MR_EXIT_OK);
 		mr_json_put_int(doc, "exit_code", status);
 		mr_json_put(doc, "directories", dirs);
 		if (mr_jsonout_end(&out, doc) != 0) {
 			fprintf(stderr, "error: verify: cannot write the JSON document\n");
-			status = 1;
+			status = MR_EXIT_FAIL;
 		}
 	}
 	return status;

@@ -8,48 +8,8 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "cmdtab.h"
 #include "wslock.h"
-
-static void
-usage(FILE *f)
-{
-	fputs("usage: meshroot [--workspace DIR] COMMAND [ARGS]\n"
-	      "\n"
-	      "commands:\n"
-	      "  cluster new NAME [--key ec-p256|ec-p384|rsa-3072|rsa-4096]\n"
-	      "                          make the cluster's intermediate key (0600) and CSR\n"
-	      "  cluster import NAME --csr FILE\n"
-	      "                          take a CSR whose key was made elsewhere\n"
-	      "  media export --to DIR [NAME...]\n"
-	      "                          write waiting requests onto the media\n"
-	      "  media import --from DIR [--expect-root SHA256] [--json]\n"
-	      "                          check and take back the appliance's answers\n"
-	      "  submit (--usb [SERIAL] | --connect unix:PATH) [--json] [NAME...]\n"
-	      "                          send waiting requests over the link, wait, check answers\n"
-	      "  device (--usb [SERIAL] | --connect unix:PATH) [--audit-from N] [--json]\n"
-	      "                          the appliance's identity and root (and audit log)\n"
-	      "  bundle (NAME... | --all) [--out DIR] [--secret-yaml] [--kustomize]\n"
-	      "         [--format cacerts|tls] [--crl]\n"
-	      "                          write the Istio cacerts file set (default out/NAME/)\n"
-	      "  verify [--json] DIR...  check a cacerts directory as istiod would, plus hygiene\n"
-	      "  status [--warn-days N] [--root-warn-days N] [--crl-warn-days N] [--json]\n"
-	      "                          each cluster: state, expiry, days left; warnings;\n"
-	      "                          exit 0 fine, 1 warning, 2 critical, 3 unknown\n"
-	      "  cluster renew NAME [--key TYPE]\n"
-	      "                          new key and request; the old pair serves until import\n"
-	      "  root rotate --from DIR [--expect-root SHA256]\n"
-	      "                          pin the appliance's new root through its cross-certificate\n"
-	      "  root finish             end the transition (no cluster left on the old root)\n"
-	      "  audit verify|show|report DIR ...\n"
-	      "                          check and read an appliance audit export (docs/audit.md)\n"
-	      "\n"
-	      "--json: one JSON document on stdout, the report on stderr (docs/json.md).\n"
-	      "The workspace defaults to $MESHROOT_WORKSPACE, else ./meshroot-workspace.\n"
-	      "Commands that write the workspace own it while they run (a lock on\n"
-	      "DIR/lock): a second one exits 75 at once, naming the owner, and changes\n"
-	      "nothing. status, verify, audit and media export only read it.\n",
-	    f);
-}
 
 /* What a command does to the workspace (wslock.h). */
 enum { WS_READ, WS_WRITE, WS_CREATE /* writes, and makes it when missing */ };
@@ -100,7 +60,7 @@ run(size_t i, const mr_host_opts *o, int argc, char **argv, const char *prog)
 		mr_dirlock_cmdline(prog, argc, argv, what, sizeof(what));
 		if ((r = mr_wslock_take(o->workspace, mode == WS_CREATE, what, &lock, &d)) != MR_OK) {
 			fprintf(stderr, "error: %s\n", mr_diag_text(&d, r));
-			return r == MR_E_IN_USE ? MR_EXIT_IN_USE : 1;
+			return mr_exit_code(r);
 		}
 	}
 	rc = commands[i].run(o, argc, argv);
@@ -115,6 +75,8 @@ main(int argc, char **argv)
 		{ "workspace", required_argument, NULL, 'w' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
+		/* For the completions and man/check.sh: the command table. */
+		{ "help-commands", no_argument, NULL, 'C' },
 		{ NULL, 0, NULL, 0 },
 	};
 	mr_host_opts o;
@@ -122,21 +84,20 @@ main(int argc, char **argv)
 	int c;
 
 	o.workspace = env != NULL ? env : "meshroot-workspace";
-	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+	opterr = 0; /* our own one-line errors */
+	while ((c = getopt_long(argc, argv, "+:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'w': o.workspace = optarg; break;
-		case 'h': usage(stdout); return 0;
-		case 'V': printf("meshroot %s\n", MESHROOT_VERSION); return 0;
-		default: usage(stderr); return 2;
+		case 'h': HOST_HELP(stdout, NULL); return MR_EXIT_OK;
+		case 'V': printf("meshroot %s\n", MESHROOT_VERSION); return MR_EXIT_OK;
+		case 'C': mr_cli_list(stdout, &mr_host_cli); return MR_EXIT_OK;
+		default: return HOST_OPT_ERROR(NULL, c, argv);
 		}
 	}
-	if (optind >= argc) {
-		usage(stderr);
-		return 2;
-	}
+	if (optind >= argc)
+		return HOST_USAGE(NULL, "no command given");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (strcmp(argv[optind], commands[i].name) == 0)
 			return run(i, &o, argc - optind, argv + optind, argv[0]);
-	fprintf(stderr, "error: unknown command '%s' (see --help)\n", argv[optind]);
-	return 2;
+	return HOST_USAGE(NULL, "unknown command '%s'", argv[optind]);
 }

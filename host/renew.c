@@ -11,6 +11,7 @@
 #include "mr_fileio.h"
 #include "mr_fingerprint.h"
 #include "pemfile.h"
+#include "cmdtab.h"
 #include "renew.h"
 #include "workspace.h"
 
@@ -186,5 +187,5 @@ mr_host_cluster_renew(const mr_host_opts *o, const char *name, mr_key_type type)
 fail:
 	explicit_bzero(&kg, sizeof(kg));
 	fprintf(stderr, "error: cluster %s: %s\n", name, mr_diag_text(&d, r));
-	return 1;
+	return mr_host_exit(r);
 }

@@ -39,7 +39,7 @@ set +e
 host media import --from "$T/media" >"$T/imp.out" 2>"$T/imp.err"
 rc=$?
 set -e
-[ $rc = 1 ] || fail "import with a broken answer: exit $rc, want 1: $(tail -3 "$T/imp.err")"
+[ $rc = 3 ] || fail "import with a broken answer: exit $rc, want 3 (bad input): $(tail -3 "$T/imp.err")"
 grep -qx "$((N - 1)) certificate(s) imported" "$T/imp.out" || fail "import: $(tail -1 "$T/imp.out")"
 grep -q '^error: cluster c00500: ' "$T/imp.err" || fail "import: no error for c00500: $(cat "$T/imp.err")"
 grep -qx 'error: 1 answer(s) not taken (see above)' "$T/imp.err" || fail "import: no error summary"
@@ -74,7 +74,7 @@ host bundle --all c00001 --out "$T/out" >/dev/null 2>"$T/b2.err"
 rc=$?
 set -e
 [ $rc = 2 ] || fail "bundle --all NAME: exit $rc, want 2"
-grep -qx 'error: bundle: --all or cluster names, not both' "$T/b2.err" || fail "bundle --all NAME: $(cat "$T/b2.err")"
+grep -qx 'error: --all or cluster names, not both (see meshroot bundle --help)' "$T/b2.err" || fail "bundle --all NAME: $(cat "$T/b2.err")"
 
 # --- verify a sample, with meshroot and with openssl.
 host verify "$T/out/c00000" "$T/out/c00499" "$T/out/c00999" >"$T/v.out" ||

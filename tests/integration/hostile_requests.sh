@@ -56,8 +56,8 @@ app sign --media "$T/media" --yes > "$T/sign.out" 2> "$T/sign.err"
 rc=$?
 set -e
 cat "$T/sign.out" "$T/sign.err"
-# Exit 1 with its summary line: a crash (or a sanitizer's exit) is not a refusal.
-[ "$rc" -eq 1 ] || fail "sign exited $rc, expected 1 (requests refused)"
+# Exit 4 (refused) with its summary line: a crash (or a sanitizer's exit) is not a refusal.
+[ "$rc" -eq 4 ] || fail "sign exited $rc, expected 4 (requests refused)"
 if grep -qE 'Sanitizer|runtime error:' "$T/sign.err"; then fail "sanitizer report"; fi
 grep -q '^error: [0-9]* of [0-9]* request file(s) not signed$' "$T/sign.err" || fail "no summary error line"
 
@@ -102,6 +102,6 @@ grep -q 'ignored=basicConstraints%20pathlen%205,%20subjectAltName' "$T/state/aud
 
 # The host refuses path tricks in names too.
 for bad in ../evil a/b UPPER "" .hidden; do
-  expect_fail 1 "^error: .*is not \[a-z0-9-\]{1,63}" host cluster new "$bad"
+  expect_fail 3 "^error: .*is not \[a-z0-9-\]{1,63}" host cluster new "$bad"
 done
 echo "PASS"

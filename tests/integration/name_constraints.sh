@@ -13,7 +13,7 @@
 grep -q '^trust_domain = cluster.local$' "$T/nc.conf" || fail "template has no trust_domain line"
 # Bad values are refused with the line.
 sed 's/^trust_domain = .*/trust_domain = spiffe:\/\/cluster.local/' "$T/nc.conf" >"$T/bad.conf"
-expect_fail 1 '^error: .*invalid value for trust_domain' app ceremony init --config "$T/bad.conf" --yes
+expect_fail 3 '^error: .*invalid value for trust_domain' app ceremony init --config "$T/bad.conf" --yes
 
 ceremony "$T/nc.conf"
 host cluster new east >/dev/null

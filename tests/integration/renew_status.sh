@@ -23,7 +23,7 @@ st --root-warn-days 8000
 [ "$rc" = 1 ] || fail "status --root-warn-days 8000: exit $rc, want 1"
 grep -q 'warning: the root expires in' "$T/st.out" || fail "no root warning: $(cat "$T/st.out")"
 st --warn-days x
-[ "$rc" = 3 ] || fail "bad usage: exit $rc, want 3"
+[ "$rc" = 2 ] || fail "bad usage: exit $rc, want 2 (usage, as everywhere)"
 
 cp "$C/ca-cert.pem" "$T/old-cert.pem"; cp "$C/ca-key.pem" "$T/old-key.pem"
 host cluster renew east --key ec-p384 >"$T/renew.out" || fail "renew: $(cat "$T/renew.out")"

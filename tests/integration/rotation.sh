@@ -59,11 +59,11 @@ openssl crl -in "$T/state/root.crl.pem" -CAfile "$R/new-root-cert.pem" -noout -v
 
 # --- the host
 # The media's new root is not accepted without the cross-certificate's check.
-expect_fail 1 '^error: the root from the media (SHA-256 [0-9a-f]*) is not the pinned root in ' \
+expect_fail 7 '^error: the root from the media (SHA-256 [0-9a-f]*) is not the pinned root in ' \
   host media import --from "$T/media"
 cp "$T/media/meshroot/rotation/cross-new-by-old.pem" "$T/cross.bak"
 cp "$T/media/meshroot/rotation/cross-old-by-new.pem" "$T/media/meshroot/rotation/cross-new-by-old.pem"
-expect_fail 1 '^error: .*not signed by the pinned root' host root rotate --from "$T/media"
+expect_fail 7 '^error: .*not signed by the pinned root' host root rotate --from "$T/media"
 cp "$T/cross.bak" "$T/media/meshroot/rotation/cross-new-by-old.pem"
 host root rotate --from "$T/media" --expect-root "$new_fp" >"$T/rr.out" || fail "root rotate: $(cat "$T/rr.out")"
 
@@ -127,7 +127,7 @@ ok east west "$O/east/root-cert.pem" "$O/west/root-cert.pem"
 ok west east "$O/west/root-cert.pem" "$O/east/root-cert.pem"
 
 # `root finish` refuses while east is on the old root.
-expect_fail 1 '^error: .*cluster east still has an intermediate from the previous root' host root finish
+expect_fail 4 '^error: .*cluster east still has an intermediate from the previous root' host root finish
 
 # West drops the old root too early (east has not moved): east's workloads
 # are rejected by west in both roles.

@@ -42,7 +42,7 @@ cp "$T/ws2/clusters/c00002/csr.pem" "$T/m/meshroot/requests/c00002.csr"
 echo yes >&3
 exec 3>&-
 set +e; wait "$pid"; rc=$?; set -e
-[ "$rc" = 1 ] || { cat "$T/out" "$T/err"; fail "exit $rc, want 1 (one request refused)"; }
+[ "$rc" = 4 ] || { cat "$T/out" "$T/err"; fail "exit $rc, want 4 (one request refused)"; }
 grep -qx "error: 1 of 5 request file(s) not signed" "$T/err" || { cat "$T/err"; fail "error line"; }
 grep -qx "request c00002.csr: refused: not the request approved in the batch review (the media changed since): not signed" "$T/out" ||
   { cat "$T/out"; fail "changed request not refused"; }
@@ -57,7 +57,7 @@ rm -rf "$T/m2"; mkdir -p "$T/m2/meshroot/requests"
 cp "$T/ws2/clusters/c00000/csr.pem" "$T/m2/meshroot/requests/d00000.csr"
 n_before=$(grep -c ' event=issue ' "$T/state/audit.log")
 set +e; echo no | app sign --media "$T/m2" --review batch > "$T/out2" 2> "$T/err2"; rc=$?; set -e
-[ "$rc" = 1 ] || { cat "$T/out2" "$T/err2"; fail "declined: exit $rc, want 1"; }
+[ "$rc" = 4 ] || { cat "$T/out2" "$T/err2"; fail "declined: exit $rc, want 4 (refused)"; }
 grep -qx "error: batch declined by the operator: nothing signed" "$T/err2" || { cat "$T/err2"; fail "declined: error line"; }
 grep -q " event=refuse-batch count=1 batch=[0-9a-f]* by=operator reason=declined " "$T/state/audit.log" ||
   fail "refuse-batch record"

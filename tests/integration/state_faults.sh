@@ -65,8 +65,8 @@ grep -q '^ok: token: logged in, root key meshroot-root present and matching root
   "$T/out" || fail "token not checked with a PIN"
 run 0 '^not checked: token: no --pin-file: the login and the root key meshroot-root were not checked' \
   "$APPLIANCE" --state "$T/state" --token meshroot-test state check
-run 2 'usage: .*state check' app state check --bogus
-run 2 'usage: .*state check' app state check --yes
+run 2 "^error: unknown option '--bogus' \\(see meshroot-appliance state --help\\)\$" app state check --bogus
+run 2 "^error: --yes goes with --repair \\(see meshroot-appliance state --help\\)\$" app state check --yes
 
 # 2. What a crash leaves, all repairable. A kill after the first audit
 # record of a window leaves an issue without its row (c5) and, as the whole

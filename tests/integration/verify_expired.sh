@@ -22,7 +22,7 @@ grep -qF "intermediate expired" <<<"$FX_OUT" && fx_fail "--at 2020-06-01: report
 fx_make_cacerts "$work/future"
 fx_reissue "$work/future" v3_intermediate -startdate 300101000000Z -enddate 310101000000Z
 fx_run_verify "$work/future"
-[ "$FX_RC" -eq 1 ] || fx_fail "not-yet-valid intermediate: exit $FX_RC"
+[ "$FX_RC" -eq 7 ] || fx_fail "not-yet-valid intermediate: exit $FX_RC, want 7"
 grep -qF "$work/future: problem: intermediate is not yet valid (notBefore 2030-01-01 00:00:00 UTC)" <<<"$FX_OUT" ||
 	fx_fail "not-yet-valid intermediate not reported"
 echo "PASS"

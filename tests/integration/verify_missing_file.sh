@@ -18,7 +18,7 @@ fx_make_cacerts "$work/missing2"
 for f in ca-cert.pem root-cert.pem cert-chain.pem; do
 	mv "$work/missing2/$f" "$work/$f.away"
 	fx_run_verify "$work/missing2"
-	[ "$FX_RC" -eq 1 ] || fx_fail "without $f: exit $FX_RC"
+	[ "$FX_RC" -eq 7 ] || fx_fail "without $f: exit $FX_RC, want 7"
 	grep -qxF "$work/missing2: problem: $f missing" <<<"$FX_OUT" || fx_fail "$f missing not reported"
 	mv "$work/$f.away" "$work/missing2/$f"
 done

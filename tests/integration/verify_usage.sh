@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # meshroot verify's interface: --help, usage errors (exit 2), an unreadable
-# directory (one-line "error: ..." on stderr, exit 1) next to a good one.
+# directory (one-line "error: ..." on stderr, exit 3: bad input) next to a good one;
+# problems found exit 7 (fx_expect_only_problem, docs/exit-codes.md).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=lib/cacerts_fixture.sh
@@ -9,7 +10,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 "$FX_MESHROOT" verify --help >"$work/help"
-grep -q '^usage: meshroot verify' "$work/help" || fx_fail "--help prints no usage"
+grep -q '^usage: meshroot \[global options\] verify \[--at TIME\] DIR...$' "$work/help" || fx_fail "--help prints no usage"
 
 rc=0; "$FX_MESHROOT" verify 2>"$work/err" || rc=$?
 [ "$rc" -eq 2 ] || fx_fail "no DIR: exit $rc, want 2"
@@ -25,7 +26,7 @@ fx_init "$work"
 fx_make_cacerts "$work/good"
 rc=0
 "$FX_MESHROOT" verify "$work/nonexistent" "$work/good" >"$work/out" 2>"$work/err" || rc=$?
-[ "$rc" -eq 1 ] || fx_fail "unreadable dir: exit $rc, want 1"
+[ "$rc" -eq 3 ] || fx_fail "missing dir: exit $rc, want 3 (bad input)"
 [ "$(wc -l <"$work/err")" -eq 1 ] || fx_fail "want exactly one stderr line"
 grep -qx "error: $work/nonexistent: No such file or directory" "$work/err" ||
 	fx_fail "unreadable dir: wrong error line: $(cat "$work/err")"
@@ -34,6 +35,6 @@ grep -qF "$work/good: ok (" "$work/out" || fx_fail "the good dir after it was no
 
 # A plain file is not a cacerts directory either.
 rc=0; "$FX_MESHROOT" verify "$work/good/ca-cert.pem" 2>"$work/err" >/dev/null || rc=$?
-[ "$rc" -eq 1 ] || fx_fail "file as DIR: exit $rc, want 1"
+[ "$rc" -eq 3 ] || fx_fail "file as DIR: exit $rc, want 3"
 grep -q "^error: .*ca-cert.pem: not a directory$" "$work/err" || fx_fail "file as DIR: $(cat "$work/err")"
 echo "PASS"

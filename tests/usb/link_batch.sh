@@ -80,7 +80,7 @@ for n in 1 31 32 33 300; do batch "$n"; done
 [ "$(grep -c 'event=issue ' "$T/state/audit.log")" = $((1 + 1 + 31 + 32 + 33 + 300)) ] || fail "issue records"
 
 # A policy refusal among good requests: the exact message, whole, on its
-# own line; exit 1; the good ones issued.
+# own line; exit 4 (refused); the good ones issued.
 clusters good 5
 clusters bad 1 P-384
 set +e
@@ -88,7 +88,7 @@ host submit --connect "unix:$T/sock" good0001 good0002 bad0001 good0003 good0004
   > "$T/refuse.out" 2> "$T/refuse.err"
 rc=$?
 set -e
-[ "$rc" = 1 ] || { cat "$T/refuse.out" "$T/refuse.err"; fail "refusal: exit $rc, want 1"; }
+[ "$rc" = 4 ] || { cat "$T/refuse.out" "$T/refuse.err"; fail "refusal: exit $rc, want 4 (refused)"; }
 grep -qFx "error: cluster bad0001: refused by the appliance: ec-p384 keys are not allowed by policy" \
   "$T/refuse.err" || { cat "$T/refuse.err"; fail "refusal message not whole on its own line"; }
 [ "$(grep -c '^error: ' "$T/refuse.err")" = 1 ] || { cat "$T/refuse.err"; fail "refusal: more than one error"; }

@@ -18,6 +18,7 @@
 
 #include "board_api.h"
 #include "mr_ceremony.h"
+#include "mr_cmdtab.h"
 #include "mr_commands.h"
 #include "mr_fileio.h"
 #include "mr_share.h"
@@ -158,15 +159,6 @@ mr_ceremony_split_custody(mr_app *app, mr_diag *d)
 	return r;
 }
 
-static void
-usage(void)
-{
-	board_console_write(
-	    "usage: meshroot-appliance [--shares-from DIR] ceremony reshare [--shares-dir DIR]\n"
-	    "           [--shares N --threshold M] [--operator NAME] [--witness NAME]...\n"
-	    "           [--media DIR] [--yes]\n");
-}
-
 int
 cmd_ceremony_reshare(mr_app *app, int argc, char **argv)
 {
@@ -190,7 +182,8 @@ cmd_ceremony_reshare(mr_app *app, int argc, char **argv)
 
 	optind = 0;
 	count = threshold = 0;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
 		switch (c) {
 		case 'D': app->shares_dir = optarg; break;
 		case 'n': count = (unsigned)strtoul(optarg, NULL, 10); break;
@@ -199,10 +192,12 @@ cmd_ceremony_reshare(mr_app *app, int argc, char **argv)
 		case 'o': mr_transcript_person("operator", optarg); break;
 		case 'w': mr_transcript_person("witness", optarg); break;
 		case 'M': media = optarg; break;
-		case 'h': usage(); return 0;
-		default: usage(); return 2;
+		case 'h': APP_HELP(stdout, "ceremony"); return MR_EXIT_OK;
+		default: return APP_OPT_ERROR("ceremony", c, argv);
 		}
 	}
+	if (optind != argc)
+		return APP_EXTRA("ceremony", argv[optind]);
 	mr_diag_clear(&d);
 	if ((r = mr_app_load(app, &d)) != MR_OK)
 		return mr_fail(r, &d);

@@ -34,6 +34,7 @@
 
 #include "board_api.h"
 #include "mr_ceremony.h"
+#include "mr_cmdtab.h"
 #include "mr_commands.h"
 #include "mr_fileio.h"
 #include "mr_fingerprint.h"
@@ -160,14 +161,6 @@ fp_hex(const uint8_t *der, size_t n, char hex[65], uint8_t fp[32])
 	mr_hex_encode(fp, 32, hex);
 }
 
-static void
-usage(void)
-{
-	board_console_write(
-	    "usage: meshroot-appliance [global options] ceremony rotate --key-label LABEL\n"
-	    "           [--common-name CN] [--media DIR] [--operator NAME] [--witness NAME]... [--yes]\n");
-}
-
 int
 cmd_ceremony_rotate(mr_app *app, int argc, char **argv)
 {
@@ -198,7 +191,8 @@ cmd_ceremony_rotate(mr_app *app, int argc, char **argv)
 	mr_token_gen_report rep;
 
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
 		switch (c) {
 		case 'k': label = optarg; break;
 		case 'n': cn = optarg; break;
@@ -206,14 +200,14 @@ cmd_ceremony_rotate(mr_app *app, int argc, char **argv)
 		case 'y': app->yes = 1; break;
 		case 'o': mr_transcript_person("operator", optarg); break;
 		case 'w': mr_transcript_person("witness", optarg); break;
-		case 'h': usage(); return 0;
-		default: usage(); return 2;
+		case 'h': APP_HELP(stdout, "ceremony"); return MR_EXIT_OK;
+		default: return APP_OPT_ERROR("ceremony", c, argv);
 		}
 	}
-	if (label == NULL || optind != argc) {
-		usage();
-		return 2;
-	}
+	if (optind != argc)
+		return APP_EXTRA("ceremony", argv[optind]);
+	if (label == NULL)
+		return APP_USAGE("ceremony", "ceremony rotate needs --key-label LABEL");
 	mr_diag_clear(&d);
 	if ((r = mr_app_load(app, &d)) != MR_OK)
 		return mr_fail(r, &d);

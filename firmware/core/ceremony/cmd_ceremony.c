@@ -13,6 +13,7 @@
 
 #include "board_api.h"
 #include "mr_ceremony.h"
+#include "mr_cmdtab.h"
 #include "mr_commands.h"
 #include "mr_fileio.h"
 #include "mr_fingerprint.h"
@@ -436,18 +437,6 @@ fail:
 	return r == MR_E_TOKEN || r == MR_E_PIN || r == MR_E_KEY_MISMATCH ? EXIT_TOKEN : rc;
 }
 
-static void
-usage(void)
-{
-	board_console_write(
-	    "usage: meshroot-appliance [global options] ceremony template\n"
-	    "       meshroot-appliance [global options] ceremony init --config FILE [--yes]\n"
-	    "           [--shares-dir DIR] [--operator NAME] [--witness NAME]... [--media DIR]\n"
-	    "       meshroot-appliance [global options] ceremony reshare [--shares-dir DIR] [--yes]\n"
-	    "       meshroot-appliance [global options] ceremony rotate --key-label LABEL\n"
-	    "           [--common-name CN] [--media DIR] [--yes]\n");
-}
-
 int
 cmd_ceremony(mr_app *app, int argc, char **argv)
 {
@@ -464,28 +453,32 @@ cmd_ceremony(mr_app *app, int argc, char **argv)
 	const char *config = NULL;
 	int c;
 
-	if (argc < 2) {
-		usage();
-		return 2;
-	}
+	if (argc < 2)
+		return APP_USAGE("ceremony", "ceremony needs template, init, rotate or reshare");
 	if (strcmp(argv[1], "template") == 0) {
+		if (argc > 2 && (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0)) {
+			APP_HELP(stdout, "ceremony");
+			return MR_EXIT_OK;
+		}
+		if (argc > 2)
+			return APP_EXTRA("ceremony", argv[2]);
 		board_console_write(mr_config_template());
-		return 0;
+		return MR_EXIT_OK;
 	}
 	if (strcmp(argv[1], "reshare") == 0)
 		return cmd_ceremony_reshare(app, argc - 1, argv + 1);
 	if (strcmp(argv[1], "rotate") == 0)
 		return cmd_ceremony_rotate(app, argc - 1, argv + 1);
 	if (strcmp(argv[1], "init") != 0) {
-		if (strcmp(argv[1], "--help") == 0) {
-			usage();
-			return 0;
+		if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+			APP_HELP(stdout, "ceremony");
+			return MR_EXIT_OK;
 		}
-		fprintf(stderr, "error: unknown ceremony command '%s'\n", argv[1]);
-		return 2;
+		return APP_USAGE("ceremony", "unknown ceremony command '%s'", argv[1]);
 	}
 	optind = 0; /* 0: glibc fully re-initialises its scanner */
-	while ((c = getopt_long(argc - 1, argv + 1, "", opts, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc - 1, argv + 1, ":", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c': config = optarg; break;
 		case 'y': app->yes = 1; break;
@@ -493,13 +486,13 @@ cmd_ceremony(mr_app *app, int argc, char **argv)
 		case 'o': mr_transcript_person("operator", optarg); break;
 		case 'w': mr_transcript_person("witness", optarg); break;
 		case 'm': transcript_media = optarg; break;
-		case 'h': usage(); return 0;
-		default: return 2;
+		case 'h': APP_HELP(stdout, "ceremony"); return MR_EXIT_OK;
+		default: return APP_OPT_ERROR("ceremony", c, argv + 1);
 		}
 	}
-	if (config == NULL) {
-		fprintf(stderr, "error: ceremony init needs --config FILE (see `ceremony template`)\n");
-		return 2;
-	}
+	if (optind != argc - 1)
+		return APP_EXTRA("ceremony", argv[1 + optind]);
+	if (config == NULL)
+		return APP_USAGE("ceremony", "ceremony init needs --config FILE (`ceremony template` prints one)");
 	return ceremony_init(app, config);
 }

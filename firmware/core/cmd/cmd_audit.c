@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "board_api.h"
+#include "mr_cmdtab.h"
 #include "mr_commands.h"
 #include "mr_fileio.h"
 #include "mr_pem.h"
@@ -74,12 +75,6 @@ audit_export(mr_app *app, const char *dir)
 	return 0;
 }
 
-static void
-usage(FILE *f)
-{
-	fputs("usage: meshroot-appliance [global options] audit export --to DIR\n", f);
-}
-
 int
 cmd_audit(mr_app *app, int argc, char **argv)
 {
@@ -91,25 +86,26 @@ cmd_audit(mr_app *app, int argc, char **argv)
 	const char *to = NULL;
 	int c;
 
-	if (argc >= 2 && strcmp(argv[1], "--help") == 0) {
-		usage(stdout);
-		return 0;
+	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		APP_HELP(stdout, "audit");
+		return MR_EXIT_OK;
 	}
-	if (argc < 2 || strcmp(argv[1], "export") != 0) {
-		usage(stderr);
-		return 2;
-	}
+	if (argc < 2)
+		return APP_USAGE("audit", "audit needs export");
+	if (strcmp(argv[1], "export") != 0)
+		return APP_USAGE("audit", "unknown audit command '%s'", argv[1]);
 	optind = 0; /* 0: glibc fully re-initialises its scanner */
-	while ((c = getopt_long(argc - 1, argv + 1, "", opts, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc - 1, argv + 1, ":", opts, NULL)) != -1) {
 		switch (c) {
 		case 't': to = optarg; break;
-		case 'h': usage(stdout); return 0;
-		default: return 2;
+		case 'h': APP_HELP(stdout, "audit"); return MR_EXIT_OK;
+		default: return APP_OPT_ERROR("audit", c, argv + 1);
 		}
 	}
-	if (to == NULL) {
-		fprintf(stderr, "error: audit export needs --to DIR\n");
-		return 2;
-	}
+	if (optind != argc - 1)
+		return APP_EXTRA("audit", argv[1 + optind]);
+	if (to == NULL)
+		return APP_USAGE("audit", "audit export needs --to DIR");
 	return audit_export(app, to);
 }

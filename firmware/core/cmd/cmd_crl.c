@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "board_api.h"
+#include "mr_cmdtab.h"
 #include "mr_commands.h"
 #include "mr_crl.h"
 #include "mr_fileio.h"
@@ -123,15 +124,6 @@ build_and_sign(mr_app *app, unsigned long number, time_t now, uint8_t *der, size
 	return MR_OK;
 }
 
-static void
-usage(void)
-{
-	board_console_write(
-	    "usage: meshroot-appliance [global options] crl [--media DIR]\n"
-	    "  Signs the root's next CRL (revocations from `revoke`), stores it as\n"
-	    "  root.crl.pem in the state dir and, with --media, as meshroot/root.crl.pem.\n");
-}
-
 int
 cmd_crl(mr_app *app, int argc, char **argv)
 {
@@ -154,17 +146,16 @@ cmd_crl(mr_app *app, int argc, char **argv)
 	int c, r;
 
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
 		switch (c) {
 		case 'm': media = optarg; break;
-		case 'h': usage(); return 0;
-		default: usage(); return 2;
+		case 'h': APP_HELP(stdout, "crl"); return MR_EXIT_OK;
+		default: return APP_OPT_ERROR("crl", c, argv);
 		}
 	}
-	if (optind != argc) {
-		usage();
-		return 2;
-	}
+	if (optind != argc)
+		return APP_EXTRA("crl", argv[optind]);
 	mr_diag_clear(&d);
 	if ((r = mr_app_load(app, &d)) != MR_OK || (r = mr_app_open_token(app, &d)) != MR_OK ||
 	    (r = mr_app_check_root_key(app, &d)) != MR_OK)

@@ -10,19 +10,9 @@
 #include <time.h>
 
 #include "board_api.h"
+#include "mr_cmdtab.h"
 #include "mr_commands.h"
 #include "mr_crl.h"
-
-static void
-usage(void)
-{
-	board_console_write(
-	    "usage: meshroot-appliance [global options] revoke SERIAL --reason REASON [--yes]\n"
-	    "  SERIAL  the certificate's serial in hex (as `openssl x509 -serial` prints it)\n"
-	    "  REASON  keyCompromise, cACompromise, affiliationChanged, superseded,\n"
-	    "          cessationOfOperation, privilegeWithdrawn or unspecified (RFC 5280 5.3.1)\n"
-	    "Then issue a new CRL with `meshroot-appliance crl`.\n");
-}
 
 /* Lowercase hex without separators; colons (openssl -text style) dropped. */
 static int
@@ -62,28 +52,29 @@ cmd_revoke(mr_app *app, int argc, char **argv)
 	time_t now = time(NULL);
 
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
 		switch (c) {
 		case 'r': reason_name = optarg; break;
 		case 'y': app->yes = 1; break;
-		case 'h': usage(); return 0;
-		default: usage(); return 2;
+		case 'h': APP_HELP(stdout, "revoke"); return MR_EXIT_OK;
+		default: return APP_OPT_ERROR("revoke", c, argv);
 		}
 	}
-	if (optind + 1 != argc || reason_name == NULL) {
-		usage();
-		return 2;
-	}
+	if (optind >= argc)
+		return APP_USAGE("revoke", "revoke needs a SERIAL");
+	if (optind + 1 != argc)
+		return APP_EXTRA("revoke", argv[optind + 1]);
+	if (reason_name == NULL)
+		return APP_USAGE("revoke", "revoke needs --reason REASON");
 	mr_diag_clear(&d);
 	if (normalise_serial(argv[optind], serial, sizeof(serial)) != MR_OK) {
 		mr_diag_set(&d, MR_E_ARG, "'%s' is not a hex serial", argv[optind]);
 		return mr_fail(MR_E_ARG, &d);
 	}
-	if (mr_crl_reason_parse(reason_name, &reason) != MR_OK) {
-		mr_diag_set(&d, MR_E_ARG, "'%s' is not a revocation reason meshroot uses (see --help)",
+	if (mr_crl_reason_parse(reason_name, &reason) != MR_OK)
+		return APP_USAGE("revoke", "'%s' is not a revocation reason meshroot uses",
 		    reason_name);
-		return mr_fail(MR_E_ARG, &d);
-	}
 	if ((r = mr_app_load(app, &d)) != MR_OK)
 		return mr_fail(r, &d);
 	if ((e = mr_db_by_serial(&app->db, serial)) == NULL || e->state != MR_DB_ISSUED) {

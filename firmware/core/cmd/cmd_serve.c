@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "board_api.h"
+#include "mr_cmdtab.h"
 #include "mr_commands.h"
 #include "mr_link_ffs.h"
 #include "mr_link_socket.h"
@@ -72,13 +73,6 @@ serve_link(mr_server *s, mr_sps *ps, const char *path, const char *ffs, mr_diag 
 	return r;
 }
 
-static void
-usage(FILE *f)
-{
-	fputs("usage: meshroot-appliance [global options] serve (--usb [--ffs DIR] | --listen unix:PATH)\n"
-	      "                          [--approve console|button|auto]\n", f);
-}
-
 int
 cmd_serve(mr_app *app, int argc, char **argv)
 {
@@ -96,10 +90,11 @@ cmd_serve(mr_app *app, int argc, char **argv)
 	struct sigaction sa;
 	mr_server *s;
 	mr_diag d;
-	int c, usb = 0, r;
+	int c, usb = 0, r, helper_dead;
 
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
 		switch (c) {
 		case 'u': usb = 1; break;
 		case 'f': ffs = optarg; break;
@@ -111,23 +106,19 @@ cmd_serve(mr_app *app, int argc, char **argv)
 				mode = MR_APPROVE_BUTTON;
 			else if (strcmp(optarg, "auto") == 0)
 				mode = MR_APPROVE_AUTO;
-			else {
-				fprintf(stderr, "error: --approve takes console, button or auto\n");
-				return 2;
-			}
+			else
+				return APP_USAGE("serve", "--approve takes console, button or auto");
 			break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		case 'h': APP_HELP(stdout, "serve"); return MR_EXIT_OK;
+		default: return APP_OPT_ERROR("serve", c, argv);
 		}
 	}
-	if (usb == (listen_spec != NULL) || optind != argc) {
-		usage(stderr);
-		return 2;
-	}
-	if (listen_spec != NULL && (path = mr_link_socket_path(listen_spec)) == NULL) {
-		fprintf(stderr, "error: --listen takes unix:PATH\n");
-		return 2;
-	}
+	if (optind != argc)
+		return APP_EXTRA("serve", argv[optind]);
+	if (usb == (listen_spec != NULL))
+		return APP_USAGE("serve", "serve needs one of --usb or --listen unix:PATH");
+	if (listen_spec != NULL && (path = mr_link_socket_path(listen_spec)) == NULL)
+		return APP_USAGE("serve", "--listen takes unix:PATH");
 	mr_diag_clear(&d);
 	/* Owner of the state dir first: a second serve must not touch the
 	 * socket path of the first. (The link process closes its copy.) */
@@ -165,6 +156,7 @@ cmd_serve(mr_app *app, int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	r = serve_link(s, &ps, path, ffs, &d);
+	helper_dead = ps.dead; /* before the stop, which marks it dead */
 	mr_sps_stop(&ps);
 	if (path != NULL)
 		unlink(path);
@@ -183,9 +175,13 @@ cmd_serve(mr_app *app, int argc, char **argv)
 	}
 	mr_serve_free(s);
 	free(s);
-	if (r != MR_OK)
-		return mr_fail(r, &d);
-	return 0;
+	if (r != MR_OK) {
+		/* The confined link process died or broke its protocol: a
+		 * failure (1), not a device or link error (6). */
+		int rc = mr_fail(r, &d);
+		return helper_dead && rc == MR_EXIT_LINK ? MR_EXIT_FAIL : rc;
+	}
+	return MR_EXIT_OK;
 early:
 	mr_sps_stop(&ps);
 	if (path != NULL)

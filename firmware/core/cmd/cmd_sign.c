@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "board_api.h"
+#include "mr_cmdtab.h"
 #include "mr_commands.h"
 #include "mr_fileio.h"
 #include "mr_fingerprint.h"
@@ -381,6 +382,17 @@ collect(batch *b, mr_ps *ps, size_t w, int *end, int *failed)
 	return b->nw[w] > 0 ? 0 : -1;
 }
 
+/* A failure of the confined request parser. Its channel is a socket pair
+ * inside this machine: a parser that dies or breaks the protocol is a
+ * failure (1), not a device or link error (6). */
+static int
+parser_fail(int err, const mr_diag *d)
+{
+	int rc = mr_fail(err, d);
+
+	return rc == MR_EXIT_LINK ? MR_EXIT_FAIL : rc;
+}
+
 /* --review batch: the table and its one confirmation, then the listing
  * again for issuance. MR_OK to go on; otherwise the exit status. */
 static int
@@ -395,12 +407,12 @@ review_batch(batch *b, mr_ps *ps, size_t *n, mr_diag *d)
 		    mr_app_checkpoint(app, NULL, 0, NULL, d) != MR_OK)
 			return mr_fail(MR_E_AUDIT, d);
 		fprintf(stderr, "error: batch declined by the operator: nothing signed\n");
-		return 1;
+		return MR_EXIT_REFUSED;
 	}
 	if (r != MR_OK)
 		return mr_fail(r, d);
 	if ((r = mr_ps_rewind(ps, d)) != MR_OK || (r = mr_ps_list(ps, n, d)) != MR_OK)
-		return mr_fail(r, d);
+		return parser_fail(r, d);
 	return MR_OK;
 }
 
@@ -419,7 +431,7 @@ sign_media(mr_app *app, const char *media, mr_ps *ps, int review)
 	/* The parser first: it must never share an address space or a
 	 * descriptor with the state dir or the token session. */
 	if ((r = mr_ps_start(ps, media, &d)) != MR_OK)
-		return mr_fail(r, &d);
+		return parser_fail(r, &d);
 	if ((r = mr_app_load(app, &d)) != MR_OK)
 		return mr_fail(r, &d);
 	if ((r = mr_app_open_token(app, &d)) != MR_OK ||
@@ -428,7 +440,7 @@ sign_media(mr_app *app, const char *media, mr_ps *ps, int review)
 	/* The start's checks are done with: their wolfSSL tables go. */
 	mr_sig_release_cache();
 	if ((r = mr_ps_list(ps, &n, &d)) != MR_OK)
-		return mr_fail(r, &d);
+		return parser_fail(r, &d);
 	/* The root travels with every batch so the host can pin and check it,
 	 * and the audit key with it. */
 	if (mr_path_join(path, sizeof(path), media, MR_MEDIA_ROOT) != MR_OK ||
@@ -520,23 +532,26 @@ sign_media(mr_app *app, const char *media, mr_ps *ps, int review)
 	mr_json_put_int(jdoc, "answered_before", b->bc.signed_before);
 	mr_json_put_int(jdoc, "refused", b->bc.refused);
 	mr_json_put_int(jdoc, "skipped", b->bc.skipped);
-	rc = 0;
+	fflush(stdout); /* the summary ends before an error line starts */
+	rc = MR_EXIT_OK;
 	if (stop) {
 		fprintf(stderr, "error: batch stopped: state or audit failure (see above)\n");
 		mr_json_put_str(jdoc, "error", "batch stopped: state or audit failure");
-		rc = 1;
+		rc = MR_EXIT_FAIL;
 	} else if (parser_failed) {
 		fprintf(stderr, "error: batch stopped: the request parser failed (see above); "
 				"nothing it sent afterwards was used\n");
 		mr_json_put_str(jdoc, "error", "batch stopped: the request parser failed");
-		rc = 1;
+		rc = MR_EXIT_FAIL;
 	} else if (b->bc.refused + b->bc.skipped > 0) {
 		char why[128];
 		snprintf(why, sizeof(why), "%u of %zu request file(s) not signed",
 		    b->bc.refused + b->bc.skipped, n);
 		fprintf(stderr, "error: %s\n", why);
 		mr_json_put_str(jdoc, "error", why);
-		rc = 1;
+		/* A refusal (policy, operator) is 4; only skipped files, which
+		 * are no requests at all, are bad input. */
+		rc = b->bc.refused > 0 ? MR_EXIT_REFUSED : MR_EXIT_INPUT;
 	}
 	mr_review_free(&b->rv);
 	free(b);
@@ -559,7 +574,8 @@ cmd_sign(mr_app *app, int argc, char **argv)
 	mr_jsonout out = { -1 };
 
 	optind = 0; /* 0: glibc fully re-initialises its scanner */
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
 		switch (c) {
 		case 'm': media = optarg; break;
 		case 'y': app->yes = 1; break;
@@ -569,30 +585,17 @@ cmd_sign(mr_app *app, int argc, char **argv)
 				review = 0;
 			else if (strcmp(optarg, "batch") == 0)
 				review = 1;
-			else {
-				fprintf(stderr, "error: --review takes each or batch\n");
-				return 2;
-			}
+			else
+				return APP_USAGE("sign", "--review takes each or batch");
 			break;
-		case 'h':
-			board_console_write(
-			    "usage: meshroot-appliance [global options] sign --media DIR [--review each|batch] [--yes]\n"
-			    "           [--json]\n"
-			    "  --review each    show each new request and approve it on its own (default)\n"
-			    "  --review batch   show the whole batch as one table, approve it with one\n"
-			    "                   confirmation (recorded with the batch's SHA-256)\n"
-			    "  --yes            approve without asking (tests, demos; recorded as --yes)\n"
-			    "  --json           the summary as one JSON document on stdout (docs/json.md);\n"
-			    "                   everything else, prompts too, goes to stderr\n"
-			    "example: meshroot-appliance --state /var/lib/meshroot sign --media /media/stick --review batch\n");
-			return 0;
-		default: return 2;
+		case 'h': APP_HELP(stdout, "sign"); return MR_EXIT_OK;
+		default: return APP_OPT_ERROR("sign", c, argv);
 		}
 	}
-	if (media == NULL) {
-		fprintf(stderr, "error: sign needs --media DIR\n");
-		return 2;
-	}
+	if (optind != argc)
+		return APP_EXTRA("sign", argv[optind]);
+	if (media == NULL)
+		return APP_USAGE("sign", "sign needs --media DIR");
 	mr_ps ps;
 	mr_diag d;
 	int rc;

@@ -20,17 +20,9 @@
 #include <string.h>
 
 #include "board_api.h"
+#include "mr_cmdtab.h"
 #include "mr_commands.h"
 #include "mr_statecheck.h"
-
-static void
-usage(FILE *f)
-{
-	fputs("usage: meshroot-appliance [global options] state check [--repair [--yes]]\n"
-	      "  exit 0 healthy, 3 problems that --repair fixes, 4 problems that need\n"
-	      "  manual recovery (docs/operations.md), 1 the check could not run\n",
-	    f);
-}
 
 static int
 report(const mr_sc_report *rep)
@@ -61,6 +53,17 @@ report(const mr_sc_report *rep)
 	return manual > 0 ? MR_SC_EXIT_MANUAL : MR_SC_EXIT_REPAIRABLE;
 }
 
+/* Prints the error; the exit status, never 3 or 4: those are the check's
+ * own findings (repairable, manual), so a failure to check or repair
+ * (bad input, an operator's no) is 1. */
+static int
+fail(int err, const mr_diag *d)
+{
+	int rc = mr_fail(err, d);
+
+	return rc == MR_EXIT_INPUT || rc == MR_EXIT_REFUSED ? MR_EXIT_FAIL : rc;
+}
+
 static int
 check(mr_app *app, int opts, mr_sc_report *rep)
 {
@@ -69,7 +72,7 @@ check(mr_app *app, int opts, mr_sc_report *rep)
 
 	mr_diag_clear(&d);
 	if ((r = mr_statecheck_run(app, opts, rep, &d)) != MR_OK)
-		return -mr_fail(r, &d);
+		return -fail(r, &d);
 	return report(rep);
 }
 
@@ -114,17 +117,17 @@ repair(mr_app *app, const mr_sc_report *rep)
 	snprintf(question, sizeof(question), "Repair the %zu problem(s) above?", rep->n);
 	if (mr_app_confirm(app, question, "repair") != MR_OK) {
 		mr_diag_set(&d, MR_E_CANCELLED, "repair cancelled by the operator: nothing was changed");
-		return mr_fail(MR_E_CANCELLED, &d);
+		return fail(MR_E_CANCELLED, &d);
 	}
 	/* Loading is the repair: it is what every command does at start. */
 	if ((r = mr_app_load(app, &d)) != MR_OK ||
 	    (r = mr_statecheck_remove_temps(app, rep, &d)) != MR_OK)
-		return mr_fail(r, &d);
+		return fail(r, &d);
 	mr_record_init(&rec);
 	mr_record_addf(&rec, "problems", "%zu", rep->n);
 	mr_record_add(&rec, "confirmed_by", app->yes ? "--yes" : "operator");
 	if ((r = mr_app_audit(app, "state-repair", &rec, &d)) != MR_OK)
-		return mr_fail(r, &d);
+		return fail(r, &d);
 	printf("repaired %zu problem(s); checking again\n", rep->n);
 	return 0;
 }
@@ -141,34 +144,35 @@ cmd_state(mr_app *app, int argc, char **argv)
 	mr_sc_report rep;
 	int c, fix = 0, rc;
 
-	if (argc >= 2 && strcmp(argv[1], "--help") == 0) {
-		usage(stdout);
-		return 0;
+	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		APP_HELP(stdout, "state");
+		return MR_EXIT_OK;
 	}
-	if (argc < 2 || strcmp(argv[1], "check") != 0) {
-		usage(stderr);
-		return 2;
-	}
+	if (argc < 2)
+		return APP_USAGE("state", "state needs check");
+	if (strcmp(argv[1], "check") != 0)
+		return APP_USAGE("state", "unknown state command '%s'", argv[1]);
 	optind = 0; /* 0: glibc fully re-initialises its scanner */
-	while ((c = getopt_long(argc - 1, argv + 1, "", opts, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc - 1, argv + 1, ":", opts, NULL)) != -1) {
 		switch (c) {
 		case 'r': fix = 1; break;
 		case 'y': app->yes = 1; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		case 'h': APP_HELP(stdout, "state"); return MR_EXIT_OK;
+		default: return APP_OPT_ERROR("state", c, argv + 1);
 		}
 	}
-	if (optind < argc - 1 || (app->yes && !fix)) {
-		usage(stderr);
-		return 2;
-	}
+	if (optind < argc - 1)
+		return APP_EXTRA("state", argv[1 + optind]);
+	if (app->yes && !fix)
+		return APP_USAGE("state", "--yes goes with --repair");
 	{
 		/* One owner: no batch may change the state while it is checked. */
 		mr_diag d;
 		int r;
 		mr_diag_clear(&d);
 		if ((r = mr_app_lock(app, &d)) != MR_OK)
-			return mr_fail(r, &d);
+			return fail(r, &d);
 	}
 	mr_sc_init(&rep);
 	rc = check(app, 0, &rep);

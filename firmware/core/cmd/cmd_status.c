@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "board_api.h"
+#include "mr_cmdtab.h"
 #include "mr_commands.h"
 #include "mr_crl.h"
 #include "mr_fileio.h"
@@ -123,7 +124,7 @@ status(mr_app *app, json_object *doc)
 	mr_json_put(doc, "custody", j);
 	board_console_write(line);
 	show_crl(app, doc);
-	return 0;
+	return MR_EXIT_OK;
 }
 
 int
@@ -133,12 +134,12 @@ cmd_status(mr_app *app, int argc, char **argv)
 	json_object *doc;
 	int rc;
 
-	if (argc > 2 || (argc == 2 && strcmp(argv[1], "--json") != 0)) {
-		board_console_write("usage: meshroot-appliance [global options] status [--json]\n"
-				    "  --json   one JSON document on stdout (docs/json.md)\n"
-				    "example: meshroot-appliance --state /var/lib/meshroot status --json\n");
-		return strcmp(argv[1], "--help") == 0 ? 0 : 2;
+	if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		APP_HELP(stdout, "status");
+		return MR_EXIT_OK;
 	}
+	if (argc > 2 || (argc == 2 && strcmp(argv[1], "--json") != 0))
+		return APP_EXTRA("status", argv[argc > 2 && strcmp(argv[1], "--json") == 0 ? 2 : 1]);
 	if (argc == 1)
 		return status(app, NULL);
 	if (mr_jsonout_begin(&out) != 0) {

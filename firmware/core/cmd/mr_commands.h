@@ -17,8 +17,8 @@ int cmd_audit(mr_app *app, int argc, char **argv);
 int cmd_serve(mr_app *app, int argc, char **argv);
 int cmd_state(mr_app *app, int argc, char **argv);
 
-/* Prints "error: <text>" for err/d and returns the exit status: 1, or
- * MR_EXIT_IN_USE (75) for MR_E_IN_USE (the state dir has another owner). */
+/* Prints "error: <text>" for err/d and returns the exit status for err
+ * (mr_exit_code: 3 bad input, 4 refused, 5 token, 75 state dir in use...). */
 int mr_fail(int err, const mr_diag *d);
 
 /* The text of the last mr_fail (for a --json document), or NULL. */

@@ -164,7 +164,7 @@ fx_expect_ok() {
 fx_expect_only_problem() {
 	local dir=$1 text=$2 n msg
 	fx_run_verify "$dir"
-	[ "$FX_RC" -eq 1 ] || fx_fail "verify $dir: exit $FX_RC, want 1"
+	[ "$FX_RC" -eq 7 ] || fx_fail "verify $dir: exit $FX_RC, want 7 (verification failed)"
 	grep -qF -- "$dir: problem: $text" <<<"$FX_OUT" ||
 		fx_fail "verify $dir: no problem line starting '$text'"
 	n=$(grep -cF -- ": problem: " <<<"$FX_OUT" || true)
