@@ -17,6 +17,7 @@
 #include "cmd.h"
 #include "crl.h"
 #include "mr_cluster.h"
+#include "mr_exit.h"
 #include "mr_fileio.h"
 #include "mr_fingerprint.h"
 #include "mr_lint.h"
@@ -30,7 +31,7 @@ static int
 fail(const mr_diag *d, int err)
 {
 	fprintf(stderr, "error: %s\n", mr_diag_text(d, err));
-	return 1;
+	return err == MR_E_MEDIA ? MR_EXIT_INPUT : MR_EXIT_FAIL;
 }
 
 static int
@@ -222,14 +223,16 @@ static int
 media_import(const mr_host_opts *o, const char *media, const char *expect)
 {
 	uint8_t root_der[MR_WS_CERT_MAX];
-	size_t root_len = 0, imported = 0, failed = 0;
+	size_t root_len = 0, imported = 0, failed = 0, waiting = 0;
 	mr_ws_list names;
 	mr_progress p;
 	mr_cert root;
 	mr_diag d;
-	int r;
+	int r, rc = MR_EXIT_OK;
 
 	mr_diag_clear(&d);
+	if ((r = mr_media_check(media, &d)) != MR_OK)
+		return fail(&d, r);
 	if ((r = check_root(o, media, expect, root_der, sizeof(root_der), &root_len, &root,
 		 &d)) != MR_OK)
 		return fail(&d, r);
@@ -245,16 +248,34 @@ media_import(const mr_host_opts *o, const char *media, const char *expect)
 	mr_progress_start(&p, "import", names.n);
 	for (size_t i = 0; i < names.n; i++) {
 		mr_progress_hold(&p);
-		if (!mr_ws_cluster_issued(o, names.names[i]))
+		if (!mr_ws_cluster_issued(o, names.names[i])) {
+			waiting++;
 			failed += (size_t)import_one(o, media, names.names[i], &root, &p, &imported);
+		}
 		mr_progress_step(&p, 1);
 	}
 	mr_progress_end(&p);
-	mr_ws_list_free(&names);
 	printf("%zu certificate(s) imported\n", imported);
-	if (failed > 0)
+	fflush(stdout);
+	if (failed > 0) {
 		fprintf(stderr, "error: %zu answer(s) not taken (see above)\n", failed);
-	return failed > 0 ? 1 : 0;
+		rc = MR_EXIT_FAIL;
+	} else if (imported == 0) {
+		/* Not a failure, but scripts must tell it from an import that
+		 * took something: its own exit code (docs/media.md). */
+		if (names.n == 0)
+			fprintf(stderr, "error: nothing to import: the workspace has no clusters\n");
+		else if (waiting == 0)
+			fprintf(stderr, "error: nothing to import: every cluster's certificate is "
+			    "already imported (%zu cluster(s))\n", names.n);
+		else
+			fprintf(stderr, "error: nothing to import: no answer on %s for the %zu "
+			    "waiting cluster(s) (has the appliance run `sign --media` on it?)\n",
+			    media, waiting);
+		rc = MR_EXIT_NOTHING;
+	}
+	mr_ws_list_free(&names);
+	return rc;
 }
 
 static void

@@ -53,7 +53,7 @@ mr_media_classify_at(int dirfd, const char *name, const char *ext, mr_media_item
 
 	if (!mr_media_name_cluster(it->name, ext, cluster, sizeof(cluster))) {
 		snprintf(it->why, sizeof(it->why),
-		    "unexpected file name (want <cluster>%s, cluster [a-z0-9-]{1,63})", ext);
+		    "unexpected file name (want <cluster>%s, cluster [a-z0-9-]{1,63}, not starting with -)", ext);
 		return;
 	}
 	if (fstatat(dirfd, it->name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
@@ -75,6 +75,29 @@ mr_media_classify_at(int dirfd, const char *name, const char *ext, mr_media_item
 	}
 	memcpy(it->cluster, cluster, sizeof(it->cluster));
 	it->ok = 1;
+}
+
+int
+mr_media_check(const char *media, mr_diag *d)
+{
+	char top[4096];
+	struct stat st;
+
+	/* A stick that is not mounted leaves an empty mount point or none:
+	 * say that, not which file deep inside was missing. */
+	if (stat(media, &st) != 0) {
+		if (errno == ENOENT || errno == ENOTDIR)
+			return mr_diag_set(d, MR_E_MEDIA, "%s: not mounted (no such directory)", media);
+		return mr_diag_set(d, MR_E_MEDIA, "%s: %s", media, strerror(errno));
+	}
+	if (!S_ISDIR(st.st_mode))
+		return mr_diag_set(d, MR_E_MEDIA, "%s: not a directory", media);
+	if (mr_path_join(top, sizeof(top), media, MR_MEDIA_TOP) != MR_OK)
+		return mr_diag_set(d, MR_E_RANGE, "media path too long");
+	if (lstat(top, &st) != 0 || !S_ISDIR(st.st_mode))
+		return mr_diag_set(d, MR_E_MEDIA,
+		    "%s: not a meshroot medium (no %s/ directory)", media, MR_MEDIA_TOP);
+	return MR_OK;
 }
 
 int

@@ -70,6 +70,11 @@ mr_media_name(const mr_media_names *nm, size_t i)
  * it->why says why it may not be opened. */
 void mr_media_classify_at(int dirfd, const char *name, const char *ext, mr_media_item *it);
 
+/* Is media a mounted meshroot medium? MR_E_MEDIA with one line that says
+ * which it is not: "DIR: not mounted (no such directory)", "DIR: not a
+ * directory", "DIR: not a meshroot medium (no meshroot/ directory)". */
+int mr_media_check(const char *media, mr_diag *d) MR_MUST_CHECK;
+
 /* Opens media/<subdir> (a directory, not a symlink) into *dirfd (the caller
  * closes it); its path goes to shown. MR_E_NOTFOUND when it does not exist,
  * MR_E_MEDIA when it is not a directory. */

@@ -17,7 +17,7 @@ for c in east west; do
 done
 host media import --from "$T/media" > /dev/null
 host bundle east west --out "$T/out" > /dev/null
-echo 0000 > "$T/wrong.pin"
+echo 0000 > "$T/wrong.pin"; chmod 600 "$T/wrong.pin"
 if "$APPLIANCE" --state "$T/state" --token meshroot-test --pin-file "$T/wrong.pin" \
     sign --media "$T/media" --yes > /dev/null 2>&1; then fail "a wrong PIN was accepted"; fi
 app audit export --to "$T/export" > /dev/null

@@ -9,6 +9,7 @@
 #include <sys/resource.h>
 
 #include "mr_commands.h"
+#include "mr_exitcode.h"
 
 static void
 usage(FILE *f)
@@ -43,7 +44,8 @@ usage(FILE *f)
 	      "\n"
 	      "One process at a time owns a state dir (a lock on DIR/lock): a command\n"
 	      "on a state dir in use exits 75 at once, naming the owner, and changes\n"
-	      "nothing. Other failures exit 1, usage errors 2.\n",
+	      "nothing. A bad input file or medium exits 3, a wrong or locked PIN or\n"
+	      "another token failure 5, other failures 1, usage errors 2.\n",
 	    f);
 }
 
@@ -51,7 +53,7 @@ int
 mr_fail(int err, const mr_diag *d)
 {
 	fprintf(stderr, "error: %s\n", mr_diag_text(d, err));
-	return err == MR_E_IN_USE ? MR_EXIT_IN_USE : 1;
+	return mr_exit_code(err);
 }
 
 static const struct {

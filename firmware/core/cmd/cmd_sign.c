@@ -413,6 +413,10 @@ sign_media(mr_app *app, const char *media, mr_ps *ps, int review)
 	size_t cur;
 
 	mr_diag_clear(&d);
+	/* A stick that is not mounted, or not ours, is said so before the
+	 * state dir or the token is touched. */
+	if ((r = mr_media_check(media, &d)) != MR_OK)
+		return mr_fail(r, &d);
 	/* The parser first: it must never share an address space or a
 	 * descriptor with the state dir or the token session. */
 	if ((r = mr_ps_start(ps, media, &d)) != MR_OK)
