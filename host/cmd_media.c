@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "answer.h"
 #include "audit_media.h"
@@ -219,11 +220,36 @@ import_one(const mr_host_opts *o, const char *media, const char *name, const mr_
 	return 0;
 }
 
+/* Answers are looked up by cluster name, so other systems' metadata files
+ * beside them are never read; they are counted once, as on the appliance. */
+static void
+note_metadata(const char *media)
+{
+	char shown[4096], note[160];
+	mr_media_names nm;
+	mr_diag d;
+	int fd = -1;
+
+	mr_diag_clear(&d);
+	if (mr_media_open_dir(media, MR_MEDIA_ANSWERS, &fd, shown, sizeof(shown), &d) != MR_OK)
+		return;
+	if (mr_media_names_at(fd, shown, &nm, &d) == MR_OK) {
+		if (nm.ignored > 0) {
+			mr_media_ignored_note(nm.ignored, note, sizeof(note));
+			fflush(stdout);
+			fprintf(stderr, "%s\n", note);
+		}
+		mr_media_names_free(&nm);
+	}
+	close(fd);
+}
+
 static int
 media_import(const mr_host_opts *o, const char *media, const char *expect)
 {
 	uint8_t root_der[MR_WS_CERT_MAX];
-	size_t root_len = 0, imported = 0, failed = 0, waiting = 0;
+	size_t root_len = 0, imported = 0, failed = 0, waiting = 0, already = 0;
+	char path[4096];
 	mr_ws_list names;
 	mr_progress p;
 	mr_cert root;
@@ -245,12 +271,16 @@ media_import(const mr_host_opts *o, const char *media, const char *expect)
 		return fail(&d, r);
 	if ((r = mr_ws_list_read(o, &names, &d)) != MR_OK)
 		return fail(&d, r);
+	note_metadata(media);
 	mr_progress_start(&p, "import", names.n);
 	for (size_t i = 0; i < names.n; i++) {
 		mr_progress_hold(&p);
 		if (!mr_ws_cluster_issued(o, names.names[i])) {
 			waiting++;
 			failed += (size_t)import_one(o, media, names.names[i], &root, &p, &imported);
+		} else if (mr_media_path(path, sizeof(path), media, MR_MEDIA_ANSWERS,
+			       names.names[i], ".pem") == MR_OK && mr_path_exists(path)) {
+			already++; /* only to say why nothing was taken */
 		}
 		mr_progress_step(&p, 1);
 	}
@@ -268,6 +298,10 @@ media_import(const mr_host_opts *o, const char *media, const char *expect)
 		else if (waiting == 0)
 			fprintf(stderr, "error: nothing to import: every cluster's certificate is "
 			    "already imported (%zu cluster(s))\n", names.n);
+		else if (already > 0)
+			fprintf(stderr, "error: nothing to import: no answer on %s for the %zu "
+			    "waiting cluster(s); its %zu other answer(s) are already imported\n",
+			    media, waiting, already);
 		else
 			fprintf(stderr, "error: nothing to import: no answer on %s for the %zu "
 			    "waiting cluster(s) (has the appliance run `sign --media` on it?)\n",

@@ -122,6 +122,20 @@ mr_media_open_dir(const char *media, const char *subdir, int *dirfd, char *shown
 	return MR_OK;
 }
 
+int
+mr_media_is_metadata(const char *name)
+{
+	return strncmp(name, "._", 2) == 0 || strcmp(name, ".DS_Store") == 0 ||
+	    strcmp(name, "Thumbs.db") == 0 || strcmp(name, "desktop.ini") == 0;
+}
+
+void
+mr_media_ignored_note(size_t n, char *out, size_t cap)
+{
+	snprintf(out, cap, "note: ignored %zu macOS/Windows metadata file%s (._*, .DS_Store, "
+	    "Thumbs.db, desktop.ini)", n, n == 1 ? "" : "s");
+}
+
 void
 mr_media_names_free(mr_media_names *nm)
 {
@@ -180,6 +194,10 @@ mr_media_names_at(int dirfd, const char *shown, mr_media_names *out, mr_diag *d)
 	while ((de = readdir(dp)) != NULL) {
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
+		if (mr_media_is_metadata(de->d_name)) {
+			out->ignored++;
+			continue;
+		}
 		if (out->n == MR_MEDIA_MAX_ENTRIES) {
 			r = mr_diag_set(d, MR_E_MEDIA, "%s: more than %u entries", shown,
 			    MR_MEDIA_MAX_ENTRIES);

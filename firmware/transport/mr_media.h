@@ -51,9 +51,19 @@ typedef struct {
 	size_t text_len, text_cap;
 	size_t *off;       /* off[i]: the i-th name, sorted */
 	size_t n, cap;
+	size_t ignored;    /* metadata files left out (mr_media_is_metadata) */
 } mr_media_names;
 
-/* Reads the names in dirfd (not "." and ".."), sorts them with mr_sort
+/* 1 for the files other systems leave beside ours, which are never
+ * requests or answers and are not worth a line each: macOS AppleDouble
+ * "._*" and ".DS_Store", Windows "Thumbs.db" and "desktop.ini". */
+int mr_media_is_metadata(const char *name);
+
+/* The note for n ignored metadata files, one line without '\n'. */
+void mr_media_ignored_note(size_t n, char *out, size_t cap);
+
+/* Reads the names in dirfd (not "." and "..", and not metadata files:
+ * those are counted in ->ignored), sorts them with mr_sort
  * (no libc qsort: see mr_sort.h). At most MR_MEDIA_MAX_ENTRIES, else
  * MR_E_MEDIA. Free with mr_media_names_free. */
 int mr_media_names_at(int dirfd, const char *shown, mr_media_names *out, mr_diag *d)

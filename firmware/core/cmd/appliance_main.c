@@ -98,7 +98,7 @@ main(int argc, char **argv)
 		switch (c) {
 		case 's': app.state_dir = optarg; break;
 		case 'm': app.module = optarg; break;
-		case 't': app.token = optarg; break;
+		case 't': app.token = optarg; app.token_named = 1; break;
 		case 'p': app.pin_file = optarg; break;
 		case 'S': app.shares_from = optarg; break;
 		case 'h': usage(stdout); return 0;

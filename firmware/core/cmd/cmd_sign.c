@@ -453,6 +453,12 @@ sign_media(mr_app *app, const char *media, mr_ps *ps, int review)
 	b->media = media;
 	b->review = review;
 	say("media %s: %zu request file(s)\n", media, n);
+	if (ps->ignored > 0) {
+		char note[160];
+		mr_media_ignored_note(ps->ignored, note, sizeof(note));
+		fflush(stdout);
+		fprintf(stderr, "%s\n", note);
+	}
 	if (review && (rc = review_batch(b, ps, &n, &d)) != MR_OK) {
 		mr_review_free(&b->rv);
 		free(b);

@@ -1,6 +1,7 @@
 /*
- * `status`: what the appliance holds, without touching the token: the
- * root, the policy, how many certificates were issued, the audit position.
+ * `status`: what the appliance holds: the root, the policy, how many
+ * certificates were issued, the audit position; with a token named (or a
+ * PIN file), the token too (status_token.c).
  */
 #include <stdio.h>
 #include <string.h>
@@ -82,6 +83,15 @@ cmd_status(mr_app *app, int argc, char **argv)
 			snprintf(line, sizeof(line), "crl:       none issued yet (`crl --media DIR`)\n");
 		}
 		board_console_write(line);
+	}
+	if (app->token_named || app->pin_file != NULL || app->shares_from != NULL) {
+		if (app->pin_file != NULL || app->shares_from != NULL) {
+			/* A login is audited: the state dir is ours first. */
+			if ((r = mr_app_lock(app, &d)) != MR_OK)
+				return mr_fail(r, &d);
+		}
+		if ((r = mr_status_token(app, &d)) != MR_OK)
+			return mr_fail(r, &d);
 	}
 	return 0;
 }

@@ -31,6 +31,7 @@ mr_app_init(mr_app *app)
 	app->state_dir = (v = getenv("MESHROOT_STATE")) ? v : "/var/lib/meshroot";
 	app->module = (v = getenv("MESHROOT_MODULE")) ? v : "/usr/lib/softhsm/libsofthsm2.so";
 	app->token = (v = getenv("MESHROOT_TOKEN")) ? v : "meshroot";
+	app->token_named = v != NULL;
 }
 
 void

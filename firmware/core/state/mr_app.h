@@ -46,6 +46,7 @@ typedef struct {
 	const char *state_dir;
 	const char *module;
 	const char *token;
+	int token_named;     /* --token given or MESHROOT_TOKEN set (status checks it) */
 	const char *pin_file;
 	int yes;             /* --yes: approvals and confirmations automatic, logged */
 	const char *shares_from; /* --shares-from DIR: custody shares (automation) */
