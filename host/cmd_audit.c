@@ -36,6 +36,7 @@
 #include "mr_merkle.h"
 #include "mr_pem.h"
 #include "mr_record.h"
+#include "progress.h"
 
 #define LOG_MAX ((size_t)2 << 30) /* 2 GiB: ten million records */
 
@@ -905,13 +906,13 @@ cmd_verify_audit(const mr_host_opts *o, const char *dir, const char *key, const 
 
 	mr_diag_clear(&d);
 	if ((r = verify_dir(o, &v, dir, key, prev, issued, &d)) != MR_OK) {
-		fprintf(stderr, "error: %s\n", mr_diag_text(&d, r));
+		mr_progress_stderr("error: %s\n", mr_diag_text(&d, r));
 		log_free(&v.log);
 		return 1;
 	}
 	print_verification(&v);
 	if (v.error[0] != '\0') {
-		fprintf(stderr, "error: %s\n", v.error);
+		mr_progress_stderr("error: %s\n", v.error);
 		log_free(&v.log);
 		return 1;
 	}
@@ -930,11 +931,11 @@ cmd_show(const mr_host_opts *o, const char *dir, const char *key, const filter *
 
 	mr_diag_clear(&d);
 	if ((r = verify_dir(o, &v, dir, key, NULL, NULL, &d)) != MR_OK) {
-		fprintf(stderr, "error: %s\n", mr_diag_text(&d, r));
+		mr_progress_stderr("error: %s\n", mr_diag_text(&d, r));
 		return 1;
 	}
 	if (v.error[0] != '\0' || v.log.data == NULL) {
-		fprintf(stderr, "error: %s\n", v.error[0] ? v.error : "not an audit export");
+		mr_progress_stderr("error: %s\n", v.error[0] ? v.error : "not an audit export");
 		log_free(&v.log);
 		return 1;
 	}
@@ -1032,16 +1033,16 @@ cmd_report(const mr_host_opts *o, const char *dir, const char *key, const char *
 
 	mr_diag_clear(&d);
 	if ((r = verify_dir(o, &v, dir, key, NULL, NULL, &d)) != MR_OK) {
-		fprintf(stderr, "error: %s\n", mr_diag_text(&d, r));
+		mr_progress_stderr("error: %s\n", mr_diag_text(&d, r));
 		return 1;
 	}
 	if (v.log.data == NULL) {
-		fprintf(stderr, "error: %s: not an audit export\n", dir);
+		mr_progress_stderr("error: %s: not an audit export\n", dir);
 		return 1;
 	}
 	snprintf(tmp, sizeof(tmp), "%s.tmp", out);
 	if ((f = fopen(tmp, "w")) == NULL) {
-		fprintf(stderr, "error: %s: cannot write\n", tmp);
+		mr_progress_stderr("error: %s: cannot write\n", tmp);
 		log_free(&v.log);
 		return 1;
 	}
@@ -1116,7 +1117,7 @@ cmd_report(const mr_host_opts *o, const char *dir, const char *key, const char *
 	fputs("</tbody></table>\n<p class=\"none\">Made by <code>meshroot audit report</code> "
 	      "from the verified log; self-contained, no scripts.</p>\n</body></html>\n", f);
 	if (fclose(f) != 0 || rename(tmp, out) != 0) {
-		fprintf(stderr, "error: %s: cannot write\n", out);
+		mr_progress_stderr("error: %s: cannot write\n", out);
 		remove(tmp);
 		log_free(&v.log);
 		return 1;
@@ -1125,7 +1126,7 @@ cmd_report(const mr_host_opts *o, const char *dir, const char *key, const char *
 	    v.error[0] ? ": LOG NOT VERIFIED" : "");
 	r = v.error[0] ? 1 : 0;
 	if (r)
-		fprintf(stderr, "error: %s\n", v.error);
+		mr_progress_stderr("error: %s\n", v.error);
 	log_free(&v.log);
 	return r;
 }
@@ -1176,7 +1177,7 @@ cmd_audit(const mr_host_opts *o, int argc, char **argv)
 		}
 	}
 	if (optind + 1 != argc - 1) {
-		fprintf(stderr, "error: audit %s needs exactly one DIR\n", sub);
+		mr_progress_stderr("error: audit %s needs exactly one DIR\n", sub);
 		return 2;
 	}
 	if (strcmp(sub, "verify") == 0)
@@ -1185,11 +1186,11 @@ cmd_audit(const mr_host_opts *o, int argc, char **argv)
 		return cmd_show(o, argv[optind + 1], key, &flt, json);
 	if (strcmp(sub, "report") == 0) {
 		if (html_out == NULL) {
-			fprintf(stderr, "error: audit report needs --html FILE\n");
+			mr_progress_stderr("error: audit report needs --html FILE\n");
 			return 2;
 		}
 		return cmd_report(o, argv[optind + 1], key, html_out);
 	}
-	fprintf(stderr, "error: unknown audit command '%s'\n", sub);
+	mr_progress_stderr("error: unknown audit command '%s'\n", sub);
 	return 2;
 }

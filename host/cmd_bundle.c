@@ -175,7 +175,7 @@ bundle_one(const mr_host_opts *o, const char *name, const char *out_root, int ya
 			*skipped = 1;
 			return 0;
 		}
-		fprintf(stderr, "error: cluster %s: no certificate for its current request yet "
+		mr_progress_stderr("error: cluster %s: no certificate for its current request yet "
 		    "(media export / sign / media import first)\n", name);
 		return 1;
 	}
@@ -224,7 +224,7 @@ bundle_one(const mr_host_opts *o, const char *name, const char *out_root, int ya
 		printf("cluster %s: no ca-key.pem here (key made elsewhere): add it before applying\n",
 		    name);
 	else if (mr_host_verify_dir(dir, stdout, time(NULL)) != 0) {
-		fprintf(stderr, "error: cluster %s: the written file set fails verification\n", name);
+		mr_progress_stderr("error: cluster %s: the written file set fails verification\n", name);
 		r = MR_E_CERT;
 		goto out;
 	}
@@ -248,7 +248,7 @@ bundle_one(const mr_host_opts *o, const char *name, const char *out_root, int ya
 	r = MR_OK;
 	goto out;
 fail:
-	fprintf(stderr, "error: cluster %s: %s\n", name, mr_diag_text(&d, r));
+	mr_progress_stderr("error: cluster %s: %s\n", name, mr_diag_text(&d, r));
 out:
 	if (key != NULL)
 		explicit_bzero(key, key_len);
@@ -292,7 +292,7 @@ bundle_all(const mr_host_opts *o, char *const *names, size_t n, const char *out,
 	else if (n > 1)
 		printf("%zu file set(s) written\n", written);
 	if (failed > 0 && n > 1)
-		fprintf(stderr, "error: %zu file set(s) failed (see above)\n", failed);
+		mr_progress_stderr("error: %zu file set(s) failed (see above)\n", failed);
 	return failed > 0 ? 1 : 0;
 }
 
@@ -328,7 +328,7 @@ cmd_bundle(const mr_host_opts *o, int argc, char **argv)
 		case 'C':
 			opt.crl_days = (unsigned)strtoul(optarg, NULL, 10);
 			if (opt.crl_days == 0 || opt.crl_days > 3653) {
-				fprintf(stderr, "error: --crl-days must be 1..3653\n");
+				mr_progress_stderr("error: --crl-days must be 1..3653\n");
 				return 2;
 			}
 			break;
@@ -336,7 +336,7 @@ cmd_bundle(const mr_host_opts *o, int argc, char **argv)
 			if (strcmp(optarg, "tls") == 0)
 				opt.tls = 1;
 			else if (strcmp(optarg, "cacerts") != 0) {
-				fprintf(stderr, "error: --format is cacerts (default) or tls\n");
+				mr_progress_stderr("error: --format is cacerts (default) or tls\n");
 				return 2;
 			}
 			break;
@@ -347,7 +347,7 @@ cmd_bundle(const mr_host_opts *o, int argc, char **argv)
 		}
 	}
 	if (all && optind < argc) {
-		fprintf(stderr, "error: bundle: --all or cluster names, not both\n");
+		mr_progress_stderr("error: bundle: --all or cluster names, not both\n");
 		return 2;
 	}
 	if (!all && optind >= argc) {
@@ -356,13 +356,13 @@ cmd_bundle(const mr_host_opts *o, int argc, char **argv)
 	}
 	if (opt.tls && opt.crl) {
 		/* istiod reads ca-crl.pem only beside the cacerts names. */
-		fprintf(stderr, "error: --crl goes with the cacerts format only\n");
+		mr_progress_stderr("error: --crl goes with the cacerts format only\n");
 		return 2;
 	}
 	mr_diag_clear(&d);
 	if (mr_path_join(path, sizeof(path), o->workspace, "root-cert.pem") != MR_OK ||
 	    read_whole(path, &root, &root_len, &d) != MR_OK) {
-		fprintf(stderr, "error: no pinned root in %s (media import first)\n", o->workspace);
+		mr_progress_stderr("error: no pinned root in %s (media import first)\n", o->workspace);
 		return 1;
 	}
 	free(root);
@@ -370,7 +370,7 @@ cmd_bundle(const mr_host_opts *o, int argc, char **argv)
 		mr_ws_list l;
 		int r;
 		if ((r = mr_ws_list_read(o, &l, &d)) != MR_OK) {
-			fprintf(stderr, "error: %s\n", mr_diag_text(&d, r));
+			mr_progress_stderr("error: %s\n", mr_diag_text(&d, r));
 			return 1;
 		}
 		failed = bundle_all(o, l.names, l.n, out, yaml, 1);

@@ -15,13 +15,14 @@
 #include "mr_exit.h"
 #include "mr_fileio.h"
 #include "mr_fingerprint.h"
+#include "progress.h"
 #include "renew.h"
 #include "workspace.h"
 
 static int
 fail(const mr_diag *d, int err)
 {
-	fprintf(stderr, "error: %s\n", mr_diag_text(d, err));
+	mr_progress_stderr("error: %s\n", mr_diag_text(d, err));
 	/* A bad name is a bad argument: a usage error. */
 	return err == MR_E_ARG ? MR_EXIT_USAGE : MR_EXIT_FAIL;
 }
@@ -145,7 +146,7 @@ cmd_cluster(const mr_host_opts *o, int argc, char **argv)
 		case 'k':
 			type = mr_key_type_parse(optarg);
 			if (type == MR_KEY_UNKNOWN || type == MR_KEY_RSA_2048) {
-				fprintf(stderr, "error: --key must be ec-p256, ec-p384, rsa-3072 or rsa-4096\n");
+				mr_progress_stderr("error: --key must be ec-p256, ec-p384, rsa-3072 or rsa-4096\n");
 				return 2;
 			}
 			key_given = 1;
@@ -166,11 +167,11 @@ cmd_cluster(const mr_host_opts *o, int argc, char **argv)
 		return mr_host_cluster_renew(o, name, key_given ? type : MR_KEY_UNKNOWN);
 	if (strcmp(sub, "import") == 0) {
 		if (csr == NULL) {
-			fprintf(stderr, "error: cluster import needs --csr FILE\n");
+			mr_progress_stderr("error: cluster import needs --csr FILE\n");
 			return 2;
 		}
 		return cluster_import(o, name, csr);
 	}
-	fprintf(stderr, "error: unknown cluster command '%s'\n", sub);
+	mr_progress_stderr("error: unknown cluster command '%s'\n", sub);
 	return 2;
 }

@@ -31,7 +31,7 @@
 static int
 fail(const mr_diag *d, int err)
 {
-	fprintf(stderr, "error: %s\n", mr_diag_text(d, err));
+	mr_progress_stderr("error: %s\n", mr_diag_text(d, err));
 	return err == MR_E_MEDIA ? MR_EXIT_INPUT : MR_EXIT_FAIL;
 }
 
@@ -90,7 +90,7 @@ export_all(const mr_host_opts *o, const char *media, char *const *names, size_t 
 	else
 		printf("%zu request(s) written\n", written);
 	if (failed > 0)
-		fprintf(stderr, "error: %zu request(s) not written (see above)\n", failed);
+		mr_progress_stderr("error: %zu request(s) not written (see above)\n", failed);
 	return failed > 0 ? 1 : 0;
 }
 
@@ -177,14 +177,14 @@ print_refusal(const char *name, const char *path)
 	size_t len = 0;
 
 	if (mr_file_read(path, 4096, &text, &len, NULL) != MR_OK) {
-		fprintf(stderr, "error: cluster %s: refused by the appliance\n", name);
+		mr_progress_stderr("error: cluster %s: refused by the appliance\n", name);
 		return;
 	}
 	/* The reason came from the media: print it tame. */
 	for (size_t i = 0; i < len; i++)
 		if (text[i] < 0x20 || text[i] > 0x7e)
 			text[i] = i + 1 == len ? '\0' : ' ';
-	fprintf(stderr, "error: cluster %s: refused by the appliance: %.200s\n", name,
+	mr_progress_stderr("error: cluster %s: refused by the appliance: %.200s\n", name,
 	    (const char *)text);
 	free(text);
 }
@@ -237,7 +237,7 @@ note_metadata(const char *media)
 		if (nm.ignored > 0) {
 			mr_media_ignored_note(nm.ignored, note, sizeof(note));
 			fflush(stdout);
-			fprintf(stderr, "%s\n", note);
+			mr_progress_stderr("%s\n", note);
 		}
 		mr_media_names_free(&nm);
 	}
@@ -288,22 +288,22 @@ media_import(const mr_host_opts *o, const char *media, const char *expect)
 	printf("%zu certificate(s) imported\n", imported);
 	fflush(stdout);
 	if (failed > 0) {
-		fprintf(stderr, "error: %zu answer(s) not taken (see above)\n", failed);
+		mr_progress_stderr("error: %zu answer(s) not taken (see above)\n", failed);
 		rc = MR_EXIT_FAIL;
 	} else if (imported == 0) {
 		/* Not a failure, but scripts must tell it from an import that
 		 * took something: its own exit code (docs/media.md). */
 		if (names.n == 0)
-			fprintf(stderr, "error: nothing to import: the workspace has no clusters\n");
+			mr_progress_stderr("error: nothing to import: the workspace has no clusters\n");
 		else if (waiting == 0)
-			fprintf(stderr, "error: nothing to import: every cluster's certificate is "
+			mr_progress_stderr("error: nothing to import: every cluster's certificate is "
 			    "already imported (%zu cluster(s))\n", names.n);
 		else if (already > 0)
-			fprintf(stderr, "error: nothing to import: no answer on %s for the %zu "
+			mr_progress_stderr("error: nothing to import: no answer on %s for the %zu "
 			    "waiting cluster(s); its %zu other answer(s) are already imported\n",
 			    media, waiting, already);
 		else
-			fprintf(stderr, "error: nothing to import: no answer on %s for the %zu "
+			mr_progress_stderr("error: nothing to import: no answer on %s for the %zu "
 			    "waiting cluster(s) (has the appliance run `sign --media` on it?)\n",
 			    media, waiting);
 		rc = MR_EXIT_NOTHING;

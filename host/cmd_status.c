@@ -22,6 +22,7 @@
 #include "cmd.h"
 #include "mr_crl.h"
 #include "mr_fileio.h"
+#include "progress.h"
 #include "renew.h"
 #include "workspace.h"
 
@@ -152,7 +153,7 @@ cmd_status(const mr_host_opts *o, int argc, char **argv)
 	have_crl = 0;
 	mr_diag_clear(&d);
 	if ((r = mr_ws_list_read(o, &l, &d)) != MR_OK) {
-		fprintf(stderr, "error: %s\n", mr_diag_text(&d, r));
+		mr_progress_stderr("error: %s\n", mr_diag_text(&d, r));
 		return ST_UNKNOWN;
 	}
 	if (mr_ws_read_root(o, der, sizeof(der), &len, &c, &d) == MR_OK) {
@@ -208,7 +209,7 @@ cmd_status(const mr_host_opts *o, int argc, char **argv)
 	}
 	mr_ws_list_free(&l);
 	if (fflush(stdout) != 0) {
-		fprintf(stderr, "error: status: cannot write the report\n");
+		mr_progress_stderr("error: status: cannot write the report\n");
 		return ST_UNKNOWN;
 	}
 	return worst;

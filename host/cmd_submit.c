@@ -395,11 +395,11 @@ submit(const mr_host_opts *o, const char *connect, int usb, const char *serial,
 
 	mr_diag_clear(&d);
 	if (n_names > SUBMIT_MAX_CLUSTERS) {
-		fprintf(stderr, "error: at most %d clusters at once\n", SUBMIT_MAX_CLUSTERS);
+		mr_progress_stderr("error: at most %d clusters at once\n", SUBMIT_MAX_CLUSTERS);
 		return 2;
 	}
 	if ((all = calloc(SUBMIT_MAX_CLUSTERS, sizeof(*all))) == NULL) {
-		fprintf(stderr, "error: out of memory\n");
+		mr_progress_stderr("error: out of memory\n");
 		return 1;
 	}
 	if (n_names > 0) {
@@ -423,7 +423,7 @@ submit(const mr_host_opts *o, const char *connect, int usb, const char *serial,
 	items = calloc(n, sizeof(*items));
 	l = malloc(sizeof(*l));
 	if (items == NULL || l == NULL) {
-		fprintf(stderr, "error: out of memory\n");
+		mr_progress_stderr("error: out of memory\n");
 		goto out_nolink;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -589,7 +589,7 @@ device(const mr_host_opts *o, const char *connect, int usb, const char *serial,
 				goto out;
 			}
 			if (mr_link_audit_decode(reply, &a) != MR_OK || a.index != index) {
-				fprintf(stderr, "error: malformed AUDIT reply\n");
+				mr_progress_stderr("error: malformed AUDIT reply\n");
 				goto out;
 			}
 			for (size_t i = 0; i < a.records.n; i++) {

@@ -9,6 +9,7 @@
 
 #include "cmd.h"
 #include "mr_diag.h"
+#include "progress.h"
 #include "verify.h"
 
 static void
@@ -76,14 +77,14 @@ cmd_verify(const mr_host_opts *o, int argc, char **argv)
 		if (strcmp(a, "--at") == 0 || strncmp(a, "--at=", 5) == 0) {
 			const char *val = a[4] == '=' ? a + 5 : (i + 1 < argc ? argv[++i] : NULL);
 			if (val == NULL || parse_time(val, &now) != 0) {
-				fprintf(stderr, "error: verify: --at wants "
+				mr_progress_stderr("error: verify: --at wants "
 				    "YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ\n");
 				return 2;
 			}
 			continue;
 		}
 		if (a[0] == '-' && a[1] != '\0') {
-			fprintf(stderr, "error: verify: unknown option %s "
+			mr_progress_stderr("error: verify: unknown option %s "
 			    "(try meshroot verify --help)\n", a);
 			return 2;
 		}
@@ -91,7 +92,7 @@ cmd_verify(const mr_host_opts *o, int argc, char **argv)
 		break;
 	}
 	if (first_dir >= argc) {
-		fprintf(stderr, "error: verify: no directory given "
+		mr_progress_stderr("error: verify: no directory given "
 		    "(usage: meshroot verify DIR...)\n");
 		return 2;
 	}
@@ -104,7 +105,7 @@ cmd_verify(const mr_host_opts *o, int argc, char **argv)
 		r = mr_host_verify_dir_diag(argv[i], stdout, now, &d);
 		if (r < 0) {
 			fflush(stdout); /* keep the two streams in order on a tty */
-			fprintf(stderr, "error: %s: %s\n", argv[i],
+			mr_progress_stderr("error: %s: %s\n", argv[i],
 			    mr_diag_text(&d, r));
 			status = 1;
 		} else if (r > 0) {
@@ -112,7 +113,7 @@ cmd_verify(const mr_host_opts *o, int argc, char **argv)
 		}
 	}
 	if (fflush(stdout) != 0) {
-		fprintf(stderr, "error: verify: cannot write the report\n");
+		mr_progress_stderr("error: verify: cannot write the report\n");
 		return 1;
 	}
 	return status;

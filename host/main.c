@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "progress.h"
 #include "wslock.h"
 
 static void
@@ -97,7 +98,7 @@ run(size_t i, const mr_host_opts *o, int argc, char **argv, const char *prog)
 		mr_diag_clear(&d);
 		mr_dirlock_cmdline(prog, argc, argv, what, sizeof(what));
 		if ((r = mr_wslock_take(o->workspace, mode == WS_CREATE, what, &lock, &d)) != MR_OK) {
-			fprintf(stderr, "error: %s\n", mr_diag_text(&d, r));
+			mr_progress_stderr("error: %s\n", mr_diag_text(&d, r));
 			return r == MR_E_IN_USE ? MR_EXIT_IN_USE : 1;
 		}
 	}
@@ -135,6 +136,6 @@ main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (strcmp(argv[optind], commands[i].name) == 0)
 			return run(i, &o, argc - optind, argv + optind, argv[0]);
-	fprintf(stderr, "error: unknown command '%s' (see --help)\n", argv[optind]);
+	mr_progress_stderr("error: unknown command '%s' (see --help)\n", argv[optind]);
 	return 2;
 }

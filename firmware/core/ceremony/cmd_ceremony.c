@@ -18,6 +18,7 @@
 #include "mr_fingerprint.h"
 #include "mr_lint.h"
 #include "mr_pem.h"
+#include "mr_progress.h"
 #include "mr_signer.h"
 #include "mr_tbs.h"
 #include "mr_transcript.h"
@@ -358,7 +359,7 @@ cmd_ceremony(mr_app *app, int argc, char **argv)
 			usage();
 			return 0;
 		}
-		fprintf(stderr, "error: unknown ceremony command '%s'\n", argv[1]);
+		mr_progress_stderr("error: unknown ceremony command '%s'\n", argv[1]);
 		return 2;
 	}
 	optind = 0; /* 0: glibc fully re-initialises its scanner */
@@ -375,7 +376,7 @@ cmd_ceremony(mr_app *app, int argc, char **argv)
 		}
 	}
 	if (config == NULL) {
-		fprintf(stderr, "error: ceremony init needs --config FILE (see `ceremony template`)\n");
+		mr_progress_stderr("error: ceremony init needs --config FILE (see `ceremony template`)\n");
 		return 2;
 	}
 	return ceremony_init(app, config);

@@ -10,6 +10,7 @@
 
 #include "mr_commands.h"
 #include "mr_exitcode.h"
+#include "mr_progress.h"
 
 static void
 usage(FILE *f)
@@ -52,7 +53,7 @@ usage(FILE *f)
 int
 mr_fail(int err, const mr_diag *d)
 {
-	fprintf(stderr, "error: %s\n", mr_diag_text(d, err));
+	mr_progress_stderr("error: %s\n", mr_diag_text(d, err));
 	return mr_exit_code(err);
 }
 
@@ -119,6 +120,6 @@ main(int argc, char **argv)
 			return rc;
 		}
 	}
-	fprintf(stderr, "error: unknown command '%s' (see --help)\n", argv[optind]);
+	mr_progress_stderr("error: unknown command '%s' (see --help)\n", argv[optind]);
 	return 2;
 }

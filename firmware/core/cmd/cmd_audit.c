@@ -20,6 +20,7 @@
 #include "mr_commands.h"
 #include "mr_fileio.h"
 #include "mr_pem.h"
+#include "mr_progress.h"
 
 static int
 copy_state(mr_app *app, const char *name, const char *dir, const char *as, mr_diag *d)
@@ -108,7 +109,7 @@ cmd_audit(mr_app *app, int argc, char **argv)
 		}
 	}
 	if (to == NULL) {
-		fprintf(stderr, "error: audit export needs --to DIR\n");
+		mr_progress_stderr("error: audit export needs --to DIR\n");
 		return 2;
 	}
 	return audit_export(app, to);

@@ -22,6 +22,7 @@
 #include "mr_commands.h"
 #include "mr_link_ffs.h"
 #include "mr_link_socket.h"
+#include "mr_progress.h"
 #include "mr_serve.h"
 #include "mr_serve_ps.h"
 
@@ -112,7 +113,7 @@ cmd_serve(mr_app *app, int argc, char **argv)
 			else if (strcmp(optarg, "auto") == 0)
 				mode = MR_APPROVE_AUTO;
 			else {
-				fprintf(stderr, "error: --approve takes console, button or auto\n");
+				mr_progress_stderr("error: --approve takes console, button or auto\n");
 				return 2;
 			}
 			break;
@@ -125,7 +126,7 @@ cmd_serve(mr_app *app, int argc, char **argv)
 		return 2;
 	}
 	if (listen_spec != NULL && (path = mr_link_socket_path(listen_spec)) == NULL) {
-		fprintf(stderr, "error: --listen takes unix:PATH\n");
+		mr_progress_stderr("error: --listen takes unix:PATH\n");
 		return 2;
 	}
 	mr_diag_clear(&d);
@@ -177,7 +178,7 @@ cmd_serve(mr_app *app, int argc, char **argv)
 		mr_record_addf(&rec, "refused", "%u", s->refused);
 		mr_record_addf(&rec, "pending", "%zu", mr_serve_pending(s));
 		if (!s->fatal && mr_app_audit(app, "serve-end", &rec, &ad) != MR_OK)
-			fprintf(stderr, "warning: %s\n", mr_diag_text(&ad, MR_E_AUDIT));
+			mr_progress_stderr("warning: %s\n", mr_diag_text(&ad, MR_E_AUDIT));
 		printf("serve: %u issued, %u refused, %zu left waiting\n", s->issued, s->refused,
 		    mr_serve_pending(s));
 	}

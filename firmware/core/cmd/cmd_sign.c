@@ -274,16 +274,16 @@ release(batch *b, mr_diag *d)
 	/* The window's refusals and skips are durable with its records; a
 	 * window without issuance syncs them here. */
 	if (fatal == MR_OK && b->n_iss == 0 && mr_audit_sync(&app->audit, d) != MR_OK) {
-		fprintf(stderr, "error: %s\n", mr_diag_text(d, MR_E_AUDIT));
+		mr_progress_stderr("error: %s\n", mr_diag_text(d, MR_E_AUDIT));
 		return MR_E_AUDIT;
 	}
 	if (fatal == MR_E_AUDIT || fatal == MR_E_DB) {
 		mr_progress_pause(&b->prog);
-		fprintf(stderr, "error: %s\n", mr_diag_text(d, fatal));
+		mr_progress_stderr("error: %s\n", mr_diag_text(d, fatal));
 		return fatal;
 	}
 	if ((r = mr_app_checkpoint(app, b->cp, sizeof(b->cp), &cp_len, d)) != MR_OK) {
-		fprintf(stderr, "error: %s\n", mr_diag_text(d, r));
+		mr_progress_stderr("error: %s\n", mr_diag_text(d, r));
 		return MR_E_AUDIT;
 	}
 	mr_file_group_init(&g, 0);
@@ -310,7 +310,7 @@ release(batch *b, mr_diag *d)
 	if (r != MR_OK) {
 		mr_progress_pause(&b->prog);
 		/* Issued and recorded; the next run rewrites the answers. */
-		fprintf(stderr, "error: writing the answers: %s\n", mr_diag_text(d, r));
+		mr_progress_stderr("error: writing the answers: %s\n", mr_diag_text(d, r));
 		return MR_E_STATE;
 	}
 	mr_progress_pause(&b->prog);
@@ -328,7 +328,7 @@ release(batch *b, mr_diag *d)
 			/* One line for what stopped the window, on the first
 			 * request it hit; the others wait for the next run. */
 			if (!told && is->err != MR_E_CANCELLED) {
-				fprintf(stderr, "error: request %s: %s\n", e->item.name,
+				mr_progress_stderr("error: request %s: %s\n", e->item.name,
 				    mr_diag_text(&is->diag, is->err));
 				told = 1;
 			}
@@ -344,7 +344,7 @@ release(batch *b, mr_diag *d)
 		answered++;
 	}
 	if (fatal != MR_OK && !told)
-		fprintf(stderr, "error: %s\n", mr_diag_text(d, fatal));
+		mr_progress_stderr("error: %s\n", mr_diag_text(d, fatal));
 	mr_progress_step(&b->prog, (size_t)answered);
 	return fatal == MR_OK ? MR_OK : MR_E_STATE;
 }
@@ -364,7 +364,7 @@ collect(batch *b, mr_ps *ps, size_t w, int *end, int *failed)
 		mr_diag_clear(&d);
 		if ((r = mr_ps_next(ps, &e->item, &d)) != MR_OK) {
 			mr_progress_pause(&b->prog);
-			fprintf(stderr, "error: %s\n", mr_diag_text(&d, r));
+			mr_progress_stderr("error: %s\n", mr_diag_text(&d, r));
 			*failed = 1;
 			*end = 1;
 			break;
@@ -391,7 +391,7 @@ review_batch(batch *b, mr_ps *ps, size_t *n, mr_diag *d)
 		if (mr_audit_sync(&app->audit, d) != MR_OK ||
 		    mr_app_checkpoint(app, NULL, 0, NULL, d) != MR_OK)
 			return mr_fail(MR_E_AUDIT, d);
-		fprintf(stderr, "error: batch declined by the operator: nothing signed\n");
+		mr_progress_stderr("error: batch declined by the operator: nothing signed\n");
 		return 1;
 	}
 	if (r != MR_OK)
@@ -457,7 +457,7 @@ sign_media(mr_app *app, const char *media, mr_ps *ps, int review)
 		char note[160];
 		mr_media_ignored_note(ps->ignored, note, sizeof(note));
 		fflush(stdout);
-		fprintf(stderr, "%s\n", note);
+		mr_progress_stderr("%s\n", note);
 	}
 	if (review && (rc = review_batch(b, ps, &n, &d)) != MR_OK) {
 		mr_review_free(&b->rv);
@@ -485,7 +485,7 @@ sign_media(mr_app *app, const char *media, mr_ps *ps, int review)
 			mr_diag_clear(&d);
 			if ((r = take(b, &b->e[i], &d)) != MR_OK) {
 				mr_progress_pause(&b->prog);
-				fprintf(stderr, "error: %s\n", mr_diag_text(&d, r));
+				mr_progress_stderr("error: %s\n", mr_diag_text(&d, r));
 				stop = 1;
 			}
 		}
@@ -507,14 +507,14 @@ sign_media(mr_app *app, const char *media, mr_ps *ps, int review)
 		cur = nxt;
 	}
 	if (!stop && !parser_failed && (r = mr_ps_finish(ps, &d)) != MR_OK) {
-		fprintf(stderr, "error: %s\n", mr_diag_text(&d, r));
+		mr_progress_stderr("error: %s\n", mr_diag_text(&d, r));
 		parser_failed = 1;
 	}
 	/* What a failed window left unsynced (its refusals, an abandon) is
 	 * made durable and signed too. */
 	if (!stop && (mr_audit_sync(&app->audit, &d) != MR_OK || mr_db_sync(&app->db, &d) != MR_OK ||
 		mr_app_checkpoint(app, NULL, 0, NULL, &d) != MR_OK)) {
-		fprintf(stderr, "error: %s\n", mr_diag_text(&d, MR_E_AUDIT));
+		mr_progress_stderr("error: %s\n", mr_diag_text(&d, MR_E_AUDIT));
 		stop = 1;
 	}
 	mr_audit_defer(&app->audit, 0);
@@ -524,14 +524,14 @@ sign_media(mr_app *app, const char *media, mr_ps *ps, int review)
 	    b->bc.signed_new, b->bc.signed_before, b->bc.refused, b->bc.skipped);
 	rc = 0;
 	if (stop) {
-		fprintf(stderr, "error: batch stopped: state or audit failure (see above)\n");
+		mr_progress_stderr("error: batch stopped: state or audit failure (see above)\n");
 		rc = 1;
 	} else if (parser_failed) {
-		fprintf(stderr, "error: batch stopped: the request parser failed (see above); "
+		mr_progress_stderr("error: batch stopped: the request parser failed (see above); "
 				"nothing it sent afterwards was used\n");
 		rc = 1;
 	} else if (b->bc.refused + b->bc.skipped > 0) {
-		fprintf(stderr, "error: %u of %zu request file(s) not signed\n",
+		mr_progress_stderr("error: %u of %zu request file(s) not signed\n",
 		    b->bc.refused + b->bc.skipped, n);
 		rc = 1;
 	}
@@ -564,7 +564,7 @@ cmd_sign(mr_app *app, int argc, char **argv)
 			else if (strcmp(optarg, "batch") == 0)
 				review = 1;
 			else {
-				fprintf(stderr, "error: --review takes each or batch\n");
+				mr_progress_stderr("error: --review takes each or batch\n");
 				return 2;
 			}
 			break;
@@ -581,7 +581,7 @@ cmd_sign(mr_app *app, int argc, char **argv)
 		}
 	}
 	if (media == NULL) {
-		fprintf(stderr, "error: sign needs --media DIR\n");
+		mr_progress_stderr("error: sign needs --media DIR\n");
 		return 2;
 	}
 	mr_ps ps;

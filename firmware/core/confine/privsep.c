@@ -183,7 +183,7 @@ mr_ps_list(mr_ps *ps, size_t *count, mr_diag *d)
 		return violation(ps, "announced too many ignored entries", d);
 	ps->ignored = v;
 	ps->state = ST_ITEMS;
-	*count = v;
+	*count = ps->announced;
 	return MR_OK;
 }
 

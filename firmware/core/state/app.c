@@ -16,6 +16,7 @@
 #include "mr_fingerprint.h"
 #include "mr_lint.h"
 #include "mr_pem.h"
+#include "mr_progress.h"
 #include "mr_statecheck.h"
 
 #define PIN_MAX 256
@@ -420,7 +421,7 @@ pin_gate(mr_app *app, mr_diag *d)
 			    "final PIN try not confirmed at the console: nothing was tried");
 	} else if ((st & MR_TOKEN_PIN_COUNT_LOW) != 0) {
 		fflush(stdout);
-		fprintf(stderr, "warning: token %s: %s: a wrong PIN was given since the last "
+		mr_progress_stderr("warning: token %s: %s: a wrong PIN was given since the last "
 		    "good login\n", label, mr_token_pin_words(st));
 	}
 	return MR_OK;
@@ -480,7 +481,7 @@ mr_app_login(mr_app *app, const char *pin, size_t pin_len, mr_diag *d)
 			/* If even this record fails, the login error is still
 			 * what the operator needs to see first. */
 			if (mr_app_audit(app, "login-failed", &rec, &ad) != MR_OK)
-				fprintf(stderr, "warning: %s\n", mr_diag_text(&ad, MR_E_AUDIT));
+				mr_progress_stderr("warning: %s\n", mr_diag_text(&ad, MR_E_AUDIT));
 		} else if (mr_app_audit(app, "login", &rec, &ad) != MR_OK) {
 			/* Fail closed: no session without its record. */
 			r = mr_diag_set(d, MR_E_AUDIT, "%s", mr_diag_text(&ad, MR_E_AUDIT));
@@ -515,7 +516,7 @@ mr_app_check_root_key(mr_app *app, mr_diag *d)
 			mr_record_add(&rec, "label", app->cfg.root_key_label);
 			mr_record_add(&rec, "token", app->token);
 			if (mr_app_audit(app, "root-key-mismatch", &rec, &ad) != MR_OK)
-				fprintf(stderr, "warning: %s\n", mr_diag_text(&ad, MR_E_AUDIT));
+				mr_progress_stderr("warning: %s\n", mr_diag_text(&ad, MR_E_AUDIT));
 		}
 		return MR_E_KEY_MISMATCH;
 	}
