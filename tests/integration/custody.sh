@@ -52,7 +52,7 @@ if split --shares-from "$T/s" crl >"$T/one.out" 2>&1; then fail "one share unloc
 grep -q 'holds 1 share, 2 needed' "$T/one.out" || fail "one share: $(cat "$T/one.out")"
 
 # No PIN file opens a split token; the operator's PIN was replaced anyway.
-expect_fail 1 '^error: .*split custody is on: the token opens with 2 custody shares' app crl
+expect_fail 3 '^error: .*split custody is on: the token opens with 2 custody shares' app crl
 if pkcs11-tool --module "$REAL_MODULE" --token-label meshroot-test --login --pin 1234 \
 	--list-objects >/dev/null 2>&1; then
 	fail "the operator PIN still works"
@@ -68,7 +68,8 @@ other=$(grep -v '^#' "$T/shares/share-3.txt" | tr -s ' \n' '\n\n' | sed -n 12p)
 [ "$word" != "$other" ] || fail "test setup: no different word at position 12"
 awk -v w="$word" -v o="$other" 'BEGIN{done=0} /^#/ {print; next}
 	{ for (i = 1; i <= NF; i++) { n++; if (n == 12 && $i == w) $i = o } print }' \
-	"$T/s/share-2.txt" >"$T/s/share-2.tmp" && mv "$T/s/share-2.tmp" "$T/s/share-2.txt"
+	"$T/s/share-2.txt" >"$T/s/share-2.tmp" && mv "$T/s/share-2.tmp" "$T/s/share-2.txt" &&
+	chmod 600 "$T/s/share-2.txt"
 before_fail=$(failed_logins); before_ok=$(logins)
 if PKCS11SPY="$REAL_MODULE" PKCS11SPY_OUTPUT="$T/spy.log" \
 	split --module "$SPY" --shares-from "$T/s" crl >"$T/bad.out" 2>&1; then

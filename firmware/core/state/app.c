@@ -415,8 +415,12 @@ pin_gate(mr_app *app, mr_diag *d)
 		    "WARNING: token %s: %s (CKF_USER_PIN_FINAL_TRY).\n"
 		    "Type 'final try' to spend the last try: ", label, mr_token_pin_words(st));
 		board_console_write(text);
-		if (board_console_read_line(line, sizeof(line)) < 0 ||
-		    strcmp(line, "final try") != 0)
+		r = board_console_read_line(line, sizeof(line));
+		/* Read from a pipe, the answer was not echoed: end the prompt's
+		 * line so that no message shares it. */
+		if (!board_console_is_terminal())
+			board_console_write("\n");
+		if (r < 0 || strcmp(line, "final try") != 0)
 			return mr_diag_set(d, MR_E_CANCELLED,
 			    "final PIN try not confirmed at the console: nothing was tried");
 	} else if ((st & MR_TOKEN_PIN_COUNT_LOW) != 0) {
