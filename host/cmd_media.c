@@ -254,7 +254,7 @@ media_import(const mr_host_opts *o, const char *media, const char *expect)
 	mr_progress p;
 	mr_cert root;
 	mr_diag d;
-	int r, rc = MR_EXIT_OK;
+	int r, rc = MR_EXIT_OK, crl_imported = 0;
 
 	mr_diag_clear(&d);
 	if ((r = mr_media_check(media, &d)) != MR_OK)
@@ -262,11 +262,8 @@ media_import(const mr_host_opts *o, const char *media, const char *expect)
 	if ((r = check_root(o, media, expect, root_der, sizeof(root_der), &root_len, &root,
 		 &d)) != MR_OK)
 		return fail(&d, r);
-	{
-		int crl_imported = 0;
-		if ((r = mr_host_crl_import(o, media, &root, &crl_imported, &d)) != MR_OK)
-			return fail(&d, r);
-	}
+	if ((r = mr_host_crl_import(o, media, &root, &crl_imported, &d)) != MR_OK)
+		return fail(&d, r);
 	if ((r = mr_host_audit_pin(o, media, &d)) != MR_OK)
 		return fail(&d, r);
 	if ((r = mr_ws_list_read(o, &names, &d)) != MR_OK)
@@ -290,9 +287,10 @@ media_import(const mr_host_opts *o, const char *media, const char *expect)
 	if (failed > 0) {
 		mr_progress_stderr("error: %zu answer(s) not taken (see above)\n", failed);
 		rc = MR_EXIT_FAIL;
-	} else if (imported == 0) {
+	} else if (imported == 0 && !crl_imported) {
 		/* Not a failure, but scripts must tell it from an import that
-		 * took something: its own exit code (docs/media.md). */
+		 * took something (an answer or a newer CRL): its own exit code
+		 * (docs/media.md). */
 		if (names.n == 0)
 			mr_progress_stderr("error: nothing to import: the workspace has no clusters\n");
 		else if (waiting == 0)
