@@ -38,6 +38,7 @@
 #include "mr_pem.h"
 #include "mr_jsonout.h"
 #include "mr_record.h"
+#include "progress.h"
 
 #define LOG_MAX ((size_t)2 << 30) /* 2 GiB: ten million records */
 
@@ -892,14 +893,14 @@ cmd_verify_audit(const mr_host_opts *o, const char *dir, const char *key, const 
 
 	mr_diag_clear(&d);
 	if ((r = verify_dir(o, &v, dir, key, prev, issued, &d)) != MR_OK) {
-		fprintf(stderr, "error: %s\n", mr_diag_text(&d, r));
+		mr_progress_stderr("error: %s\n", mr_diag_text(&d, r));
 		log_free(&v.log);
 		return mr_host_exit(r);
 	}
 	print_verification(&v);
 	if (v.error[0] != '\0') {
 		fflush(stdout);
-		fprintf(stderr, "error: %s\n", v.error);
+		mr_progress_stderr("error: %s\n", v.error);
 		log_free(&v.log);
 		return MR_EXIT_VERIFY;
 	}
@@ -919,11 +920,11 @@ cmd_show(const mr_host_opts *o, const char *dir, const char *key, const filter *
 
 	mr_diag_clear(&d);
 	if ((r = verify_dir(o, &v, dir, key, NULL, NULL, &d)) != MR_OK) {
-		fprintf(stderr, "error: %s\n", mr_diag_text(&d, r));
+		mr_progress_stderr("error: %s\n", mr_diag_text(&d, r));
 		return mr_host_exit(r);
 	}
 	if (v.error[0] != '\0' || v.log.data == NULL) {
-		fprintf(stderr, "error: %s\n", v.error[0] ? v.error : "not an audit export");
+		mr_progress_stderr("error: %s\n", v.error[0] ? v.error : "not an audit export");
 		log_free(&v.log);
 		return v.error[0] ? MR_EXIT_VERIFY : MR_EXIT_INPUT;
 	}
@@ -961,7 +962,7 @@ cmd_show(const mr_host_opts *o, const char *dir, const char *key, const filter *
 		const char *text = json_object_to_json_string_ext(records,
 		    JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE);
 		if (text == NULL || printf("%s\n", text) < 0) {
-			fprintf(stderr, "error: audit show: cannot write the records\n");
+			mr_progress_stderr("error: audit show: cannot write the records\n");
 			json_object_put(records);
 			log_free(&v.log);
 			return 1;
@@ -1028,16 +1029,16 @@ cmd_report(const mr_host_opts *o, const char *dir, const char *key, const char *
 
 	mr_diag_clear(&d);
 	if ((r = verify_dir(o, &v, dir, key, NULL, NULL, &d)) != MR_OK) {
-		fprintf(stderr, "error: %s\n", mr_diag_text(&d, r));
+		mr_progress_stderr("error: %s\n", mr_diag_text(&d, r));
 		return mr_host_exit(r);
 	}
 	if (v.log.data == NULL) {
-		fprintf(stderr, "error: %s: not an audit export\n", dir);
+		mr_progress_stderr("error: %s: not an audit export\n", dir);
 		return MR_EXIT_INPUT;
 	}
 	snprintf(tmp, sizeof(tmp), "%s.tmp", out);
 	if ((f = fopen(tmp, "w")) == NULL) {
-		fprintf(stderr, "error: %s: cannot write\n", tmp);
+		mr_progress_stderr("error: %s: cannot write\n", tmp);
 		log_free(&v.log);
 		return 1;
 	}
@@ -1112,7 +1113,7 @@ cmd_report(const mr_host_opts *o, const char *dir, const char *key, const char *
 	fputs("</tbody></table>\n<p class=\"none\">Made by <code>meshroot audit report</code> "
 	      "from the verified log; self-contained, no scripts.</p>\n</body></html>\n", f);
 	if (fclose(f) != 0 || rename(tmp, out) != 0) {
-		fprintf(stderr, "error: %s: cannot write\n", out);
+		mr_progress_stderr("error: %s: cannot write\n", out);
 		remove(tmp);
 		log_free(&v.log);
 		return 1;
@@ -1122,7 +1123,7 @@ cmd_report(const mr_host_opts *o, const char *dir, const char *key, const char *
 	fflush(stdout);
 	r = v.error[0] ? MR_EXIT_VERIFY : MR_EXIT_OK;
 	if (r)
-		fprintf(stderr, "error: %s\n", v.error);
+		mr_progress_stderr("error: %s\n", v.error);
 	log_free(&v.log);
 	return r;
 }

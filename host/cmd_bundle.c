@@ -224,7 +224,7 @@ bundle_one(const mr_host_opts *o, const char *name, const char *out_root, int ya
 			*skipped = 1;
 			return 0;
 		}
-		fprintf(stderr, "error: cluster %s: no certificate for its current request yet "
+		mr_progress_stderr("error: cluster %s: no certificate for its current request yet "
 		    "(media export / sign / media import first)\n", name);
 		return 1;
 	}
@@ -275,7 +275,7 @@ bundle_one(const mr_host_opts *o, const char *name, const char *out_root, int ya
 		printf("cluster %s: no ca-key.pem here (key made elsewhere): add it before applying\n",
 		    name);
 	else if (mr_host_verify_dir(dir, stdout, time(NULL)) != 0) {
-		fprintf(stderr, "error: cluster %s: the written file set fails verification\n", name);
+		mr_progress_stderr("error: cluster %s: the written file set fails verification\n", name);
 		r = MR_E_CERT;
 		goto out;
 	}
@@ -303,7 +303,7 @@ bundle_one(const mr_host_opts *o, const char *name, const char *out_root, int ya
 	r = MR_OK;
 	goto out;
 fail:
-	fprintf(stderr, "error: cluster %s: %s\n", name, mr_diag_text(&d, r));
+	mr_progress_stderr("error: cluster %s: %s\n", name, mr_diag_text(&d, r));
 out:
 	if (key != NULL)
 		explicit_bzero(key, key_len);
@@ -342,7 +342,7 @@ bundle_all(const mr_host_opts *o, char *const *names, size_t n, const char *out,
 	else if (n > 1)
 		printf("%zu file set(s) written\n", written);
 	if (failed > 0 && n > 1)
-		fprintf(stderr, "error: %zu file set(s) failed (see above)\n", failed);
+		mr_progress_stderr("error: %zu file set(s) failed (see above)\n", failed);
 	return failed > 0 ? 1 : 0;
 }
 
@@ -405,7 +405,7 @@ cmd_bundle(const mr_host_opts *o, int argc, char **argv)
 	mr_diag_clear(&d);
 	if (mr_path_join(path, sizeof(path), o->workspace, "root-cert.pem") != MR_OK ||
 	    read_whole(path, &root, &root_len, &d) != MR_OK) {
-		fprintf(stderr, "error: no pinned root in %s (media import first)\n", o->workspace);
+		mr_progress_stderr("error: no pinned root in %s (media import first)\n", o->workspace);
 		return 1;
 	}
 	free(root);
@@ -413,7 +413,7 @@ cmd_bundle(const mr_host_opts *o, int argc, char **argv)
 		mr_ws_list l;
 		int r;
 		if ((r = mr_ws_list_read(o, &l, &d)) != MR_OK) {
-			fprintf(stderr, "error: %s\n", mr_diag_text(&d, r));
+			mr_progress_stderr("error: %s\n", mr_diag_text(&d, r));
 			return 1;
 		}
 		failed = bundle_all(o, l.names, l.n, out, yaml, kust, 1);

@@ -13,16 +13,19 @@
 #include "cmdtab.h"
 #include "keygen.h"
 #include "mr_cluster.h"
+#include "mr_exit.h"
 #include "mr_fileio.h"
 #include "mr_fingerprint.h"
+#include "progress.h"
 #include "renew.h"
 #include "workspace.h"
 
 static int
 fail(const mr_diag *d, int err)
 {
-	fprintf(stderr, "error: %s\n", mr_diag_text(d, err));
-	return mr_host_exit(err);
+	mr_progress_stderr("error: %s\n", mr_diag_text(d, err));
+	/* A bad name is a bad argument: a usage error. */
+	return err == MR_E_ARG ? MR_EXIT_USAGE : mr_host_exit(err);
 }
 
 static int
@@ -31,8 +34,8 @@ prepare_dir(const mr_host_opts *o, const char *name, mr_diag *d)
 	char path[4096];
 
 	if (!mr_cluster_name_ok(name))
-		return mr_diag_set(d, MR_E_ARG,
-		    "cluster name '%s' is not [a-z0-9-]{1,63}", name);
+		return mr_diag_set(d, MR_E_ARG, "cluster name \"%s\" %s", name,
+		    mr_cluster_name_why(name));
 	if (mr_ws_path(o, name, NULL, path, sizeof(path)) != MR_OK)
 		return mr_diag_set(d, MR_E_RANGE, "workspace path too long");
 	if (mr_path_exists(path))
@@ -94,7 +97,7 @@ cluster_import(const mr_host_opts *o, const char *name, const char *csr_path)
 
 	mr_diag_clear(&d);
 	if (!mr_cluster_name_ok(name)) {
-		mr_diag_set(&d, MR_E_ARG, "cluster name '%s' is not [a-z0-9-]{1,63}", name);
+		mr_diag_set(&d, MR_E_ARG, "cluster name \"%s\" %s", name, mr_cluster_name_why(name));
 		return fail(&d, MR_E_ARG);
 	}
 	/* Check the request before anything is created. */

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "answer.h"
 #include "audit_media.h"
@@ -22,6 +23,7 @@
 #include "cmdtab.h"
 #include "crl.h"
 #include "mr_cluster.h"
+#include "mr_exit.h"
 #include "mr_fileio.h"
 #include "mr_fingerprint.h"
 #include "mr_jsonout.h"
@@ -38,7 +40,7 @@ static json_object *jclusters; /* and its "clusters" */
 static int
 fail(const mr_diag *d, int err)
 {
-	fprintf(stderr, "error: %s\n", mr_diag_text(d, err));
+	mr_progress_stderr("error: %s\n", mr_diag_text(d, err));
 	mr_json_put_str(jdoc, "error", mr_diag_text(d, err));
 	return mr_host_exit(err);
 }
@@ -114,7 +116,7 @@ export_all(const mr_host_opts *o, const char *media, char *const *names, size_t 
 		printf("%zu request(s) written\n", written);
 	fflush(stdout);
 	if (failed > 0)
-		fprintf(stderr, "error: %zu request(s) not written (see above)\n", failed);
+		mr_progress_stderr("error: %zu request(s) not written (see above)\n", failed);
 	return failed > 0 ? MR_EXIT_FAIL : MR_EXIT_OK;
 }
 
@@ -207,7 +209,7 @@ print_refusal(const char *name, const char *path)
 	char why[201];
 
 	if (mr_file_read(path, 4096, &text, &len, NULL) != MR_OK) {
-		fprintf(stderr, "error: cluster %s: refused by the appliance\n", name);
+		mr_progress_stderr("error: cluster %s: refused by the appliance\n", name);
 		outcome(name, "refused", NULL);
 		return;
 	}
@@ -216,7 +218,7 @@ print_refusal(const char *name, const char *path)
 		if (text[i] < 0x20 || text[i] > 0x7e)
 			text[i] = i + 1 == len ? '\0' : ' ';
 	snprintf(why, sizeof(why), "%s", (const char *)text);
-	fprintf(stderr, "error: cluster %s: refused by the appliance: %s\n", name, why);
+	mr_progress_stderr("error: cluster %s: refused by the appliance: %s\n", name, why);
 	outcome(name, "refused", why);
 	free(text);
 }
@@ -257,13 +259,37 @@ import_one(const mr_host_opts *o, const char *media, const char *name, const mr_
 	return MR_EXIT_OK;
 }
 
+/* Answers are looked up by cluster name, so other systems' metadata files
+ * beside them are never read; they are counted once, as on the appliance. */
+static void
+note_metadata(const char *media)
+{
+	char shown[4096], note[160];
+	mr_media_names nm;
+	mr_diag d;
+	int fd = -1;
+
+	mr_diag_clear(&d);
+	if (mr_media_open_dir(media, MR_MEDIA_ANSWERS, &fd, shown, sizeof(shown), &d) != MR_OK)
+		return;
+	if (mr_media_names_at(fd, shown, &nm, &d) == MR_OK) {
+		if (nm.ignored > 0) {
+			mr_media_ignored_note(nm.ignored, note, sizeof(note));
+			fflush(stdout);
+			mr_progress_stderr("%s\n", note);
+		}
+		mr_media_names_free(&nm);
+	}
+	close(fd);
+}
+
 static int
 media_import(const mr_host_opts *o, const char *media, const char *expect)
 {
 	uint8_t root_der[MR_WS_CERT_MAX];
-	size_t root_len = 0, imported = 0, failed = 0;
+	size_t root_len = 0, imported = 0, failed = 0, waiting = 0, already = 0;
 	int e, failed_exit = MR_EXIT_FAIL, crl_imported = 0;
-	size_t waiting = 0;
+	char path[4096], why[512];
 	mr_ws_list names;
 	mr_progress p;
 	mr_cert root;
@@ -271,6 +297,8 @@ media_import(const mr_host_opts *o, const char *media, const char *expect)
 	int r;
 
 	mr_diag_clear(&d);
+	if ((r = mr_media_check(media, &d)) != MR_OK)
+		return fail(&d, r);
 	if ((r = check_root(o, media, expect, root_der, sizeof(root_der), &root_len, &root,
 		 &d)) != MR_OK)
 		return fail(&d, r);
@@ -288,45 +316,58 @@ media_import(const mr_host_opts *o, const char *media, const char *expect)
 		return fail(&d, r);
 	if ((r = mr_ws_list_read(o, &names, &d)) != MR_OK)
 		return fail(&d, r);
+	note_metadata(media);
 	mr_progress_start(&p, "import", names.n);
 	for (size_t i = 0; i < names.n; i++) {
 		mr_progress_hold(&p);
-		waiting += !mr_ws_cluster_issued(o, names.names[i]);
-		if (!mr_ws_cluster_issued(o, names.names[i]) &&
-		    (e = import_one(o, media, names.names[i], &root, &p, &imported)) != MR_EXIT_OK) {
-			/* One kind of failure gives its own status; a mix gives 1. */
-			failed_exit = failed++ == 0 || failed_exit == e ? e : MR_EXIT_FAIL;
+		if (!mr_ws_cluster_issued(o, names.names[i])) {
+			waiting++;
+			if ((e = import_one(o, media, names.names[i], &root, &p, &imported)) !=
+			    MR_EXIT_OK)
+				/* One kind of failure gives its own status; a mix gives 1. */
+				failed_exit = failed++ == 0 || failed_exit == e ? e : MR_EXIT_FAIL;
+		} else if (mr_media_path(path, sizeof(path), media, MR_MEDIA_ANSWERS,
+			       names.names[i], ".pem") == MR_OK && mr_path_exists(path)) {
+			already++; /* only to say why nothing was taken */
 		}
 		mr_progress_step(&p, 1);
 	}
 	mr_progress_end(&p);
-	mr_ws_list_free(&names);
 	printf("%zu certificate(s) imported\n", imported);
 	mr_json_put_int(jdoc, "imported", (long long)imported);
 	mr_json_put_int(jdoc, "not_taken", (long long)failed);
 	fflush(stdout); /* the summary line ends before an error starts */
+	why[0] = '\0';
 	if (failed > 0) {
-		char why[128];
-		snprintf(why, sizeof(why), "%zu answer(s) not taken", failed);
-		fprintf(stderr, "error: %s (see above)\n", why);
-		mr_json_put_str(jdoc, "error", why);
-		return failed_exit;
-	}
-	/* Nothing taken at all (a new CRL counts): its own status, for
-	 * scripts that wait for the appliance's answers. */
-	if (imported == 0 && !crl_imported) {
-		char why[512];
-		if (waiting == 0)
-			snprintf(why, sizeof(why), "nothing imported: no cluster of %s is waiting for a "
-			    "certificate, and %s has no newer CRL", o->workspace, media);
+		snprintf(why, sizeof(why), "%zu answer(s) not taken (see above)", failed);
+		e = failed_exit;
+	} else if (imported == 0 && !crl_imported) {
+		/* Not a failure, but scripts must tell it from an import that
+		 * took something (an answer or a newer CRL): its own exit code
+		 * (docs/media.md). */
+		if (names.n == 0)
+			snprintf(why, sizeof(why), "nothing to import: the workspace has no clusters");
+		else if (waiting == 0)
+			snprintf(why, sizeof(why), "nothing to import: every cluster's certificate is "
+			    "already imported (%zu cluster(s))", names.n);
+		else if (already > 0)
+			snprintf(why, sizeof(why), "nothing to import: no answer on %s for the %zu "
+			    "waiting cluster(s); its %zu other answer(s) are already imported",
+			    media, waiting, already);
 		else
-			snprintf(why, sizeof(why), "nothing imported: %s has no answer for the %zu "
-			    "waiting cluster(s) of %s", media, waiting, o->workspace);
-		fprintf(stderr, "error: %s\n", why);
-		mr_json_put_str(jdoc, "error", why);
-		return MR_EXIT_NOTHING;
+			snprintf(why, sizeof(why), "nothing to import: no answer on %s for the %zu "
+			    "waiting cluster(s) (has the appliance run `sign --media` on it?)",
+			    media, waiting);
+		e = MR_EXIT_NOTHING;
+	} else {
+		e = MR_EXIT_OK;
 	}
-	return MR_EXIT_OK;
+	if (why[0] != '\0') {
+		mr_progress_stderr("error: %s\n", why);
+		mr_json_put_str(jdoc, "error", why);
+	}
+	mr_ws_list_free(&names);
+	return e;
 }
 
 /* import, as one JSON document when json. */
@@ -339,7 +380,7 @@ media_import_json(const mr_host_opts *o, const char *media, const char *expect, 
 	if (!json)
 		return media_import(o, media, expect);
 	if (mr_jsonout_begin(&out) != 0) {
-		fprintf(stderr, "error: cannot set up the JSON output\n");
+		mr_progress_stderr("error: cannot set up the JSON output\n");
 		return MR_EXIT_FAIL;
 	}
 	jdoc = mr_json_doc("meshroot.media-import");
@@ -349,7 +390,7 @@ media_import_json(const mr_host_opts *o, const char *media, const char *expect, 
 	rc = media_import(o, media, expect);
 	mr_json_put_int(jdoc, "exit_code", rc);
 	if (mr_jsonout_end(&out, jdoc) != 0) {
-		fprintf(stderr, "error: cannot write the JSON document\n");
+		mr_progress_stderr("error: cannot write the JSON document\n");
 		rc = rc != 0 ? rc : MR_EXIT_FAIL;
 	}
 	jdoc = jclusters = NULL;

@@ -23,13 +23,14 @@
 #include "mr_media.h"
 #include "mr_record.h"
 #include "pemfile.h"
+#include "progress.h"
 #include "rotate.h"
 #include "workspace.h"
 
 static int
 fail(const mr_diag *d, int err)
 {
-	fprintf(stderr, "error: %s\n", mr_diag_text(d, err));
+	mr_progress_stderr("error: %s\n", mr_diag_text(d, err));
 	return mr_host_exit(err);
 }
 
@@ -189,7 +190,7 @@ root_finish(const mr_host_opts *o)
 			/* istiod: once root-cert.pem drops the old root, this
 			 * cluster's own chain no longer verifies, and its
 			 * peers reject its workloads. */
-			fprintf(stderr, "error: cluster %s still has an intermediate from the previous "
+			mr_progress_stderr("error: cluster %s still has an intermediate from the previous "
 			    "root: renew it and roll it out first\n", l.names[i]);
 			left++;
 		}

@@ -32,6 +32,7 @@
 #include "mr_fileio.h"
 #include "mr_fingerprint.h"
 #include "mr_jsonout.h"
+#include "progress.h"
 #include "renew.h"
 #include "workspace.h"
 
@@ -292,7 +293,7 @@ cmd_status(const mr_host_opts *o, int argc, char **argv)
 	problems = NULL;
 	if (json) {
 		if (mr_jsonout_begin(&out) != 0) {
-			fprintf(stderr, "error: status: cannot set up the JSON output\n");
+			mr_progress_stderr("error: status: cannot set up the JSON output\n");
 			return ST_UNKNOWN;
 		}
 		doc = mr_json_doc("meshroot.status");
@@ -308,7 +309,7 @@ cmd_status(const mr_host_opts *o, int argc, char **argv)
 	}
 	mr_diag_clear(&d);
 	if ((r = mr_ws_list_read(o, &l, &d)) != MR_OK) {
-		fprintf(stderr, "error: %s\n", mr_diag_text(&d, r));
+		mr_progress_stderr("error: %s\n", mr_diag_text(&d, r));
 		mr_json_put_str(doc, "error", mr_diag_text(&d, r));
 		rc = ST_UNKNOWN;
 		goto done;
@@ -333,7 +334,7 @@ cmd_status(const mr_host_opts *o, int argc, char **argv)
 	mr_ws_list_free(&l);
 	rc = worst;
 	if (fflush(stdout) != 0) {
-		fprintf(stderr, "error: status: cannot write the report\n");
+		mr_progress_stderr("error: status: cannot write the report\n");
 		mr_json_put_str(doc, "error", "cannot write the report");
 		rc = ST_UNKNOWN;
 	}
@@ -345,7 +346,7 @@ done:
 		mr_json_put(doc, "problems", problems);
 		problems = NULL;
 		if (mr_jsonout_end(&out, doc) != 0) {
-			fprintf(stderr, "error: status: cannot write the JSON document\n");
+			mr_progress_stderr("error: status: cannot write the JSON document\n");
 			rc = ST_UNKNOWN;
 		}
 	}

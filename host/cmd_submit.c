@@ -27,6 +27,7 @@
 #include "cmdtab.h"
 #include "link.h"
 #include "progress.h"
+#include "mr_cluster.h"
 #include "mr_fileio.h"
 #include "mr_fingerprint.h"
 #include "mr_jsonout.h"
@@ -495,7 +496,9 @@ submit(const mr_host_opts *o, const char *connect, int usb, const char *serial,
 		mr_csr csr;
 		snprintf(items[i].name, sizeof(items[i].name), "%s", all[i]);
 		if (mr_ws_path(o, all[i], "csr.pem", path, sizeof(path)) != MR_OK) {
-			err_line("error: invalid cluster name '%s'\n", all[i]);
+			err_line("error: cluster name \"%s\" %s\n", all[i],
+			    mr_cluster_name_why(all[i]) != NULL ? mr_cluster_name_why(all[i]) :
+			    "is too long for a path");
 			goto out_nolink;
 		}
 		/* Only a request that parses and verifies goes to the appliance. */

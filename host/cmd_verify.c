@@ -15,6 +15,7 @@
 #include "cmdtab.h"
 #include "mr_diag.h"
 #include "mr_jsonout.h"
+#include "progress.h"
 #include "verify.h"
 
 /* "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM:SSZ", UTC. */
@@ -70,20 +71,20 @@ verify_one(const char *dir, time_t now, json_object *dirs)
 		r = mr_host_verify_dir_diag(dir, stdout, now, &d);
 		if (r < 0) {
 			fflush(stdout); /* keep the two streams in order on a tty */
-			fprintf(stderr, "error: %s: %s\n", dir, mr_diag_text(&d, r));
+			mr_progress_stderr("error: %s: %s\n", dir, mr_diag_text(&d, r));
 		}
 		return verdict(r);
 	}
 	/* The report's lines are its contract (verify.h): "DIR: problem: TEXT",
 	 * one each, DIR as given made printable (the same length). */
 	if ((mem = open_memstream(&buf, &len)) == NULL) {
-		fprintf(stderr, "error: verify: out of memory\n");
+		mr_progress_stderr("error: verify: out of memory\n");
 		return MR_EXIT_FAIL;
 	}
 	r = mr_host_verify_dir_sum(dir, mem, now, &sum, &d);
 	if (fclose(mem) != 0 || buf == NULL) {
 		free(buf);
-		fprintf(stderr, "error: verify: out of memory\n");
+		mr_progress_stderr("error: verify: out of memory\n");
 		return MR_EXIT_FAIL;
 	}
 	fputs(buf, stdout);
@@ -92,7 +93,7 @@ verify_one(const char *dir, time_t now, json_object *dirs)
 	mr_json_put_str(j, "path", dir);
 	mr_json_put_bool(j, "ok", r == 0);
 	if (r < 0) {
-		fprintf(stderr, "error: %s: %s\n", dir, mr_diag_text(&d, r));
+		mr_progress_stderr("error: %s: %s\n", dir, mr_diag_text(&d, r));
 		mr_json_put_str(j, "error", mr_diag_text(&d, r));
 	} else {
 		mr_json_put(j, "error", NULL);
@@ -163,7 +164,7 @@ cmd_verify(const mr_host_opts *o, int argc, char **argv)
 		return HOST_USAGE("verify", "verify needs a DIR");
 	if (json) {
 		if (mr_jsonout_begin(&out) != 0) {
-			fprintf(stderr, "error: verify: cannot set up the JSON output\n");
+			mr_progress_stderr("error: verify: cannot set up the JSON output\n");
 			return MR_EXIT_FAIL;
 		}
 		doc = mr_json_doc("meshroot.verify");
@@ -177,7 +178,7 @@ cmd_verify(const mr_host_opts *o, int argc, char **argv)
 			status = e;
 	}
 	if (fflush(stdout) != 0) {
-		fprintf(stderr, "error: verify: cannot write the report\n");
+		mr_progress_stderr("error: verify: cannot write the report\n");
 		status = MR_EXIT_FAIL;
 	}
 	if (json) {
@@ -185,7 +186,7 @@ cmd_verify(const mr_host_opts *o, int argc, char **argv)
 		mr_json_put_int(doc, "exit_code", status);
 		mr_json_put(doc, "directories", dirs);
 		if (mr_jsonout_end(&out, doc) != 0) {
-			fprintf(stderr, "error: verify: cannot write the JSON document\n");
+			mr_progress_stderr("error: verify: cannot write the JSON document\n");
 			status = MR_EXIT_FAIL;
 		}
 	}

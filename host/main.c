@@ -9,6 +9,7 @@
 
 #include "cmd.h"
 #include "cmdtab.h"
+#include "progress.h"
 #include "wslock.h"
 
 /* What a command does to the workspace (wslock.h). */
@@ -59,7 +60,7 @@ run(size_t i, const mr_host_opts *o, int argc, char **argv, const char *prog)
 		mr_diag_clear(&d);
 		mr_dirlock_cmdline(prog, argc, argv, what, sizeof(what));
 		if ((r = mr_wslock_take(o->workspace, mode == WS_CREATE, what, &lock, &d)) != MR_OK) {
-			fprintf(stderr, "error: %s\n", mr_diag_text(&d, r));
+			mr_progress_stderr("error: %s\n", mr_diag_text(&d, r));
 			return mr_exit_code(r);
 		}
 	}

@@ -9,6 +9,9 @@
 #define PLAIN_S 5.0     /* a plain line at least this often */
 #define PLAIN_MIN 100u  /* fewer items: no 10% lines (each item prints its own) */
 
+/* The meter on the screen now, for mr_progress_stderr. */
+static mr_progress *active;
+
 static double
 elapsed(const mr_progress *p)
 {
@@ -48,6 +51,7 @@ mr_progress_start(mr_progress *p, const char *what, size_t total)
 	p->total = total;
 	p->tty = isatty(STDERR_FILENO);
 	clock_gettime(CLOCK_MONOTONIC, &p->start);
+	active = p;
 }
 
 void
@@ -129,6 +133,8 @@ mr_progress_end(mr_progress *p)
 	double t = elapsed(p);
 
 	mr_progress_hold(p);
+	if (active == p)
+		active = NULL;
 	if (p->total == 0)
 		return;
 	if (t >= 0.05)
@@ -136,4 +142,18 @@ mr_progress_end(mr_progress *p)
 		    (double)p->done / t);
 	else
 		fprintf(stderr, "%s: %zu of %zu in %.1f s\n", p->what, p->done, p->total, t);
+}
+
+void
+mr_progress_stderr(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (active != NULL)
+		mr_progress_hold(active);
+	fflush(stdout);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fflush(stderr);
 }

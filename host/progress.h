@@ -13,7 +13,10 @@
  * anything of its own (stdout or stderr, directly or deep in a callee),
  * the loop calls mr_progress_hold, which takes the meter off the screen and
  * flushes stdout; mr_progress_step puts it back. mr_progress_note and
- * mr_progress_error print a line the same way.
+ * mr_progress_error print a line the same way. The meter started last is
+ * the active one: every "error:", "warning:" and "note:" line of the host
+ * tool goes through mr_progress_stderr, which holds the active meter
+ * first, wherever in the code it is printed.
  *
  *   mr_progress p;
  *   mr_progress_start(&p, "import", n);
@@ -56,7 +59,10 @@ void mr_progress_note(mr_progress *p, const char *fmt, ...) __attribute__((forma
 /* "error: ..." on stderr, on its own line. */
 void mr_progress_error(mr_progress *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* The summary line; the meter is gone afterwards. */
+/* The summary line; the meter is gone afterwards (and no longer active). */
 void mr_progress_end(mr_progress *p);
+
+/* printf to stderr after the active meter (if any) is held. */
+void mr_progress_stderr(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #endif

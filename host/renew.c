@@ -11,6 +11,7 @@
 #include "mr_fileio.h"
 #include "mr_fingerprint.h"
 #include "pemfile.h"
+#include "progress.h"
 #include "cmdtab.h"
 #include "renew.h"
 #include "workspace.h"
@@ -153,7 +154,7 @@ mr_host_cluster_renew(const mr_host_opts *o, const char *name, mr_key_type type)
 	mr_diag_clear(&d);
 	memset(&kg, 0, sizeof(kg));
 	if (!mr_ws_cluster_issued(o, name)) {
-		fprintf(stderr, "error: cluster %s has no certificate in service to renew%s\n", name,
+		mr_progress_stderr("error: cluster %s has no certificate in service to renew%s\n", name,
 		    mr_host_renew_pending(o, name) ? " (a renewal is already waiting)" : "");
 		return 1;
 	}
@@ -186,6 +187,6 @@ mr_host_cluster_renew(const mr_host_opts *o, const char *name, mr_key_type type)
 	return 0;
 fail:
 	explicit_bzero(&kg, sizeof(kg));
-	fprintf(stderr, "error: cluster %s: %s\n", name, mr_diag_text(&d, r));
+	mr_progress_stderr("error: cluster %s: %s\n", name, mr_diag_text(&d, r));
 	return mr_host_exit(r);
 }

@@ -5,7 +5,7 @@
 int
 mr_cluster_name_ok_n(const char *s, size_t n)
 {
-	if (n == 0 || n > MR_CLUSTER_MAX)
+	if (n == 0 || n > MR_CLUSTER_MAX || s[0] == '-')
 		return 0;
 	for (size_t i = 0; i < n; i++) {
 		char c = s[i];
@@ -13,6 +13,18 @@ mr_cluster_name_ok_n(const char *s, size_t n)
 			return 0;
 	}
 	return 1;
+}
+
+const char *
+mr_cluster_name_why(const char *s)
+{
+	/* A leading '-' would be read as an option by every tool a name is
+	 * later given to (kubectl, openssl, a shell's file commands). */
+	if (s[0] == '-')
+		return "must not start with \"-\"";
+	if (!mr_cluster_name_ok(s))
+		return "is not [a-z0-9-]{1,63}";
+	return NULL;
 }
 
 int

@@ -7,11 +7,6 @@
 #ifndef MR_EXITCODE_H
 #define MR_EXITCODE_H
 
-/* mr_dirlock.h defines MR_EXIT_IN_USE as a macro (75) until it takes the
- * enum from mr_exit.h; the macro would rename the enum member. */
-#ifdef MR_EXIT_IN_USE
-#undef MR_EXIT_IN_USE
-#endif
 #include "mr_exit.h"
 
 /* MR_OK gives MR_EXIT_OK; an unknown code MR_EXIT_FAIL. */

@@ -68,7 +68,8 @@ int mr_token_set_pin(mr_token *t, const char *old_pin, size_t old_len, const cha
 /*
  * The user PIN's retry state as the token reports it in CK_TOKEN_INFO.flags
  * (CKF_USER_PIN_COUNT_LOW, _FINAL_TRY, _LOCKED, _TO_BE_CHANGED): a mask of
- * MR_TOKEN_PIN_*, 0 when the token reports nothing (SoftHSM2 never does).
+ * MR_TOKEN_PIN_*, 0 when the token reports nothing (SoftHSM2 2.6 reports
+ * only COUNT_LOW, after a wrong PIN, until the next good login).
  * Callers show it before a login and MUST NOT spend a final try without the
  * operator's explicit confirmation.
  */
@@ -90,7 +91,14 @@ int mr_token_pin_status(mr_token *t, unsigned *status, mr_diag *d) MR_MUST_CHECK
  */
 int mr_token_can_make(mr_token *t, mr_key_type type, mr_diag *d) MR_MUST_CHECK;
 
+/* What a retry state tells the operator, in words for a message: the most
+ * severe flag wins ("the token's user PIN is locked: ...", "the next wrong
+ * PIN locks the token", "few tries left"); NULL when status says nothing.
+ * Pure: no token is touched. */
+const char *mr_token_pin_words(unsigned status);
+
 /* Generates a key pair labelled `label` with the template above
+/* Generates a key pair labelled `label` with the strict template above
  * (MR_KEY_ED25519: CKM_EC_EDWARDS_KEY_PAIR_GEN, CKA_EC_PARAMS id-Ed25519).
  * MR_E_EXISTS if any object already has that label. A token that rejects
  * the template (CKR_ATTRIBUTE_TYPE_INVALID, _VALUE_INVALID,

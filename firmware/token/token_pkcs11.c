@@ -136,12 +136,39 @@ init_release(mr_token *t)
 	t->init_held = 0;
 }
 
+/* Appends a token's label (blank padding cut) to a ", "-separated list;
+ * what does not fit ends in "...". */
+static void
+add_label(char *list, size_t cap, const CK_TOKEN_INFO *ti)
+{
+	size_t n = sizeof(ti->label), k = strlen(list);
+
+	while (n > 0 && ti->label[n - 1] == ' ')
+		n--;
+	if (n == 0)
+		return; /* a free slot's uninitialised token */
+	if (k + 2 + n + 4 >= cap) {
+		if (k + 4 < cap && (k < 3 || strcmp(list + k - 3, "...") != 0))
+			snprintf(list + k, cap - k, "%s...", k > 0 ? ", " : "");
+		return;
+	}
+	if (k > 0) {
+		memcpy(list + k, ", ", 2);
+		k += 2;
+	}
+	/* A label is the token's bytes: shown tame. */
+	for (size_t i = 0; i < n; i++)
+		list[k++] = ti->label[i] >= 0x20 && ti->label[i] < 0x7f ? (char)ti->label[i] : '?';
+	list[k] = '\0';
+}
+
 static int
 select_slot(mr_token *t, const mr_token_sel *sel, mr_diag *d)
 {
 	int r = MR_E_INTERNAL;
 	CK_SLOT_ID *slots = NULL;
 	CK_ULONG n = 0, i, found = 0;
+	char seen[200] = "";
 	CK_INFO info;
 	CK_SLOT_INFO sinfo;
 	CK_TOKEN_INFO tinfo;
@@ -180,13 +207,21 @@ select_slot(mr_token *t, const mr_token_sel *sel, mr_diag *d)
 			r = mr_token_rv_diag(d, "C_GetTokenInfo", rv);
 			goto out;
 		}
+		add_label(seen, sizeof(seen), &tinfo);
 		if (!mr_token_sel_match(sel, &info, slots[i], &sinfo, &tinfo))
 			continue;
 		if (found++ == 0)
 			t->slot = slots[i];
 	}
 	if (found == 0) {
-		r = mr_diag_set(d, MR_E_NOTFOUND, "no token matches '%s'", mr_token_sel_name(sel));
+		/* The labels present: a typo or the wrong token is seen at once. */
+		const char *name = mr_token_sel_name(sel);
+		if (strncmp(name, "pkcs11:", 7) == 0 || name[0] == '(')
+			r = mr_diag_set(d, MR_E_TOKEN, "no token matches '%s' (found: %s)", name,
+			    seen[0] != '\0' ? seen : "no token at all");
+		else
+			r = mr_diag_set(d, MR_E_TOKEN, "no token labelled \"%s\" (found: %s)", name,
+			    seen[0] != '\0' ? seen : "no token at all");
 		goto out;
 	}
 	if (found > 1) {

@@ -126,6 +126,33 @@ mr_file_read(const char *path, size_t max, uint8_t **data, size_t *len, mr_diag 
 }
 
 int
+mr_file_read_private(const char *path, const char *what, size_t max, uint8_t **data,
+    size_t *len, mr_diag *d)
+{
+	struct stat st;
+	int fd;
+
+	*data = NULL;
+	*len = 0;
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0) {
+		if (errno == ELOOP)
+			return mr_diag_set(d, MR_E_ARG, "%s %s: is a symbolic link", what, path);
+		return mr_diag_set(d, MR_E_ARG, "%s %s: %s", what, path, strerror(errno));
+	}
+	/* As ssh does for private keys: a secret others could read (or
+	 * replace) is refused before its bytes are looked at, so the
+	 * operator learns of the leak instead of it going on unseen. */
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 077) != 0) {
+		close(fd);
+		return mr_diag_set(d, MR_E_ARG, "%s %s is %s by others (mode %04o); chmod 600 %s",
+		    what, path, (st.st_mode & 044) != 0 ? "readable" : "writable",
+		    (unsigned)(st.st_mode & 07777), path);
+	}
+	return read_fd(fd, path, max, data, len, d);
+}
+
+int
 mr_file_read_at(int dirfd, const char *name, const char *shown, size_t max, uint8_t **data,
     size_t *len, mr_diag *d)
 {

@@ -53,7 +53,7 @@ mr_media_classify_at(int dirfd, const char *name, const char *ext, mr_media_item
 
 	if (!mr_media_name_cluster(it->name, ext, cluster, sizeof(cluster))) {
 		snprintf(it->why, sizeof(it->why),
-		    "unexpected file name (want <cluster>%s, cluster [a-z0-9-]{1,63})", ext);
+		    "unexpected file name (want <cluster>%s, cluster [a-z0-9-]{1,63}, not starting with -)", ext);
 		return;
 	}
 	if (fstatat(dirfd, it->name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
@@ -78,6 +78,29 @@ mr_media_classify_at(int dirfd, const char *name, const char *ext, mr_media_item
 }
 
 int
+mr_media_check(const char *media, mr_diag *d)
+{
+	char top[4096];
+	struct stat st;
+
+	/* A stick that is not mounted leaves an empty mount point or none:
+	 * say that, not which file deep inside was missing. */
+	if (stat(media, &st) != 0) {
+		if (errno == ENOENT || errno == ENOTDIR)
+			return mr_diag_set(d, MR_E_MEDIA, "%s: not mounted (no such directory)", media);
+		return mr_diag_set(d, MR_E_MEDIA, "%s: %s", media, strerror(errno));
+	}
+	if (!S_ISDIR(st.st_mode))
+		return mr_diag_set(d, MR_E_MEDIA, "%s: not a directory", media);
+	if (mr_path_join(top, sizeof(top), media, MR_MEDIA_TOP) != MR_OK)
+		return mr_diag_set(d, MR_E_RANGE, "media path too long");
+	if (lstat(top, &st) != 0 || !S_ISDIR(st.st_mode))
+		return mr_diag_set(d, MR_E_MEDIA,
+		    "%s: not a meshroot medium (no %s/ directory)", media, MR_MEDIA_TOP);
+	return MR_OK;
+}
+
+int
 mr_media_open_dir(const char *media, const char *subdir, int *dirfd, char *shown,
     size_t shown_cap, mr_diag *d)
 {
@@ -97,6 +120,20 @@ mr_media_open_dir(const char *media, const char *subdir, int *dirfd, char *shown
 		return mr_diag_set(d, MR_E_IO, "%s: %s", shown, strerror(errno));
 	*dirfd = fd;
 	return MR_OK;
+}
+
+int
+mr_media_is_metadata(const char *name)
+{
+	return strncmp(name, "._", 2) == 0 || strcmp(name, ".DS_Store") == 0 ||
+	    strcmp(name, "Thumbs.db") == 0 || strcmp(name, "desktop.ini") == 0;
+}
+
+void
+mr_media_ignored_note(size_t n, char *out, size_t cap)
+{
+	snprintf(out, cap, "note: ignored %zu macOS/Windows metadata file%s (._*, .DS_Store, "
+	    "Thumbs.db, desktop.ini)", n, n == 1 ? "" : "s");
 }
 
 void
@@ -157,6 +194,10 @@ mr_media_names_at(int dirfd, const char *shown, mr_media_names *out, mr_diag *d)
 	while ((de = readdir(dp)) != NULL) {
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
+		if (mr_media_is_metadata(de->d_name)) {
+			out->ignored++;
+			continue;
+		}
 		if (out->n == MR_MEDIA_MAX_ENTRIES) {
 			r = mr_diag_set(d, MR_E_MEDIA, "%s: more than %u entries", shown,
 			    MR_MEDIA_MAX_ENTRIES);

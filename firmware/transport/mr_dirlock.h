@@ -21,9 +21,9 @@
 #include <stddef.h>
 
 #include "mr_diag.h"
+#include "mr_exit.h"
 
 /* sysexits.h EX_TEMPFAIL: another process owns the directory; retry later. */
-#define MR_EXIT_IN_USE 75
 
 /* The lock file's name in the directory. */
 #define MR_DIRLOCK_NAME "lock"

@@ -24,6 +24,13 @@
 int mr_file_read(const char *path, size_t max, uint8_t **data, size_t *len,
     mr_diag *d) MR_MUST_CHECK;
 
+/* As mr_file_read, for a secret (a PIN file, a custody share) named
+ * "<what> <path>" in messages: MR_E_ARG, with the chmod to run, when the
+ * file is readable or writable by group or others; MR_E_ARG also when it
+ * cannot be opened ("PIN file F: No such file or directory"). */
+int mr_file_read_private(const char *path, const char *what, size_t max, uint8_t **data,
+    size_t *len, mr_diag *d) MR_MUST_CHECK;
+
 /* Reads a PEM file (as mr_file_read, at most max bytes) and decodes the
  * first block labelled `label` into der. MR_E_PEM when there is none or it
  * is malformed; the diag names the path. */

@@ -51,9 +51,19 @@ typedef struct {
 	size_t text_len, text_cap;
 	size_t *off;       /* off[i]: the i-th name, sorted */
 	size_t n, cap;
+	size_t ignored;    /* metadata files left out (mr_media_is_metadata) */
 } mr_media_names;
 
-/* Reads the names in dirfd (not "." and ".."), sorts them with mr_sort
+/* 1 for the files other systems leave beside ours, which are never
+ * requests or answers and are not worth a line each: macOS AppleDouble
+ * "._*" and ".DS_Store", Windows "Thumbs.db" and "desktop.ini". */
+int mr_media_is_metadata(const char *name);
+
+/* The note for n ignored metadata files, one line without '\n'. */
+void mr_media_ignored_note(size_t n, char *out, size_t cap);
+
+/* Reads the names in dirfd (not "." and "..", and not metadata files:
+ * those are counted in ->ignored), sorts them with mr_sort
  * (no libc qsort: see mr_sort.h). At most MR_MEDIA_MAX_ENTRIES, else
  * MR_E_MEDIA. Free with mr_media_names_free. */
 int mr_media_names_at(int dirfd, const char *shown, mr_media_names *out, mr_diag *d)
@@ -69,6 +79,11 @@ mr_media_name(const mr_media_names *nm, size_t i)
 /* One entry of dirfd, examined with fstatat (never followed): it->ok, or
  * it->why says why it may not be opened. */
 void mr_media_classify_at(int dirfd, const char *name, const char *ext, mr_media_item *it);
+
+/* Is media a mounted meshroot medium? MR_E_MEDIA with one line that says
+ * which it is not: "DIR: not mounted (no such directory)", "DIR: not a
+ * directory", "DIR: not a meshroot medium (no meshroot/ directory)". */
+int mr_media_check(const char *media, mr_diag *d) MR_MUST_CHECK;
 
 /* Opens media/<subdir> (a directory, not a symlink) into *dirfd (the caller
  * closes it); its path goes to shown. MR_E_NOTFOUND when it does not exist,

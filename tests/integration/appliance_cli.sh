@@ -47,7 +47,7 @@ one_error_line 1 "$T/err" "already holds a root"
 cmp -s "$T/c.conf" "$T/state/ceremony.conf" || fail "stored config differs"
 
 # A wrong PIN is named with its CK_RV and audited; the PIN itself never is.
-echo wrong-pin-xyz > "$T/wrong.pin"
+echo wrong-pin-xyz > "$T/wrong.pin"; chmod 600 "$T/wrong.pin"
 mkdir -p "$T/media/meshroot/requests"
 set +e
 "$APPLIANCE" --state "$T/state" --token meshroot-test --pin-file "$T/wrong.pin" \

@@ -17,7 +17,7 @@ for c in east west; do
 done
 host media import --from "$T/media" > /dev/null
 host bundle east west --out "$T/out" > /dev/null
-echo 0000 > "$T/wrong.pin"
+echo 0000 > "$T/wrong.pin"; chmod 600 "$T/wrong.pin"
 if "$APPLIANCE" --state "$T/state" --token meshroot-test --pin-file "$T/wrong.pin" \
     sign --media "$T/media" --yes > /dev/null 2>&1; then fail "a wrong PIN was accepted"; fi
 app audit export --to "$T/export" > /dev/null
@@ -121,5 +121,5 @@ for c in east west; do
 done
 grep -q "<h2>Refusals</h2>" "$T/dom.html" || fail "report: no refusals section"
 grep -q "<h2>Login failures</h2>" "$T/dom.html" || fail "report: no login failures section"
-grep -q "login failed: C_Login: CKR_PIN_INCORRECT" "$T/dom.html" || fail "report: the failed login is not shown"
+grep -q "login failed: wrong PIN for token meshroot-test.*(C_Login: CKR_PIN_INCORRECT)" "$T/dom.html" || fail "report: the failed login is not shown"
 echo PASS

@@ -68,7 +68,8 @@ other=$(grep -v '^#' "$T/shares/share-3.txt" | tr -s ' \n' '\n\n' | sed -n 12p)
 [ "$word" != "$other" ] || fail "test setup: no different word at position 12"
 awk -v w="$word" -v o="$other" 'BEGIN{done=0} /^#/ {print; next}
 	{ for (i = 1; i <= NF; i++) { n++; if (n == 12 && $i == w) $i = o } print }' \
-	"$T/s/share-2.txt" >"$T/s/share-2.tmp" && mv "$T/s/share-2.tmp" "$T/s/share-2.txt"
+	"$T/s/share-2.txt" >"$T/s/share-2.tmp" && mv "$T/s/share-2.tmp" "$T/s/share-2.txt" &&
+	chmod 600 "$T/s/share-2.txt"
 before_fail=$(failed_logins); before_ok=$(logins)
 if PKCS11SPY="$REAL_MODULE" PKCS11SPY_OUTPUT="$T/spy.log" \
 	split --module "$SPY" --shares-from "$T/s" crl >"$T/bad.out" 2>&1; then

@@ -19,7 +19,14 @@ doc_map /var/lib/meshroot "$STATE"
 doc_map /usr/lib/x86_64-linux-gnu/opensc-pkcs11.so /usr/lib/softhsm/libsofthsm2.so
 export MESHROOT_WORKSPACE="$T/ws"
 DOC_ANSWER=$'yes\nyes\nyes\nyes'
-meshroot-appliance() { "$APPLIANCE" --pin-file "$T/user.pin" "$@"; }
+# Not for `status`: with a PIN file it logs in to check the token, and that
+# audited login would move the last-line hash the runbook compares.
+meshroot-appliance() {
+	case " $* " in
+	*" status "*) "$APPLIANCE" "$@" ;;
+	*) "$APPLIANCE" --pin-file "$T/user.pin" "$@" ;;
+	esac
+}
 
 # Each command's output goes to $T/out.N as well (N: its place in the page).
 CMDS=()

@@ -7,7 +7,7 @@
 
 softhsm2-util --init-token --free --label rehearsal --pin 4321 --so-pin 8765 >/dev/null
 mkdir -p "$T/custody"
-echo 4321 >"$T/custody/operator.pin"
+echo 4321 >"$T/custody/operator.pin"; chmod 600 "$T/custody/operator.pin"
 export MESHROOT_STATE="$T/rehearsal-state"
 run_doc "$MESHROOT_SRC/docs/custody.md"
 grep -q 'event=custody-reshare' "$MESHROOT_STATE/audit.log" || fail "no reshare in the audit log"

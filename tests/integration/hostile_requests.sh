@@ -102,6 +102,8 @@ grep -q 'ignored=basicConstraints%20pathlen%205,%20subjectAltName' "$T/state/aud
 
 # The host refuses path tricks in names too.
 for bad in ../evil a/b UPPER "" .hidden; do
-  expect_fail 3 "^error: .*is not \[a-z0-9-\]{1,63}" host cluster new "$bad"
+  expect_fail 2 "^error: cluster name \"$bad\" is not \[a-z0-9-\]{1,63}$" host cluster new "$bad"
 done
+expect_fail 2 '^error: cluster name "-x" must not start with "-"$' host cluster new -- -x
+expect_fail 2 '^error: cluster name "-x" must not start with "-"$' host cluster import --csr /dev/null -- -x
 echo "PASS"

@@ -173,9 +173,15 @@ grep -q -- '-----BEGIN' "$T/probe.out" || fail "p11tool --export printed nothing
 
 audit="$T/state/audit.log"
 cp "$audit" "$T/audit.before"
-SOFTHSM2_CONF="$wrong/softhsm2.conf" app status >"$T/status.out" 2>&1 ||
+SOFTHSM2_CONF="$wrong/softhsm2.conf" "$APPLIANCE" --state "$T/state" status >"$T/status.out" 2>&1 ||
 	fail "status against the wrong token failed (it should not need the token): $(cat "$T/status.out")"
 grep -qE '^issued: +0 certificate\(s\)' "$T/status.out" || fail "status: $(cat "$T/status.out")"
+# With the token named and a PIN file, status checks it and finds it wrong.
+rc=0
+SOFTHSM2_CONF="$wrong/softhsm2.conf" app status >"$T/status.out" 2>&1 || rc=$?
+[ "$rc" = 5 ] || fail "status naming the wrong token: exit $rc, want 5: $(cat "$T/status.out")"
+grep -qxF 'error: token meshroot-test: its key meshroot-root is not the key of root-cert.pem: wrong token?' "$T/status.out" ||
+	fail "status naming the wrong token: $(cat "$T/status.out")"
 
 rc=0
 SOFTHSM2_CONF="$wrong/softhsm2.conf" app sign --media "$T/empty" --yes >"$T/sign.out" 2>"$T/sign.err" || rc=$?

@@ -24,13 +24,15 @@ run() { # run PINFLAGS STDIN [extra env...]: sign through p11fault, trace in $T/
 logins() { grep -c ' C_Login' "$T/trace" || true; }
 
 run locked ""
-[ "$rc" -ne 0 ] || fail "a locked PIN: the run succeeded"
-grep -q "CKF_USER_PIN_LOCKED" "$T/out" || { cat "$T/out"; fail "locked state not shown"; }
+[ "$rc" -eq 5 ] || { cat "$T/out"; fail "a locked PIN: exit $rc, want 5"; }
+grep -qxF "error: token meshroot-test: the token's user PIN is locked: only its security officer can unlock it (C_InitPIN with the SO PIN); no PIN was tried" "$T/out" ||
+	{ cat "$T/out"; fail "locked state not shown"; }
 [ "$(logins)" = 0 ] || fail "a locked PIN was tried"
 
 run final ""
 [ "$rc" -ne 0 ] || fail "final try without confirmation: the run succeeded"
-grep -q "CKF_USER_PIN_FINAL_TRY" "$T/out" || { cat "$T/out"; fail "final-try state not shown"; }
+grep -qF "WARNING: token meshroot-test: the next wrong PIN locks the token (CKF_USER_PIN_FINAL_TRY)." "$T/out" ||
+	{ cat "$T/out"; fail "final-try state not shown"; }
 grep -q "final PIN try not confirmed" "$T/out" || { cat "$T/out"; fail "no refusal"; }
 [ "$(logins)" = 0 ] || fail "the final try was spent with --yes and --pin-file only"
 
@@ -43,10 +45,20 @@ run final "final try
 [ "$rc" -eq 0 ] || { cat "$T/out"; fail "confirmed final try: the run failed"; }
 [ "$(logins)" = 1 ] || fail "confirmed final try: $(logins) logins"
 
+# Before the login a warning, after it one error line: "wrong PIN" and
+# what the token says about the tries left, the CK_RV last; exit 5.
 run low "" P11FAULT_AT=C_Login P11FAULT_DO=CKR_PIN_INCORRECT
-[ "$rc" -ne 0 ] || fail "wrong PIN: the run succeeded"
-grep -q "C_Login: CKR_PIN_INCORRECT" "$T/out" || { cat "$T/out"; fail "wrong PIN not named"; }
-grep -q "CKF_USER_PIN_COUNT_LOW" "$T/out" || { cat "$T/out"; fail "low count not shown"; }
+[ "$rc" -eq 5 ] || { cat "$T/out"; fail "wrong PIN: exit $rc, want 5"; }
+grep -qxF "warning: token meshroot-test: few tries left: a wrong PIN was given since the last good login" "$T/out" ||
+	{ cat "$T/out"; fail "low count not shown before the login"; }
+grep -qxF "error: wrong PIN for token meshroot-test: few tries left (C_Login: CKR_PIN_INCORRECT)" "$T/out" ||
+	{ cat "$T/out"; fail "wrong PIN not named"; }
+[ "$(grep -c '^error:' "$T/out")" = 1 ] || { cat "$T/out"; fail "wrong PIN: not one error line"; }
+run final "final try
+" P11FAULT_AT=C_Login P11FAULT_DO=CKR_PIN_INCORRECT
+[ "$rc" -eq 5 ] || { cat "$T/out"; fail "wrong final PIN: exit $rc, want 5"; }
+grep -qxF "error: wrong PIN for token meshroot-test: the next wrong PIN locks the token (C_Login: CKR_PIN_INCORRECT)" "$T/out" ||
+	{ cat "$T/out"; fail "wrong final PIN not named"; }
 
 # The audit log records every refused login, and its chain still verifies.
 [ "$(grep -c 'event=login-failed' "$T/state/audit.log")" -ge 4 ] || fail "refused logins not audited"

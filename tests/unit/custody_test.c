@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -89,6 +90,8 @@ write_file(const char *name, const char *text)
 	assert_non_null(f);
 	fputs(text, f);
 	fclose(f);
+	/* A share file others can read is refused (mr_file_read_private). */
+	assert_int_equal(chmod(path, 0600), 0);
 }
 
 static void
@@ -146,6 +149,19 @@ test_read_pin(void **state)
 	assert_int_equal(mr_custody_read_pin(&c, dir, pin, sizeof(pin), &len, &d), MR_OK);
 	assert_int_equal(len, 32);
 	assert_string_equal(pin, want);
+
+	/* A share file others can read is refused, with the chmod to run. */
+	{
+		char bpath[600], msg[1400];
+		snprintf(bpath, sizeof(bpath), "%s/b.txt", dir);
+		assert_int_equal(chmod(bpath, 0644), 0);
+		mr_diag_clear(&d);
+		assert_int_equal(mr_custody_read_pin(&c, dir, pin, sizeof(pin), &len, &d), MR_E_ARG);
+		snprintf(msg, sizeof(msg), "share file %s is readable by others (mode 0644); chmod 600 %s",
+		    bpath, bpath);
+		assert_string_equal(d.msg, msg);
+		assert_int_equal(chmod(bpath, 0600), 0);
+	}
 
 	/* A share of another set is named by position and file. */
 	assert_int_equal(mr_share_encode(&o[1], text, sizeof(text)), MR_OK);

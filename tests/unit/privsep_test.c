@@ -38,9 +38,9 @@ frame(stream *s, uint8_t type, const void *body, size_t len)
 static void
 list(stream *s, uint32_t count)
 {
-	uint8_t b[4] = { (uint8_t)(count >> 24), (uint8_t)(count >> 16), (uint8_t)(count >> 8),
-		(uint8_t)count };
-	frame(s, 'L', b, 4);
+	uint8_t b[8] = { (uint8_t)(count >> 24), (uint8_t)(count >> 16), (uint8_t)(count >> 8),
+		(uint8_t)count, 0, 0, 0, 2 };
+	frame(s, 'L', b, 8);
 }
 
 static size_t
@@ -168,6 +168,7 @@ test_good_batch(void **state)
 	mr_ps_attach(&ps, sv[0]);
 	assert_int_equal(mr_ps_list(&ps, &count, &d), MR_OK);
 	assert_int_equal(count, 4);
+	assert_int_equal(ps.ignored, 2); /* the metadata files left out */
 	assert_int_equal(mr_ps_next(&ps, &it, &d), MR_OK);
 	assert_int_equal(it.kind, MR_PS_SKIP);
 	assert_string_equal(it.name, "UPPER?[2J.csr"); /* shown safely */

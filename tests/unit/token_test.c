@@ -221,7 +221,7 @@ test_open_by_uri(void **state)
 
 	t = NULL;
 	assert_int_equal(mr_token_open(&t, MODULE, "pkcs11:token=" TOKEN ";serial=0000", &d),
-	    MR_E_NOTFOUND);
+	    MR_E_TOKEN);
 	assert_null(t);
 	assert_non_null(strstr(d.msg, "serial=0000"));
 
@@ -259,9 +259,11 @@ test_open_errors(void **state)
 	mr_diag d = { "" };
 
 	(void)state;
-	assert_int_equal(mr_token_open(&t, MODULE, "no-such-token", &d), MR_E_NOTFOUND);
+	assert_int_equal(mr_token_open(&t, MODULE, "no-such-token", &d), MR_E_TOKEN);
 	assert_null(t);
-	assert_non_null(strstr(d.msg, "no-such-token"));
+	/* The labels present are listed: a typo shows at once. */
+	assert_non_null(strstr(d.msg, "no token labelled \"no-such-token\" (found: "));
+	assert_non_null(strstr(d.msg, TOKEN));
 
 	mr_diag_clear(&d);
 	assert_int_equal(mr_token_open(&t, MODULE, "meshroot-dup", &d), MR_E_DUPLICATE);

@@ -19,6 +19,7 @@
 #include "mr_fingerprint.h"
 #include "mr_lint.h"
 #include "mr_pem.h"
+#include "mr_progress.h"
 #include "mr_signer.h"
 #include "mr_tbs.h"
 #include "mr_transcript.h"

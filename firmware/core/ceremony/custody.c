@@ -214,12 +214,14 @@ mr_custody_read_pin(const mr_custody *c, const char *dir, char *pin, size_t cap,
 			char path[4096];
 			uint8_t *data = NULL;
 			snprintf(what, sizeof(what), "share %zu (%s)", i + 1, names[i]);
-			if (mr_path_join(path, sizeof(path), dir, names[i]) != MR_OK ||
-			    mr_file_read(path, SHARE_FILE_MAX - 1, &data, &tl, d) != MR_OK) {
-				mr_diag_prefix(d, "%s", what);
-				r = MR_E_PIN;
+			if (mr_path_join(path, sizeof(path), dir, names[i]) != MR_OK) {
+				r = mr_diag_set(d, MR_E_RANGE, "%s: path too long", what);
 				goto out;
 			}
+			/* The message names the file: no prefix. */
+			if ((r = mr_file_read_private(path, "share file", SHARE_FILE_MAX - 1, &data,
+				 &tl, d)) != MR_OK)
+				goto out;
 			memcpy(text, data, tl);
 			explicit_bzero(data, tl);
 			free(data);

@@ -10,6 +10,8 @@
 
 #include "mr_cmdtab.h"
 #include "mr_commands.h"
+#include "mr_exitcode.h"
+#include "mr_progress.h"
 
 static char fail_last[1024];
 
@@ -23,7 +25,7 @@ int
 mr_fail(int err, const mr_diag *d)
 {
 	snprintf(fail_last, sizeof(fail_last), "%s", mr_diag_text(d, err));
-	fprintf(stderr, "error: %s\n", mr_diag_text(d, err));
+	mr_progress_stderr("error: %s\n", mr_diag_text(d, err));
 	return mr_exit_code(err);
 }
 
@@ -74,7 +76,7 @@ main(int argc, char **argv)
 		case 's': app.state_dir = optarg; break;
 		case 'm': app.module = optarg; break;
 		case 'A': app.module_args = optarg; break;
-		case 't': app.token = optarg; break;
+		case 't': app.token = optarg; app.token_named = 1; break;
 		case 'p': app.pin_file = optarg; break;
 		case 'S': app.shares_from = optarg; break;
 		case 'h': APP_HELP(stdout, NULL); return MR_EXIT_OK;

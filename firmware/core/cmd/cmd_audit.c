@@ -21,6 +21,7 @@
 #include "mr_commands.h"
 #include "mr_fileio.h"
 #include "mr_pem.h"
+#include "mr_progress.h"
 
 static int
 copy_state(mr_app *app, const char *name, const char *dir, const char *as, mr_diag *d)

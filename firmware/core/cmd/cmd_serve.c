@@ -23,6 +23,7 @@
 #include "mr_commands.h"
 #include "mr_link_ffs.h"
 #include "mr_link_socket.h"
+#include "mr_progress.h"
 #include "mr_serve.h"
 #include "mr_serve_ps.h"
 
@@ -169,7 +170,7 @@ cmd_serve(mr_app *app, int argc, char **argv)
 		mr_record_addf(&rec, "refused", "%u", s->refused);
 		mr_record_addf(&rec, "pending", "%zu", mr_serve_pending(s));
 		if (!s->fatal && mr_app_audit(app, "serve-end", &rec, &ad) != MR_OK)
-			fprintf(stderr, "warning: %s\n", mr_diag_text(&ad, MR_E_AUDIT));
+			mr_progress_stderr("warning: %s\n", mr_diag_text(&ad, MR_E_AUDIT));
 		printf("serve: %u issued, %u refused, %zu left waiting\n", s->issued, s->refused,
 		    mr_serve_pending(s));
 	}

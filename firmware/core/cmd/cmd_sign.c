@@ -278,16 +278,16 @@ release(batch *b, mr_diag *d)
 	/* The window's refusals and skips are durable with its records; a
 	 * window without issuance syncs them here. */
 	if (fatal == MR_OK && b->n_iss == 0 && mr_audit_sync(&app->audit, d) != MR_OK) {
-		fprintf(stderr, "error: %s\n", mr_diag_text(d, MR_E_AUDIT));
+		mr_progress_stderr("error: %s\n", mr_diag_text(d, MR_E_AUDIT));
 		return MR_E_AUDIT;
 	}
 	if (fatal == MR_E_AUDIT || fatal == MR_E_DB) {
 		mr_progress_pause(&b->prog);
-		fprintf(stderr, "error: %s\n", mr_diag_text(d, fatal));
+		mr_progress_stderr("error: %s\n", mr_diag_text(d, fatal));
 		return fatal;
 	}
 	if ((r = mr_app_checkpoint(app, b->cp, sizeof(b->cp), &cp_len, d)) != MR_OK) {
-		fprintf(stderr, "error: %s\n", mr_diag_text(d, r));
+		mr_progress_stderr("error: %s\n", mr_diag_text(d, r));
 		return MR_E_AUDIT;
 	}
 	mr_file_group_init(&g, 0);
@@ -314,7 +314,7 @@ release(batch *b, mr_diag *d)
 	if (r != MR_OK) {
 		mr_progress_pause(&b->prog);
 		/* Issued and recorded; the next run rewrites the answers. */
-		fprintf(stderr, "error: writing the answers: %s\n", mr_diag_text(d, r));
+		mr_progress_stderr("error: writing the answers: %s\n", mr_diag_text(d, r));
 		return MR_E_STATE;
 	}
 	mr_progress_pause(&b->prog);
@@ -332,7 +332,7 @@ release(batch *b, mr_diag *d)
 			/* One line for what stopped the window, on the first
 			 * request it hit; the others wait for the next run. */
 			if (!told && is->err != MR_E_CANCELLED) {
-				fprintf(stderr, "error: request %s: %s\n", e->item.name,
+				mr_progress_stderr("error: request %s: %s\n", e->item.name,
 				    mr_diag_text(&is->diag, is->err));
 				told = 1;
 			}
@@ -348,7 +348,7 @@ release(batch *b, mr_diag *d)
 		answered++;
 	}
 	if (fatal != MR_OK && !told)
-		fprintf(stderr, "error: %s\n", mr_diag_text(d, fatal));
+		mr_progress_stderr("error: %s\n", mr_diag_text(d, fatal));
 	mr_progress_step(&b->prog, (size_t)answered);
 	return fatal == MR_OK ? MR_OK : MR_E_STATE;
 }
@@ -368,7 +368,7 @@ collect(batch *b, mr_ps *ps, size_t w, int *end, int *failed)
 		mr_diag_clear(&d);
 		if ((r = mr_ps_next(ps, &e->item, &d)) != MR_OK) {
 			mr_progress_pause(&b->prog);
-			fprintf(stderr, "error: %s\n", mr_diag_text(&d, r));
+			mr_progress_stderr("error: %s\n", mr_diag_text(&d, r));
 			*failed = 1;
 			*end = 1;
 			break;
@@ -406,7 +406,7 @@ review_batch(batch *b, mr_ps *ps, size_t *n, mr_diag *d)
 		if (mr_audit_sync(&app->audit, d) != MR_OK ||
 		    mr_app_checkpoint(app, NULL, 0, NULL, d) != MR_OK)
 			return mr_fail(MR_E_AUDIT, d);
-		fprintf(stderr, "error: batch declined by the operator: nothing signed\n");
+		mr_progress_stderr("error: batch declined by the operator: nothing signed\n");
 		return MR_EXIT_REFUSED;
 	}
 	if (r != MR_OK)
@@ -428,6 +428,10 @@ sign_media(mr_app *app, const char *media, mr_ps *ps, int review)
 	size_t cur;
 
 	mr_diag_clear(&d);
+	/* A stick that is not mounted, or not ours, is said so before the
+	 * state dir or the token is touched. */
+	if ((r = mr_media_check(media, &d)) != MR_OK)
+		return mr_fail(r, &d);
 	/* The parser first: it must never share an address space or a
 	 * descriptor with the state dir or the token session. */
 	if ((r = mr_ps_start(ps, media, &d)) != MR_OK)
@@ -464,6 +468,12 @@ sign_media(mr_app *app, const char *media, mr_ps *ps, int review)
 	b->media = media;
 	b->review = review;
 	say("media %s: %zu request file(s)\n", media, n);
+	if (ps->ignored > 0) {
+		char note[160];
+		mr_media_ignored_note(ps->ignored, note, sizeof(note));
+		fflush(stdout);
+		mr_progress_stderr("%s\n", note);
+	}
 	if (review && (rc = review_batch(b, ps, &n, &d)) != MR_OK) {
 		mr_review_free(&b->rv);
 		free(b);
@@ -490,7 +500,7 @@ sign_media(mr_app *app, const char *media, mr_ps *ps, int review)
 			mr_diag_clear(&d);
 			if ((r = take(b, &b->e[i], &d)) != MR_OK) {
 				mr_progress_pause(&b->prog);
-				fprintf(stderr, "error: %s\n", mr_diag_text(&d, r));
+				mr_progress_stderr("error: %s\n", mr_diag_text(&d, r));
 				stop = 1;
 			}
 		}
@@ -512,14 +522,14 @@ sign_media(mr_app *app, const char *media, mr_ps *ps, int review)
 		cur = nxt;
 	}
 	if (!stop && !parser_failed && (r = mr_ps_finish(ps, &d)) != MR_OK) {
-		fprintf(stderr, "error: %s\n", mr_diag_text(&d, r));
+		mr_progress_stderr("error: %s\n", mr_diag_text(&d, r));
 		parser_failed = 1;
 	}
 	/* What a failed window left unsynced (its refusals, an abandon) is
 	 * made durable and signed too. */
 	if (!stop && (mr_audit_sync(&app->audit, &d) != MR_OK || mr_db_sync(&app->db, &d) != MR_OK ||
 		mr_app_checkpoint(app, NULL, 0, NULL, &d) != MR_OK)) {
-		fprintf(stderr, "error: %s\n", mr_diag_text(&d, MR_E_AUDIT));
+		mr_progress_stderr("error: %s\n", mr_diag_text(&d, MR_E_AUDIT));
 		stop = 1;
 	}
 	mr_audit_defer(&app->audit, 0);
@@ -535,11 +545,11 @@ sign_media(mr_app *app, const char *media, mr_ps *ps, int review)
 	fflush(stdout); /* the summary ends before an error line starts */
 	rc = MR_EXIT_OK;
 	if (stop) {
-		fprintf(stderr, "error: batch stopped: state or audit failure (see above)\n");
+		mr_progress_stderr("error: batch stopped: state or audit failure (see above)\n");
 		mr_json_put_str(jdoc, "error", "batch stopped: state or audit failure");
 		rc = MR_EXIT_FAIL;
 	} else if (parser_failed) {
-		fprintf(stderr, "error: batch stopped: the request parser failed (see above); "
+		mr_progress_stderr("error: batch stopped: the request parser failed (see above); "
 				"nothing it sent afterwards was used\n");
 		mr_json_put_str(jdoc, "error", "batch stopped: the request parser failed");
 		rc = MR_EXIT_FAIL;
@@ -547,7 +557,7 @@ sign_media(mr_app *app, const char *media, mr_ps *ps, int review)
 		char why[128];
 		snprintf(why, sizeof(why), "%u of %zu request file(s) not signed",
 		    b->bc.refused + b->bc.skipped, n);
-		fprintf(stderr, "error: %s\n", why);
+		mr_progress_stderr("error: %s\n", why);
 		mr_json_put_str(jdoc, "error", why);
 		/* A refusal (policy, operator) is 4; only skipped files, which
 		 * are no requests at all, are bad input. */

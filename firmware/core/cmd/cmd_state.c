@@ -22,6 +22,7 @@
 #include "board_api.h"
 #include "mr_cmdtab.h"
 #include "mr_commands.h"
+#include "mr_progress.h"
 #include "mr_statecheck.h"
 
 static int
@@ -110,7 +111,7 @@ repair(mr_app *app, const mr_sc_report *rep)
 
 	mr_diag_clear(&d);
 	if (mr_sc_manual(rep) > 0) {
-		fprintf(stderr, "error: %zu problem(s) need manual recovery (docs/operations.md): "
+		mr_progress_stderr("error: %zu problem(s) need manual recovery (docs/operations.md): "
 		    "--repair changed nothing\n", mr_sc_manual(rep));
 		return MR_SC_EXIT_MANUAL;
 	}

@@ -1,7 +1,7 @@
 /*
- * `status [--json]`: what the appliance holds, without touching the token:
- * the root, the policy, how many certificates were issued, the audit
- * position. With --json the same as one document on stdout (docs/json.md,
+ * `status [--json]`: what the appliance holds: the root, the policy, how
+ * many certificates were issued, the audit position; with a token named
+ * (or a PIN file), the token too (status_token.c). With --json the same as one document on stdout (docs/json.md,
  * docs/json/meshroot-appliance.status.schema.json), the lines on stderr;
  * a state dir that cannot be loaded still gives a document, with the error.
  */
@@ -124,6 +124,19 @@ status(mr_app *app, json_object *doc)
 	mr_json_put(doc, "custody", j);
 	board_console_write(line);
 	show_crl(app, doc);
+	if (app->token_named || app->pin_file != NULL || app->shares_from != NULL) {
+		if (app->pin_file != NULL || app->shares_from != NULL) {
+			/* A login is audited: the state dir is ours first. */
+			if ((r = mr_app_lock(app, &d)) != MR_OK) {
+				mr_json_put_str(doc, "error", mr_diag_text(&d, r));
+				return mr_fail(r, &d);
+			}
+		}
+		if ((r = mr_status_token(app, &d)) != MR_OK) {
+			mr_json_put_str(doc, "error", mr_diag_text(&d, r));
+			return mr_fail(r, &d);
+		}
+	}
 	return MR_EXIT_OK;
 }
 

@@ -17,8 +17,16 @@ int cmd_audit(mr_app *app, int argc, char **argv);
 int cmd_serve(mr_app *app, int argc, char **argv);
 int cmd_state(mr_app *app, int argc, char **argv);
 
-/* Prints "error: <text>" for err/d and returns the exit status for err
- * (mr_exit_code: 3 bad input, 4 refused, 5 token, 75 state dir in use...). */
+/* `status`, after the state dir's lines, when a token is named (--token,
+ * MESHROOT_TOKEN) or a --pin-file given: the token found (label, serial,
+ * PIN retry state), the root key in it against root-cert.pem, and with a
+ * PIN file the login. Prints its lines; MR_OK or the error in d (no token:
+ * MR_E_TOKEN, listing the labels present; a PIN file that cannot be used:
+ * MR_E_ARG; a wrong PIN: MR_E_PIN). */
+int mr_status_token(mr_app *app, mr_diag *d) MR_MUST_CHECK;
+
+/* Prints "error: <text>" for err/d and returns the exit status
+ * (mr_exit_code: 5 token, 3 bad input, 75 state dir in use, else 1). */
 int mr_fail(int err, const mr_diag *d);
 
 /* The text of the last mr_fail (for a --json document), or NULL. */

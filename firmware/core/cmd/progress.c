@@ -1,3 +1,4 @@
+#include <stdarg.h>
 #include <stdio.h>
 #include <time.h>
 
@@ -7,6 +8,10 @@
 /* Below this, a batch is over before a meter would say anything. */
 #define MIN_TOTAL 2
 #define REDRAW_S 0.25
+
+/* The meter on the console now (one at a time): mr_progress_stderr ends
+ * its line before any message. */
+static mr_progress *active;
 
 static double
 now_s(void)
@@ -26,6 +31,7 @@ mr_progress_start(mr_progress *p, const char *what, size_t total)
 	p->start = p->last = now_s();
 	p->terminal = board_console_is_terminal();
 	p->drawn = 0;
+	active = p;
 }
 
 static void
@@ -72,9 +78,25 @@ mr_progress_end(mr_progress *p)
 	double el = now_s() - p->start;
 
 	mr_progress_pause(p);
+	if (active == p)
+		active = NULL;
 	if (p->total < MIN_TOTAL)
 		return;
 	snprintf(line, sizeof(line), "%s: %zu of %zu in %.1f s (%.1f/s)\n", p->what, p->done,
 	    p->total, el, el > 0 ? (double)p->done / el : 0);
 	board_console_write(line);
+}
+
+void
+mr_progress_stderr(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (active != NULL)
+		mr_progress_pause(active);
+	fflush(stdout);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fflush(stderr);
 }

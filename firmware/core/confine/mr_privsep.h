@@ -7,7 +7,8 @@
  * (its structure: the self-signature is checked in the signer), and tells the signer about each directory
  * entry in one small message over a socketpair:
  *
- *   LIST  count            first: how many entries follow (<= MR_MEDIA_MAX_ENTRIES)
+ *   LIST  count, ignored   first: how many entries follow (<= MR_MEDIA_MAX_ENTRIES),
+ *                          and how many metadata files were left out (mr_media.h)
  *   LERR  err, text        first, instead: the directory could not be listed
  *   SKIP  name, why        an entry that was not opened
  *   RFSE  name, err, text  a request that is not a valid, self-signed CSR
@@ -57,6 +58,7 @@ typedef struct {
 	mr_diag open_diag;
 	char dir[4096];     /* media/meshroot/requests, for messages */
 	uint32_t announced, seen;
+	uint32_t ignored;   /* metadata files the listing left out (._*, .DS_Store) */
 	char last[256];
 } mr_ps;
 

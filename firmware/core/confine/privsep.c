@@ -38,7 +38,7 @@ static const struct {
 	unsigned states;
 	size_t min, max;
 } table[] = {
-	{ T_LIST, ST_LIST, 4, 4 },
+	{ T_LIST, ST_LIST, 4 + 4, 4 + 4 },
 	{ T_LERR, ST_LIST, 4 + 2, 4 + 2 + TEXT_MAX },
 	{ T_SKIP, ST_ITEMS, 1 + 1 + 2, 1 + NAME_MAX_ + 2 + TEXT_MAX },
 	{ T_RFSE, ST_ITEMS, 1 + 1 + 4 + 2, 1 + NAME_MAX_ + 4 + 2 + TEXT_MAX },
@@ -176,11 +176,14 @@ mr_ps_list(mr_ps *ps, size_t *count, mr_diag *d)
 		ps->state = ST_DONE;
 		return mr_diag_set(d, (int)(int32_t)v, "%s", text);
 	}
-	if (mr_psrd_u(&rr, 4, &v) != 0 || rr.n != 0 || v > MR_MEDIA_MAX_ENTRIES)
+	if (mr_psrd_u(&rr, 4, &v) != 0 || v > MR_MEDIA_MAX_ENTRIES)
 		return violation(ps, "announced too many entries", d);
 	ps->announced = v;
+	if (mr_psrd_u(&rr, 4, &v) != 0 || rr.n != 0 || v > MR_MEDIA_MAX_ENTRIES)
+		return violation(ps, "announced too many ignored entries", d);
+	ps->ignored = v;
 	ps->state = ST_ITEMS;
-	*count = v;
+	*count = ps->announced;
 	return MR_OK;
 }
 
@@ -477,6 +480,7 @@ again:
 	}
 	w.n = 0;
 	put_u(&w, 4, (uint32_t)names.n);
+	put_u(&w, 4, (uint32_t)names.ignored);
 	send_or_die(T_LIST, w.b, w.n);
 	for (size_t i = 0; i < names.n; i++) {
 		const mr_media_item *it = &item;

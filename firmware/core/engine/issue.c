@@ -24,7 +24,7 @@ mr_request_parse(const mr_app *app, const char *cluster, const uint8_t *der, siz
 {
 	memset(rq, 0, sizeof(*rq));
 	if (!mr_cluster_name_ok(cluster))
-		return mr_diag_set(d, MR_E_POLICY, "cluster name is not [a-z0-9-]{1,63}");
+		return mr_diag_set(d, MR_E_POLICY, "cluster name %s", mr_cluster_name_why(cluster));
 	snprintf(rq->cluster, sizeof(rq->cluster), "%s", cluster);
 	mr_fp_sha256(der, n, rq->csr_hash);
 	mr_hex_encode(rq->csr_hash, 32, rq->csr_hash_hex);

@@ -589,7 +589,8 @@ decode_submit(mr_der payload, mr_serve_req *rq, char *msg, size_t msg_cap)
 		c->csr = csrs[i].csr;
 		mr_diag_clear(&d);
 		if (!mr_cluster_name_ok(c->cluster))
-			c->err = mr_diag_set(&d, MR_E_POLICY, "cluster name is not [a-z0-9-]{1,63}");
+			c->err = mr_diag_set(&d, MR_E_POLICY, "cluster name %s",
+			    mr_cluster_name_why(c->cluster));
 		else if (c->csr.n == 0 || mr_csr_parse(c->csr.p, c->csr.n, &csr, &d) != MR_OK)
 			c->err = MR_E_CSR;
 		if (c->err != MR_OK) {

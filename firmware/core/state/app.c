@@ -16,6 +16,7 @@
 #include "mr_fingerprint.h"
 #include "mr_lint.h"
 #include "mr_pem.h"
+#include "mr_progress.h"
 #include "mr_statecheck.h"
 
 #define PIN_MAX 256
@@ -31,6 +32,7 @@ mr_app_init(mr_app *app)
 	app->state_dir = (v = getenv("MESHROOT_STATE")) ? v : "/var/lib/meshroot";
 	app->module = (v = getenv("MESHROOT_MODULE")) ? v : "/usr/lib/softhsm/libsofthsm2.so";
 	app->token = (v = getenv("MESHROOT_TOKEN")) ? v : "meshroot";
+	app->token_named = v != NULL;
 	app->module_args = getenv("MESHROOT_MODULE_ARGS");
 }
 
@@ -332,11 +334,11 @@ read_pin(mr_app *app, char *pin, size_t cap, size_t *len, mr_diag *d)
 	if (app->pin_file != NULL) {
 		uint8_t *data = NULL;
 		size_t dl = 0;
-		int r = mr_file_read(app->pin_file, cap - 1, &data, &dl, d);
-		if (r != MR_OK) {
-			mr_diag_prefix(d, "--pin-file");
-			return MR_E_PIN;
-		}
+		/* Bad input (exit 3), not a token error: the file's own
+		 * message ("PIN file F: ...") says what to do. */
+		int r = mr_file_read_private(app->pin_file, "PIN file", cap - 1, &data, &dl, d);
+		if (r != MR_OK)
+			return r;
 		/* One line: a trailing newline is not part of the PIN. */
 		while (dl > 0 && (data[dl - 1] == '\n' || data[dl - 1] == '\r'))
 			dl--;
@@ -383,12 +385,24 @@ mr_app_read_pin(mr_app *app, char *pin, size_t cap, size_t *len, mr_diag *d)
 	if (app->custody_active) {
 		/* No single file may unlock a token under split custody. */
 		if (app->pin_file != NULL)
-			return mr_diag_set(d, MR_E_PIN,
+			return mr_diag_set(d, MR_E_ARG,
 			    "split custody is on: the token opens with %u custody shares "
 			    "(--shares-from DIR or the console), not --pin-file", app->custody.threshold);
 		return mr_custody_read_pin(&app->custody, app->shares_from, pin, cap, len, d);
 	}
 	return read_pin(app, pin, cap, len, d);
+}
+
+/* The token's label for messages; the selector given when it cannot be read. */
+static void
+token_name(mr_app *app, char label[33])
+{
+	char serial[17];
+	mr_diag ignored;
+
+	mr_diag_clear(&ignored);
+	if (mr_token_info(app->tok, label, serial, &ignored) != MR_OK || label[0] == '\0')
+		snprintf(label, 33, "%s", app->token != NULL ? app->token : "?");
 }
 
 /*
@@ -402,47 +416,63 @@ static int
 pin_gate(mr_app *app, mr_diag *d)
 {
 	unsigned st = 0;
-	char line[64];
+	char line[64], label[33], text[256];
 	int r;
 
 	if ((r = mr_token_pin_status(app->tok, &st, d)) != MR_OK)
 		return r;
+	token_name(app, label);
 	if ((st & MR_TOKEN_PIN_LOCKED) != 0)
-		return mr_diag_set(d, MR_E_PIN,
-		    "the token's user PIN is locked (CKF_USER_PIN_LOCKED): nothing was tried; "
-		    "the security officer must unlock it");
+		return mr_diag_set(d, MR_E_PIN, "token %s: %s; no PIN was tried", label,
+		    mr_token_pin_words(st));
 	if ((st & MR_TOKEN_PIN_FINAL_TRY) != 0) {
-		board_console_write("WARNING: the token allows ONE more user PIN try "
-				    "(CKF_USER_PIN_FINAL_TRY): a wrong PIN locks it.\n"
-				    "Type 'final try' to spend it: ");
-		if (board_console_read_line(line, sizeof(line)) < 0 ||
-		    strcmp(line, "final try") != 0)
+		snprintf(text, sizeof(text),
+		    "WARNING: token %s: %s (CKF_USER_PIN_FINAL_TRY).\n"
+		    "Type 'final try' to spend the last try: ", label, mr_token_pin_words(st));
+		board_console_write(text);
+		r = board_console_read_line(line, sizeof(line));
+		/* Read from a pipe, the answer was not echoed: end the prompt's
+		 * line so that no message shares it. */
+		if (!board_console_is_terminal())
+			board_console_write("\n");
+		if (r < 0 || strcmp(line, "final try") != 0)
 			return mr_diag_set(d, MR_E_CANCELLED,
 			    "final PIN try not confirmed at the console: nothing was tried");
 	} else if ((st & MR_TOKEN_PIN_COUNT_LOW) != 0) {
-		board_console_write("warning: the token reports few user PIN tries left "
-				    "(CKF_USER_PIN_COUNT_LOW)\n");
+		fflush(stdout);
+		mr_progress_stderr("warning: token %s: %s: a wrong PIN was given since the last "
+		    "good login\n", label, mr_token_pin_words(st));
 	}
 	return MR_OK;
 }
 
-/* After a wrong PIN: what the token now says about the tries left. */
-static void
-pin_report(mr_app *app)
+/* After C_Login refused the PIN: one line that says so, with what the
+ * token now tells about the tries left, and the CK_RV last. */
+static int
+pin_report(mr_app *app, mr_diag *d)
 {
 	unsigned st = 0;
+	char label[33], rv[160];
+	const char *words = NULL;
 	mr_diag ignored;
 
+	snprintf(rv, sizeof(rv), "%s", mr_diag_text(d, MR_E_PIN));
 	mr_diag_clear(&ignored);
-	if (mr_token_pin_status(app->tok, &st, &ignored) != MR_OK)
-		return;
-	if ((st & MR_TOKEN_PIN_LOCKED) != 0)
-		board_console_write("the token's user PIN is now LOCKED (CKF_USER_PIN_LOCKED)\n");
-	else if ((st & MR_TOKEN_PIN_FINAL_TRY) != 0)
-		board_console_write("warning: ONE user PIN try left (CKF_USER_PIN_FINAL_TRY): "
-				    "the next one needs a typed confirmation\n");
-	else if ((st & MR_TOKEN_PIN_COUNT_LOW) != 0)
-		board_console_write("warning: few user PIN tries left (CKF_USER_PIN_COUNT_LOW)\n");
+	if (mr_token_pin_status(app->tok, &st, &ignored) == MR_OK)
+		words = mr_token_pin_words(st);
+	token_name(app, label);
+	mr_diag_clear(d);
+	if (strstr(rv, "CKR_PIN_LOCKED") != NULL) {
+		if (words == NULL)
+			words = mr_token_pin_words(MR_TOKEN_PIN_LOCKED);
+		return mr_diag_set(d, MR_E_PIN, "token %s: %s (%s)", label, words, rv);
+	}
+	if (strstr(rv, "CKR_PIN_INCORRECT") == NULL && strstr(rv, "CKR_PIN_INVALID") == NULL &&
+	    strstr(rv, "CKR_PIN_LEN_RANGE") == NULL)
+		return mr_diag_set(d, MR_E_PIN, "token %s: %s", label, rv);
+	if (words != NULL)
+		return mr_diag_set(d, MR_E_PIN, "wrong PIN for token %s: %s (%s)", label, words, rv);
+	return mr_diag_set(d, MR_E_PIN, "wrong PIN for token %s (%s)", label, rv);
 }
 
 int
@@ -451,7 +481,7 @@ mr_app_login(mr_app *app, const char *pin, size_t pin_len, mr_diag *d)
 	int r = pin_gate(app, d);
 
 	if (r == MR_OK && (r = mr_token_login(app->tok, pin, pin_len, d)) == MR_E_PIN)
-		pin_report(app);
+		r = pin_report(app, d);
 
 	if (app->audit_open) {
 		/* Logins are audited, failed ones included (never the PIN). */
@@ -470,7 +500,7 @@ mr_app_login(mr_app *app, const char *pin, size_t pin_len, mr_diag *d)
 			/* If even this record fails, the login error is still
 			 * what the operator needs to see first. */
 			if (mr_app_audit(app, "login-failed", &rec, &ad) != MR_OK)
-				fprintf(stderr, "warning: %s\n", mr_diag_text(&ad, MR_E_AUDIT));
+				mr_progress_stderr("warning: %s\n", mr_diag_text(&ad, MR_E_AUDIT));
 		} else if (mr_app_audit(app, "login", &rec, &ad) != MR_OK) {
 			/* Fail closed: no session without its record. */
 			r = mr_diag_set(d, MR_E_AUDIT, "%s", mr_diag_text(&ad, MR_E_AUDIT));
@@ -505,7 +535,7 @@ mr_app_check_root_key(mr_app *app, mr_diag *d)
 			mr_record_add(&rec, "label", app->cfg.root_key_label);
 			mr_record_add(&rec, "token", app->token);
 			if (mr_app_audit(app, "root-key-mismatch", &rec, &ad) != MR_OK)
-				fprintf(stderr, "warning: %s\n", mr_diag_text(&ad, MR_E_AUDIT));
+				mr_progress_stderr("warning: %s\n", mr_diag_text(&ad, MR_E_AUDIT));
 		}
 		return MR_E_KEY_MISMATCH;
 	}

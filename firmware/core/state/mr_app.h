@@ -47,6 +47,7 @@ typedef struct {
 	const char *module;
 	const char *module_args; /* --module-args: C_Initialize init string, NULL: none */
 	const char *token;
+	int token_named;     /* --token given or MESHROOT_TOKEN set (status checks it) */
 	const char *pin_file;
 	int yes;             /* --yes: approvals and confirmations automatic, logged */
 	const char *shares_from; /* --shares-from DIR: custody shares (automation) */
