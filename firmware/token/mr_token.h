@@ -97,7 +97,6 @@ int mr_token_can_make(mr_token *t, mr_key_type type, mr_diag *d) MR_MUST_CHECK;
  * Pure: no token is touched. */
 const char *mr_token_pin_words(unsigned status);
 
-/* Generates a key pair labelled `label` with the template above
 /* Generates a key pair labelled `label` with the strict template above
  * (MR_KEY_ED25519: CKM_EC_EDWARDS_KEY_PAIR_GEN, CKA_EC_PARAMS id-Ed25519).
  * MR_E_EXISTS if any object already has that label. A token that rejects
