@@ -76,6 +76,12 @@ int mr_token_pin_status(mr_token *t, unsigned *status, mr_diag *d) MR_MUST_CHECK
  * MR_E_EXISTS if any object already has that label. */
 int mr_token_generate(mr_token *t, const char *label, mr_key_type type, mr_diag *d) MR_MUST_CHECK;
 
+/* Whether the token lists the mechanisms to generate `type` keys and sign
+ * with them (EC/Ed25519 only: CKM_EC[_EDWARDS]_KEY_PAIR_GEN with
+ * CKF_GENERATE_KEY_PAIR, CKM_ECDSA/CKM_EDDSA with CKF_SIGN). MR_OK, or
+ * MR_E_UNSUPPORTED with the missing mechanism in d. Picks the audit key type. */
+int mr_token_can_sign_with(mr_token *t, mr_key_type type, mr_diag *d) MR_MUST_CHECK;
+
 /* Whether a private key labelled `label` exists: MR_OK or MR_E_NOTFOUND. */
 int mr_token_find(mr_token *t, const char *label, mr_diag *d) MR_MUST_CHECK;
 

@@ -1052,3 +1052,38 @@ mr_token_random(mr_token *t, uint8_t *buf, size_t n, mr_diag *d)
 out:
 	return r;
 }
+
+/* 1 when the token lists `mech` with every flag in `flags`. */
+static int
+has_mechanism(mr_token *t, CK_MECHANISM_TYPE mech, CK_FLAGS flags)
+{
+	CK_MECHANISM_INFO info;
+
+	return t->f->C_GetMechanismInfo(t->slot, mech, &info) == CKR_OK &&
+	    (info.flags & flags) == flags;
+}
+
+int
+mr_token_can_sign_with(mr_token *t, mr_key_type type, mr_diag *d)
+{
+	CK_MECHANISM_TYPE gen, sign;
+
+	if (t == NULL)
+		return mr_diag_set(d, MR_E_ARG, "missing token");
+	if (type == MR_KEY_ED25519) {
+		gen = CKM_EC_EDWARDS_KEY_PAIR_GEN;
+		sign = CKM_EDDSA;
+	} else if (mr_key_type_is_ec(type)) {
+		gen = CKM_EC_KEY_PAIR_GEN;
+		sign = CKM_ECDSA;
+	} else
+		return mr_diag_set(d, MR_E_ARG, "no capability check for %s", mr_key_type_name(type));
+	if (!has_mechanism(t, gen, CKF_GENERATE_KEY_PAIR))
+		return mr_diag_set(d, MR_E_UNSUPPORTED, "the token cannot generate %s keys (no %s)",
+		    mr_key_type_name(type), gen == CKM_EC_KEY_PAIR_GEN ? "CKM_EC_KEY_PAIR_GEN" :
+		    "CKM_EC_EDWARDS_KEY_PAIR_GEN");
+	if (!has_mechanism(t, sign, CKF_SIGN))
+		return mr_diag_set(d, MR_E_UNSUPPORTED, "the token cannot sign with %s keys (no %s)",
+		    mr_key_type_name(type), sign == CKM_ECDSA ? "CKM_ECDSA" : "CKM_EDDSA");
+	return MR_OK;
+}

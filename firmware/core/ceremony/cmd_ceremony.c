@@ -104,12 +104,39 @@ make_root(mr_app *app, const uint8_t *spki_der, size_t spki_len, uint8_t *der,
 }
 
 /*
- * The audit key: Ed25519 in the token (same strict template as the root
- * key), published as a C2SP verifier key in the state dir. Its name is
- * also the log's checkpoint origin, unique by the key's own hash.
+ * The audit key's type, fixed before anything is generated: Ed25519 where
+ * the token has it, else ECDSA P-256 (TPMs and NSS softoken have no
+ * EdDSA), or what the config asks for, refused when the token lacks it.
  */
 static int
-make_audit_key(mr_app *app, mr_diag *d)
+choose_audit_key(mr_app *app, mr_key_type *type, mr_diag *d)
+{
+	int want = app->cfg.audit_key, r;
+
+	if (want != MR_AUDIT_KEY_ECDSA_P256) {
+		*type = MR_KEY_ED25519;
+		if ((r = mr_token_can_sign_with(app->tok, MR_KEY_ED25519, d)) == MR_OK)
+			return MR_OK;
+		if (want == MR_AUDIT_KEY_ED25519 || r != MR_E_UNSUPPORTED) {
+			mr_diag_prefix(d, "audit_key = ed25519");
+			return r == MR_E_UNSUPPORTED ? MR_E_TOKEN : r;
+		}
+		mr_diag_clear(d);
+	}
+	*type = MR_KEY_EC_P256;
+	if ((r = mr_token_can_sign_with(app->tok, MR_KEY_EC_P256, d)) != MR_OK)
+		mr_diag_prefix(d, "audit key (ecdsa-p256)");
+	return r == MR_E_UNSUPPORTED ? MR_E_TOKEN : r;
+}
+
+/*
+ * The audit key in the token (same strict template as the root key),
+ * published as a C2SP verifier key in the state dir. Its name is also the
+ * log's checkpoint origin: "meshroot/audit/<type>/" and 16 hex digits of
+ * the key's own hash, so it names the key type and is unique per appliance.
+ */
+static int
+make_audit_key(mr_app *app, mr_key_type want, mr_diag *d)
 {
 	uint8_t spki[128], h[32];
 	size_t spki_len = 0;
@@ -118,29 +145,38 @@ make_audit_key(mr_app *app, mr_diag *d)
 	mr_record rec;
 	int r;
 
-	if ((r = mr_token_generate(app->tok, MR_AUDIT_KEY_LABEL, MR_KEY_ED25519, d)) != MR_OK ||
+	if ((r = mr_token_generate(app->tok, MR_AUDIT_KEY_LABEL, want, d)) != MR_OK ||
 	    (r = mr_token_public_key(app->tok, MR_AUDIT_KEY_LABEL, spki, sizeof(spki), &spki_len,
 		 &type, d)) != MR_OK) {
 		mr_diag_prefix(d, "audit key");
 		return r;
 	}
-	if (type != MR_KEY_ED25519 || spki_len != 44)
-		return mr_diag_set(d, MR_E_TOKEN, "audit key: not an Ed25519 key");
-	mr_fp_sha256(spki + 12, 32, h);
-	mr_hex_encode(h, 8, hex);
-	snprintf(name, sizeof(name), "meshroot/audit/%s", hex);
-	if (mr_note_key_init(&app->audit_key, name, spki + 12) != MR_OK ||
-	    mr_note_vkey_format(&app->audit_key, vkey, sizeof(vkey)) != MR_OK)
+	if (type != want || (type == MR_KEY_ED25519 && spki_len != 44))
+		return mr_diag_set(d, MR_E_TOKEN, "audit key: not an %s key",
+		    mr_key_type_name(want));
+	if (type == MR_KEY_ED25519) {
+		mr_fp_sha256(spki + 12, 32, h);
+		mr_hex_encode(h, 8, hex);
+		snprintf(name, sizeof(name), "meshroot/audit/ed25519/%s", hex);
+		r = mr_note_key_init(&app->audit_key, name, spki + 12);
+	} else {
+		mr_fp_sha256(spki, spki_len, h);
+		mr_hex_encode(h, 8, hex);
+		snprintf(name, sizeof(name), "meshroot/audit/ecdsa-p256/%s", hex);
+		r = mr_note_key_init_ecdsa(&app->audit_key, name, spki, spki_len);
+	}
+	if (r != MR_OK || mr_note_vkey_format(&app->audit_key, vkey, sizeof(vkey)) != MR_OK)
 		return mr_diag_set(d, MR_E_INTERNAL, "audit key: cannot encode");
 	app->have_audit_key = 1;
 	if (mr_app_path(app, path, sizeof(path), "audit-key.pub") != MR_OK ||
 	    (r = mr_file_write_atomic(path, vkey, strlen(vkey), 0644, d)) != MR_OK)
 		return r != MR_OK ? r : MR_E_RANGE;
 	vkey[strlen(vkey) - 1] = '\0';
-	step("audit key (Ed25519, label '%s') %s", MR_AUDIT_KEY_LABEL, vkey);
+	step("audit key (%s, label '%s') %s", type == MR_KEY_ED25519 ? "Ed25519" : "ECDSA P-256",
+	    MR_AUDIT_KEY_LABEL, vkey);
 	mr_record_init(&rec);
 	mr_record_add(&rec, "label", MR_AUDIT_KEY_LABEL);
-	mr_record_add(&rec, "key_type", "ed25519");
+	mr_record_add(&rec, "key_type", mr_note_key_type_name(&app->audit_key));
 	mr_record_add(&rec, "vkey", vkey);
 	return audit_step(app, "audit-keygen", &rec, d);
 }
@@ -167,7 +203,7 @@ ceremony_init(mr_app *app, const char *config_path)
 	size_t text_len = 0, spki_len = 0, root_len = 0, pem_len;
 	char path[4096], hex[MR_FP_HEX_LEN(32)], words[MR_FP_WORDS_LEN], pem[8192], label[33],
 	    serial[17];
-	mr_key_type type;
+	mr_key_type type, audit_type = MR_KEY_ED25519;
 	mr_record rec;
 	int r;
 
@@ -221,6 +257,8 @@ ceremony_init(mr_app *app, const char *config_path)
 	if ((r = mr_token_info(app->tok, label, serial, &d)) != MR_OK)
 		goto fail;
 	step("logged in to token '%s' (serial %s)", label, serial);
+	if ((r = choose_audit_key(app, &audit_type, &d)) != MR_OK)
+		goto fail;
 
 	step("generating the root key (%s) inside the token: sensitive, not extractable, sign only",
 	    mr_key_type_name(app->cfg.root_key_type));
@@ -239,8 +277,9 @@ ceremony_init(mr_app *app, const char *config_path)
 	mr_record_add_hex(&rec, "key", fp, 32);
 	if ((r = audit_step(app, "root-keygen", &rec, &d)) != MR_OK)
 		goto fail;
-	step("generating the audit key (Ed25519) inside the token: it signs log checkpoints only");
-	if ((r = make_audit_key(app, &d)) != MR_OK)
+	step("generating the audit key (%s) inside the token: it signs log checkpoints only",
+	    audit_type == MR_KEY_ED25519 ? "Ed25519" : "ECDSA P-256");
+	if ((r = make_audit_key(app, audit_type, &d)) != MR_OK)
 		goto fail;
 
 	if ((r = mr_token_device_register(app->tok, MR_DEV_ID, app->cfg.root_key_label, &d)) != MR_OK)
