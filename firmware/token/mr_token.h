@@ -8,10 +8,13 @@
  * once and cached. Every failing PKCS#11 call is reported in the diag as
  * "C_Function: CKR_NAME" so an operator can act on it.
  *
- * Keys are generated with a strict template: CKA_TOKEN, CKA_PRIVATE,
- * CKA_SENSITIVE, !CKA_EXTRACTABLE, CKA_SIGN only (no decrypt, unwrap,
- * derive), CKA_ID 16 random bytes from the token RNG. Generation refuses a
- * label that already exists.
+ * Keys are generated with a template every conforming token takes:
+ * CKA_TOKEN, CKA_PRIVATE, CKA_SENSITIVE, !CKA_EXTRACTABLE, CKA_SIGN only
+ * (no decrypt, unwrap, derive), CKA_ID 16 random bytes from the token RNG,
+ * and, where the token takes them, !CKA_MODIFIABLE, !CKA_COPYABLE,
+ * !CKA_SIGN_RECOVER. What the token made is read back; a key weaker than
+ * asked is refused and destroyed. Generation refuses a label that already
+ * exists.
  */
 #ifndef MR_TOKEN_H
 #define MR_TOKEN_H
@@ -36,6 +39,12 @@ typedef struct mr_token mr_token;
  */
 int mr_token_open(mr_token **out, const char *module_path, const char *selector,
     mr_diag *d) MR_MUST_CHECK;
+/* As mr_token_open; `module_args` (NULL or "": none) goes to C_Initialize
+ * in CK_C_INITIALIZE_ARGS.pReserved, the init string some modules need
+ * (NSS softoken: "configdir='sql:DIR' certPrefix='' keyPrefix='' ..."). A
+ * module already initialised in this process keeps its first string. */
+int mr_token_open_args(mr_token **out, const char *module_path, const char *module_args,
+    const char *selector, mr_diag *d) MR_MUST_CHECK;
 /* Logs out, closes the session, C_Finalize, dlclose. NULL is fine. */
 void mr_token_close(mr_token *t);
 
@@ -71,16 +80,46 @@ enum {
 };
 int mr_token_pin_status(mr_token *t, unsigned *status, mr_diag *d) MR_MUST_CHECK;
 
-/* Generates a key pair labelled `label` with the strict template above
- * (MR_KEY_ED25519: CKM_EC_EDWARDS_KEY_PAIR_GEN, CKA_EC_PARAMS id-Ed25519).
- * MR_E_EXISTS if any object already has that label. */
-int mr_token_generate(mr_token *t, const char *label, mr_key_type type, mr_diag *d) MR_MUST_CHECK;
+/*
+ * Whether the token can generate keys of `type` and sign with them, from
+ * C_GetMechanismList and C_GetMechanismInfo (key pair mechanism with
+ * CKF_GENERATE_KEY_PAIR, RSA key sizes, EC curve flags where reported, a
+ * signing mechanism with CKF_SIGN). MR_OK, or MR_E_TOKEN with a one-line
+ * reason ("the token cannot make rsa-4096 keys: CKM_RSA_PKCS_KEY_PAIR_GEN
+ * allows 1024 to 3072 bits"). Ask before generating anything.
+ */
+int mr_token_can_make(mr_token *t, mr_key_type type, mr_diag *d) MR_MUST_CHECK;
 
-/* Whether the token lists the mechanisms to generate `type` keys and sign
- * with them (EC/Ed25519 only: CKM_EC[_EDWARDS]_KEY_PAIR_GEN with
- * CKF_GENERATE_KEY_PAIR, CKM_ECDSA/CKM_EDDSA with CKF_SIGN). MR_OK, or
- * MR_E_UNSUPPORTED with the missing mechanism in d. Picks the audit key type. */
-int mr_token_can_sign_with(mr_token *t, mr_key_type type, mr_diag *d) MR_MUST_CHECK;
+/* Generates a key pair labelled `label` with the template above
+ * (MR_KEY_ED25519: CKM_EC_EDWARDS_KEY_PAIR_GEN, CKA_EC_PARAMS id-Ed25519).
+ * MR_E_EXISTS if any object already has that label. A token that rejects
+ * the template (CKR_ATTRIBUTE_TYPE_INVALID, _VALUE_INVALID,
+ * CKR_TEMPLATE_INCONSISTENT, CKR_GENERAL_ERROR) is asked again without
+ * CKA_COPYABLE, then without every optional attribute. The new private
+ * key is read back (C_GetAttributeValue): a property weaker than asked
+ * (CKA_SENSITIVE, CKA_EXTRACTABLE, CKA_ALWAYS_SENSITIVE,
+ * CKA_NEVER_EXTRACTABLE, CKA_SIGN, CKA_DECRYPT, CKA_UNWRAP, CKA_DERIVE,
+ * CKA_MODIFIABLE when asked, key type and size) refuses the pair: both
+ * objects are destroyed and the diag names the attribute. */
+int mr_token_generate(mr_token *t, const char *label, mr_key_type type, mr_diag *d) MR_MUST_CHECK;
+typedef struct {
+	/* The optional attributes the token refused, space separated
+	 * ("CKA_COPYABLE"), "" when it took the whole template. */
+	char dropped[128];
+} mr_token_gen_report;
+int mr_token_generate_report(mr_token *t, const char *label, mr_key_type type,
+    mr_token_gen_report *rep, mr_diag *d) MR_MUST_CHECK;
+
+/*
+ * Destroys the key pair labelled `label` (private key, and its public key
+ * object when there is one). An object the token refuses to destroy is
+ * added to mr_token_leftover.
+ */
+int mr_token_destroy(mr_token *t, const char *label, mr_diag *d) MR_MUST_CHECK;
+/* The objects this mr_token generated or was asked to destroy and could
+ * not: one line each, "  private key label 'L' id HEX: pkcs11-tool ...
+ * --delete-object --type privkey --id HEX", or "" when there are none. */
+const char *mr_token_leftover(const mr_token *t);
 
 /* Whether a private key labelled `label` exists: MR_OK or MR_E_NOTFOUND. */
 int mr_token_find(mr_token *t, const char *label, mr_diag *d) MR_MUST_CHECK;
@@ -106,6 +145,18 @@ int mr_token_public_key(mr_token *t, const char *label, uint8_t *spki, size_t ca
  */
 int mr_token_sign(mr_token *t, const char *label, const uint8_t *in, size_t in_len,
     uint8_t *sig, size_t cap, size_t *sig_len, mr_diag *d) MR_MUST_CHECK;
+
+/*
+ * Hash-and-sign: when the token has a mechanism that hashes and signs
+ * (CKM_ECDSA_SHA256/384, CKM_SHA256_RSA_PKCS, CKM_SHA384_RSA_PKCS) for key
+ * `label` and a digest of `digest_len` (32 or 48) bytes, signs the whole
+ * `data` with it and sets *done (EC: raw r||s; RSA: the signature).
+ * Otherwise returns MR_OK with *done = 0 and the caller hashes and signs
+ * the digest (mr_token_sign). The choice is made once per key.
+ */
+int mr_token_sign_hashing(mr_token *t, const char *label, size_t digest_len,
+    const uint8_t *data, size_t n, uint8_t *sig, size_t cap, size_t *sig_len, int *done,
+    mr_diag *d) MR_MUST_CHECK;
 
 /* n bytes from the token's RNG (C_GenerateRandom). */
 int mr_token_random(mr_token *t, uint8_t *buf, size_t n, mr_diag *d) MR_MUST_CHECK;
@@ -147,6 +198,19 @@ int mr_token_device_diag(int dev_id, mr_diag *d);
  */
 int mr_token_device_sign_digest(int dev_id, const uint8_t *spki, size_t spki_len,
     const uint8_t *digest, size_t digest_len, uint8_t *sig, size_t cap,
+    size_t *sig_len, mr_diag *d) MR_MUST_CHECK;
+
+/*
+ * Signs `data` (a TBS) for a signature algorithm with a `digest_len`-byte
+ * hash (SHA-256 or SHA-384): with the token's hash-and-sign mechanism when
+ * it has one (mr_token_sign_hashing; tpm2-pkcs11 signs RSA only so), else
+ * by hashing here and signing the digest as
+ * mr_token_device_sign_digest_unverified does. The output is the X.509
+ * signatureValue content. Not verified: the caller verifies what it
+ * assembles (mr_sign_tbs_check).
+ */
+int mr_token_device_sign_data_unverified(int dev_id, const uint8_t *spki, size_t spki_len,
+    size_t digest_len, const uint8_t *data, size_t data_len, uint8_t *sig, size_t cap,
     size_t *sig_len, mr_diag *d) MR_MUST_CHECK;
 
 /* As mr_token_device_sign_digest without the software verify of the

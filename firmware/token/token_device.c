@@ -14,6 +14,8 @@
 #include <wolfssl/wolfcrypt/hash.h>
 #include <wolfssl/wolfcrypt/random.h>
 #include <wolfssl/wolfcrypt/rsa.h>
+#include <wolfssl/wolfcrypt/sha256.h>
+#include <wolfssl/wolfcrypt/sha512.h>
 #include <wolfssl/wolfcrypt/wc_port.h>
 
 #include <limits.h>
@@ -416,6 +418,21 @@ out:
 }
 
 static int
+spki_is_ec(const uint8_t *spki, size_t spki_len)
+{
+	ecc_key probe;
+	word32 idx = 0;
+	int is_ec;
+
+	if (spki == NULL || spki_len == 0 || spki_len > UINT32_MAX ||
+	    wc_ecc_init_ex(&probe, NULL, INVALID_DEVID) != 0)
+		return 0;
+	is_ec = wc_EccPublicKeyDecode(spki, &idx, &probe, (word32)spki_len) == 0;
+	wc_ecc_free(&probe);
+	return is_ec;
+}
+
+static int
 sign_digest(int dev_id, const uint8_t *spki, size_t spki_len, const uint8_t *digest,
     size_t digest_len, uint8_t *sig, size_t cap, size_t *sig_len, int verify, mr_diag *d)
 {
@@ -476,4 +493,60 @@ mr_token_device_sign_digest_unverified(int dev_id, const uint8_t *spki, size_t s
     mr_diag *d)
 {
 	return sign_digest(dev_id, spki, spki_len, digest, digest_len, sig, cap, sig_len, 0, d);
+}
+
+int
+mr_token_device_sign_data_unverified(int dev_id, const uint8_t *spki, size_t spki_len,
+    size_t digest_len, const uint8_t *data, size_t data_len, uint8_t *sig, size_t cap,
+    size_t *sig_len, mr_diag *d)
+{
+	int r = MR_E_INTERNAL;
+	device *dev = find_device(dev_id);
+	uint8_t raw[SIG_MAX], digest[WC_SHA384_DIGEST_SIZE];
+	size_t raw_len = 0, half;
+	int done = 0, ret;
+	word32 len = cap32(cap);
+
+	if (dev == NULL || data == NULL || sig == NULL || sig_len == NULL ||
+	    data_len > UINT32_MAX ||
+	    (digest_len != WC_SHA256_DIGEST_SIZE && digest_len != WC_SHA384_DIGEST_SIZE)) {
+		r = mr_diag_set(d, MR_E_ARG, "mr_token_device_sign_data: bad argument");
+		goto out;
+	}
+	if ((r = mr_token_sign_hashing(dev->t, dev->label, digest_len, data, data_len, raw,
+		 sizeof(raw), &raw_len, &done, d)) != MR_OK)
+		goto out;
+	if (!done) {
+		ret = digest_len == WC_SHA256_DIGEST_SIZE ?
+		    wc_Sha256Hash(data, (word32)data_len, digest) :
+		    wc_Sha384Hash(data, (word32)data_len, digest);
+		if (ret != 0) {
+			r = mr_diag_set(d, MR_E_INTERNAL, "cannot hash the data to sign");
+			goto out;
+		}
+		r = sign_digest(dev_id, spki, spki_len, digest, digest_len, sig, cap, sig_len, 0, d);
+		goto out;
+	}
+	/* RSA: the token's signature is the signatureValue. ECDSA: r||s
+	 * becomes the DER Ecdsa-Sig-Value X.509 carries (RFC 5480 2.2). */
+	if (!spki_is_ec(spki, spki_len)) {
+		if (raw_len > cap) {
+			r = mr_diag_set(d, MR_E_RANGE, "signature buffer too small");
+			goto out;
+		}
+		memcpy(sig, raw, raw_len);
+		*sig_len = raw_len;
+		r = MR_OK;
+		goto out;
+	}
+	half = raw_len / 2;
+	if ((ret = wc_ecc_rs_raw_to_sig(raw, (word32)half, raw + half, (word32)half, sig,
+		 &len)) != 0) {
+		r = mr_diag_set(d, MR_E_RANGE, "wc_ecc_rs_raw_to_sig: %s", wc_GetErrorString(ret));
+		goto out;
+	}
+	*sig_len = len;
+	r = MR_OK;
+out:
+	return r;
 }

@@ -6,6 +6,7 @@
  * module reference counts below are not locked.
  */
 #include <dlfcn.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,11 +41,18 @@ typedef struct {
 	CK_BYTE id[64];
 	size_t id_len;
 	mr_key_type type;
+	/* The hash-and-sign mechanism for SHA-256 and SHA-384 digests, or
+	 * CKM_VENDOR_DEFINED when the token has none; 0 until looked up. */
+	CK_MECHANISM_TYPE hash_mech[2];
 } key_entry;
 
 struct mr_token {
 	void *dl;
 	CK_FUNCTION_LIST_PTR f;
+	char module[256];    /* for the removal hint of a key we could not destroy */
+	char token_label[33];
+	mr_token_mechs mechs;
+	char leftover[1024]; /* see mr_token_leftover */
 	int init_held;
 	CK_SLOT_ID slot;
 	CK_SESSION_HANDLE session;
@@ -67,7 +75,7 @@ static struct {
 } inits[8];
 
 static int
-init_acquire(mr_token *t, mr_diag *d)
+init_acquire(mr_token *t, const char *module_args, mr_diag *d)
 {
 	int r = MR_E_INTERNAL;
 	CK_C_INITIALIZE_ARGS args;
@@ -90,7 +98,16 @@ init_acquire(mr_token *t, mr_diag *d)
 	}
 	memset(&args, 0, sizeof(args));
 	args.flags = CKF_OS_LOCKING_OK;
+	/* PKCS#11 2.40 5.4: pReserved "must be NULL_PTR"; NSS softoken and a
+	 * few others read their configuration string from it all the same. */
+	if (module_args != NULL && *module_args != '\0')
+		args.pReserved = (CK_VOID_PTR)(uintptr_t)module_args;
 	rv = t->f->C_Initialize(&args);
+	if (rv == CKR_ARGUMENTS_BAD && args.pReserved == NULL) {
+		r = mr_diag_set(d, MR_E_TOKEN, "C_Initialize: CKR_ARGUMENTS_BAD (does the module "
+		    "need its init string? give it with --module-args)");
+		goto out;
+	}
 	if (rv != CKR_OK && rv != CKR_CRYPTOKI_ALREADY_INITIALIZED) {
 		r = mr_token_rv_diag(d, "C_Initialize", rv);
 		goto out;
@@ -186,6 +203,14 @@ out:
 int
 mr_token_open(mr_token **out, const char *module_path, const char *selector, mr_diag *d)
 {
+	return mr_token_open_args(out, module_path, NULL, selector, d);
+}
+
+int
+mr_token_open_args(mr_token **out, const char *module_path, const char *module_args,
+    const char *selector, mr_diag *d)
+{
+	CK_TOKEN_INFO tinfo;
 	int r = MR_E_INTERNAL;
 	mr_token *t = NULL;
 	mr_token_sel *sel = NULL;
@@ -203,6 +228,7 @@ mr_token_open(mr_token **out, const char *module_path, const char *selector, mr_
 		r = MR_E_NOMEM;
 		goto out;
 	}
+	snprintf(t->module, sizeof(t->module), "%s", module_path);
 	if ((t->dl = dlopen(module_path, RTLD_NOW | RTLD_LOCAL)) == NULL) {
 		r = mr_diag_set(d, MR_E_TOKEN, "dlopen: %s", dlerror());
 		goto out;
@@ -221,10 +247,13 @@ mr_token_open(mr_token **out, const char *module_path, const char *selector, mr_
 		r = mr_diag_set(d, MR_E_TOKEN, "C_GetFunctionList: no PKCS#11 2.x function list");
 		goto out;
 	}
-	if ((r = init_acquire(t, d)) != MR_OK)
+	if ((r = init_acquire(t, module_args, d)) != MR_OK)
 		goto out;
 	if ((r = select_slot(t, sel, d)) != MR_OK)
 		goto out;
+	if ((rv = t->f->C_GetTokenInfo(t->slot, &tinfo)) == CKR_OK)
+		mr_token_p11_string(t->token_label, sizeof(t->token_label), tinfo.label,
+		    sizeof(tinfo.label));
 	rv = t->f->C_OpenSession(t->slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL,
 	    &t->session);
 	if (rv != CKR_OK) {
@@ -255,6 +284,7 @@ mr_token_close(mr_token *t)
 	}
 	if (t->dl != NULL)
 		dlclose(t->dl);
+	mr_token_mechs_free(&t->mechs);
 	free(t);
 }
 
@@ -750,13 +780,18 @@ out:
 
 /*
  * A token may ignore template attributes it does not like and still return
- * CKR_OK; what the new private key really is is read back and compared.
+ * CKR_OK; what the new pair really is is read back and compared. Any
+ * property weaker than asked refuses the key, named by its attribute.
  */
 static int
-check_generated(mr_token *t, CK_OBJECT_HANDLE priv, const char *label, mr_diag *d)
+check_generated(mr_token *t, CK_OBJECT_HANDLE priv, const char *label, mr_key_type type,
+    int asked_unmodifiable, mr_diag *d)
 {
 	int r = MR_E_INTERNAL;
 	mr_token_key_attrs a;
+	CK_BBOOL modifiable = CK_TRUE;
+	CK_ATTRIBUTE mod = ATTR(CKA_MODIFIABLE, &modifiable, sizeof(modifiable));
+	mr_key_type made = MR_KEY_UNKNOWN;
 	const struct {
 		CK_ATTRIBUTE_TYPE type;
 		const int *have;
@@ -778,20 +813,124 @@ check_generated(mr_token *t, CK_OBJECT_HANDLE priv, const char *label, mr_diag *
 		goto out;
 	for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++) {
 		if (*rules[i].have != rules[i].want) {
-			r = mr_diag_set(d, MR_E_TOKEN,
-			    "key '%s': the token set %s=%d against the template", label,
-			    attr_name(rules[i].type), *rules[i].have);
+			r = mr_diag_set(d, MR_E_TOKEN, "key '%s' is weaker than asked: %s is %s, "
+			    "not %s", label, attr_name(rules[i].type),
+			    *rules[i].have < 0 ? "not reported" : *rules[i].have ? "TRUE" : "FALSE",
+			    rules[i].want ? "TRUE" : "FALSE");
 			goto out;
 		}
+	}
+	/* Asked for and accepted, CKA_MODIFIABLE=FALSE must hold too; when
+	 * the token refused the attribute the template said so already. */
+	if (asked_unmodifiable &&
+	    t->f->C_GetAttributeValue(t->session, priv, &mod, 1) == CKR_OK &&
+	    mod.ulValueLen == sizeof(modifiable) && modifiable != CK_FALSE) {
+		r = mr_diag_set(d, MR_E_TOKEN, "key '%s' is weaker than asked: CKA_MODIFIABLE is "
+		    "TRUE, not FALSE", label);
+		goto out;
+	}
+	if ((r = key_type_of(t, priv, label, &made, d)) != MR_OK)
+		goto out;
+	if (made != type) {
+		r = mr_diag_set(d, MR_E_TOKEN, "key '%s' is not what was asked: the token made "
+		    "%s, not %s", label, mr_key_type_name(made), mr_key_type_name(type));
+		goto out;
 	}
 	r = MR_OK;
 out:
 	return r;
 }
 
+static void
+hex_id(const CK_BYTE *id, size_t n, char *out, size_t cap)
+{
+	static const char digits[] = "0123456789abcdef";
+	size_t j = 0;
+
+	for (size_t i = 0; i < n && j + 2 < cap; i++) {
+		out[j++] = digits[id[i] >> 4];
+		out[j++] = digits[id[i] & 15];
+	}
+	out[j] = '\0';
+}
+
+/* Remembers an object we could not destroy, with the command that does. */
+static void
+note_leftover(mr_token *t, const char *label, const CK_BYTE *id, size_t id_len, int private_)
+{
+	char hex[2 * KEY_ID_LEN + 1];
+	size_t n = strlen(t->leftover);
+
+	hex_id(id, id_len, hex, sizeof(hex));
+	snprintf(t->leftover + n, sizeof(t->leftover) - n,
+	    "  %s key label '%s' id %s: pkcs11-tool --module %s --token-label '%s' --login "
+	    "--delete-object --type %s --id %s\n", private_ ? "private" : "public", label, hex,
+	    t->module, t->token_label, private_ ? "privkey" : "pubkey", hex);
+}
+
+static int
+destroy(mr_token *t, CK_OBJECT_HANDLE h, const char *label, const CK_BYTE *id, size_t id_len,
+    int private_, mr_diag *d)
+{
+	CK_RV rv = t->f->C_DestroyObject(t->session, h);
+
+	if (rv == CKR_OK)
+		return MR_OK;
+	note_leftover(t, label, id, id_len, private_);
+	return mr_token_rv_diag(d, "C_DestroyObject", rv);
+}
+
+/* Optional template attributes: hardening a token may refuse. The ones
+ * that carry the key's security (sensitive, not extractable, sign only)
+ * are never dropped; what the token made of them is read back. */
+enum {
+	OPT_COPYABLE = 1u << 0,   /* private CKA_COPYABLE=FALSE (NSS: CKR_GENERAL_ERROR) */
+	OPT_MODIFIABLE = 1u << 1, /* CKA_MODIFIABLE=FALSE on both */
+	OPT_SIGN_RECOVER = 1u << 2,
+	OPT_PUB_USAGE = 1u << 3,  /* public CKA_WRAP, CKA_VERIFY_RECOVER, CKA_DERIVE FALSE */
+	OPT_ALL = OPT_COPYABLE | OPT_MODIFIABLE | OPT_SIGN_RECOVER | OPT_PUB_USAGE,
+};
+
+/* What a token answers for a template it does not take as is. */
+static int
+template_refused(CK_RV rv)
+{
+	return rv == CKR_ATTRIBUTE_TYPE_INVALID || rv == CKR_ATTRIBUTE_VALUE_INVALID ||
+	    rv == CKR_TEMPLATE_INCONSISTENT || rv == CKR_GENERAL_ERROR;
+}
+
+static void
+dropped_names(unsigned opts, char *out, size_t cap)
+{
+	snprintf(out, cap, "%s%s%s%s", (opts & OPT_COPYABLE) ? "" : "CKA_COPYABLE ",
+	    (opts & OPT_MODIFIABLE) ? "" : "CKA_MODIFIABLE ",
+	    (opts & OPT_SIGN_RECOVER) ? "" : "CKA_SIGN_RECOVER ",
+	    (opts & OPT_PUB_USAGE) ? "" : "public CKA_WRAP/CKA_VERIFY_RECOVER/CKA_DERIVE ");
+	if (*out != '\0')
+		out[strlen(out) - 1] = '\0';
+}
+
+int
+mr_token_can_make(mr_token *t, mr_key_type type, mr_diag *d)
+{
+	if (t == NULL)
+		return mr_diag_set(d, MR_E_ARG, "missing token");
+	return mr_token_mechs_can_make(&t->mechs, t->f, t->slot, type, d);
+}
+
 int
 mr_token_generate(mr_token *t, const char *label, mr_key_type type, mr_diag *d)
 {
+	return mr_token_generate_report(t, label, type, NULL, d);
+}
+
+int
+mr_token_generate_report(mr_token *t, const char *label, mr_key_type type,
+    mr_token_gen_report *rep, mr_diag *d)
+{
+	/* Each try drops more: all options, then without CKA_COPYABLE (the
+	 * one NSS refuses), then none. */
+	static const unsigned tries[] = { OPT_ALL, OPT_ALL & ~OPT_COPYABLE, 0 };
 	int r = MR_E_INTERNAL;
 	CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
 	CK_BYTE id[KEY_ID_LEN];
@@ -802,12 +941,15 @@ mr_token_generate(mr_token *t, const char *label, mr_key_type type, mr_diag *d)
 	CK_MECHANISM mech = { CKM_EC_KEY_PAIR_GEN, NULL, 0 };
 	CK_ATTRIBUTE any[1];
 	CK_ATTRIBUTE pub[16], priv[16];
-	CK_ULONG npub = 0, npriv = 0, count;
+	CK_ULONG npub, npriv, count;
 	CK_OBJECT_HANDLE hpub = CK_INVALID_HANDLE, hpriv = CK_INVALID_HANDLE, h;
-	size_t params_len = 0;
+	size_t params_len = 0, i;
+	unsigned opts = OPT_ALL;
 	key_entry *k;
-	CK_RV rv;
+	CK_RV rv = CKR_OK;
 
+	if (rep != NULL)
+		memset(rep, 0, sizeof(*rep));
 	if (t == NULL) {
 		r = mr_diag_set(d, MR_E_ARG, "missing token");
 		goto out;
@@ -849,45 +991,68 @@ mr_token_generate(mr_token *t, const char *label, mr_key_type type, mr_diag *d)
 		goto out;
 	}
 
-	pub[npub++] = (CK_ATTRIBUTE)ATTR(CKA_TOKEN, &yes, sizeof(yes));
-	pub[npub++] = (CK_ATTRIBUTE)ATTR(CKA_PRIVATE, &no, sizeof(no));
-	pub[npub++] = (CK_ATTRIBUTE)ATTR(CKA_MODIFIABLE, &no, sizeof(no));
-	pub[npub++] = (CK_ATTRIBUTE)ATTR(CKA_LABEL, lbl, strlen(lbl));
-	pub[npub++] = (CK_ATTRIBUTE)ATTR(CKA_ID, id, sizeof(id));
-	pub[npub++] = (CK_ATTRIBUTE)ATTR(CKA_VERIFY, &yes, sizeof(yes));
-	pub[npub++] = (CK_ATTRIBUTE)ATTR(CKA_VERIFY_RECOVER, &no, sizeof(no));
-	pub[npub++] = (CK_ATTRIBUTE)ATTR(CKA_ENCRYPT, &no, sizeof(no));
-	pub[npub++] = (CK_ATTRIBUTE)ATTR(CKA_WRAP, &no, sizeof(no));
-	pub[npub++] = (CK_ATTRIBUTE)ATTR(CKA_DERIVE, &no, sizeof(no));
-	if (params_len > 0)
-		pub[npub++] = (CK_ATTRIBUTE)ATTR(CKA_EC_PARAMS, params, params_len);
-	else {
-		pub[npub++] = (CK_ATTRIBUTE)ATTR(CKA_MODULUS_BITS, &bits, sizeof(bits));
-		pub[npub++] = (CK_ATTRIBUTE)ATTR(CKA_PUBLIC_EXPONENT, f4, sizeof(f4));
+	for (i = 0; i < sizeof(tries) / sizeof(tries[0]); i++) {
+		opts = tries[i];
+		npub = npriv = 0;
+		/* No CKA_VERIFY or CKA_ENCRYPT: tpm2-pkcs11 maps them onto the
+		 * TPM bits of CKA_DECRYPT and CKA_SIGN, and a public template
+		 * with VERIFY=TRUE, ENCRYPT=FALSE next to a private DECRYPT=FALSE
+		 * can never be generated there. The public key is never used on
+		 * the token: verification is done in software. */
+		pub[npub++] = (CK_ATTRIBUTE)ATTR(CKA_TOKEN, &yes, sizeof(yes));
+		pub[npub++] = (CK_ATTRIBUTE)ATTR(CKA_PRIVATE, &no, sizeof(no));
+		pub[npub++] = (CK_ATTRIBUTE)ATTR(CKA_LABEL, lbl, strlen(lbl));
+		pub[npub++] = (CK_ATTRIBUTE)ATTR(CKA_ID, id, sizeof(id));
+		if (opts & OPT_MODIFIABLE)
+			pub[npub++] = (CK_ATTRIBUTE)ATTR(CKA_MODIFIABLE, &no, sizeof(no));
+		if (opts & OPT_PUB_USAGE) {
+			pub[npub++] = (CK_ATTRIBUTE)ATTR(CKA_WRAP, &no, sizeof(no));
+			pub[npub++] = (CK_ATTRIBUTE)ATTR(CKA_VERIFY_RECOVER, &no, sizeof(no));
+			pub[npub++] = (CK_ATTRIBUTE)ATTR(CKA_DERIVE, &no, sizeof(no));
+		}
+		if (params_len > 0)
+			pub[npub++] = (CK_ATTRIBUTE)ATTR(CKA_EC_PARAMS, params, params_len);
+		else {
+			pub[npub++] = (CK_ATTRIBUTE)ATTR(CKA_MODULUS_BITS, &bits, sizeof(bits));
+			pub[npub++] = (CK_ATTRIBUTE)ATTR(CKA_PUBLIC_EXPONENT, f4, sizeof(f4));
+		}
+
+		priv[npriv++] = (CK_ATTRIBUTE)ATTR(CKA_TOKEN, &yes, sizeof(yes));
+		priv[npriv++] = (CK_ATTRIBUTE)ATTR(CKA_PRIVATE, &yes, sizeof(yes));
+		priv[npriv++] = (CK_ATTRIBUTE)ATTR(CKA_SENSITIVE, &yes, sizeof(yes));
+		priv[npriv++] = (CK_ATTRIBUTE)ATTR(CKA_EXTRACTABLE, &no, sizeof(no));
+		priv[npriv++] = (CK_ATTRIBUTE)ATTR(CKA_LABEL, lbl, strlen(lbl));
+		priv[npriv++] = (CK_ATTRIBUTE)ATTR(CKA_ID, id, sizeof(id));
+		priv[npriv++] = (CK_ATTRIBUTE)ATTR(CKA_SIGN, &yes, sizeof(yes));
+		priv[npriv++] = (CK_ATTRIBUTE)ATTR(CKA_DECRYPT, &no, sizeof(no));
+		priv[npriv++] = (CK_ATTRIBUTE)ATTR(CKA_UNWRAP, &no, sizeof(no));
+		priv[npriv++] = (CK_ATTRIBUTE)ATTR(CKA_DERIVE, &no, sizeof(no));
+		/* Not modifiable and not copyable where the token takes it:
+		 * nobody holding the PIN can later turn on decrypt, or clone
+		 * the key into a weaker object. */
+		if (opts & OPT_MODIFIABLE)
+			priv[npriv++] = (CK_ATTRIBUTE)ATTR(CKA_MODIFIABLE, &no, sizeof(no));
+		if (opts & OPT_COPYABLE)
+			priv[npriv++] = (CK_ATTRIBUTE)ATTR(CKA_COPYABLE, &no, sizeof(no));
+		if (opts & OPT_SIGN_RECOVER)
+			priv[npriv++] = (CK_ATTRIBUTE)ATTR(CKA_SIGN_RECOVER, &no, sizeof(no));
+
+		hpub = hpriv = CK_INVALID_HANDLE;
+		rv = t->f->C_GenerateKeyPair(t->session, &mech, pub, npub, priv, npriv, &hpub,
+		    &hpriv);
+		if (rv == CKR_OK || !template_refused(rv))
+			break;
 	}
-
-	priv[npriv++] = (CK_ATTRIBUTE)ATTR(CKA_TOKEN, &yes, sizeof(yes));
-	priv[npriv++] = (CK_ATTRIBUTE)ATTR(CKA_PRIVATE, &yes, sizeof(yes));
-	priv[npriv++] = (CK_ATTRIBUTE)ATTR(CKA_SENSITIVE, &yes, sizeof(yes));
-	priv[npriv++] = (CK_ATTRIBUTE)ATTR(CKA_EXTRACTABLE, &no, sizeof(no));
-	/* Not modifiable and not copyable: nobody holding the PIN can later
-	 * turn on decrypt, or clone the key into a weaker object. */
-	priv[npriv++] = (CK_ATTRIBUTE)ATTR(CKA_MODIFIABLE, &no, sizeof(no));
-	priv[npriv++] = (CK_ATTRIBUTE)ATTR(CKA_COPYABLE, &no, sizeof(no));
-	priv[npriv++] = (CK_ATTRIBUTE)ATTR(CKA_LABEL, lbl, strlen(lbl));
-	priv[npriv++] = (CK_ATTRIBUTE)ATTR(CKA_ID, id, sizeof(id));
-	priv[npriv++] = (CK_ATTRIBUTE)ATTR(CKA_SIGN, &yes, sizeof(yes));
-	priv[npriv++] = (CK_ATTRIBUTE)ATTR(CKA_SIGN_RECOVER, &no, sizeof(no));
-	priv[npriv++] = (CK_ATTRIBUTE)ATTR(CKA_DECRYPT, &no, sizeof(no));
-	priv[npriv++] = (CK_ATTRIBUTE)ATTR(CKA_UNWRAP, &no, sizeof(no));
-	priv[npriv++] = (CK_ATTRIBUTE)ATTR(CKA_DERIVE, &no, sizeof(no));
-
-	rv = t->f->C_GenerateKeyPair(t->session, &mech, pub, npub, priv, npriv, &hpub, &hpriv);
 	if (rv != CKR_OK) {
 		r = mr_token_rv_diag(d, "C_GenerateKeyPair", rv);
+		if (template_refused(rv))
+			mr_diag_prefix(d, "also without the optional attributes");
+		hpub = hpriv = CK_INVALID_HANDLE;
 		goto out;
 	}
-	if ((r = check_generated(t, hpriv, label, d)) != MR_OK)
+	if (rep != NULL)
+		dropped_names(opts, rep->dropped, sizeof(rep->dropped));
+	if ((r = check_generated(t, hpriv, label, type, (opts & OPT_MODIFIABLE) != 0, d)) != MR_OK)
 		goto out;
 	k = cache_add(t);
 	memcpy(k->label, lbl, sizeof(k->label));
@@ -899,12 +1064,61 @@ mr_token_generate(mr_token *t, const char *label, mr_key_type type, mr_diag *d)
 	hpub = hpriv = CK_INVALID_HANDLE;
 	r = MR_OK;
 out:
-	/* A pair that does not meet the template must not stay on the token. */
-	if (hpriv != CK_INVALID_HANDLE)
-		(void)t->f->C_DestroyObject(t->session, hpriv);
-	if (hpub != CK_INVALID_HANDLE)
-		(void)t->f->C_DestroyObject(t->session, hpub);
+	/* A pair that does not meet the template must not stay on the token;
+	 * what cannot be destroyed is named (mr_token_leftover). */
+	if (hpriv != CK_INVALID_HANDLE || hpub != CK_INVALID_HANDLE) {
+		mr_diag dd;
+		int destroyed = 1;
+
+		mr_diag_clear(&dd);
+		if (hpriv != CK_INVALID_HANDLE &&
+		    destroy(t, hpriv, lbl, id, sizeof(id), 1, &dd) != MR_OK)
+			destroyed = 0;
+		if (hpub != CK_INVALID_HANDLE &&
+		    destroy(t, hpub, lbl, id, sizeof(id), 0, &dd) != MR_OK)
+			destroyed = 0;
+		mr_diag_prefix(d, destroyed ? "refused and destroyed" :
+		    "refused, NOT destroyed (%s)", mr_diag_text(&dd, MR_E_TOKEN));
+	}
 	return r;
+}
+
+int
+mr_token_destroy(mr_token *t, const char *label, mr_diag *d)
+{
+	int r = MR_E_INTERNAL, r2;
+	key_entry *k;
+	CK_OBJECT_HANDLE priv, pub;
+	CK_BYTE id[64];
+	size_t id_len;
+	char lbl[MR_TOKEN_LABEL_MAX + 1];
+
+	if ((r = lookup(t, label, &k, d)) != MR_OK)
+		goto out;
+	/* The public object may be missing (a half-made pair); then only the
+	 * private key goes. */
+	r2 = lookup_pub(t, k, d);
+	if (r2 != MR_OK && r2 != MR_E_NOTFOUND) {
+		r = r2;
+		goto out;
+	}
+	priv = k->priv;
+	pub = k->pub;
+	memcpy(id, k->id, k->id_len);
+	id_len = k->id_len;
+	snprintf(lbl, sizeof(lbl), "%s", k->label);
+	cache_drop(t, k);
+	r = destroy(t, priv, lbl, id, id_len, 1, d);
+	if (pub != CK_INVALID_HANDLE && (r2 = destroy(t, pub, lbl, id, id_len, 0, d)) != MR_OK)
+		r = r2;
+out:
+	return r;
+}
+
+const char *
+mr_token_leftover(const mr_token *t)
+{
+	return t == NULL ? "" : t->leftover;
 }
 
 int
@@ -1053,37 +1267,70 @@ out:
 	return r;
 }
 
-/* 1 when the token lists `mech` with every flag in `flags`. */
-static int
-has_mechanism(mr_token *t, CK_MECHANISM_TYPE mech, CK_FLAGS flags)
-{
-	CK_MECHANISM_INFO info;
-
-	return t->f->C_GetMechanismInfo(t->slot, mech, &info) == CKR_OK &&
-	    (info.flags & flags) == flags;
-}
-
 int
-mr_token_can_sign_with(mr_token *t, mr_key_type type, mr_diag *d)
+mr_token_sign_hashing(mr_token *t, const char *label, size_t digest_len, const uint8_t *data,
+    size_t n, uint8_t *sig, size_t cap, size_t *sig_len, int *done, mr_diag *d)
 {
-	CK_MECHANISM_TYPE gen, sign;
+	int r = MR_E_INTERNAL;
+	key_entry *k;
+	CK_MECHANISM mech = { CKM_VENDOR_DEFINED, NULL, 0 };
+	CK_BYTE *copy = NULL, out[SIG_MAX];
+	CK_ULONG out_len = sizeof(out);
+	size_t want, slot = digest_len == 32 ? 0 : 1;
+	CK_RV rv;
 
-	if (t == NULL)
-		return mr_diag_set(d, MR_E_ARG, "missing token");
-	if (type == MR_KEY_ED25519) {
-		gen = CKM_EC_EDWARDS_KEY_PAIR_GEN;
-		sign = CKM_EDDSA;
-	} else if (mr_key_type_is_ec(type)) {
-		gen = CKM_EC_KEY_PAIR_GEN;
-		sign = CKM_ECDSA;
-	} else
-		return mr_diag_set(d, MR_E_ARG, "no capability check for %s", mr_key_type_name(type));
-	if (!has_mechanism(t, gen, CKF_GENERATE_KEY_PAIR))
-		return mr_diag_set(d, MR_E_UNSUPPORTED, "the token cannot generate %s keys (no %s)",
-		    mr_key_type_name(type), gen == CKM_EC_KEY_PAIR_GEN ? "CKM_EC_KEY_PAIR_GEN" :
-		    "CKM_EC_EDWARDS_KEY_PAIR_GEN");
-	if (!has_mechanism(t, sign, CKF_SIGN))
-		return mr_diag_set(d, MR_E_UNSUPPORTED, "the token cannot sign with %s keys (no %s)",
-		    mr_key_type_name(type), sign == CKM_ECDSA ? "CKM_ECDSA" : "CKM_EDDSA");
-	return MR_OK;
+	if (data == NULL || sig == NULL || sig_len == NULL || done == NULL ||
+	    (digest_len != 32 && digest_len != 48) || n > 0xffffffffu) {
+		r = mr_diag_set(d, MR_E_ARG, "mr_token_sign_hashing: bad argument");
+		goto out;
+	}
+	*done = 0;
+	if ((r = lookup(t, label, &k, d)) != MR_OK)
+		goto out;
+	if (k->type == MR_KEY_ED25519) {
+		r = MR_OK;
+		goto out;
+	}
+	if (k->hash_mech[slot] == 0)
+		k->hash_mech[slot] = mr_token_mechs_hash_sign(&t->mechs, t->f, t->slot, k->type,
+		    digest_len);
+	if (k->hash_mech[slot] == CKM_VENDOR_DEFINED) {
+		r = MR_OK;
+		goto out;
+	}
+	mech.mechanism = k->hash_mech[slot];
+	want = mr_key_type_is_ec(k->type) ? 2 * (mr_key_type_bits(k->type) / 8) :
+	    mr_key_type_bits(k->type) / 8;
+	if (cap < want) {
+		r = mr_diag_set(d, MR_E_RANGE, "signature buffer of %zu bytes, %zu needed", cap, want);
+		goto out;
+	}
+	/* C_Sign takes non-const input. */
+	if ((copy = malloc(n > 0 ? n : 1)) == NULL) {
+		r = MR_E_NOMEM;
+		goto out;
+	}
+	memcpy(copy, data, n);
+	if ((rv = t->f->C_SignInit(t->session, &mech, k->priv)) != CKR_OK) {
+		if (rv == CKR_KEY_HANDLE_INVALID || rv == CKR_OBJECT_HANDLE_INVALID)
+			cache_drop(t, k);
+		r = mr_token_rv_diag(d, "C_SignInit", rv);
+		goto out;
+	}
+	if ((rv = t->f->C_Sign(t->session, copy, (CK_ULONG)n, out, &out_len)) != CKR_OK) {
+		r = mr_token_rv_diag(d, "C_Sign", rv);
+		goto out;
+	}
+	if (out_len != want) {
+		r = mr_diag_set(d, MR_E_TOKEN, "C_Sign: %lu bytes from a %s key, expected %zu",
+		    (unsigned long)out_len, mr_key_type_name(k->type), want);
+		goto out;
+	}
+	memcpy(sig, out, want);
+	*sig_len = want;
+	*done = 1;
+	r = MR_OK;
+out:
+	free(copy);
+	return r;
 }

@@ -115,18 +115,18 @@ choose_audit_key(mr_app *app, mr_key_type *type, mr_diag *d)
 
 	if (want != MR_AUDIT_KEY_ECDSA_P256) {
 		*type = MR_KEY_ED25519;
-		if ((r = mr_token_can_sign_with(app->tok, MR_KEY_ED25519, d)) == MR_OK)
+		if ((r = mr_token_can_make(app->tok, MR_KEY_ED25519, d)) == MR_OK)
 			return MR_OK;
-		if (want == MR_AUDIT_KEY_ED25519 || r != MR_E_UNSUPPORTED) {
+		if (want == MR_AUDIT_KEY_ED25519) {
 			mr_diag_prefix(d, "audit_key = ed25519");
-			return r == MR_E_UNSUPPORTED ? MR_E_TOKEN : r;
+			return r;
 		}
 		mr_diag_clear(d);
 	}
 	*type = MR_KEY_EC_P256;
-	if ((r = mr_token_can_sign_with(app->tok, MR_KEY_EC_P256, d)) != MR_OK)
+	if ((r = mr_token_can_make(app->tok, MR_KEY_EC_P256, d)) != MR_OK)
 		mr_diag_prefix(d, "audit key (ecdsa-p256)");
-	return r == MR_E_UNSUPPORTED ? MR_E_TOKEN : r;
+	return r;
 }
 
 /*

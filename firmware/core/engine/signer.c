@@ -33,18 +33,18 @@ int
 mr_sign_tbs_token(int dev_id, const mr_spki *issuer, mr_sig_alg alg, mr_der tbs, uint8_t *out,
     size_t cap, size_t *out_len, mr_diag *d)
 {
-	uint8_t digest[64], sig[1024];
-	size_t digest_len = 0, sig_len = 0;
+	uint8_t sig[1024];
+	size_t sig_len = 0;
 	mr_der assembled;
 	int r;
 
 	if (!mr_sig_alg_fits_key(alg, issuer->type))
 		return mr_diag_set(d, MR_E_INTERNAL, "%s does not fit the %s issuer key",
 		    mr_sig_alg_name(alg), mr_key_type_name(issuer->type));
-	if (mr_sig_alg_digest(alg, tbs.p, tbs.n, digest, sizeof(digest), &digest_len) != MR_OK)
-		return mr_diag_set(d, MR_E_INTERNAL, "cannot hash the TBS");
-	if ((r = mr_token_device_sign_digest_unverified(dev_id, issuer->whole.p, issuer->whole.n,
-		 digest, digest_len, sig, sizeof(sig), &sig_len, d)) != MR_OK)
+	/* The whole TBS goes to the token layer: it signs with a
+	 * hash-and-sign mechanism where the token has one, else hashes here. */
+	if ((r = mr_token_device_sign_data_unverified(dev_id, issuer->whole.p, issuer->whole.n,
+		 mr_sig_alg_digest_len(alg), tbs.p, tbs.n, sig, sizeof(sig), &sig_len, d)) != MR_OK)
 		return r;
 	if (mr_cert_assemble(tbs, alg, sig, sig_len, out, cap, &assembled) != MR_OK)
 		return mr_diag_set(d, MR_E_RANGE, "the signed object does not fit its buffer");
