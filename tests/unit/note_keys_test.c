@@ -230,6 +230,36 @@ test_ecdsa_noncanonical(void **state)
 	signer_free(&s);
 }
 
+/* A log made before the key type was part of the name (origin
+ * "meshroot/audit/<16 hex>"), signed here with openssl's Ed25519: its
+ * verifier key and checkpoint still open, unchanged. */
+static const char old_vkey[] =
+    "meshroot/audit/48db75f6f2260290+99f5c25f+AXH8yXYITcmVTjFYHdIFVo1TkQ7TDMg40SnYZb0JnmKh\n";
+static const char old_note[] =
+    "meshroot/audit/48db75f6f2260290\n7\nLXEWQrcmsEQBYnyp+6wy9chTD7GQPMTbAiWHF5IaSIE=\n"
+    "time 2026-11-27T02:50:16Z\n\n\xe2\x80\x94 meshroot/audit/48db75f6f2260290 "
+    "mfXCX2V0fX4uqguwSCGlIqUovuHPRFTEqyZeF7km9meegzM+hgp7pH3984ajofHlDd4EAGUyYTH6KszPPKv+6yioPAU=\n";
+
+static void
+test_old_ed25519_log(void **state)
+{
+	mr_note_key k;
+	mr_checkpoint cp;
+	char why[200], again[256], note[sizeof(old_note)];
+
+	(void)state;
+	assert_int_equal(mr_note_vkey_parse(old_vkey, strlen(old_vkey), &k, why, sizeof(why)), MR_OK);
+	assert_int_equal(k.type, MR_NOTE_ED25519);
+	assert_int_equal(mr_note_vkey_format(&k, again, sizeof(again)), MR_OK);
+	assert_string_equal(again, old_vkey);
+	assert_int_equal(mr_checkpoint_open(old_note, strlen(old_note), &k, &cp, why, sizeof(why)),
+	    MR_OK);
+	assert_int_equal(cp.size, 7);
+	memcpy(note, old_note, sizeof(note));
+	note[strlen("meshroot/audit/48db75f6f2260290\n")] = '8';
+	assert_int_equal(mr_checkpoint_open(note, strlen(note), &k, &cp, why, sizeof(why)), MR_E_SIG);
+}
+
 int
 main(void)
 {
@@ -238,6 +268,7 @@ main(void)
 		cmocka_unit_test(test_ecdsa),
 		cmocka_unit_test(test_key_ids),
 		cmocka_unit_test(test_ecdsa_noncanonical),
+		cmocka_unit_test(test_old_ed25519_log),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
