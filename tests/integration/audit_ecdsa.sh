@@ -16,7 +16,7 @@ grep -q "audit key (ECDSA P-256, label 'meshroot-audit') meshroot/audit/ecdsa-p2
 grep -q 'event=audit-keygen label=meshroot-audit key_type=ecdsa-p256 vkey=' "$T/state/audit.log" ||
 	fail "audit-keygen: $(grep audit-keygen "$T/state/audit.log")"
 # base64(0x02 || P-256 SubjectPublicKeyInfo) always starts the same way.
-grep -q '^meshroot/audit/ecdsa-p256/[0-9a-f]\{16\}+[0-9a-f]\{8\}+AjBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IABA' \
+grep -q '^meshroot/audit/ecdsa-p256/[0-9a-f]\{16\}+[0-9a-f]\{8\}+AjBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IAB' \
 	"$T/state/audit-key.pub" || fail "audit-key.pub: $(cat "$T/state/audit-key.pub")"
 
 # Media: answers with proofs, checked at import against the pinned key.
