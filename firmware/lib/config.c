@@ -49,7 +49,14 @@ static const char template_text[] =
     "# split = on, 3 of 5. With split = off the token keeps its operator PIN.\n"
     "split = off\n"
     "shares = 5\n"
-    "threshold = 3\n";
+    "threshold = 3\n"
+    "\n"
+    "[token]\n"
+    "# Init string some PKCS#11 modules need in C_Initialize (pReserved), e.g.\n"
+    "# NSS softoken: configdir='sql:/path/to/db' certPrefix='' keyPrefix=''\n"
+    "# secmod='secmod.db' flags=. Used by every later command unless\n"
+    "# --module-args overrides it. Never a PIN. Empty: none.\n"
+    "module_args =\n";
 
 const char *
 mr_config_template(void)
@@ -293,6 +300,11 @@ apply(mr_config *c, const char *section, const char *key, const char *v)
 			return set_days(&c->custody_threshold, v, MR_CONFIG_MAX_SHARES);
 		return -1;
 	}
+	if (strcmp(section, "token") == 0) {
+		if (strcmp(key, "module_args") == 0)
+			return set_string(c->module_args, sizeof(c->module_args), v);
+		return -1;
+	}
 	return -1;
 }
 
@@ -334,7 +346,7 @@ mr_config_parse(const char *text, size_t n, mr_config *c, mr_diag *d)
 				return mr_diag_set(d, MR_E_CONFIG, "line %u: malformed section", lineno);
 			*e = '\0';
 			if (strcmp(s + 1, "root") != 0 && strcmp(s + 1, "policy") != 0 &&
-			    strcmp(s + 1, "custody") != 0)
+			    strcmp(s + 1, "custody") != 0 && strcmp(s + 1, "token") != 0)
 				return mr_diag_set(d, MR_E_CONFIG, "line %u: unknown section [%s]",
 				    lineno, s + 1);
 			snprintf(section, sizeof(section), "%s", s + 1);

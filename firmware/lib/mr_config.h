@@ -41,6 +41,9 @@ typedef struct {
 	/* [custody]: split custody of the token PIN (mr_share.h) */
 	int custody_split;
 	unsigned custody_shares, custody_threshold;
+
+	/* [token]: the module's C_Initialize init string (pReserved), "" none */
+	char module_args[256];
 } mr_config;
 
 /* [root] audit_key: auto picks Ed25519 when the token can make and use it

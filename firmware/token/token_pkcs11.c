@@ -210,7 +210,6 @@ int
 mr_token_open_args(mr_token **out, const char *module_path, const char *module_args,
     const char *selector, mr_diag *d)
 {
-	CK_TOKEN_INFO tinfo;
 	int r = MR_E_INTERNAL;
 	mr_token *t = NULL;
 	mr_token_sel *sel = NULL;
@@ -251,9 +250,6 @@ mr_token_open_args(mr_token **out, const char *module_path, const char *module_a
 		goto out;
 	if ((r = select_slot(t, sel, d)) != MR_OK)
 		goto out;
-	if ((rv = t->f->C_GetTokenInfo(t->slot, &tinfo)) == CKR_OK)
-		mr_token_p11_string(t->token_label, sizeof(t->token_label), tinfo.label,
-		    sizeof(tinfo.label));
 	rv = t->f->C_OpenSession(t->slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL,
 	    &t->session);
 	if (rv != CKR_OK) {
@@ -860,7 +856,11 @@ note_leftover(mr_token *t, const char *label, const CK_BYTE *id, size_t id_len, 
 {
 	char hex[2 * KEY_ID_LEN + 1];
 	size_t n = strlen(t->leftover);
+	CK_TOKEN_INFO info;
 
+	if (t->token_label[0] == '\0' && t->f->C_GetTokenInfo(t->slot, &info) == CKR_OK)
+		mr_token_p11_string(t->token_label, sizeof(t->token_label), info.label,
+		    sizeof(info.label));
 	hex_id(id, id_len, hex, sizeof(hex));
 	snprintf(t->leftover + n, sizeof(t->leftover) - n,
 	    "  %s key label '%s' id %s: pkcs11-tool --module %s --token-label '%s' --login "

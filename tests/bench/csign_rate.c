@@ -7,12 +7,17 @@
  * appliance's: a SHA-384 digest with CKM_ECDSA for a P-384 root, a SHA-256
  * DigestInfo with CKM_RSA_PKCS for an RSA root (sha256WithRSAEncryption).
  *
- *   csign_rate --state DIR --module SO --token SEL --pin-file F [-n N] [--device]
+ *   csign_rate --state DIR --module SO [--module-args S] --token SEL --pin-file F
+ *              [-n N] [--device]
  *
  * Prints one line per measurement, `key=... path=... n=... seconds=... rate=...`:
  * path=c_sign is mr_token_sign alone; with --device also path=device, the
  * wolfSSL crypto-callback path the appliance takes (C_Sign, then the
- * signature verified in software with the public key).
+ * signature verified in software with the public key), path=tbs_old (a
+ * 1 KB TBS hashed here, the digest signed, unverified: the issuance path
+ * before hash-and-sign) and path=tbs (mr_token_device_sign_data_unverified,
+ * the issuance path now: the token's hash-and-sign mechanism where it has
+ * one, else the same as tbs_old).
  */
 #include <wolfssl/options.h>
 #include <wolfssl/wolfcrypt/settings.h>
@@ -40,7 +45,7 @@ static const uint8_t sha256_prefix[19] = {
 };
 
 typedef struct {
-	const char *state, *module, *token, *pin_file;
+	const char *state, *module, *module_args, *token, *pin_file;
 	long n;
 	int device;
 } opts;
@@ -143,6 +148,44 @@ make_input(mr_key_type type, long i, uint8_t *digest, uint8_t *in)
 	return sizeof(sha256_prefix) + 32;
 }
 
+/* A TBS-sized input signed the old way (hash here, sign the digest) and
+ * the current way (mr_token_device_sign_data_unverified). */
+static int
+tbs_paths(const opts *o, const char *label, mr_key_type type, const uint8_t *spki,
+    size_t spki_len, mr_diag *d)
+{
+	static uint8_t tbs[1024];
+	uint8_t digest[64], sig[1024];
+	size_t sig_len, dlen = type == MR_KEY_EC_P384 ? 48 : 32;
+	double t0, t1;
+	int r = MR_OK, pass, k;
+	/* CSIGN_SWAP: the new path first, to see an order effect. */
+	int swap = getenv("CSIGN_SWAP") != NULL;
+
+	for (k = 0; k < 2 && r == MR_OK; k++) {
+		pass = swap ? 1 - k : k;
+		t0 = now();
+		for (long i = 0; i < o->n && r == MR_OK; i++) {
+			memcpy(tbs, &i, sizeof(i));
+			if (pass == 0) {
+				if (wc_Hash(dlen == 48 ? WC_HASH_TYPE_SHA384 : WC_HASH_TYPE_SHA256, tbs,
+				    sizeof(tbs), digest, (word32)dlen) != 0)
+					return mr_diag_set(d, MR_E_INTERNAL, "hash failed");
+				r = mr_token_device_sign_digest_unverified(DEV_ID, spki, spki_len, digest,
+				    dlen, sig, sizeof(sig), &sig_len, d);
+			} else
+				r = mr_token_device_sign_data_unverified(DEV_ID, spki, spki_len, dlen, tbs,
+				    sizeof(tbs), sig, sizeof(sig), &sig_len, d);
+		}
+		t1 = now();
+		if (r == MR_OK)
+			printf("key=%s label=%s path=%s n=%ld seconds=%.6f rate=%.1f\n",
+			    mr_key_type_name(type), label, pass == 0 ? "tbs_old" : "tbs", o->n, t1 - t0,
+			    (double)o->n / (t1 - t0));
+	}
+	return r;
+}
+
 static int
 run(const opts *o, mr_diag *d)
 {
@@ -158,7 +201,7 @@ run(const opts *o, mr_diag *d)
 		goto out;
 	if ((r = read_pin(o->pin_file, pin, sizeof(pin), &pin_len, d)) != MR_OK)
 		goto out;
-	if ((r = mr_token_open(&t, o->module, o->token, d)) != MR_OK)
+	if ((r = mr_token_open_args(&t, o->module, o->module_args, o->token, d)) != MR_OK)
 		goto out;
 	r = mr_token_login(t, pin, pin_len, d);
 	memset(pin, 0, sizeof(pin));
@@ -196,6 +239,8 @@ run(const opts *o, mr_diag *d)
 	if (r == MR_OK)
 		printf("key=%s label=%s path=device n=%ld seconds=%.6f rate=%.1f\n",
 		    mr_key_type_name(type), label, o->n, t1 - t0, (double)o->n / (t1 - t0));
+	if (r == MR_OK)
+		r = tbs_paths(o, label, type, spki, spki_len, d);
 out:
 	if (registered)
 		mr_token_device_unregister(DEV_ID);
@@ -209,12 +254,13 @@ main(int argc, char **argv)
 	static const struct option lopts[] = {
 		{ "state", required_argument, NULL, 's' },
 		{ "module", required_argument, NULL, 'm' },
+		{ "module-args", required_argument, NULL, 'A' },
 		{ "token", required_argument, NULL, 't' },
 		{ "pin-file", required_argument, NULL, 'p' },
 		{ "device", no_argument, NULL, 'D' },
 		{ NULL, 0, NULL, 0 },
 	};
-	opts o = { NULL, "/usr/lib/softhsm/libsofthsm2.so", NULL, NULL, 1000, 0 };
+	opts o = { NULL, "/usr/lib/softhsm/libsofthsm2.so", NULL, NULL, NULL, 1000, 0 };
 	mr_diag d;
 	int c, r;
 
@@ -222,6 +268,7 @@ main(int argc, char **argv)
 		switch (c) {
 		case 's': o.state = optarg; break;
 		case 'm': o.module = optarg; break;
+		case 'A': o.module_args = optarg; break;
 		case 't': o.token = optarg; break;
 		case 'p': o.pin_file = optarg; break;
 		case 'D': o.device = 1; break;

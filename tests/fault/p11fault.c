@@ -21,6 +21,20 @@
  *                    CKF_USER_PIN_COUNT_LOW, _FINAL_TRY or _LOCKED (SoftHSM2
  *                    never sets them)
  *
+ * and, to play a token with other capabilities (tests/integration/token_caps.sh):
+ *
+ *   P11FAULT_NO_MECH   hex mechanism numbers, comma separated: left out of
+ *                      C_GetMechanismList; C_GetMechanismInfo and
+ *                      C_SignInit answer CKR_MECHANISM_INVALID
+ *   P11FAULT_RSA_MAXBITS  ulMaxKeySize of CKM_RSA_PKCS_KEY_PAIR_GEN
+ *   P11FAULT_WEAKEN    decrypt or extractable: C_GenerateKeyPair makes the
+ *                      private key with CKA_DECRYPT or CKA_EXTRACTABLE TRUE
+ *                      whatever the template says (a token weaker than asked)
+ *   P11FAULT_NO_COPYABLE  C_GenerateKeyPair answers CKR_GENERAL_ERROR to a
+ *                      private template with CKA_COPYABLE (as NSS softoken)
+ *   P11FAULT_INIT_ARGS C_Initialize answers CKR_ARGUMENTS_BAD unless
+ *                      pReserved is this string (as NSS softoken)
+ *
  * This is test code: it aborts on a malformed configuration rather than
  * running a test that injects nothing.
  */
@@ -163,7 +177,131 @@ hit(const char *fn, CK_RV *rv)
 		return real->fn call;           \
 	}
 
-FORWARD(C_Initialize, (CK_VOID_PTR a), (a))
+#define NO_MECH_MAX 16
+static CK_MECHANISM_TYPE no_mech[NO_MECH_MAX];
+static size_t n_no_mech;
+
+static void
+configure_caps(void)
+{
+	const char *v = getenv("P11FAULT_NO_MECH");
+	char *end;
+
+	while (v != NULL && *v != '\0') {
+		if (n_no_mech == NO_MECH_MAX)
+			die("too many P11FAULT_NO_MECH entries", NULL);
+		no_mech[n_no_mech++] = strtoul(v, &end, 16);
+		if (end == v || (*end != ',' && *end != '\0'))
+			die("bad P11FAULT_NO_MECH ", v);
+		v = *end == ',' ? end + 1 : end;
+	}
+}
+
+static int
+mech_hidden(CK_MECHANISM_TYPE m)
+{
+	for (size_t i = 0; i < n_no_mech; i++)
+		if (no_mech[i] == m)
+			return 1;
+	return 0;
+}
+
+static CK_RV
+w_C_Initialize(CK_VOID_PTR a)
+{
+	const char *want = getenv("P11FAULT_INIT_ARGS");
+	CK_C_INITIALIZE_ARGS *args = a;
+	CK_RV rv;
+
+	if (hit("C_Initialize", &rv))
+		return rv;
+	if (want != NULL && (args == NULL || args->pReserved == NULL ||
+	    strcmp((const char *)args->pReserved, want) != 0))
+		return CKR_ARGUMENTS_BAD;
+	if (args != NULL && args->pReserved != NULL) {
+		/* SoftHSM2 follows the standard and refuses a pReserved. */
+		CK_C_INITIALIZE_ARGS copy = *args;
+
+		copy.pReserved = NULL;
+		return real->C_Initialize(&copy);
+	}
+	return real->C_Initialize(a);
+}
+
+static CK_RV
+w_C_GetMechanismList(CK_SLOT_ID slot, CK_MECHANISM_TYPE_PTR list, CK_ULONG_PTR n)
+{
+	CK_MECHANISM_TYPE all[512];
+	CK_ULONG got = 512, kept = 0;
+	CK_RV rv;
+
+	if (hit("C_GetMechanismList", &rv))
+		return rv;
+	if ((rv = real->C_GetMechanismList(slot, all, &got)) != CKR_OK)
+		return rv;
+	for (CK_ULONG i = 0; i < got; i++) {
+		if (mech_hidden(all[i]))
+			continue;
+		if (list != NULL && kept >= *n)
+			return CKR_BUFFER_TOO_SMALL;
+		if (list != NULL)
+			list[kept] = all[i];
+		kept++;
+	}
+	*n = kept;
+	return CKR_OK;
+}
+
+static CK_RV
+w_C_GetMechanismInfo(CK_SLOT_ID slot, CK_MECHANISM_TYPE m, CK_MECHANISM_INFO_PTR info)
+{
+	const char *max = getenv("P11FAULT_RSA_MAXBITS");
+	CK_RV rv;
+
+	if (hit("C_GetMechanismInfo", &rv))
+		return rv;
+	if (mech_hidden(m))
+		return CKR_MECHANISM_INVALID;
+	rv = real->C_GetMechanismInfo(slot, m, info);
+	if (rv == CKR_OK && m == CKM_RSA_PKCS_KEY_PAIR_GEN && max != NULL)
+		info->ulMaxKeySize = strtoul(max, NULL, 10);
+	return rv;
+}
+
+static CK_RV
+w_C_GenerateKeyPair(CK_SESSION_HANDLE s, CK_MECHANISM_PTR m, CK_ATTRIBUTE_PTR pub,
+    CK_ULONG npub, CK_ATTRIBUTE_PTR priv, CK_ULONG npriv, CK_OBJECT_HANDLE_PTR hpub,
+    CK_OBJECT_HANDLE_PTR hpriv)
+{
+	const char *weaken = getenv("P11FAULT_WEAKEN");
+	CK_ATTRIBUTE copy[32];
+	CK_ATTRIBUTE_TYPE weak = 0;
+	CK_BBOOL yes = CK_TRUE;
+	CK_RV rv;
+
+	if (hit("C_GenerateKeyPair", &rv))
+		return rv;
+	if (npriv > 32)
+		return CKR_TEMPLATE_INCONSISTENT;
+	for (CK_ULONG i = 0; i < npriv; i++)
+		if (priv[i].type == CKA_COPYABLE && getenv("P11FAULT_NO_COPYABLE") != NULL)
+			return CKR_GENERAL_ERROR;
+	if (weaken != NULL && strcmp(weaken, "decrypt") == 0)
+		weak = CKA_DECRYPT;
+	else if (weaken != NULL && strcmp(weaken, "extractable") == 0)
+		weak = CKA_EXTRACTABLE;
+	else if (weaken != NULL && *weaken != '\0')
+		die("bad P11FAULT_WEAKEN ", weaken);
+	for (CK_ULONG i = 0; i < npriv; i++) {
+		copy[i] = priv[i];
+		if (weak != 0 && copy[i].type == weak) {
+			copy[i].pValue = &yes;
+			copy[i].ulValueLen = sizeof(yes);
+		}
+	}
+	return real->C_GenerateKeyPair(s, m, pub, npub, copy, npriv, hpub, hpriv);
+}
+
 FORWARD(C_Finalize, (CK_VOID_PTR a), (a))
 FORWARD(C_GetInfo, (CK_INFO_PTR a), (a))
 FORWARD(C_GetSlotList, (CK_BBOOL a, CK_SLOT_ID_PTR b, CK_ULONG_PTR c), (a, b, c))
@@ -202,10 +340,18 @@ FORWARD(C_FindObjectsInit, (CK_SESSION_HANDLE a, CK_ATTRIBUTE_PTR b, CK_ULONG c)
 FORWARD(C_FindObjects, (CK_SESSION_HANDLE a, CK_OBJECT_HANDLE_PTR b, CK_ULONG c,
     CK_ULONG_PTR d), (a, b, c, d))
 FORWARD(C_FindObjectsFinal, (CK_SESSION_HANDLE a), (a))
-FORWARD(C_SignInit, (CK_SESSION_HANDLE a, CK_MECHANISM_PTR b, CK_OBJECT_HANDLE c), (a, b, c))
-FORWARD(C_GenerateKeyPair, (CK_SESSION_HANDLE a, CK_MECHANISM_PTR b, CK_ATTRIBUTE_PTR c,
-    CK_ULONG d, CK_ATTRIBUTE_PTR e, CK_ULONG f, CK_OBJECT_HANDLE_PTR g,
-    CK_OBJECT_HANDLE_PTR h), (a, b, c, d, e, f, g, h))
+
+static CK_RV
+w_C_SignInit(CK_SESSION_HANDLE s, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE k)
+{
+	CK_RV rv;
+
+	if (hit("C_SignInit", &rv))
+		return rv;
+	if (m != NULL && mech_hidden(m->mechanism))
+		return CKR_MECHANISM_INVALID;
+	return real->C_SignInit(s, m, k);
+}
 FORWARD(C_GenerateRandom, (CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG c), (a, b, c))
 
 static CK_RV
@@ -250,6 +396,7 @@ C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR list)
 		if ((rv = get(&real)) != CKR_OK)
 			return rv;
 		configure();
+		configure_caps();
 		wrapped = *real;
 #define WRAP(fn) wrapped.fn = w_##fn
 		WRAP(C_Initialize);
@@ -271,6 +418,8 @@ C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR list)
 		WRAP(C_Sign);
 		WRAP(C_GenerateKeyPair);
 		WRAP(C_GenerateRandom);
+		WRAP(C_GetMechanismList);
+		WRAP(C_GetMechanismInfo);
 #undef WRAP
 	}
 	*list = &wrapped;

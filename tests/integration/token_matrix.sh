@@ -35,7 +35,7 @@ step "ceremony (ec-p384 root, 2-of-3 custody, audit_key = auto)"
 # any key is made (the real ceremony below then finds its labels free).
 if [ "$TOKEN_AUDIT" != ed25519 ]; then
 	sed 's/^audit_key = auto/audit_key = ed25519/' "$T/ceremony.conf" >"$T/ed25519.conf"
-	expect_fail 1 "^error: audit_key = ed25519: the token cannot make ed25519 keys: it has no CKM_EC_EDWARDS_KEY_PAIR_GEN" \
+	expect_fail 5 "^error: audit_key = ed25519: the token cannot make ed25519 keys: it has no CKM_EC_EDWARDS_KEY_PAIR_GEN" \
 		"$APPLIANCE" --state "$T/state-ed25519" --module "$TOKEN_MODULE" --token "$TOKEN_LABEL" \
 		"${TOKEN_ARGS[@]}" --pin-file "$T/user.pin" ceremony init --config "$T/ed25519.conf" --yes \
 		--shares-dir "$T/shares-ed25519"

@@ -77,7 +77,9 @@ test_all_keys_applied(void **state)
 	    "[policy]\n"
 	    "organization = Acme Mesh\n"
 	    "max_validity_days = 90\n"
-	    "allowed_key_types = ec-p256, rsa-3072\n";
+	    "allowed_key_types = ec-p256, rsa-3072\n"
+	    "[token]\n"
+	    "module_args = configdir='sql:/var/lib/nss' certPrefix='' flags=readOnly\n";
 	mr_config c;
 	mr_diag d;
 
@@ -92,6 +94,27 @@ test_all_keys_applied(void **state)
 	assert_string_equal(c.policy_o, "Acme Mesh");
 	assert_int_equal(c.max_validity_days, 90);
 	assert_int_equal(c.allowed_key_types, (1u << MR_KEY_EC_P256) | (1u << MR_KEY_RSA_3072));
+	assert_string_equal(c.module_args, "configdir='sql:/var/lib/nss' certPrefix='' flags=readOnly");
+}
+
+/* [token] module_args: empty by default, bounded, no other key. */
+static void
+test_module_args(void **state)
+{
+	char text[400];
+	mr_config c;
+	mr_diag d;
+
+	(void)state;
+	assert_int_equal(parse("[root]\n", &c, &d), MR_OK);
+	assert_string_equal(c.module_args, "");
+	memset(text, 0, sizeof(text));
+	snprintf(text, sizeof(text), "[token]\nmodule_args = %0256d\n", 0);
+	assert_int_equal(parse(text, &c, &d), MR_E_CONFIG);
+	snprintf(text, sizeof(text), "[token]\nmodule_args = %0255d\n", 0);
+	assert_int_equal(parse(text, &c, &d), MR_OK);
+	assert_int_equal(strlen(c.module_args), 255);
+	assert_int_equal(parse("[token]\npin = 1234\n", &c, &d), MR_E_CONFIG);
 }
 
 /* The same key in two sections is not a duplicate; CRLF is fine. */
@@ -319,6 +342,7 @@ main(void)
 		cmocka_unit_test(test_template_is_the_defaults),
 		cmocka_unit_test(test_utf8_names),
 		cmocka_unit_test(test_all_keys_applied),
+		cmocka_unit_test(test_module_args),
 		cmocka_unit_test(test_sections_and_crlf),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_embedded_nul),

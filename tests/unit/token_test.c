@@ -831,6 +831,79 @@ test_ed25519(void **state)
 	mr_token_close(t2);
 }
 
+/* SoftHSM2 can make every type; a bogus type is an argument error. */
+static void
+test_capabilities(void **state)
+{
+	static const mr_key_type types[] = { MR_KEY_EC_P256, MR_KEY_EC_P384, MR_KEY_RSA_3072,
+		MR_KEY_RSA_4096, MR_KEY_ED25519 };
+	mr_diag d = { "" };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		int r = mr_token_can_make(token(), types[i], &d);
+
+		if (r != MR_OK)
+			print_error("%s: %s\n", mr_key_type_name(types[i]), mr_diag_text(&d, r));
+		assert_int_equal(r, MR_OK);
+	}
+	assert_int_equal(mr_token_can_make(token(), MR_KEY_UNKNOWN, &d), MR_E_ARG);
+}
+
+/* SoftHSM2 has CKM_SHA384_RSA_PKCS (used: the whole data is signed) and
+ * no CKM_ECDSA_SHA384 (not used: the caller hashes). */
+static void
+test_sign_hashing(void **state)
+{
+	static const uint8_t data[] = "a TBS of some length, signed whole by the token";
+	uint8_t sig[512], spki[1024], di[512], digest[WC_SHA384_DIGEST_SIZE];
+	size_t sig_len = 0, spki_len = 0;
+	mr_key_type type;
+	mr_diag d = { "" };
+	RsaKey rsa;
+	word32 idx = 0;
+	int done = -1, n;
+
+	(void)state;
+	ensure_key("k-rsa3072", MR_KEY_RSA_3072);
+	ensure_key("k-p384", MR_KEY_EC_P384);
+	assert_int_equal(mr_token_sign_hashing(g.t, "k-p384", 48, data, sizeof(data), sig,
+	    sizeof(sig), &sig_len, &done, &d), MR_OK);
+	assert_int_equal(done, 0);
+	assert_int_equal(mr_token_sign_hashing(g.t, "k-rsa3072", 48, data, sizeof(data), sig,
+	    sizeof(sig), &sig_len, &done, &d), MR_OK);
+	assert_int_equal(done, 1);
+	assert_int_equal(sig_len, 384);
+	assert_int_equal(mr_token_public_key(g.t, "k-rsa3072", spki, sizeof(spki), &spki_len,
+	    &type, &d), MR_OK);
+	assert_int_equal(wc_InitRsaKey(&rsa, NULL), 0);
+	assert_int_equal(wc_RsaPublicKeyDecode(spki, &idx, &rsa, (word32)spki_len), 0);
+	n = wc_RsaSSL_Verify(sig, (word32)sig_len, di, sizeof(di), &rsa);
+	wc_FreeRsaKey(&rsa);
+	/* DigestInfo: 19 bytes of SHA-384 prefix, then the digest of data */
+	assert_int_equal(n, 19 + WC_SHA384_DIGEST_SIZE);
+	assert_int_equal(wc_Sha384Hash(data, sizeof(data), digest), 0);
+	assert_memory_equal(di + 19, digest, sizeof(digest));
+	assert_int_equal(mr_token_sign_hashing(g.t, "k-rsa3072", 20, data, sizeof(data), sig,
+	    sizeof(sig), &sig_len, &done, &d), MR_E_ARG);
+}
+
+static void
+test_destroy(void **state)
+{
+	mr_diag d = { "" };
+
+	(void)state;
+	ensure_key("k-destroy", MR_KEY_EC_P256);
+	assert_int_equal(mr_token_destroy(g.t, "k-destroy", &d), MR_OK);
+	assert_int_equal(mr_token_find(g.t, "k-destroy", &d), MR_E_NOTFOUND);
+	assert_string_equal(mr_token_leftover(g.t), "");
+	/* the label is free again */
+	ensure_key("k-destroy", MR_KEY_EC_P256);
+	assert_int_equal(mr_token_destroy(g.t, "k-destroy", &d), MR_OK);
+	assert_int_equal(mr_token_destroy(g.t, "k-destroy", &d), MR_E_NOTFOUND);
+}
+
 int
 main(void)
 {
@@ -851,6 +924,9 @@ main(void)
 		cmocka_unit_test(test_sign_rsa3072),
 		cmocka_unit_test(test_sign_rsa4096),
 		cmocka_unit_test(test_device_failures),
+		cmocka_unit_test(test_capabilities),
+		cmocka_unit_test(test_sign_hashing),
+		cmocka_unit_test(test_destroy),
 	};
 
 	return cmocka_run_group_tests_name("token", tests, group_setup, group_teardown);

@@ -215,7 +215,7 @@ cmd_ceremony_reshare(mr_app *app, int argc, char **argv)
 		count = app->custody.shares;
 	if (threshold == 0)
 		threshold = app->custody.threshold;
-	if ((r = mr_token_open(&app->tok, app->module, app->token, &d)) != MR_OK)
+	if ((r = mr_app_token_open(app, &d)) != MR_OK)
 		return mr_fail(r, &d);
 	/* The current shares give the current PIN, which C_SetPIN needs. */
 	if ((r = mr_app_read_pin(app, old, sizeof(old), &old_len, &d)) != MR_OK ||

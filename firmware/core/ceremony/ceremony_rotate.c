@@ -194,7 +194,8 @@ cmd_ceremony_rotate(mr_app *app, int argc, char **argv)
 	mr_diag d;
 	time_t now = time(NULL);
 	struct tm tm;
-	int c, r, dev_registered = 0;
+	int c, r, dev_registered = 0, generated = 0;
+	mr_token_gen_report rep;
 
 	optind = 0;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -260,10 +261,22 @@ cmd_ceremony_rotate(mr_app *app, int argc, char **argv)
 	if ((r = mr_app_audit(app, "rotate-start", &rec, &d)) != MR_OK)
 		goto fail;
 
+	/* Before anything is generated: a type the token cannot make stops here. */
+	if ((r = mr_token_can_make(app->tok, app->cfg.root_key_type, &d)) != MR_OK) {
+		mr_diag_prefix(&d, "new root key");
+		goto fail;
+	}
 	step("generating the new root key inside the token");
-	if ((r = mr_token_generate(app->tok, label, app->cfg.root_key_type, &d)) != MR_OK ||
-	    (r = mr_token_public_key(app->tok, label, spki, sizeof(spki), &spki_len, &type, &d)) !=
-		MR_OK)
+	if ((r = mr_token_generate_report(app->tok, label, app->cfg.root_key_type, &rep, &d)) !=
+	    MR_OK)
+		goto fail;
+	generated = 1;
+	if (rep.dropped[0] != '\0')
+		step("the token refused the optional attributes %s of the new root key: generated "
+		    "without them; its protection (sensitive, not extractable, sign only) was read "
+		    "back and holds", rep.dropped);
+	if ((r = mr_token_public_key(app->tok, label, spki, sizeof(spki), &spki_len, &type, &d)) !=
+	    MR_OK)
 		goto fail;
 	if (mr_spki_parse(mr_der_view(spki, spki_len), &new_key, &d) != MR_OK) {
 		r = MR_E_TOKEN;
@@ -317,6 +330,8 @@ cmd_ceremony_rotate(mr_app *app, int argc, char **argv)
 	 * root itself. Before the second write the old pair is in force. */
 	fp_hex(nr.der, nr.len, hex, fp);
 	snprintf(rec_line, sizeof(rec_line), "label=%s root=%s\n", label, hex);
+	/* From here the new key may be the root's: a failure keeps it. */
+	generated = 0;
 	if (mr_app_path(app, path, sizeof(path), "root-key-label") != MR_OK ||
 	    (r = mr_file_write_atomic(path, rec_line, strlen(rec_line), 0600, &d)) != MR_OK)
 		goto fail;
@@ -379,8 +394,28 @@ fail:
 		mr_diag_clear(&ad);
 		mr_record_init(&rec);
 		mr_record_add(&rec, "error", mr_diag_text(&d, r));
+		/* The new pair goes again, as a failed ceremony's does. */
+		if (generated) {
+			if (mr_token_destroy(app->tok, label, &ad) == MR_OK) {
+				step("cleanup: new root key pair '%s' destroyed", label);
+				mr_record_add(&rec, "new_key", "destroyed");
+			} else {
+				step("cleanup: new root key pair '%s' NOT destroyed: %s", label,
+				    mr_diag_text(&ad, MR_E_TOKEN));
+				mr_record_add(&rec, "new_key", "left on the token");
+			}
+			mr_diag_clear(&ad);
+		}
+		if (*mr_token_leftover(app->tok) != '\0') {
+			board_console_write("rotate: remove these objects from the token by hand:\n");
+			board_console_write(mr_token_leftover(app->tok));
+			mr_transcript_line("objects left on the token, to remove by hand:");
+			mr_transcript_line("%s", mr_token_leftover(app->tok));
+		}
 		(void)!mr_app_audit(app, "rotate-failed", &rec, &ad);
 		(void)!mr_transcript_finish(app, r, &d, media, &ad);
 	}
-	return mr_fail(r, &d);
+	c = mr_fail(r, &d);
+	/* docs/exit-codes.md: 5 for a token error, as `ceremony init`. */
+	return r == MR_E_TOKEN || r == MR_E_PIN || r == MR_E_KEY_MISMATCH ? 5 : c;
 }

@@ -53,6 +53,47 @@ audit_step(mr_app *app, const char *event, mr_record *rec, mr_diag *d)
 	return MR_OK;
 }
 
+/* docs/exit-codes.md: 5, a token error (MR_EXIT_TOKEN), also for a key
+ * type the token cannot make: the config is valid, the token lacks it. */
+#define EXIT_TOKEN 5
+
+/*
+ * Key pairs this ceremony generated, destroyed again if it fails before
+ * root-cert.pem exists (after that they are the root's and stay).
+ */
+static struct {
+	int root, audit, keep;
+} made;
+
+/* The audit key's type, set once per ceremony by choose_audit_key before
+ * anything is generated; every later step reads it here. */
+static mr_key_type audit_type = MR_KEY_ED25519;
+
+static mr_key_type
+audit_key_type(const mr_app *app)
+{
+	(void)app;
+	return audit_type;
+}
+
+/* Says which optional template attributes the token refused. */
+static int
+keygen_report(mr_app *app, const char *what, const mr_token_gen_report *rep, mr_diag *d)
+{
+	mr_record rec;
+
+	if (rep->dropped[0] == '\0')
+		return MR_OK;
+	step("the token refused the optional attributes %s of the %s key: generated without "
+	    "them; its protection (sensitive, not extractable, sign only) was read back and holds",
+	    rep->dropped, what);
+	mr_record_init(&rec);
+	mr_record_add(&rec, "key", what);
+	mr_record_add(&rec, "dropped", rep->dropped);
+	return audit_step(app, "keygen-template-reduced", &rec, d);
+}
+
+
 /* Builds, lints, signs (in the token), re-parses and verifies the root. */
 static int
 make_root(mr_app *app, const uint8_t *spki_der, size_t spki_len, uint8_t *der,
@@ -109,8 +150,9 @@ make_root(mr_app *app, const uint8_t *spki_der, size_t spki_len, uint8_t *der,
  * EdDSA), or what the config asks for, refused when the token lacks it.
  */
 static int
-choose_audit_key(mr_app *app, mr_key_type *type, mr_diag *d)
+choose_audit_key(mr_app *app, mr_diag *d)
 {
+	mr_key_type *type = &audit_type;
 	int want = app->cfg.audit_key, r;
 
 	if (want != MR_AUDIT_KEY_ECDSA_P256) {
@@ -136,17 +178,25 @@ choose_audit_key(mr_app *app, mr_key_type *type, mr_diag *d)
  * the key's own hash, so it names the key type and is unique per appliance.
  */
 static int
-make_audit_key(mr_app *app, mr_key_type want, mr_diag *d)
+make_audit_key(mr_app *app, mr_diag *d)
 {
+	mr_key_type want = audit_key_type(app);
 	uint8_t spki[128], h[32];
 	size_t spki_len = 0;
 	char name[64], vkey[256], path[4096], hex[17];
 	mr_key_type type;
 	mr_record rec;
+	mr_token_gen_report rep;
 	int r;
 
-	if ((r = mr_token_generate(app->tok, MR_AUDIT_KEY_LABEL, want, d)) != MR_OK ||
-	    (r = mr_token_public_key(app->tok, MR_AUDIT_KEY_LABEL, spki, sizeof(spki), &spki_len,
+	if ((r = mr_token_generate_report(app->tok, MR_AUDIT_KEY_LABEL, want, &rep, d)) != MR_OK) {
+		mr_diag_prefix(d, "audit key");
+		return r;
+	}
+	made.audit = 1;
+	if ((r = keygen_report(app, "audit", &rep, d)) != MR_OK)
+		return r;
+	if ((r = mr_token_public_key(app->tok, MR_AUDIT_KEY_LABEL, spki, sizeof(spki), &spki_len,
 		 &type, d)) != MR_OK) {
 		mr_diag_prefix(d, "audit key");
 		return r;
@@ -195,6 +245,63 @@ no_root_yet(mr_app *app, mr_diag *d)
 	return MR_OK;
 }
 
+/*
+ * A failed ceremony takes back the key pairs it generated (after the
+ * failure checkpoint, which the audit key signs). What the token refuses
+ * to destroy is named with the command that removes it.
+ */
+static void
+cleanup_one(mr_app *app, const char *what, const char *label, mr_record *rec)
+{
+	mr_diag d;
+
+	mr_diag_clear(&d);
+	app->have_audit_key = app->have_audit_key && strcmp(label, MR_AUDIT_KEY_LABEL) != 0;
+	if (mr_token_destroy(app->tok, label, &d) == MR_OK) {
+		step("cleanup: %s key pair '%s' destroyed", what, label);
+		mr_record_add(rec, what, "destroyed");
+	} else {
+		step("cleanup: %s key pair '%s' NOT destroyed: %s", what, label,
+		    mr_diag_text(&d, MR_E_TOKEN));
+		mr_record_add(rec, what, "left on the token");
+	}
+}
+
+static void
+cleanup_keys(mr_app *app)
+{
+	mr_record rec;
+	mr_diag ad;
+	const char *left;
+	int any = 0;
+
+	if (app->tok == NULL)
+		return;
+	mr_record_init(&rec);
+	if (!made.keep && (made.root || made.audit)) {
+		if (app->device_registered)
+			mr_token_device_unregister(MR_DEV_ID);
+		app->device_registered = 0;
+		any = 1;
+		if (made.audit)
+			cleanup_one(app, "audit", MR_AUDIT_KEY_LABEL, &rec);
+		if (made.root)
+			cleanup_one(app, "root", app->cfg.root_key_label, &rec);
+		made.root = made.audit = 0;
+	}
+	/* Also a pair mr_token_generate refused and could not destroy. */
+	left = mr_token_leftover(app->tok);
+	if (*left != '\0') {
+		board_console_write("ceremony: remove these objects from the token by hand:\n");
+		board_console_write(left);
+		mr_transcript_line("objects left on the token, to remove by hand:");
+		mr_transcript_line("%s", left);
+	}
+	mr_diag_clear(&ad);
+	if (app->audit_open && any)
+		(void)!mr_app_audit(app, "ceremony-cleanup", &rec, &ad);
+}
+
 static int
 ceremony_init(mr_app *app, const char *config_path)
 {
@@ -203,9 +310,10 @@ ceremony_init(mr_app *app, const char *config_path)
 	size_t text_len = 0, spki_len = 0, root_len = 0, pem_len;
 	char path[4096], hex[MR_FP_HEX_LEN(32)], words[MR_FP_WORDS_LEN], pem[8192], label[33],
 	    serial[17];
-	mr_key_type type, audit_type = MR_KEY_ED25519;
+	mr_key_type type;
 	mr_record rec;
-	int r;
+	mr_token_gen_report rep;
+	int r, rc;
 
 	mr_diag_clear(&d);
 	mr_transcript_begin("init");
@@ -257,13 +365,24 @@ ceremony_init(mr_app *app, const char *config_path)
 	if ((r = mr_token_info(app->tok, label, serial, &d)) != MR_OK)
 		goto fail;
 	step("logged in to token '%s' (serial %s)", label, serial);
-	if ((r = choose_audit_key(app, &audit_type, &d)) != MR_OK)
+	/* Before anything is generated: a key type the token cannot make
+	 * or use stops the ceremony here, with nothing to clean up. */
+	if ((r = mr_token_can_make(app->tok, app->cfg.root_key_type, &d)) != MR_OK) {
+		mr_diag_prefix(&d, "root key");
 		goto fail;
+	}
+	if ((r = choose_audit_key(app, &d)) != MR_OK)
+		goto fail;
+	step("the token can make and sign with %s keys (root) and %s keys (audit)",
+	    mr_key_type_name(app->cfg.root_key_type), mr_key_type_name(audit_key_type(app)));
 
 	step("generating the root key (%s) inside the token: sensitive, not extractable, sign only",
 	    mr_key_type_name(app->cfg.root_key_type));
-	if ((r = mr_token_generate(app->tok, app->cfg.root_key_label, app->cfg.root_key_type,
-		 &d)) != MR_OK)
+	if ((r = mr_token_generate_report(app->tok, app->cfg.root_key_label,
+		 app->cfg.root_key_type, &rep, &d)) != MR_OK)
+		goto fail;
+	made.root = 1;
+	if ((r = keygen_report(app, "root", &rep, &d)) != MR_OK)
 		goto fail;
 	if ((r = mr_token_public_key(app->tok, app->cfg.root_key_label, spki, sizeof(spki),
 		 &spki_len, &type, &d)) != MR_OK)
@@ -278,8 +397,8 @@ ceremony_init(mr_app *app, const char *config_path)
 	if ((r = audit_step(app, "root-keygen", &rec, &d)) != MR_OK)
 		goto fail;
 	step("generating the audit key (%s) inside the token: it signs log checkpoints only",
-	    audit_type == MR_KEY_ED25519 ? "Ed25519" : "ECDSA P-256");
-	if ((r = make_audit_key(app, audit_type, &d)) != MR_OK)
+	    audit_key_type(app) == MR_KEY_ED25519 ? "Ed25519" : "ECDSA P-256");
+	if ((r = make_audit_key(app, &d)) != MR_OK)
 		goto fail;
 
 	if ((r = mr_token_device_register(app->tok, MR_DEV_ID, app->cfg.root_key_label, &d)) != MR_OK)
@@ -309,6 +428,7 @@ ceremony_init(mr_app *app, const char *config_path)
 	if (mr_app_path(app, path, sizeof(path), "root-cert.pem") != MR_OK ||
 	    (r = mr_file_create_atomic(path, pem, pem_len, 0644, &d)) != MR_OK)
 		goto fail;
+	made.keep = 1;
 	mr_fp_sha256(root, root_len, fp);
 	mr_fp_hex(fp, 32, hex, sizeof(hex));
 	mr_fp_words(fp, words, sizeof(words));
@@ -343,13 +463,15 @@ fail:
 		    app->tok != NULL)
 			(void)!mr_app_checkpoint(app, NULL, 0, NULL, &ad);
 	}
+	cleanup_keys(app);
 	free(text);
 	if (app->audit_open) {
 		mr_diag td;
 		mr_diag_clear(&td);
 		(void)!mr_transcript_finish(app, r, &d, transcript_media, &td);
 	}
-	return mr_fail(r, &d);
+	rc = mr_fail(r, &d);
+	return r == MR_E_TOKEN || r == MR_E_PIN || r == MR_E_KEY_MISMATCH ? EXIT_TOKEN : rc;
 }
 
 static void

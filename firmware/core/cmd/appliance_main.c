@@ -13,8 +13,9 @@
 static void
 usage(FILE *f)
 {
-	fputs("usage: meshroot-appliance [--state DIR] [--module PKCS11_SO] [--token LABEL|URI]\n"
-	      "                          [--pin-file FILE | --shares-from DIR] COMMAND [ARGS]\n"
+	fputs("usage: meshroot-appliance [--state DIR] [--module PKCS11_SO] [--module-args STRING]\n"
+	      "                          [--token LABEL|URI] [--pin-file FILE | --shares-from DIR]\n"
+	      "                          COMMAND [ARGS]\n"
 	      "\n"
 	      "commands:\n"
 	      "  ceremony template               print a commented default ceremony config\n"
@@ -39,7 +40,11 @@ usage(FILE *f)
 	      "The user PIN is read from the console, or from --pin-file for automation.\n"
 	      "With split custody ([custody] split = on) custodians enter their shares at\n"
 	      "the console instead, or --shares-from DIR reads them from files.\n"
-	      "Environment: MESHROOT_STATE, MESHROOT_MODULE, MESHROOT_TOKEN give defaults.\n"
+	      "--module-args STRING is passed to the module's C_Initialize (pReserved),\n"
+	      "e.g. NSS softoken's \"configdir='sql:DIR' ...\"; the ceremony config's\n"
+	      "[token] module_args is the default for a state dir.\n"
+	      "Environment: MESHROOT_STATE, MESHROOT_MODULE, MESHROOT_MODULE_ARGS,\n"
+	      "MESHROOT_TOKEN give defaults.\n"
 	      "\n"
 	      "One process at a time owns a state dir (a lock on DIR/lock): a command\n"
 	      "on a state dir in use exits 75 at once, naming the owner, and changes\n"
@@ -74,6 +79,7 @@ main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "state", required_argument, NULL, 's' },
 		{ "module", required_argument, NULL, 'm' },
+		{ "module-args", required_argument, NULL, 'A' },
 		{ "token", required_argument, NULL, 't' },
 		{ "pin-file", required_argument, NULL, 'p' },
 		{ "shares-from", required_argument, NULL, 'S' },
@@ -96,6 +102,7 @@ main(int argc, char **argv)
 		switch (c) {
 		case 's': app.state_dir = optarg; break;
 		case 'm': app.module = optarg; break;
+		case 'A': app.module_args = optarg; break;
 		case 't': app.token = optarg; break;
 		case 'p': app.pin_file = optarg; break;
 		case 'S': app.shares_from = optarg; break;

@@ -31,6 +31,21 @@ mr_app_init(mr_app *app)
 	app->state_dir = (v = getenv("MESHROOT_STATE")) ? v : "/var/lib/meshroot";
 	app->module = (v = getenv("MESHROOT_MODULE")) ? v : "/usr/lib/softhsm/libsofthsm2.so";
 	app->token = (v = getenv("MESHROOT_TOKEN")) ? v : "meshroot";
+	app->module_args = getenv("MESHROOT_MODULE_ARGS");
+}
+
+const char *
+mr_app_module_args(const mr_app *app)
+{
+	if (app->module_args != NULL)
+		return app->module_args;
+	return app->cfg.module_args[0] != '\0' ? app->cfg.module_args : NULL;
+}
+
+int
+mr_app_token_open(mr_app *app, mr_diag *d)
+{
+	return mr_token_open_args(&app->tok, app->module, mr_app_module_args(app), app->token, d);
 }
 
 void
@@ -350,7 +365,7 @@ mr_app_open_token(mr_app *app, mr_diag *d)
 	int locked = mlock(pin, sizeof(pin)) == 0;
 	int r;
 
-	if ((r = mr_token_open(&app->tok, app->module, app->token, d)) != MR_OK)
+	if ((r = mr_app_token_open(app, d)) != MR_OK)
 		goto out;
 	if ((r = mr_app_read_pin(app, pin, sizeof(pin), &pin_len, d)) != MR_OK)
 		goto out;

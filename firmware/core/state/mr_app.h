@@ -45,6 +45,7 @@ typedef struct {
 	/* from the command line */
 	const char *state_dir;
 	const char *module;
+	const char *module_args; /* --module-args: C_Initialize init string, NULL: none */
 	const char *token;
 	const char *pin_file;
 	int yes;             /* --yes: approvals and confirmations automatic, logged */
@@ -74,6 +75,12 @@ typedef struct {
 /* Fills the defaults for module, token and state dir (overridden by
  * the environment MESHROOT_STATE, MESHROOT_MODULE, MESHROOT_TOKEN). */
 void mr_app_init(mr_app *app);
+/* The module's init string: --module-args (or MESHROOT_MODULE_ARGS) when
+ * given, else the ceremony config's [token] module_args, else NULL. The
+ * config of a state dir remembers it for every later command. */
+const char *mr_app_module_args(const mr_app *app);
+/* mr_token_open with the app's module, module args and token selector. */
+int mr_app_token_open(mr_app *app, mr_diag *d) MR_MUST_CHECK;
 void mr_app_close(mr_app *app);
 
 /* Path of a file in the state dir. */

@@ -696,7 +696,7 @@ check_token(mr_app *app, int identity, int log_healthy, mr_sc_report *rep)
 	char label[33] = "", serial[17] = "";
 
 	mr_diag_clear(&d);
-	if (mr_token_open(&app->tok, app->module, app->token, &d) != MR_OK) {
+	if (mr_app_token_open(app, &d) != MR_OK) {
 		add(rep, MR_SC_MANUAL, SEC_TOKEN, "token: %s", mr_diag_text(&d, MR_E_TOKEN));
 		return;
 	}
