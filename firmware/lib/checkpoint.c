@@ -393,7 +393,9 @@ static int
 verify_ecdsa(const mr_note_key *k, const uint8_t *msg, size_t msg_len, const uint8_t *sig,
     size_t sig_len)
 {
-	uint8_t r[33], s[33], again[80];
+	/* r and s as large as the whole signature: Debian's wolfSSL 5.5.4
+	 * writes an integer of any length the DER claims into them. */
+	uint8_t r[80], s[80], again[80];
 	word32 rl = sizeof(r), sl = sizeof(s), al = sizeof(again);
 	mr_spki key;
 	mr_diag d;

@@ -67,7 +67,7 @@ signer_free(signer *s)
 static void
 token_sign(signer *s, const uint8_t *in, size_t in_len, uint8_t out[64])
 {
-	uint8_t der[80], r[32], ss[32];
+	uint8_t der[80], r[80], ss[80];
 	word32 dl = sizeof(der), rl = sizeof(r), sl = sizeof(ss), ol = 64;
 
 	if (!s->ecdsa) {
@@ -77,6 +77,7 @@ token_sign(signer *s, const uint8_t *in, size_t in_len, uint8_t out[64])
 	assert_int_equal(in_len, 32);
 	assert_int_equal(wc_ecc_sign_hash(in, 32, der, &dl, &s->rng, &s->ec), 0);
 	assert_int_equal(wc_ecc_sig_to_rs(der, dl, r, &rl, ss, &sl), 0);
+	assert_true(rl <= 32 && sl <= 32);
 	/* CKM_ECDSA gives r and s left-padded to the field size. */
 	memset(out, 0, 64);
 	memcpy(out + 32 - rl, r, rl);

@@ -152,11 +152,10 @@ make_root(mr_app *app, const uint8_t *spki_der, size_t spki_len, uint8_t *der,
 static int
 choose_audit_key(mr_app *app, mr_diag *d)
 {
-	mr_key_type *type = &audit_type;
 	int want = app->cfg.audit_key, r;
 
 	if (want != MR_AUDIT_KEY_ECDSA_P256) {
-		*type = MR_KEY_ED25519;
+		audit_type = MR_KEY_ED25519;
 		if ((r = mr_token_can_make(app->tok, MR_KEY_ED25519, d)) == MR_OK)
 			return MR_OK;
 		if (want == MR_AUDIT_KEY_ED25519) {
@@ -165,7 +164,7 @@ choose_audit_key(mr_app *app, mr_diag *d)
 		}
 		mr_diag_clear(d);
 	}
-	*type = MR_KEY_EC_P256;
+	audit_type = MR_KEY_EC_P256;
 	if ((r = mr_token_can_make(app->tok, MR_KEY_EC_P256, d)) != MR_OK)
 		mr_diag_prefix(d, "audit key (ecdsa-p256)");
 	return r;
