@@ -1,4 +1,5 @@
 #include <wolfssl/options.h>
+#include <wolfssl/wolfcrypt/ecc.h>
 #include <wolfssl/wolfcrypt/ed25519.h>
 #include <wolfssl/wolfcrypt/hash.h>
 #include <wolfssl/wolfcrypt/sha256.h>
@@ -9,6 +10,7 @@
 
 #include "mr_base64.h"
 #include "mr_checkpoint.h"
+#include "mr_pubkey.h"
 #include "mr_record.h"
 
 /* Signature lines start with U+2014 EM DASH and a space. */
@@ -58,25 +60,60 @@ mr_note_key_init(mr_note_key *k, const char *name, const uint8_t pub[32])
 		return MR_E_ARG;
 	memcpy(buf, name, n);
 	buf[n] = 0x0a;
-	buf[n + 1] = 0x01; /* signature type Ed25519 */
+	buf[n + 1] = MR_NOTE_ED25519;
 	memcpy(buf + n + 2, pub, 32);
 	wc_Sha256Hash(buf, (word32)(n + 34), h);
+	memset(k, 0, sizeof(*k));
 	memcpy(k->name, name, n + 1);
+	k->type = MR_NOTE_ED25519;
 	memcpy(k->pub, pub, 32);
+	k->pub_len = 32;
 	memcpy(k->id, h, 4);
 	return MR_OK;
 }
 
 int
+mr_note_key_init_ecdsa(mr_note_key *k, const char *name, const uint8_t *spki, size_t spki_len)
+{
+	mr_spki parsed;
+	mr_diag d;
+	uint8_t h[32];
+	size_t n = strlen(name);
+
+	mr_diag_clear(&d);
+	if (!name_ok_n(name, n) || spki_len > MR_NOTE_PUB_MAX ||
+	    mr_spki_parse((mr_der){ spki, spki_len }, &parsed, &d) != MR_OK ||
+	    parsed.type != MR_KEY_EC_P256 || parsed.whole.n != spki_len)
+		return MR_E_ARG;
+	/* The witness convention hashes the SPKI alone (no name, no type). */
+	wc_Sha256Hash(spki, (word32)spki_len, h);
+	memset(k, 0, sizeof(*k));
+	memcpy(k->name, name, n + 1);
+	k->type = MR_NOTE_ECDSA;
+	memcpy(k->pub, spki, spki_len);
+	k->pub_len = spki_len;
+	memcpy(k->id, h, 4);
+	return MR_OK;
+}
+
+const char *
+mr_note_key_type_name(const mr_note_key *k)
+{
+	return k->type == MR_NOTE_ECDSA ? "ecdsa-p256" : "ed25519";
+}
+
+int
 mr_note_vkey_format(const mr_note_key *k, char *out, size_t cap)
 {
-	uint8_t raw[33];
-	char enc[64], id[9];
+	uint8_t raw[1 + MR_NOTE_PUB_MAX];
+	char enc[4 * (sizeof(raw) + 2) / 3 + 1], id[9];
 	int w;
 
-	raw[0] = 0x01;
-	memcpy(raw + 1, k->pub, 32);
-	if (mr_base64_encode(raw, sizeof(raw), enc, sizeof(enc)) != MR_OK)
+	if (k->pub_len > MR_NOTE_PUB_MAX)
+		return MR_E_RANGE;
+	raw[0] = k->type;
+	memcpy(raw + 1, k->pub, k->pub_len);
+	if (mr_base64_encode(raw, 1 + k->pub_len, enc, sizeof(enc)) != MR_OK)
 		return MR_E_RANGE;
 	mr_hex_encode(k->id, 4, id);
 	w = snprintf(out, cap, "%s+%s+%s\n", k->name, id, enc);
@@ -88,8 +125,9 @@ mr_note_vkey_parse(const char *text, size_t n, mr_note_key *k, char *why, size_t
 {
 	const char *p1, *p2;
 	char name[MR_NOTE_NAME_MAX], idhex[9];
-	uint8_t raw[40], id[4];
+	uint8_t raw[1 + MR_NOTE_PUB_MAX + 3], id[4];
 	size_t raw_len;
+	int r;
 
 	if (n > 0 && text[n - 1] == '\n')
 		n--;
@@ -111,12 +149,22 @@ mr_note_vkey_parse(const char *text, size_t n, mr_note_key *k, char *why, size_t
 	if (mr_hex_decode(idhex, id, 4) != MR_OK)
 		return why_set(why, why_cap, MR_E_DER, "audit key: key ID is not 8 hex digits");
 	if (mr_base64_decode(p2 + 1, n - (size_t)(p2 + 1 - text), raw, sizeof(raw), &raw_len) !=
-	    MR_OK || raw_len != 33)
-		return why_set(why, why_cap, MR_E_DER, "audit key: key is not base64 of 33 bytes");
-	if (raw[0] != 0x01)
-		return why_set(why, why_cap, MR_E_DER,
-		    "audit key: signature type 0x%02x, only Ed25519 (0x01) is accepted", raw[0]);
-	if (mr_note_key_init(k, name, raw + 1) != MR_OK)
+	    MR_OK || raw_len < 2)
+		return why_set(why, why_cap, MR_E_DER, "audit key: key is not base64");
+	if (raw[0] == MR_NOTE_ED25519) {
+		if (raw_len != 33)
+			return why_set(why, why_cap, MR_E_DER,
+			    "audit key: an Ed25519 key is not 32 bytes");
+		r = mr_note_key_init(k, name, raw + 1);
+	} else if (raw[0] == MR_NOTE_ECDSA) {
+		r = mr_note_key_init_ecdsa(k, name, raw + 1, raw_len - 1);
+		if (r != MR_OK && mr_note_name_ok(name))
+			return why_set(why, why_cap, MR_E_DER,
+			    "audit key: an ECDSA key that is not a P-256 SubjectPublicKeyInfo");
+	} else
+		return why_set(why, why_cap, MR_E_DER, "audit key: signature type 0x%02x, only "
+		    "Ed25519 (0x01) and ECDSA P-256 (0x02) are accepted", raw[0]);
+	if (r != MR_OK)
 		return why_set(why, why_cap, MR_E_DER, "audit key: bad key name");
 	if (memcmp(k->id, id, 4) != 0)
 		return why_set(why, why_cap, MR_E_DER, "audit key: key ID does not match the key");
@@ -144,16 +192,41 @@ mr_checkpoint_body(const char *origin, uint64_t size, const mr_merkle_hash root,
 }
 
 int
+mr_note_sign_input(const mr_note_key *k, const char *body, size_t body_len, uint8_t digest[32],
+    const uint8_t **in, size_t *in_len)
+{
+	if (body_len > 0xffffffffu)
+		return MR_E_RANGE;
+	if (k->type == MR_NOTE_ED25519) {
+		*in = (const uint8_t *)body;
+		*in_len = body_len;
+		return MR_OK;
+	}
+	if (k->type != MR_NOTE_ECDSA || wc_Sha256Hash((const uint8_t *)body, (word32)body_len,
+	    digest) != 0)
+		return MR_E_ARG;
+	*in = digest;
+	*in_len = 32;
+	return MR_OK;
+}
+
+int
 mr_checkpoint_sign_line(const mr_note_key *k, const uint8_t sig[64], char *out, size_t cap,
     size_t *len)
 {
-	uint8_t raw[68];
-	char enc[100];
+	uint8_t raw[4 + 80];
+	word32 sig_len = sizeof(raw) - 4;
+	char enc[4 * (sizeof(raw) + 2) / 3 + 1];
 	int w;
 
 	memcpy(raw, k->id, 4);
-	memcpy(raw + 4, sig, 64);
-	if (mr_base64_encode(raw, sizeof(raw), enc, sizeof(enc)) != MR_OK || *len >= cap)
+	if (k->type == MR_NOTE_ED25519) {
+		memcpy(raw + 4, sig, 64);
+		sig_len = 64;
+	} else if (k->type != MR_NOTE_ECDSA ||
+	    wc_ecc_rs_raw_to_sig(sig, 32, sig + 32, 32, raw + 4, &sig_len) != 0)
+		return MR_E_ARG;
+	if (mr_base64_encode(raw, 4 + sig_len, enc, sizeof(enc)) != MR_OK || *len >= cap)
 		return MR_E_RANGE;
 	w = snprintf(out + *len, cap - *len, "\n%s%s %s\n", dash, k->name, enc);
 	if (w < 0 || (size_t)w >= cap - *len)
@@ -299,23 +372,61 @@ typedef struct {
 } verify_ctx;
 
 static int
+verify_ed25519(const mr_note_key *k, const uint8_t *msg, size_t msg_len, const uint8_t *sig,
+    size_t sig_len)
+{
+	ed25519_key key;
+	int ok = 0;
+
+	if (sig_len != 64 || wc_ed25519_init(&key) != 0)
+		return 0;
+	if (wc_ed25519_import_public(k->pub, 32, &key) != 0 ||
+	    wc_ed25519_verify_msg(sig, 64, msg, (word32)msg_len, &ok, &key) != 0)
+		ok = 0;
+	wc_ed25519_free(&key);
+	return ok == 1;
+}
+
+/* Only the DER encoding wolfSSL itself writes for (r, s) is taken: one
+ * signature has one spelling, so an edited encoding cannot pass. */
+static int
+verify_ecdsa(const mr_note_key *k, const uint8_t *msg, size_t msg_len, const uint8_t *sig,
+    size_t sig_len)
+{
+	/* r and s as large as the whole signature: Debian's wolfSSL 5.5.4
+	 * writes an integer of any length the DER claims into them. */
+	uint8_t r[80], s[80], again[80];
+	word32 rl = sizeof(r), sl = sizeof(s), al = sizeof(again);
+	mr_spki key;
+	mr_diag d;
+
+	mr_diag_clear(&d);
+	if (sig_len > sizeof(again) ||
+	    wc_ecc_sig_to_rs(sig, (word32)sig_len, r, &rl, s, &sl) != 0 ||
+	    wc_ecc_rs_raw_to_sig(r, rl, s, sl, again, &al) != 0 || al != sig_len ||
+	    memcmp(again, sig, sig_len) != 0)
+		return 0;
+	if (mr_spki_parse((mr_der){ k->pub, k->pub_len }, &key, &d) != MR_OK)
+		return 0;
+	return mr_sig_verify(&key, MR_SIG_ECDSA_SHA256, msg, msg_len, sig, sig_len, &d) == MR_OK;
+}
+
+static int
 verify_one(void *vctx, const char *name, size_t name_len, const uint8_t *raw, size_t raw_len)
 {
 	verify_ctx *c = vctx;
-	ed25519_key key;
 	int ok = 0;
 
 	if (name_len != strlen(c->k->name) || memcmp(name, c->k->name, name_len) != 0 ||
 	    memcmp(raw, c->k->id, 4) != 0)
 		return MR_OK; /* someone else's signature: not ours to judge */
-	if (raw_len != 68 || wc_ed25519_init(&key) != 0)
-		return MR_E_SIG;
-	if (wc_ed25519_import_public(c->k->pub, 32, &key) == 0 &&
-	    wc_ed25519_verify_msg(raw + 4, 64, c->msg, (word32)c->msg_len, &ok, &key) == 0 &&
-	    ok == 1)
+	if (c->k->type == MR_NOTE_ED25519)
+		ok = verify_ed25519(c->k, c->msg, c->msg_len, raw + 4, raw_len - 4);
+	else if (c->k->type == MR_NOTE_ECDSA)
+		ok = verify_ecdsa(c->k, c->msg, c->msg_len, raw + 4, raw_len - 4);
+	if (ok)
 		c->verified = 1;
-	wc_ed25519_free(&key);
-	return c->verified ? MR_OK : MR_E_SIG;
+	return ok ? MR_OK : MR_E_SIG;
 }
 
 int

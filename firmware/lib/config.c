@@ -21,6 +21,9 @@ static const char template_text[] =
     "validity_days = 7305\n"
     "# CKA_LABEL of the root key in the token; must not exist yet.\n"
     "key_label = meshroot-root\n"
+    "# The audit key that signs the audit log's checkpoints: auto (Ed25519\n"
+    "# where the token has it, else ECDSA P-256), ed25519 or ecdsa-p256.\n"
+    "audit_key = auto\n"
     "\n"
     "[policy]\n"
     "# O of every intermediate; CN and L come from the cluster name.\n"
@@ -255,6 +258,17 @@ apply(mr_config *c, const char *section, const char *key, const char *v)
 			return set_days(&c->root_validity_days, v, 36525);
 		if (strcmp(key, "key_label") == 0)
 			return *v != '\0' && set_string(c->root_key_label, sizeof(c->root_key_label), v);
+		if (strcmp(key, "audit_key") == 0) {
+			if (strcmp(v, "auto") == 0)
+				c->audit_key = MR_AUDIT_KEY_AUTO;
+			else if (strcmp(v, "ed25519") == 0)
+				c->audit_key = MR_AUDIT_KEY_ED25519;
+			else if (strcmp(v, "ecdsa-p256") == 0)
+				c->audit_key = MR_AUDIT_KEY_ECDSA_P256;
+			else
+				return 0;
+			return 1;
+		}
 		return -1;
 	}
 	if (strcmp(section, "policy") == 0) {

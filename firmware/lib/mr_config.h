@@ -26,6 +26,7 @@ typedef struct {
 	mr_key_type root_key_type;
 	unsigned root_validity_days;
 	char root_key_label[65];
+	int audit_key; /* MR_AUDIT_KEY_*: the audit key's type */
 
 	char policy_o[65];
 	unsigned max_validity_days;
@@ -44,6 +45,10 @@ typedef struct {
 	/* [token]: the module's C_Initialize init string (pReserved), "" none */
 	char module_args[256];
 } mr_config;
+
+/* [root] audit_key: auto picks Ed25519 when the token can make and use it
+ * (CKM_EC_EDWARDS_KEY_PAIR_GEN, CKM_EDDSA), else ECDSA P-256. */
+enum { MR_AUDIT_KEY_AUTO = 0, MR_AUDIT_KEY_ED25519, MR_AUDIT_KEY_ECDSA_P256 };
 
 /* Most custody shares: enough for any board of custodians, and few enough
  * to print and collect in one ceremony. */

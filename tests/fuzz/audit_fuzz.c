@@ -62,6 +62,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		memset(&k, 0, sizeof(k));
 		memcpy(k.name, "meshroot/audit/0000000000000000", 32);
+		k.type = (uint8_t)(n & 1 ? MR_NOTE_ED25519 : MR_NOTE_ECDSA);
 		IGNORE(mr_checkpoint_open(t, n, &k, &cp, why, sizeof(why)));
 		free(t);
 		break;

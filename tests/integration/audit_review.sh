@@ -25,7 +25,7 @@ for f in audit.log checkpoint checkpoints audit-key.pub root-cert.pem; do
   [ -s "$T/export/$f" ] || fail "export lacks $f"
 done
 # The checkpoint is a C2SP signed note: origin, size, base64 root, signature.
-sed -n 1p "$T/export/checkpoint" | grep -q '^meshroot/audit/[0-9a-f]\{16\}$' || fail "checkpoint origin"
+sed -n 1p "$T/export/checkpoint" | grep -q '^meshroot/audit/ed25519/[0-9a-f]\{16\}$' || fail "checkpoint origin"
 sed -n 2p "$T/export/checkpoint" | grep -q "^$(wc -l < "$T/export/audit.log")\$" || fail "checkpoint size"
 grep -q "^— meshroot/audit/" "$T/export/checkpoint" || fail "checkpoint signature line"
 

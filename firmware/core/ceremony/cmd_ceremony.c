@@ -67,12 +67,15 @@ static struct {
 	int root, audit, keep;
 } made;
 
-/* The audit key's type: the one place that chooses it. */
+/* The audit key's type, set once per ceremony by choose_audit_key before
+ * anything is generated; every later step reads it here. */
+static mr_key_type audit_type = MR_KEY_ED25519;
+
 static mr_key_type
 audit_key_type(const mr_app *app)
 {
 	(void)app;
-	return MR_KEY_ED25519;
+	return audit_type;
 }
 
 /* Says which optional template attributes the token refused. */
@@ -144,13 +147,41 @@ make_root(mr_app *app, const uint8_t *spki_der, size_t spki_len, uint8_t *der,
 }
 
 /*
- * The audit key: Ed25519 in the token (same strict template as the root
- * key), published as a C2SP verifier key in the state dir. Its name is
- * also the log's checkpoint origin, unique by the key's own hash.
+ * The audit key's type, fixed before anything is generated: Ed25519 where
+ * the token has it, else ECDSA P-256 (TPMs and NSS softoken have no
+ * EdDSA), or what the config asks for, refused when the token lacks it.
+ */
+static int
+choose_audit_key(mr_app *app, mr_diag *d)
+{
+	int want = app->cfg.audit_key, r;
+
+	if (want != MR_AUDIT_KEY_ECDSA_P256) {
+		audit_type = MR_KEY_ED25519;
+		if ((r = mr_token_can_make(app->tok, MR_KEY_ED25519, d)) == MR_OK)
+			return MR_OK;
+		if (want == MR_AUDIT_KEY_ED25519) {
+			mr_diag_prefix(d, "audit_key = ed25519");
+			return r;
+		}
+		mr_diag_clear(d);
+	}
+	audit_type = MR_KEY_EC_P256;
+	if ((r = mr_token_can_make(app->tok, MR_KEY_EC_P256, d)) != MR_OK)
+		mr_diag_prefix(d, "audit key (ecdsa-p256)");
+	return r;
+}
+
+/*
+ * The audit key in the token (same strict template as the root key),
+ * published as a C2SP verifier key in the state dir. Its name is also the
+ * log's checkpoint origin: "meshroot/audit/<type>/" and 16 hex digits of
+ * the key's own hash, so it names the key type and is unique per appliance.
  */
 static int
 make_audit_key(mr_app *app, mr_diag *d)
 {
+	mr_key_type want = audit_key_type(app);
 	uint8_t spki[128], h[32];
 	size_t spki_len = 0;
 	char name[64], vkey[256], path[4096], hex[17];
@@ -159,8 +190,7 @@ make_audit_key(mr_app *app, mr_diag *d)
 	mr_token_gen_report rep;
 	int r;
 
-	if ((r = mr_token_generate_report(app->tok, MR_AUDIT_KEY_LABEL, audit_key_type(app), &rep,
-		 d)) != MR_OK) {
+	if ((r = mr_token_generate_report(app->tok, MR_AUDIT_KEY_LABEL, want, &rep, d)) != MR_OK) {
 		mr_diag_prefix(d, "audit key");
 		return r;
 	}
@@ -172,23 +202,32 @@ make_audit_key(mr_app *app, mr_diag *d)
 		mr_diag_prefix(d, "audit key");
 		return r;
 	}
-	if (type != MR_KEY_ED25519 || spki_len != 44)
-		return mr_diag_set(d, MR_E_TOKEN, "audit key: not an Ed25519 key");
-	mr_fp_sha256(spki + 12, 32, h);
-	mr_hex_encode(h, 8, hex);
-	snprintf(name, sizeof(name), "meshroot/audit/%s", hex);
-	if (mr_note_key_init(&app->audit_key, name, spki + 12) != MR_OK ||
-	    mr_note_vkey_format(&app->audit_key, vkey, sizeof(vkey)) != MR_OK)
+	if (type != want || (type == MR_KEY_ED25519 && spki_len != 44))
+		return mr_diag_set(d, MR_E_TOKEN, "audit key: not an %s key",
+		    mr_key_type_name(want));
+	if (type == MR_KEY_ED25519) {
+		mr_fp_sha256(spki + 12, 32, h);
+		mr_hex_encode(h, 8, hex);
+		snprintf(name, sizeof(name), "meshroot/audit/ed25519/%s", hex);
+		r = mr_note_key_init(&app->audit_key, name, spki + 12);
+	} else {
+		mr_fp_sha256(spki, spki_len, h);
+		mr_hex_encode(h, 8, hex);
+		snprintf(name, sizeof(name), "meshroot/audit/ecdsa-p256/%s", hex);
+		r = mr_note_key_init_ecdsa(&app->audit_key, name, spki, spki_len);
+	}
+	if (r != MR_OK || mr_note_vkey_format(&app->audit_key, vkey, sizeof(vkey)) != MR_OK)
 		return mr_diag_set(d, MR_E_INTERNAL, "audit key: cannot encode");
 	app->have_audit_key = 1;
 	if (mr_app_path(app, path, sizeof(path), "audit-key.pub") != MR_OK ||
 	    (r = mr_file_write_atomic(path, vkey, strlen(vkey), 0644, d)) != MR_OK)
 		return r != MR_OK ? r : MR_E_RANGE;
 	vkey[strlen(vkey) - 1] = '\0';
-	step("audit key (Ed25519, label '%s') %s", MR_AUDIT_KEY_LABEL, vkey);
+	step("audit key (%s, label '%s') %s", type == MR_KEY_ED25519 ? "Ed25519" : "ECDSA P-256",
+	    MR_AUDIT_KEY_LABEL, vkey);
 	mr_record_init(&rec);
 	mr_record_add(&rec, "label", MR_AUDIT_KEY_LABEL);
-	mr_record_add(&rec, "key_type", "ed25519");
+	mr_record_add(&rec, "key_type", mr_note_key_type_name(&app->audit_key));
 	mr_record_add(&rec, "vkey", vkey);
 	return audit_step(app, "audit-keygen", &rec, d);
 }
@@ -333,10 +372,8 @@ ceremony_init(mr_app *app, const char *config_path)
 		mr_diag_prefix(&d, "root key");
 		goto fail;
 	}
-	if ((r = mr_token_can_make(app->tok, audit_key_type(app), &d)) != MR_OK) {
-		mr_diag_prefix(&d, "audit key");
+	if ((r = choose_audit_key(app, &d)) != MR_OK)
 		goto fail;
-	}
 	step("the token can make and sign with %s keys (root) and %s keys (audit)",
 	    mr_key_type_name(app->cfg.root_key_type), mr_key_type_name(audit_key_type(app)));
 
@@ -361,7 +398,7 @@ ceremony_init(mr_app *app, const char *config_path)
 	if ((r = audit_step(app, "root-keygen", &rec, &d)) != MR_OK)
 		goto fail;
 	step("generating the audit key (%s) inside the token: it signs log checkpoints only",
-	    mr_key_type_name(audit_key_type(app)));
+	    audit_key_type(app) == MR_KEY_ED25519 ? "Ed25519" : "ECDSA P-256");
 	if ((r = make_audit_key(app, &d)) != MR_OK)
 		goto fail;
 

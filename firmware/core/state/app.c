@@ -645,8 +645,9 @@ int
 mr_app_checkpoint(mr_app *app, char *out, size_t cap, size_t *len, mr_diag *d)
 {
 	char text[MR_CHECKPOINT_MAX], when[32], path[4096], why[160];
-	uint8_t sig[64];
-	size_t n = 0, sig_len = 0;
+	uint8_t sig[64], digest[32];
+	const uint8_t *in = NULL;
+	size_t n = 0, sig_len = 0, in_len = 0;
 	mr_merkle_hash root;
 	mr_checkpoint cp;
 	time_t now = time(NULL);
@@ -661,8 +662,10 @@ mr_app_checkpoint(mr_app *app, char *out, size_t cap, size_t *len, mr_diag *d)
 	if (mr_checkpoint_body(app->audit_key.name, mr_audit_size(&app->audit), root, when, text,
 		sizeof(text), &n) != MR_OK)
 		return mr_diag_set(d, MR_E_AUDIT, "checkpoint: cannot build the note");
-	if ((r = mr_token_sign(app->tok, MR_AUDIT_KEY_LABEL, (const uint8_t *)text, n, sig,
-		 sizeof(sig), &sig_len, d)) != MR_OK) {
+	if (mr_note_sign_input(&app->audit_key, text, n, digest, &in, &in_len) != MR_OK)
+		return mr_diag_set(d, MR_E_AUDIT, "checkpoint: unknown audit key type");
+	if ((r = mr_token_sign(app->tok, MR_AUDIT_KEY_LABEL, in, in_len, sig, sizeof(sig),
+		 &sig_len, d)) != MR_OK) {
 		mr_diag_prefix(d, "signing the audit checkpoint");
 		return MR_E_AUDIT;
 	}
