@@ -143,29 +143,27 @@ incomplete_answer(const char *answer, int err, mr_diag *d)
 	    "run writes it again", answer, why);
 }
 
-/* Checks one answer file against the root and the cluster's own CSR. */
+/* Checks one answer file against the root and the cluster's own CSR, and
+ * with a pinned audit key against its proof; stages it in b. */
 static int
 check_answer(const mr_host_opts *o, const char *media, const char *name, const char *answer,
-    const mr_cert *root, mr_diag *d)
+    const mr_cert *root, mr_answer_batch *b, mr_diag *d)
 {
 	uint8_t der[MR_WS_CERT_MAX];
-	char path[4096];
 	size_t len = 0;
 	mr_cert c;
 	int r;
 
 	if ((r = mr_ws_read_cert(answer, der, sizeof(der), &len, &c, d)) != MR_OK)
 		return r == MR_E_PEM || r == MR_E_CERT ? incomplete_answer(answer, r, d) : r;
-	if ((r = mr_answer_accept(o, name, der, len, root, d)) != MR_OK)
-		return r;
-	/* Signed by the root, and also proven to be in the audit log (with a
-	 * pinned audit key); without the proof it is taken back. */
-	if ((r = mr_host_audit_answer(o, media, name, der, len, d)) != MR_OK) {
-		if (mr_ws_path(o, name, "ca-cert.pem", path, sizeof(path)) == MR_OK)
-			remove(path);
-		return r;
-	}
-	return MR_OK;
+	return mr_answer_take(o, b, name, der, len, root, media, NULL, 0, d);
+}
+
+/* An answer checked but not stored (answer.c's group commit). */
+static void
+report_unstored(void *ctx, const char *name, const char *text)
+{
+	mr_progress_error(ctx, "cluster %s: %s", name, text);
 }
 
 static void
@@ -190,7 +188,7 @@ print_refusal(const char *name, const char *path)
 /* Takes the answer for one waiting cluster, if the media has one. */
 static int
 import_one(const mr_host_opts *o, const char *media, const char *name, const mr_cert *root,
-    mr_progress *p, size_t *imported)
+    mr_answer_batch *b, mr_progress *p, size_t *imported)
 {
 	char path[4096];
 	mr_diag d;
@@ -202,7 +200,7 @@ import_one(const mr_host_opts *o, const char *media, const char *name, const mr_
 		return 1;
 	}
 	if (mr_path_exists(path)) {
-		if ((r = check_answer(o, media, name, path, root, &d)) != MR_OK) {
+		if ((r = check_answer(o, media, name, path, root, b, &d)) != MR_OK) {
 			mr_progress_error(p, "cluster %s: %s", name, mr_diag_text(&d, r));
 			return 1;
 		}
@@ -222,7 +220,8 @@ static int
 media_import(const mr_host_opts *o, const char *media, const char *expect)
 {
 	uint8_t root_der[MR_WS_CERT_MAX];
-	size_t root_len = 0, imported = 0, failed = 0;
+	size_t root_len = 0, imported = 0, failed = 0, unstored = 0;
+	mr_answer_batch b;
 	mr_ws_list names;
 	mr_progress p;
 	mr_cert root;
@@ -242,15 +241,23 @@ media_import(const mr_host_opts *o, const char *media, const char *expect)
 		return fail(&d, r);
 	if ((r = mr_ws_list_read(o, &names, &d)) != MR_OK)
 		return fail(&d, r);
+	mr_answer_batch_init(&b);
 	mr_progress_start(&p, "import", names.n);
 	for (size_t i = 0; i < names.n; i++) {
 		mr_progress_hold(&p);
 		if (!mr_ws_cluster_issued(o, names.names[i]))
-			failed += (size_t)import_one(o, media, names.names[i], &root, &p, &imported);
+			failed += (size_t)import_one(o, media, names.names[i], &root, &b, &p,
+			    &imported);
+		/* A group at a time, and the last one before the summary. */
+		if (mr_answer_batch_full(&b) || i + 1 == names.n)
+			mr_answer_commit(o, &b, report_unstored, &p, &unstored);
 		mr_progress_step(&p, 1);
 	}
 	mr_progress_end(&p);
+	mr_answer_batch_free(&b);
 	mr_ws_list_free(&names);
+	failed += unstored;
+	imported -= unstored < imported ? unstored : imported;
 	printf("%zu certificate(s) imported\n", imported);
 	if (failed > 0)
 		fprintf(stderr, "error: %zu answer(s) not taken (see above)\n", failed);

@@ -54,6 +54,7 @@ typedef struct {
 	uint32_t free;         /* queue slots the appliance has free */
 	const mr_cert *root;
 	mr_progress *pg;
+	mr_answer_batch *ab;   /* answers checked, stored a group at a time */
 	int progressed;        /* something was sent or finished this round */
 } batch_run;
 
@@ -170,6 +171,25 @@ finished(batch_run *x, item *it, int failed)
 	x->progressed = 1;
 }
 
+static void
+report_unstored(void *ctx, const char *name, const char *text)
+{
+	(void)ctx;
+	err_line("error: cluster %s: %s\n", name, text);
+}
+
+/* The answers taken so far made durable together (answer.c); one that
+ * cannot be stored counts as failed. */
+static void
+commit_answers(batch_run *x)
+{
+	size_t unstored = 0;
+
+	mr_progress_hold(x->pg);
+	mr_answer_commit(x->o, x->ab, report_unstored, NULL, &unstored);
+	x->failed += unstored;
+}
+
 /* Applies one result to its item. */
 static void
 apply(batch_run *x, item *it, const mr_link_result *res)
@@ -194,18 +214,13 @@ apply(batch_run *x, item *it, const mr_link_result *res)
 	if (res->cert.n == 0)
 		return; /* issued: RESULT brings the certificate */
 	mr_progress_hold(x->pg);
-	if ((r = mr_answer_accept(x->o, it->name, res->cert.p, res->cert.n, x->root, &d)) != MR_OK) {
-		err_line("error: cluster %s: %s\n", it->name, mr_diag_text(&d, r));
-		finished(x, it, 1);
-		return;
-	}
 	/* Signed by the root, and proven to be in the audit log (with a
-	 * pinned audit key), as media import requires; else taken back. */
-	if ((r = mr_answer_audit_proof(x->o, it->name, res->proof.p, res->proof.n, res->cert.p,
-		 res->cert.n, &d)) != MR_OK) {
-		char path[4096];
-		if (mr_ws_path(x->o, it->name, "ca-cert.pem", path, sizeof(path)) == MR_OK)
-			remove(path);
+	 * pinned audit key), as media import requires; stored with the
+	 * group (commit_answers). */
+	if (mr_answer_batch_full(x->ab))
+		commit_answers(x);
+	if ((r = mr_answer_take(x->o, x->ab, it->name, res->cert.p, res->cert.n, x->root, NULL,
+		 res->proof.p, res->proof.n, &d)) != MR_OK) {
 		err_line("error: cluster %s: %s\n", it->name, mr_diag_text(&d, r));
 		finished(x, it, 1);
 		return;
@@ -224,6 +239,7 @@ apply_all(batch_run *x, const mr_link_result *res, size_t got, mr_diag *d)
 			    x->l->where);
 		apply(x, it, &res[j]);
 	}
+	commit_answers(x);
 	mr_progress_step(x->pg, x->done - x->pg->done);
 	return MR_OK;
 }
@@ -384,6 +400,7 @@ submit(const mr_host_opts *o, const char *connect, int usb, const char *serial,
 	size_t n = 0, root_len = 0, accepted = 0;
 	mr_hostlink *l = NULL;
 	item *items = NULL;
+	mr_answer_batch ab;
 	mr_progress pg;
 	mr_cert root;
 	mr_diag d;
@@ -393,6 +410,7 @@ submit(const mr_host_opts *o, const char *connect, int usb, const char *serial,
 	time_t start = time(NULL);
 
 	mr_diag_clear(&d);
+	mr_answer_batch_init(&ab);
 	if (n_names > SUBMIT_MAX_CLUSTERS) {
 		fprintf(stderr, "error: at most %d clusters at once\n", SUBMIT_MAX_CLUSTERS);
 		return 2;
@@ -468,6 +486,7 @@ submit(const mr_host_opts *o, const char *connect, int usb, const char *serial,
 	x.root = &root;
 	x.free = queue;
 	x.pg = &pg;
+	x.ab = &ab;
 	mr_progress_start(&pg, "submit", n);
 	progress = &pg;
 	for (;;) {
@@ -535,6 +554,7 @@ out:
 	l = NULL;
 out_nolink:
 	free(l);
+	mr_answer_batch_free(&ab);
 	for (size_t i = 0; items != NULL && i < n; i++)
 		free(items[i].der);
 	free(items);
