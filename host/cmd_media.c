@@ -33,8 +33,13 @@ fail(const mr_diag *d, int err)
 	return 1;
 }
 
+/* Requests a group takes before its commit (two syncs a group, where one
+ * atomic write a request cost two a request). */
+#define EXPORT_GROUP 64
+
 static int
-export_one(const mr_host_opts *o, const char *media, const char *name, mr_diag *d)
+export_one(const mr_host_opts *o, const char *media, const char *name, mr_file_group *g,
+    mr_diag *d)
 {
 	char path[4096];
 	uint8_t *pem = NULL, der[MR_CSR_MAX_DER];
@@ -42,6 +47,10 @@ export_one(const mr_host_opts *o, const char *media, const char *name, mr_diag *
 	mr_csr csr;
 	int r;
 
+	if (g->n == 0 &&
+	    (snprintf(path, sizeof(path), "%s/%s", media, MR_MEDIA_REQUESTS) >= (int)sizeof(path) ||
+		mr_mkdirs(path, 0755, d) != MR_OK))
+		return mr_diag_set(d, MR_E_IO, "%s: cannot create", path);
 	if (mr_ws_path(o, name, "csr.pem", path, sizeof(path)) != MR_OK)
 		return mr_diag_set(d, MR_E_ARG, "invalid cluster name '%s'", name);
 	/* Only a request that parses and verifies goes on the stick. */
@@ -49,40 +58,73 @@ export_one(const mr_host_opts *o, const char *media, const char *name, mr_diag *
 		return r;
 	if ((r = mr_file_read(path, MR_MEDIA_MAX_FILE, &pem, &len, d)) != MR_OK)
 		return r;
-	r = mr_media_write(media, MR_MEDIA_REQUESTS, name, ".csr", pem, len, d);
+	if (mr_media_path(path, sizeof(path), media, MR_MEDIA_REQUESTS, name, ".csr") != MR_OK)
+		r = mr_diag_set(d, MR_E_RANGE, "media path too long");
+	else
+		r = mr_file_group_stage(g, path, pem, len, 0644, d);
 	free(pem);
-	if (r == MR_OK)
-		printf("cluster %s: request written to %s/%s/%s.csr\n", name, media,
-		    MR_MEDIA_REQUESTS, name);
 	return r;
 }
 
-/* Exports names[0..n) (only the waiting ones when only_waiting), one
- * cluster at a time. */
+/* Makes the staged requests durable, then names each. */
+static void
+export_commit(const char *media, mr_file_group *g, char (*staged)[MR_CLUSTER_MAX + 1],
+    size_t *k, mr_progress *p, size_t *written, size_t *failed)
+{
+	size_t done = 0;
+	mr_diag d;
+	int r;
+
+	mr_diag_clear(&d);
+	r = mr_file_group_commit(g, &done, &d);
+	mr_progress_hold(p);
+	for (size_t i = 0; i < *k; i++) {
+		if (i >= done) {
+			mr_progress_error(p, "cluster %s: %s", staged[i], mr_diag_text(&d, r));
+			(*failed)++;
+			continue;
+		}
+		printf("cluster %s: request written to %s/%s/%s.csr\n", staged[i], media,
+		    MR_MEDIA_REQUESTS, staged[i]);
+		(*written)++;
+	}
+	mr_file_group_free(g);
+	mr_file_group_init(g, 0);
+	*k = 0;
+}
+
+/* Exports names[0..n) (only the waiting ones when only_waiting), a group
+ * of requests at a time. */
 static int
 export_all(const mr_host_opts *o, const char *media, char *const *names, size_t n,
     int only_waiting)
 {
-	size_t written = 0, failed = 0;
+	static char staged[EXPORT_GROUP][MR_CLUSTER_MAX + 1];
+	size_t written = 0, failed = 0, k = 0;
+	mr_file_group g;
 	mr_progress p;
 	mr_diag d;
 	int r;
 
+	mr_file_group_init(&g, 0);
 	mr_progress_start(&p, "export", n);
 	for (size_t i = 0; i < n; i++) {
 		mr_progress_hold(&p);
 		if (!only_waiting || !mr_ws_cluster_issued(o, names[i])) {
 			mr_diag_clear(&d);
-			if ((r = export_one(o, media, names[i], &d)) != MR_OK) {
+			if ((r = export_one(o, media, names[i], &g, &d)) != MR_OK) {
 				mr_progress_error(&p, "cluster %s: %s", names[i], mr_diag_text(&d, r));
 				failed++;
 			} else {
-				written++;
+				snprintf(staged[k++], sizeof(staged[0]), "%s", names[i]);
 			}
 		}
+		if (k == EXPORT_GROUP || (i + 1 == n && k > 0))
+			export_commit(media, &g, staged, &k, &p, &written, &failed);
 		mr_progress_step(&p, 1);
 	}
 	mr_progress_end(&p);
+	mr_file_group_free(&g);
 	if (written == 0 && failed == 0)
 		printf("no cluster is waiting for a certificate\n");
 	else

@@ -93,7 +93,10 @@ stop_serve() {
   serve_pid=
 }
 trap 'stop_serve; rm -rf "$T"' EXIT
-app serve --listen "unix:$T/sock" --approve auto </dev/null >"$T/serve.out" 2>&1 &
+# The appliance itself in the background (not a function's subshell), so
+# that serve_pid is its pid.
+"$APPLIANCE" --state "$T/state" --token meshroot-test --pin-file "$T/user.pin" \
+  serve --listen "unix:$T/sock" --approve auto </dev/null >"$T/serve.out" 2>&1 &
 serve_pid=$!
 for _ in $(seq 200); do grep -q '^serving' "$T/serve.out" 2>/dev/null && break; sleep 0.05; done
 grep -q '^serving' "$T/serve.out" || { cat "$T/serve.out"; fail "serve did not start"; }
