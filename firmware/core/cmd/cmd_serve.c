@@ -20,6 +20,7 @@
 
 #include "board_api.h"
 #include "mr_commands.h"
+#include "mr_issue.h"
 #include "mr_link_ffs.h"
 #include "mr_link_socket.h"
 #include "mr_serve.h"
@@ -164,6 +165,8 @@ cmd_serve(mr_app *app, int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	/* The read-back's tables now, not in the first approved group. */
+	mr_issue_prepare(app);
 	r = serve_link(s, &ps, path, ffs, &d);
 	mr_sps_stop(&ps);
 	if (path != NULL)
