@@ -1,6 +1,8 @@
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "answer.h"
 #include "audit_media.h"
@@ -9,6 +11,7 @@
 #include "mr_fileio.h"
 #include "mr_fingerprint.h"
 #include "mr_lint.h"
+#include "mr_pem.h"
 #include "mr_record.h"
 #include "renew.h"
 #include "workspace.h"
@@ -79,22 +82,80 @@ mr_answer_root(const mr_host_opts *o, const uint8_t *der, size_t len, const char
 	return mr_ws_write_pem(path, "CERTIFICATE", der, len, 0644, d);
 }
 
-int
-mr_answer_accept(const mr_host_opts *o, const char *name, const uint8_t *der, size_t len,
-    const mr_cert *root, mr_diag *d)
+void
+mr_answer_batch_init(mr_answer_batch *b)
 {
-	char path[4096], serial[64];
+	mr_file_group_init(&b->g, 0);
+	b->n = 0;
+}
+
+int
+mr_answer_batch_full(const mr_answer_batch *b)
+{
+	return b->n == MR_ANSWER_GROUP;
+}
+
+/* With a pinned audit key, the answer's proof must verify: given in
+ * proof[0..n) (the link), or on the media. Fills t's audit facts. */
+static int
+check_proof(const mr_host_opts *o, const char *name, const uint8_t *der, size_t len,
+    const char *media, const uint8_t *proof, size_t n, const char *keep, mr_answer_taken *t,
+    mr_diag *d)
+{
+	char pin[4096];
+	mr_note_key k;
+	mr_checkpoint cp;
+	int r;
+
+	t->proven = 0;
+	if (media != NULL) {
+		r = mr_host_audit_answer(o, media, name, der, len, &t->proven, t->serial, &t->index,
+		    &cp, d);
+	} else {
+		if (mr_path_join(pin, sizeof(pin), o->workspace, "audit-key.pub") != MR_OK)
+			return mr_diag_set(d, MR_E_RANGE, "workspace path too long");
+		if (!mr_path_exists(pin))
+			return MR_OK;
+		if (n == 0)
+			return mr_diag_set(d, MR_E_AUDIT,
+			    "the certificate came without its audit proof: not taken");
+		if ((r = mr_host_audit_read_key(pin, &k, d)) != MR_OK)
+			return r;
+		r = mr_host_audit_check_proof_text(&k, keep, proof, n, der, len, t->serial,
+		    &t->index, &cp, d);
+		t->proven = r == MR_OK;
+	}
+	if (r == MR_OK && t->proven) {
+		t->size = cp.size;
+		snprintf(t->time, sizeof(t->time), "%s", cp.time);
+	}
+	return r;
+}
+
+int
+mr_answer_take(const mr_host_opts *o, mr_answer_batch *b, const char *name,
+    const uint8_t *der, size_t len, const mr_cert *root, const char *media,
+    const uint8_t *proof, size_t n, mr_diag *d)
+{
+	char path[4096], keep[4096];
 	uint8_t csr_der[MR_CSR_MAX_DER];
-	size_t csr_len = 0;
+	size_t csr_len = 0, pem_cap = mr_pem_size("CERTIFICATE", len), pem_len = 0;
+	char *pem = NULL;
+	mr_answer_taken *t;
 	mr_cert c;
 	mr_csr csr;
 	int r = MR_E_INTERNAL;
 
+	if (b->n == MR_ANSWER_GROUP)
+		return mr_diag_set(d, MR_E_INTERNAL, "answer group full");
+	t = &b->taken[b->n];
 	if (mr_cert_parse(der, len, &c, d) != MR_OK) {
 		mr_diag_prefix(d, "answer");
 		return MR_E_CERT;
 	}
-	if (mr_ws_path(o, name, "csr.pem", path, sizeof(path)) != MR_OK)
+	if (mr_ws_path(o, name, "csr.pem", path, sizeof(path)) != MR_OK ||
+	    mr_ws_path(o, name, "ca-cert.audit", keep, sizeof(keep)) != MR_OK ||
+	    strlen(name) >= sizeof(t->name))
 		return mr_diag_set(d, MR_E_ARG, "invalid cluster name '%s'", name);
 	if ((r = mr_ws_read_csr(path, csr_der, sizeof(csr_der), &csr_len, &csr, d)) != MR_OK)
 		return r;
@@ -111,14 +172,90 @@ mr_answer_accept(const mr_host_opts *o, const char *name, const uint8_t *der, si
 		mr_diag_prefix(d, "answer");
 		return MR_E_CERT;
 	}
+	/* Signed by the root, and also proven to be in the audit log (with
+	 * a pinned audit key): only then is anything written. */
+	if ((r = check_proof(o, name, der, len, media, proof, n, keep, t, d)) != MR_OK)
+		return r;
 	if (mr_ws_path(o, name, "ca-cert.pem", path, sizeof(path)) != MR_OK)
 		return mr_diag_set(d, MR_E_ARG, "invalid cluster name '%s'", name);
-	if ((r = mr_ws_write_pem(path, "CERTIFICATE", der, len, 0644, d)) != MR_OK)
+	/* What an import killed before its renames left here goes first. */
+	{
+		char dir[4096];
+		snprintf(dir, sizeof(dir), "%s", path);
+		*strrchr(dir, '/') = '\0';
+		if ((r = mr_file_sweep_temps(dir, NULL, d)) != MR_OK)
+			return r;
+	}
+	if ((pem = malloc(pem_cap)) == NULL)
+		return mr_diag_set(d, MR_E_NOMEM, "out of memory");
+	r = mr_pem_write("CERTIFICATE", der, len, pem, pem_cap, &pem_len);
+	if (r != MR_OK)
+		r = mr_diag_set(d, r, "cluster %s: cannot encode the certificate", name);
+	/* The proof before the certificate: ca-cert.pem makes the cluster
+	 * issued, so it is the last name of the answer to appear. */
+	t->kept = r == MR_OK && media == NULL && t->proven;
+	if (t->kept)
+		r = mr_file_group_stage(&b->g, keep, proof, n, 0644, d);
+	if (r == MR_OK && (r = mr_file_group_stage(&b->g, path, pem, pem_len, 0644, d)) != MR_OK &&
+	    t->kept) {
+		/* Never a proof without its certificate: unstage it. */
+		b->g.n--;
+		unlink(b->g.tmp[b->g.n]);
+	}
+	free(pem);
+	if (r != MR_OK)
 		return r;
-	mr_cert_serial_hex(&c, serial, sizeof(serial));
-	printf("cluster %s: certificate accepted (serial %s)\n", name, serial);
-	/* A renewal's new key goes into service with its certificate. */
-	return mr_host_renew_finish(o, name, d);
+	snprintf(t->name, sizeof(t->name), "%s", name);
+	if (!t->proven)
+		mr_cert_serial_hex(&c, t->serial, sizeof(t->serial));
+	b->n++;
+	return MR_OK;
+}
+
+void
+mr_answer_commit(const mr_host_opts *o, mr_answer_batch *b, mr_answer_report *report,
+    void *ctx, size_t *failed)
+{
+	size_t done = 0, files = 0;
+	mr_diag d;
+	int r;
+
+	mr_diag_clear(&d);
+	r = mr_file_group_commit(&b->g, &done, &d);
+	for (size_t i = 0; i < b->n; i++) {
+		const mr_answer_taken *t = &b->taken[i];
+		/* An answer is stored when its last file (ca-cert.pem) is. */
+		files += t->kept ? 2 : 1;
+		if (r != MR_OK && files > done) {
+			report(ctx, t->name, mr_diag_text(&d, r));
+			(*failed)++;
+			continue;
+		}
+		printf("cluster %s: certificate accepted (serial %s)\n", t->name, t->serial);
+		if (t->proven)
+			printf("cluster %s: serial %s is record %llu of the audit log (checkpoint of "
+			       "%llu records, signed %s)\n", t->name, t->serial,
+			    (unsigned long long)t->index + 1, (unsigned long long)t->size, t->time);
+		/* A renewal's new key goes into service with its certificate. */
+		{
+			mr_diag e;
+			int q;
+			mr_diag_clear(&e);
+			if ((q = mr_host_renew_finish(o, t->name, &e)) != MR_OK) {
+				report(ctx, t->name, mr_diag_text(&e, q));
+				(*failed)++;
+			}
+		}
+	}
+	mr_file_group_free(&b->g);
+	mr_answer_batch_init(b);
+}
+
+void
+mr_answer_batch_free(mr_answer_batch *b)
+{
+	mr_file_group_free(&b->g);
+	b->n = 0;
 }
 
 int
@@ -151,35 +288,3 @@ mr_answer_audit_key(const mr_host_opts *o, const char *vkey, const char *source,
 	return MR_OK;
 }
 
-int
-mr_answer_audit_proof(const mr_host_opts *o, const char *name, const uint8_t *proof, size_t n,
-    const uint8_t *der, size_t len, mr_diag *d)
-{
-	char pin[4096], path[4096], serial[64];
-	mr_note_key k;
-	mr_checkpoint cp;
-	uint64_t index = 0;
-	int r;
-
-	if (mr_path_join(pin, sizeof(pin), o->workspace, "audit-key.pub") != MR_OK)
-		return mr_diag_set(d, MR_E_RANGE, "workspace path too long");
-	if (!mr_path_exists(pin))
-		return MR_OK;
-	if (n == 0)
-		return mr_diag_set(d, MR_E_AUDIT, "the certificate came without its audit proof: not taken");
-	if ((r = mr_host_audit_read_key(pin, &k, d)) != MR_OK)
-		return r;
-	/* Kept beside the certificate: the evidence, as answers/<c>.audit on media. */
-	if (mr_ws_path(o, name, "ca-cert.audit", path, sizeof(path)) != MR_OK)
-		return mr_diag_set(d, MR_E_ARG, "invalid cluster name '%s'", name);
-	if ((r = mr_file_write_atomic(path, proof, n, 0644, d)) != MR_OK)
-		return r;
-	if ((r = mr_host_audit_check_proof(&k, path, der, len, serial, &index, &cp, d)) != MR_OK) {
-		remove(path);
-		return r;
-	}
-	printf("cluster %s: serial %s is record %llu of the audit log (checkpoint of %llu records, "
-	       "signed %s)\n", name, serial, (unsigned long long)index + 1,
-	    (unsigned long long)cp.size, cp.time);
-	return MR_OK;
-}

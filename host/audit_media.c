@@ -71,19 +71,34 @@ int
 mr_host_audit_check_proof(const mr_note_key *k, const char *proof_path, const uint8_t *der,
     size_t len, char serial[64], uint64_t *index, mr_checkpoint *cp, mr_diag *d)
 {
-	static mr_audit_proof p;
-	uint8_t *text = NULL, h[32], want[32];
-	char why[200], ev[32], hex[80];
-	mr_merkle_hash leaf;
+	uint8_t *text = NULL;
 	size_t tl = 0;
 	int r;
 
 	if ((r = mr_file_read(proof_path, PROOF_MAX, &text, &tl, d)) != MR_OK)
 		return r;
+	r = mr_host_audit_check_proof_text(k, proof_path, text, tl, der, len, serial, index, cp, d);
+	free(text);
+	return r;
+}
+
+int
+mr_host_audit_check_proof_text(const mr_note_key *k, const char *proof_path,
+    const uint8_t *text, size_t tl, const uint8_t *der, size_t len, char serial[64],
+    uint64_t *index, mr_checkpoint *cp, mr_diag *d)
+{
+	static mr_audit_proof p;
+	uint8_t h[32], want[32];
+	char why[200], ev[32], hex[80];
+	mr_merkle_hash leaf;
+	int r;
+
+	if (tl > PROOF_MAX)
+		return mr_diag_set(d, MR_E_RANGE, "%s: larger than %zu bytes", proof_path,
+		    (size_t)PROOF_MAX);
 	r = mr_audit_proof_parse((const char *)text, tl, &p, why, sizeof(why));
 	if (r == MR_OK)
 		r = mr_checkpoint_open(p.checkpoint, p.checkpoint_len, k, cp, why, sizeof(why));
-	free(text);
 	if (r != MR_OK)
 		return mr_diag_set(d, MR_E_SIG, "%s: %s", proof_path, why);
 	mr_merkle_leaf((const uint8_t *)p.record, p.record_len, leaf);
@@ -107,14 +122,14 @@ mr_host_audit_check_proof(const mr_note_key *k, const char *proof_path, const ui
 
 int
 mr_host_audit_answer(const mr_host_opts *o, const char *media, const char *cluster,
-    const uint8_t *der, size_t len, mr_diag *d)
+    const uint8_t *der, size_t len, int *proven, char serial[64], uint64_t *index,
+    mr_checkpoint *cp, mr_diag *d)
 {
-	char pin[4096], path[4096], serial[64];
+	char pin[4096], path[4096];
 	mr_note_key k;
-	mr_checkpoint cp;
-	uint64_t index;
 	int r;
 
+	*proven = 0;
 	if ((r = pinned_path(o, pin, sizeof(pin), d)) != MR_OK)
 		return r;
 	if (!mr_path_exists(pin))
@@ -126,10 +141,8 @@ mr_host_audit_answer(const mr_host_opts *o, const char *media, const char *clust
 	if (!mr_path_exists(path))
 		return mr_diag_set(d, MR_E_AUDIT,
 		    "answer comes without its audit proof (%s): not taken", path);
-	if ((r = mr_host_audit_check_proof(&k, path, der, len, serial, &index, &cp, d)) != MR_OK)
+	if ((r = mr_host_audit_check_proof(&k, path, der, len, serial, index, cp, d)) != MR_OK)
 		return r;
-	printf("cluster %s: serial %s is record %llu of the audit log (checkpoint of %llu records, "
-	       "signed %s)\n", cluster, serial, (unsigned long long)index + 1,
-	    (unsigned long long)cp.size, cp.time);
+	*proven = 1;
 	return MR_OK;
 }

@@ -35,9 +35,17 @@ int mr_host_audit_pin(const mr_host_opts *o, const char *media, mr_diag *d) MR_M
 int mr_host_audit_check_proof(const mr_note_key *k, const char *proof_path, const uint8_t *der,
     size_t len, char serial[64], uint64_t *index, mr_checkpoint *cp, mr_diag *d) MR_MUST_CHECK;
 
-/* With a pinned audit key: the answer's .audit must verify (above).
- * Without one: MR_OK. */
+/* As mr_host_audit_check_proof for the proof text[0..tl) (read from, or
+ * to be kept as, proof_path, which names it in messages). */
+int mr_host_audit_check_proof_text(const mr_note_key *k, const char *proof_path,
+    const uint8_t *text, size_t tl, const uint8_t *der, size_t len, char serial[64],
+    uint64_t *index, mr_checkpoint *cp, mr_diag *d) MR_MUST_CHECK;
+
+/* With a pinned audit key: the answer's .audit on the media must verify
+ * (above); *proven = 1 and the proof's serial, index and checkpoint are
+ * filled. Without one: MR_OK and *proven = 0. */
 int mr_host_audit_answer(const mr_host_opts *o, const char *media, const char *cluster,
-    const uint8_t *der, size_t len, mr_diag *d) MR_MUST_CHECK;
+    const uint8_t *der, size_t len, int *proven, char serial[64], uint64_t *index,
+    mr_checkpoint *cp, mr_diag *d) MR_MUST_CHECK;
 
 #endif

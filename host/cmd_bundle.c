@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cmd.h"
 #include "cmdtab.h"
@@ -39,10 +40,6 @@
 #include "verify.h"
 #include "workspace.h"
 
-static const char *const set_files[] = { "ca-cert.pem", "ca-key.pem", "root-cert.pem",
-	"cert-chain.pem", "ca-crl.pem" };
-static const char *const tls_files[] = { "tls.crt", "tls.key", "ca.crt" };
-
 static struct {
 	int crl;           /* --crl: write ca-crl.pem */
 	unsigned crl_days; /* --crl-days: the intermediate CRL's nextUpdate */
@@ -55,8 +52,16 @@ read_whole(const char *path, uint8_t **data, size_t *len, mr_diag *d)
 	return mr_file_read(path, 1u << 20, data, len, d);
 }
 
+/* The files of one set as staged, for the manifest. */
+typedef struct {
+	const char *name;
+	const uint8_t *data;
+	size_t len;
+} set_file;
+
 static int
-write_secret_yaml(const char *dir, int has_key, mr_diag *d)
+write_secret_yaml(mr_file_group *g, const char *dir, const set_file *files, size_t n,
+    mr_diag *d)
 {
 	char path[4096];
 	size_t cap = 65536, o = 0;
@@ -75,39 +80,25 @@ write_secret_yaml(const char *dir, int has_key, mr_diag *d)
 	    "  namespace: istio-system\n"
 	    "type: %s\n"
 	    "data:\n", opt.tls ? "kubernetes.io/tls" : "Opaque");
-	for (size_t f = 0; f < (opt.tls ? 3u : opt.crl ? 5u : 4u); f++) {
-		const char *fname = opt.tls ? tls_files[f] : set_files[f];
-		uint8_t *data = NULL;
-		size_t len = 0;
-		if (!has_key && (strcmp(fname, "ca-key.pem") == 0 || strcmp(fname, "tls.key") == 0))
-			continue;
-		if (mr_path_join(path, sizeof(path), dir, fname) != MR_OK ||
-		    (r = read_whole(path, &data, &len, d)) != MR_OK)
-			goto out;
-		if (o + 8 + strlen(fname) + MR_BASE64_LEN(len) + 2 > cap) {
-			explicit_bzero(data, len);
-			free(data);
+	for (size_t f = 0; f < n; f++) {
+		if (o + 8 + strlen(files[f].name) + MR_BASE64_LEN(files[f].len) + 2 > cap) {
 			r = mr_diag_set(d, MR_E_RANGE, "file set too large for the manifest");
 			goto out;
 		}
-		o += (size_t)snprintf(y + o, cap - o, "  %s: ", fname);
+		o += (size_t)snprintf(y + o, cap - o, "  %s: ", files[f].name);
 		/* The size check above leaves room for the encoding and its NUL. */
-		if (mr_base64_encode(data, len, y + o, cap - o) != MR_OK) {
-			explicit_bzero(data, len);
-			free(data);
-			r = mr_diag_set(d, MR_E_INTERNAL, "cannot encode %s", fname);
+		if (mr_base64_encode(files[f].data, files[f].len, y + o, cap - o) != MR_OK) {
+			r = mr_diag_set(d, MR_E_INTERNAL, "cannot encode %s", files[f].name);
 			goto out;
 		}
-		o += MR_BASE64_LEN(len);
+		o += MR_BASE64_LEN(files[f].len);
 		y[o++] = '\n';
-		explicit_bzero(data, len);
-		free(data);
 	}
 	/* The manifest holds the private key: same protection as ca-key.pem. */
 	if (mr_path_join(path, sizeof(path), dir, "cacerts.yaml") != MR_OK)
 		r = mr_diag_set(d, MR_E_RANGE, "path too long");
 	else
-		r = mr_file_write_atomic(path, y, o, 0600, d);
+		r = mr_file_group_stage(g, path, y, o, 0600, d);
 out:
 	explicit_bzero(y, cap);
 	free(y);
@@ -123,7 +114,7 @@ out:
  * elsewhere: a set without it must not render (istiod would refuse it).
  */
 static int
-write_kustomization(const char *dir, mr_diag *d)
+write_kustomization(mr_file_group *g, const char *dir, mr_diag *d)
 {
 	char path[4096], y[2048];
 	size_t o = 0;
@@ -156,13 +147,14 @@ write_kustomization(const char *dir, mr_diag *d)
 	}
 	if (mr_path_join(path, sizeof(path), dir, "kustomization.yaml") != MR_OK)
 		return mr_diag_set(d, MR_E_RANGE, "path too long");
-	return mr_file_write_atomic(path, y, o, 0644, d);
+	return mr_file_group_stage(g, path, y, o, 0644, d);
 }
 
 /* ca-crl.pem: the intermediate's CRL (signed now with its key), then the
  * root's latest CRL from the appliance. */
 static int
-write_crl(const mr_host_opts *o, const char *name, const char *dir, int has_key, mr_diag *d)
+write_crl(mr_file_group *g, const mr_host_opts *o, const char *name, const char *dir,
+    int has_key, uint8_t **crl, size_t *crl_len, mr_diag *d)
 {
 	static char inter[64 * 1024];
 	char path[4096];
@@ -195,21 +187,41 @@ write_crl(const mr_host_opts *o, const char *name, const char *dir, int has_key,
 	if (mr_path_join(path, sizeof(path), dir, "ca-crl.pem") != MR_OK)
 		r = mr_diag_set(d, MR_E_RANGE, "path too long");
 	else
-		r = mr_file_write_atomic(path, all, inter_len + root_len, 0644, d);
+		r = mr_file_group_stage(g, path, all, inter_len + root_len, 0644, d);
+	if (r == MR_OK) {
+		*crl = all;
+		*crl_len = inter_len + root_len;
+		all = NULL;
+	}
 out:
 	free(all);
 	free(root_crl);
 	return r;
 }
 
-/* 0 written (or, with `all`, skipped as waiting: *skipped set), 1 failed. */
+/* A file set staged in the group, finished once the group is durable. */
+typedef struct {
+	char name[64];
+	char dir[4096];
+	int has_key;
+} staged_set;
+
+/* Sets a group takes before its commit: each costs two syncs whatever
+ * its size, where one atomic write a file cost two a file. */
+#define BUNDLE_GROUP 16
+
+/* Stages one cluster's file set in g. 0 staged (or, with `all`, skipped as
+ * waiting: *skipped set), 1 failed (nothing of it staged). */
 static int
-bundle_one(const mr_host_opts *o, const char *name, const char *out_root, int yaml, int kust,
-    int all, int *skipped)
+stage_one(mr_file_group *g, const mr_host_opts *o, const char *name, const char *out_root,
+    int yaml, int kust, int all, int *skipped, staged_set *st)
 {
-	char dir[4096], src[4096], dst[4096];
+	char src[4096], dst[4096];
 	uint8_t *cert = NULL, *key = NULL, *chain = NULL, *roots = NULL, *issuer = NULL;
-	size_t cert_len = 0, key_len = 0, roots_len = 0, issuer_len = 0;
+	uint8_t *crl = NULL;
+	size_t cert_len = 0, key_len = 0, roots_len = 0, issuer_len = 0, crl_len = 0;
+	size_t first = g->n, nf = 0;
+	set_file files[5];
 	int r = MR_E_RANGE, has_key;
 	mr_diag d;
 
@@ -228,8 +240,9 @@ bundle_one(const mr_host_opts *o, const char *name, const char *out_root, int ya
 		    "(media export / sign / media import first)\n", name);
 		return 1;
 	}
-	if (snprintf(dir, sizeof(dir), "%s/%s", out_root, name) >= (int)sizeof(dir) ||
-	    (r = mr_mkdirs(dir, 0700, &d)) != MR_OK)
+	snprintf(st->name, sizeof(st->name), "%s", name);
+	if (snprintf(st->dir, sizeof(st->dir), "%s/%s", out_root, name) >= (int)sizeof(st->dir) ||
+	    (r = mr_mkdirs(st->dir, 0700, &d)) != MR_OK)
 		goto fail;
 	if (mr_ws_path(o, name, "ca-cert.pem", src, sizeof(src)) != MR_OK ||
 	    (r = read_whole(src, &cert, &cert_len, &d)) != MR_OK)
@@ -239,12 +252,6 @@ bundle_one(const mr_host_opts *o, const char *name, const char *out_root, int ya
 	if ((r = mr_host_bundle_roots(o, cert, cert_len, &roots, &roots_len, &issuer, &issuer_len,
 		 &d)) != MR_OK)
 		goto fail;
-	if (mr_path_join(dst, sizeof(dst), dir, opt.tls ? "tls.crt" : "ca-cert.pem") != MR_OK ||
-	    (r = mr_file_write_atomic(dst, cert, cert_len, 0644, &d)) != MR_OK)
-		goto fail;
-	if (mr_path_join(dst, sizeof(dst), dir, opt.tls ? "ca.crt" : "root-cert.pem") != MR_OK ||
-	    (r = mr_file_write_atomic(dst, roots, roots_len, 0644, &d)) != MR_OK)
-		goto fail;
 	chain = malloc(cert_len + issuer_len);
 	if (chain == NULL) {
 		r = mr_diag_set(&d, MR_E_NOMEM, "out of memory");
@@ -252,32 +259,72 @@ bundle_one(const mr_host_opts *o, const char *name, const char *out_root, int ya
 	}
 	memcpy(chain, cert, cert_len);
 	memcpy(chain + cert_len, issuer, issuer_len);
-	/* The tls form has no chain file: istiod appends ca.crt to tls.crt. */
-	if (!opt.tls && (mr_path_join(dst, sizeof(dst), dir, "cert-chain.pem") != MR_OK ||
-	    (r = mr_file_write_atomic(dst, chain, cert_len + issuer_len, 0644, &d)) != MR_OK))
-		goto fail;
 	has_key = mr_ws_path(o, name, "ca-key.pem", src, sizeof(src)) == MR_OK &&
 	    mr_path_exists(src);
-	if (has_key) {
-		if ((r = read_whole(src, &key, &key_len, &d)) != MR_OK ||
-		    mr_path_join(dst, sizeof(dst), dir, opt.tls ? "tls.key" : "ca-key.pem") != MR_OK ||
-		    (r = mr_file_write_atomic(dst, key, key_len, 0600, &d)) != MR_OK)
+	if (has_key && (r = read_whole(src, &key, &key_len, &d)) != MR_OK)
+		goto fail;
+	files[nf++] = (set_file){ opt.tls ? "tls.crt" : "ca-cert.pem", cert, cert_len };
+	if (has_key)
+		files[nf++] = (set_file){ opt.tls ? "tls.key" : "ca-key.pem", key, key_len };
+	files[nf++] = (set_file){ opt.tls ? "ca.crt" : "root-cert.pem", roots, roots_len };
+	/* The tls form has no chain file: istiod appends ca.crt to tls.crt. */
+	if (!opt.tls)
+		files[nf++] = (set_file){ "cert-chain.pem", chain, cert_len + issuer_len };
+	for (size_t f = 0; f < nf; f++) {
+		int secret = files[f].data == key;
+		if (mr_path_join(dst, sizeof(dst), st->dir, files[f].name) != MR_OK) {
+			r = mr_diag_set(&d, MR_E_RANGE, "path too long");
+			goto fail;
+		}
+		if ((r = mr_file_group_stage(g, dst, files[f].data, files[f].len,
+			 secret ? 0600 : 0644, &d)) != MR_OK)
 			goto fail;
 	}
-	if (opt.crl && (r = write_crl(o, name, dir, has_key, &d)) != MR_OK)
+	if (opt.crl) {
+		if ((r = write_crl(g, o, name, st->dir, has_key, &crl, &crl_len, &d)) != MR_OK)
+			goto fail;
+		files[nf++] = (set_file){ "ca-crl.pem", crl, crl_len };
+	}
+	if (yaml && (r = write_secret_yaml(g, st->dir, files, nf, &d)) != MR_OK)
 		goto fail;
-	if (yaml && (r = write_secret_yaml(dir, has_key, &d)) != MR_OK)
+	if (kust && (r = write_kustomization(g, st->dir, &d)) != MR_OK)
 		goto fail;
-	if (kust && (r = write_kustomization(dir, &d)) != MR_OK)
-		goto fail;
+	st->has_key = has_key;
+	r = MR_OK;
+	goto out;
+fail:
+	mr_progress_stderr("error: cluster %s: %s\n", name, mr_diag_text(&d, r));
+	/* None of a failed set's files is committed. */
+	while (g->n > first) {
+		g->n--;
+		unlink(g->tmp[g->n]);
+	}
+out:
+	if (key != NULL)
+		explicit_bzero(key, key_len);
+	free(key);
+	free(cert);
+	free(chain);
+	free(roots);
+	free(issuer);
+	free(crl);
+	return r == MR_OK ? 0 : 1;
+}
+
+/* After the commit: the set as written passes the checks of `verify`,
+ * and how to apply it. 0 fine, 1 failed. */
+static int
+finish_one(const staged_set *st, int yaml, int kust)
+{
+	const char *dir = st->dir, *name = st->name;
+
 	printf("cluster %s: file set written to %s/\n", name, dir);
-	if (!has_key)
+	if (!st->has_key)
 		printf("cluster %s: no ca-key.pem here (key made elsewhere): add it before applying\n",
 		    name);
 	else if (mr_host_verify_dir(dir, stdout, time(NULL)) != 0) {
 		mr_progress_stderr("error: cluster %s: the written file set fails verification\n", name);
-		r = MR_E_CERT;
-		goto out;
+		return 1;
 	}
 	if (kust)
 		printf("  kubectl apply -k %s   (GitOps: docs/gitops.md)\n", dir);
@@ -300,42 +347,70 @@ bundle_one(const mr_host_opts *o, const char *name, const char *out_root, int ya
 		       "--from-file=%s/ca-cert.pem --from-file=%s/ca-key.pem "
 		       "--from-file=%s/root-cert.pem --from-file=%s/cert-chain.pem\n",
 		    dir, dir, dir, dir);
-	r = MR_OK;
-	goto out;
-fail:
-	mr_progress_stderr("error: cluster %s: %s\n", name, mr_diag_text(&d, r));
-out:
-	if (key != NULL)
-		explicit_bzero(key, key_len);
-	free(key);
-	free(cert);
-	free(chain);
-	free(roots);
-	free(issuer);
-	return r == MR_OK ? 0 : 1;
+	return 0;
 }
 
-/* Bundles names[0..n), one cluster at a time. */
+/* Makes the group's sets durable (two syncs), then finishes each. Adds
+ * to *written and *failed; the group is empty afterwards. */
+static void
+commit_sets(mr_file_group *g, staged_set *sets, size_t *n, int yaml, int kust, mr_progress *p,
+    size_t *written, size_t *failed)
+{
+	size_t done = 0, files = 0;
+	mr_diag d;
+	int r;
+
+	mr_diag_clear(&d);
+	r = mr_file_group_commit(g, &done, &d);
+	for (size_t i = 0; i < *n; i++) {
+		/* A set is whole when the last of its files (in its directory,
+		 * staged in a run) was committed. */
+		size_t len = strlen(sets[i].dir);
+		while (files < g->n && strncmp(g->dst[files], sets[i].dir, len) == 0 &&
+		    g->dst[files][len] == '/')
+			files++;
+		mr_progress_hold(p);
+		if (r != MR_OK && files > done) {
+			mr_progress_stderr("error: cluster %s: %s\n", sets[i].name, mr_diag_text(&d, r));
+			(*failed)++;
+		} else if (finish_one(&sets[i], yaml, kust) != 0) {
+			(*failed)++;
+		} else {
+			(*written)++;
+		}
+	}
+	mr_file_group_free(g);
+	mr_file_group_init(g, 0);
+	*n = 0;
+}
+
+/* Bundles names[0..n), a group of sets at a time. */
 static int
 bundle_all(const mr_host_opts *o, char *const *names, size_t n, const char *out, int yaml,
     int kust, int all)
 {
-	size_t written = 0, waiting = 0, failed = 0;
+	static staged_set sets[BUNDLE_GROUP];
+	size_t written = 0, waiting = 0, failed = 0, k = 0;
+	mr_file_group g;
 	mr_progress p;
 
+	mr_file_group_init(&g, 0);
 	mr_progress_start(&p, "bundle", n);
 	for (size_t i = 0; i < n; i++) {
 		int skipped = 0;
 		mr_progress_hold(&p);
-		if (bundle_one(o, names[i], out, yaml, kust, all, &skipped) != 0)
+		if (stage_one(&g, o, names[i], out, yaml, kust, all, &skipped, &sets[k]) != 0)
 			failed++;
 		else if (skipped)
 			waiting++;
 		else
-			written++;
+			k++;
+		if (k == BUNDLE_GROUP || i + 1 == n)
+			commit_sets(&g, sets, &k, yaml, kust, &p, &written, &failed);
 		mr_progress_step(&p, 1);
 	}
 	mr_progress_end(&p);
+	mr_file_group_free(&g);
 	if (all)
 		printf("%zu file set(s) written, %zu cluster(s) waiting (skipped)\n", written,
 		    waiting);

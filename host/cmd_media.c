@@ -60,8 +60,13 @@ outcome(const char *name, const char *result, const char *reason)
 	mr_json_append(jclusters, j);
 }
 
+/* Requests a group takes before its commit (two syncs a group, where one
+ * atomic write a request cost two a request). */
+#define EXPORT_GROUP 64
+
 static int
-export_one(const mr_host_opts *o, const char *media, const char *name, mr_diag *d)
+export_one(const mr_host_opts *o, const char *media, const char *name, mr_file_group *g,
+    mr_diag *d)
 {
 	char path[4096];
 	uint8_t *pem = NULL, der[MR_CSR_MAX_DER];
@@ -69,6 +74,10 @@ export_one(const mr_host_opts *o, const char *media, const char *name, mr_diag *
 	mr_csr csr;
 	int r;
 
+	if (g->n == 0 &&
+	    (snprintf(path, sizeof(path), "%s/%s", media, MR_MEDIA_REQUESTS) >= (int)sizeof(path) ||
+		mr_mkdirs(path, 0755, d) != MR_OK))
+		return mr_diag_set(d, MR_E_IO, "%s: cannot create", path);
 	if (mr_ws_path(o, name, "csr.pem", path, sizeof(path)) != MR_OK)
 		return mr_diag_set(d, MR_E_ARG, "invalid cluster name '%s'", name);
 	/* Only a request that parses and verifies goes on the stick. */
@@ -76,40 +85,73 @@ export_one(const mr_host_opts *o, const char *media, const char *name, mr_diag *
 		return r;
 	if ((r = mr_file_read(path, MR_MEDIA_MAX_FILE, &pem, &len, d)) != MR_OK)
 		return r;
-	r = mr_media_write(media, MR_MEDIA_REQUESTS, name, ".csr", pem, len, d);
+	if (mr_media_path(path, sizeof(path), media, MR_MEDIA_REQUESTS, name, ".csr") != MR_OK)
+		r = mr_diag_set(d, MR_E_RANGE, "media path too long");
+	else
+		r = mr_file_group_stage(g, path, pem, len, 0644, d);
 	free(pem);
-	if (r == MR_OK)
-		printf("cluster %s: request written to %s/%s/%s.csr\n", name, media,
-		    MR_MEDIA_REQUESTS, name);
 	return r;
 }
 
-/* Exports names[0..n) (only the waiting ones when only_waiting), one
- * cluster at a time. */
+/* Makes the staged requests durable, then names each. */
+static void
+export_commit(const char *media, mr_file_group *g, char (*staged)[MR_CLUSTER_MAX + 1],
+    size_t *k, mr_progress *p, size_t *written, size_t *failed)
+{
+	size_t done = 0;
+	mr_diag d;
+	int r;
+
+	mr_diag_clear(&d);
+	r = mr_file_group_commit(g, &done, &d);
+	mr_progress_hold(p);
+	for (size_t i = 0; i < *k; i++) {
+		if (i >= done) {
+			mr_progress_error(p, "cluster %s: %s", staged[i], mr_diag_text(&d, r));
+			(*failed)++;
+			continue;
+		}
+		printf("cluster %s: request written to %s/%s/%s.csr\n", staged[i], media,
+		    MR_MEDIA_REQUESTS, staged[i]);
+		(*written)++;
+	}
+	mr_file_group_free(g);
+	mr_file_group_init(g, 0);
+	*k = 0;
+}
+
+/* Exports names[0..n) (only the waiting ones when only_waiting), a group
+ * of requests at a time. */
 static int
 export_all(const mr_host_opts *o, const char *media, char *const *names, size_t n,
     int only_waiting)
 {
-	size_t written = 0, failed = 0;
+	static char staged[EXPORT_GROUP][MR_CLUSTER_MAX + 1];
+	size_t written = 0, failed = 0, k = 0;
+	mr_file_group g;
 	mr_progress p;
 	mr_diag d;
 	int r;
 
+	mr_file_group_init(&g, 0);
 	mr_progress_start(&p, "export", n);
 	for (size_t i = 0; i < n; i++) {
 		mr_progress_hold(&p);
 		if (!only_waiting || !mr_ws_cluster_issued(o, names[i])) {
 			mr_diag_clear(&d);
-			if ((r = export_one(o, media, names[i], &d)) != MR_OK) {
+			if ((r = export_one(o, media, names[i], &g, &d)) != MR_OK) {
 				mr_progress_error(&p, "cluster %s: %s", names[i], mr_diag_text(&d, r));
 				failed++;
 			} else {
-				written++;
+				snprintf(staged[k++], sizeof(staged[0]), "%s", names[i]);
 			}
 		}
+		if (k == EXPORT_GROUP || (i + 1 == n && k > 0))
+			export_commit(media, &g, staged, &k, &p, &written, &failed);
 		mr_progress_step(&p, 1);
 	}
 	mr_progress_end(&p);
+	mr_file_group_free(&g);
 	if (written == 0 && failed == 0)
 		printf("no cluster is waiting for a certificate\n");
 	else
@@ -171,15 +213,15 @@ incomplete_answer(const char *answer, int err, mr_diag *d)
 	    "run writes it again", answer, why);
 }
 
-/* Checks one answer file against the root and the cluster's own CSR.
- * *exit: the exit status its failure gives (a certificate that fails a
- * check is a failed verification, a file that is none bad input). */
+/* Checks one answer file against the root and the cluster's own CSR, and
+ * with a pinned audit key against its proof; stages it in b. *exit: the
+ * exit status its failure gives (a certificate that fails a check is a
+ * failed verification, a file that is none bad input). */
 static int
 check_answer(const mr_host_opts *o, const char *media, const char *name, const char *answer,
-    const mr_cert *root, int *exit, mr_diag *d)
+    const mr_cert *root, mr_answer_batch *b, int *exit, mr_diag *d)
 {
 	uint8_t der[MR_WS_CERT_MAX];
-	char path[4096];
 	size_t len = 0;
 	mr_cert c;
 	int r;
@@ -188,16 +230,14 @@ check_answer(const mr_host_opts *o, const char *media, const char *name, const c
 	if ((r = mr_ws_read_cert(answer, der, sizeof(der), &len, &c, d)) != MR_OK)
 		return r == MR_E_PEM || r == MR_E_CERT ? incomplete_answer(answer, r, d) : r;
 	*exit = MR_EXIT_VERIFY;
-	if ((r = mr_answer_accept(o, name, der, len, root, d)) != MR_OK)
-		return r;
-	/* Signed by the root, and also proven to be in the audit log (with a
-	 * pinned audit key); without the proof it is taken back. */
-	if ((r = mr_host_audit_answer(o, media, name, der, len, d)) != MR_OK) {
-		if (mr_ws_path(o, name, "ca-cert.pem", path, sizeof(path)) == MR_OK)
-			remove(path);
-		return r;
-	}
-	return MR_OK;
+	return mr_answer_take(o, b, name, der, len, root, media, NULL, 0, d);
+}
+
+/* An answer checked but not stored (answer.c's group commit). */
+static void
+report_unstored(void *ctx, const char *name, const char *text)
+{
+	mr_progress_error(ctx, "cluster %s: %s", name, text);
 }
 
 static void
@@ -227,7 +267,7 @@ print_refusal(const char *name, const char *path)
  * Returns the exit status of its failure, else MR_EXIT_OK. */
 static int
 import_one(const mr_host_opts *o, const char *media, const char *name, const mr_cert *root,
-    mr_progress *p, size_t *imported)
+    mr_answer_batch *b, mr_progress *p, size_t *imported)
 {
 	char path[4096];
 	mr_diag d;
@@ -240,7 +280,7 @@ import_one(const mr_host_opts *o, const char *media, const char *name, const mr_
 		return MR_EXIT_FAIL;
 	}
 	if (mr_path_exists(path)) {
-		if ((r = check_answer(o, media, name, path, root, &exit, &d)) != MR_OK) {
+		if ((r = check_answer(o, media, name, path, root, b, &exit, &d)) != MR_OK) {
 			mr_progress_error(p, "cluster %s: %s", name, mr_diag_text(&d, r));
 			outcome(name, "rejected", mr_diag_text(&d, r));
 			return exit;
@@ -287,9 +327,10 @@ static int
 media_import(const mr_host_opts *o, const char *media, const char *expect)
 {
 	uint8_t root_der[MR_WS_CERT_MAX];
-	size_t root_len = 0, imported = 0, failed = 0, waiting = 0, already = 0;
+	size_t root_len = 0, imported = 0, failed = 0, waiting = 0, already = 0, unstored = 0;
 	int e, failed_exit = MR_EXIT_FAIL, crl_imported = 0;
 	char path[4096], why[512];
+	mr_answer_batch b;
 	mr_ws_list names;
 	mr_progress p;
 	mr_cert root;
@@ -317,12 +358,13 @@ media_import(const mr_host_opts *o, const char *media, const char *expect)
 	if ((r = mr_ws_list_read(o, &names, &d)) != MR_OK)
 		return fail(&d, r);
 	note_metadata(media);
+	mr_answer_batch_init(&b);
 	mr_progress_start(&p, "import", names.n);
 	for (size_t i = 0; i < names.n; i++) {
 		mr_progress_hold(&p);
 		if (!mr_ws_cluster_issued(o, names.names[i])) {
 			waiting++;
-			if ((e = import_one(o, media, names.names[i], &root, &p, &imported)) !=
+			if ((e = import_one(o, media, names.names[i], &root, &b, &p, &imported)) !=
 			    MR_EXIT_OK)
 				/* One kind of failure gives its own status; a mix gives 1. */
 				failed_exit = failed++ == 0 || failed_exit == e ? e : MR_EXIT_FAIL;
@@ -330,9 +372,19 @@ media_import(const mr_host_opts *o, const char *media, const char *expect)
 			       names.names[i], ".pem") == MR_OK && mr_path_exists(path)) {
 			already++; /* only to say why nothing was taken */
 		}
+		/* A group at a time, and the last one before the summary. */
+		if (mr_answer_batch_full(&b) || i + 1 == names.n)
+			mr_answer_commit(o, &b, report_unstored, &p, &unstored);
 		mr_progress_step(&p, 1);
 	}
 	mr_progress_end(&p);
+	mr_answer_batch_free(&b);
+	if (unstored > 0) {
+		/* Checked, then not stored: the disk, not the answer. */
+		failed_exit = MR_EXIT_FAIL;
+		failed += unstored;
+		imported -= unstored < imported ? unstored : imported;
+	}
 	printf("%zu certificate(s) imported\n", imported);
 	mr_json_put_int(jdoc, "imported", (long long)imported);
 	mr_json_put_int(jdoc, "not_taken", (long long)failed);

@@ -62,6 +62,7 @@ typedef struct {
 	uint32_t free;         /* queue slots the appliance has free */
 	const mr_cert *root;
 	mr_progress *pg;
+	mr_answer_batch *ab;   /* answers checked, stored a group at a time */
 	int progressed;        /* something was sent or finished this round */
 	int failed_exit;       /* the status of the failures: one kind its own, a mix 1 */
 } batch_run;
@@ -206,6 +207,29 @@ finished(batch_run *x, item *it, int exit, const char *outcome, const char *why)
 	x->progressed = 1;
 }
 
+static void
+report_unstored(void *ctx, const char *name, const char *text)
+{
+	(void)ctx;
+	err_line("error: cluster %s: %s\n", name, text);
+}
+
+/* The answers taken so far made durable together (answer.c); one that
+ * cannot be stored counts as failed. */
+static void
+commit_answers(batch_run *x)
+{
+	size_t unstored = 0;
+
+	mr_progress_hold(x->pg);
+	mr_answer_commit(x->o, x->ab, report_unstored, NULL, &unstored);
+	if (unstored > 0) {
+		/* Checked, then not stored: the disk, not the answer. */
+		x->failed_exit = MR_EXIT_FAIL;
+		x->failed += unstored;
+	}
+}
+
 /* Applies one result to its item. */
 static void
 apply(batch_run *x, item *it, const mr_link_result *res)
@@ -230,18 +254,13 @@ apply(batch_run *x, item *it, const mr_link_result *res)
 	if (res->cert.n == 0)
 		return; /* issued: RESULT brings the certificate */
 	mr_progress_hold(x->pg);
-	if ((r = mr_answer_accept(x->o, it->name, res->cert.p, res->cert.n, x->root, &d)) != MR_OK) {
-		err_line("error: cluster %s: %s\n", it->name, mr_diag_text(&d, r));
-		finished(x, it, MR_EXIT_VERIFY, "rejected", mr_diag_text(&d, r));
-		return;
-	}
 	/* Signed by the root, and proven to be in the audit log (with a
-	 * pinned audit key), as media import requires; else taken back. */
-	if ((r = mr_answer_audit_proof(x->o, it->name, res->proof.p, res->proof.n, res->cert.p,
-		 res->cert.n, &d)) != MR_OK) {
-		char path[4096];
-		if (mr_ws_path(x->o, it->name, "ca-cert.pem", path, sizeof(path)) == MR_OK)
-			remove(path);
+	 * pinned audit key), as media import requires; stored with the
+	 * group (commit_answers). */
+	if (mr_answer_batch_full(x->ab))
+		commit_answers(x);
+	if ((r = mr_answer_take(x->o, x->ab, it->name, res->cert.p, res->cert.n, x->root, NULL,
+		 res->proof.p, res->proof.n, &d)) != MR_OK) {
 		err_line("error: cluster %s: %s\n", it->name, mr_diag_text(&d, r));
 		finished(x, it, MR_EXIT_VERIFY, "rejected", mr_diag_text(&d, r));
 		return;
@@ -260,6 +279,7 @@ apply_all(batch_run *x, const mr_link_result *res, size_t got, mr_diag *d)
 			    x->l->where);
 		apply(x, it, &res[j]);
 	}
+	commit_answers(x);
 	mr_progress_step(x->pg, x->done - x->pg->done);
 	return MR_OK;
 }
@@ -452,6 +472,7 @@ submit(const mr_host_opts *o, const char *connect, int usb, const char *serial,
 	size_t n = 0, root_len = 0, accepted = 0;
 	mr_hostlink *l = NULL;
 	item *items = NULL;
+	mr_answer_batch ab;
 	mr_progress pg;
 	mr_cert root;
 	mr_diag d;
@@ -463,6 +484,7 @@ submit(const mr_host_opts *o, const char *connect, int usb, const char *serial,
 	mr_diag_clear(&d);
 	if (n_names > SUBMIT_MAX_CLUSTERS)
 		return HOST_USAGE("submit", "at most %d clusters at once", SUBMIT_MAX_CLUSTERS);
+	mr_answer_batch_init(&ab);
 	if ((all = calloc(SUBMIT_MAX_CLUSTERS, sizeof(*all))) == NULL) {
 		err_line("error: out of memory\n");
 		return 1;
@@ -536,6 +558,7 @@ submit(const mr_host_opts *o, const char *connect, int usb, const char *serial,
 	x.root = &root;
 	x.free = queue;
 	x.pg = &pg;
+	x.ab = &ab;
 	mr_progress_start(&pg, "submit", n);
 	progress = &pg;
 	for (;;) {
@@ -605,6 +628,7 @@ out_nolink:
 	free(l);
 	if (doc != NULL)
 		put_requests(doc, items, items != NULL ? n : 0);
+	mr_answer_batch_free(&ab);
 	for (size_t i = 0; items != NULL && i < n; i++)
 		free(items[i].der);
 	free(items);

@@ -15,5 +15,9 @@ mr_wslock_take(const char *workspace, int create, const char *what, mr_dirlock *
 		mr_diag_clear(d);
 		r = MR_OK;
 	}
+	/* The writer: what a killed writer left under a temp name goes (a
+	 * cluster's own directory is swept when an answer is written there). */
+	if (r == MR_OK && out->fd >= 0)
+		r = mr_file_sweep_temps(workspace, NULL, d);
 	return r;
 }

@@ -448,7 +448,7 @@ mr_file_group_stage(mr_file_group *g, const char *path, const void *data, size_t
 	if (g->n == 0)
 		snprintf(g->dir, sizeof(g->dir), "%s", dir);
 	else if (strcmp(g->dir, dir) != 0)
-		return mr_diag_set(d, MR_E_INTERNAL, "%s: not in %s", path, g->dir);
+		g->dirs = 1;
 	if (g->n == g->cap) {
 		size_t cap = g->cap ? g->cap * 2 : 16;
 		char (*tmp)[4200] = realloc(g->tmp, cap * sizeof(*tmp));
@@ -508,8 +508,15 @@ mr_file_group_commit(mr_file_group *g, size_t *done, mr_diag *d)
 			unlink(g->tmp[i]);
 		g->tmp[i][0] = '\0';
 	}
-	if (fsync_dir_of(g->dst[0]) != 0 && r == MR_OK)
+	/* The new names: one directory's fsync, or for files in several
+	 * directories (a host's answers, a directory each cluster) one more
+	 * syncfs, which makes every directory's entries durable at once. */
+	if (g->dirs) {
+		if (sync_fs_of(g->dir) != 0 && r == MR_OK)
+			r = mr_diag_set(d, MR_E_IO, "%s: syncfs: %s", g->dir, strerror(errno));
+	} else if (fsync_dir_of(g->dst[0]) != 0 && r == MR_OK) {
 		r = mr_diag_set(d, MR_E_IO, "%s: fsync of directory: %s", g->dir, strerror(errno));
+	}
 	*done = r == MR_OK ? g->n : i;
 out:
 	return r;

@@ -69,7 +69,7 @@ int mr_file_append_nosync(const char *path, const void *data, size_t len, mr_dia
 int mr_file_sync(const char *path, mr_diag *d) MR_MUST_CHECK;
 
 /*
- * Group commit of whole files in one directory: each file is staged
+ * Group commit of whole files: each file is staged
  * (written under a temp name in the same directory, not yet synced), and
  * mr_file_group_commit makes them all durable with one syncfs(2) of the
  * directory's file system, then renames (or, exclusive: links, so an
@@ -77,9 +77,12 @@ int mr_file_sync(const char *path, mr_diag *d) MR_MUST_CHECK;
  * fsyncs the directory once. A crash at any point leaves each name either
  * absent, as before, or complete: never half-written. Two syncs for any
  * number of files, where one atomic write each would cost two per file.
+ * Files may lie in several directories of one file system: then a second
+ * syncfs takes the place of the directory's fsync (still two syncs).
  */
 typedef struct {
-	char dir[4096];
+	char dir[4096];    /* the first file's directory */
+	int dirs;          /* 1 when files lie in more than one directory */
 	int exclusive;
 	size_t n, cap;
 	char (*tmp)[4200];

@@ -21,6 +21,7 @@
 #include "board_api.h"
 #include "mr_cmdtab.h"
 #include "mr_commands.h"
+#include "mr_issue.h"
 #include "mr_link_ffs.h"
 #include "mr_link_socket.h"
 #include "mr_progress.h"
@@ -156,6 +157,8 @@ cmd_serve(mr_app *app, int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	/* The read-back's tables now, not in the first approved group. */
+	mr_issue_prepare(app);
 	r = serve_link(s, &ps, path, ffs, &d);
 	helper_dead = ps.dead; /* before the stop, which marks it dead */
 	mr_sps_stop(&ps);

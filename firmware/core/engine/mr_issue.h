@@ -103,4 +103,9 @@ typedef struct {
 
 int mr_issue_window(mr_app *app, mr_issue_item *v, size_t k, mr_diag *d) MR_MUST_CHECK;
 
+/* Before a batch: the read-back thread (issue.c) builds its tables for
+ * the root key now, so that memory does not grow with the first windows
+ * and no window pays for them. Optional; a no-op without threads. */
+void mr_issue_prepare(const mr_app *app);
+
 #endif
