@@ -40,6 +40,11 @@
 #include "verify.h"
 #include "workspace.h"
 
+/* The file set's names, in the order of the set (kustomization.yaml). */
+static const char *const set_files[] = { "ca-cert.pem", "ca-key.pem", "root-cert.pem",
+	"cert-chain.pem", "ca-crl.pem" };
+static const char *const tls_files[] = { "tls.crt", "tls.key", "ca.crt" };
+
 static struct {
 	int crl;           /* --crl: write ca-crl.pem */
 	unsigned crl_days; /* --crl-days: the intermediate CRL's nextUpdate */
