@@ -803,8 +803,6 @@ run(const mr_host_opts *o, int argc, char **argv, int is_device)
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	if (is_device && optind != argc)
-		return 2;
-	if (is_device && optind != argc)
 		return HOST_EXTRA(cmd, argv[optind]);
 	if (json) {
 		if (mr_jsonout_begin(&out) != 0) {

@@ -50,7 +50,7 @@ grep -q '^Verified OK$' "$T/openssl.out" || fail "openssl: $(cat "$T/openssl.out
 # Tampering: the size line, then one bit of the signature.
 cp -r "$T/export" "$T/bad"
 awk 'NR == 2 { $0 = $0 - 1 } { print }' "$T/export/checkpoint" >"$T/bad/checkpoint"
-expect_fail 1 "checkpoint: signature by meshroot/audit/ecdsa-p256/[0-9a-f]* does not verify" \
+expect_fail 7 "checkpoint: signature by meshroot/audit/ecdsa-p256/[0-9a-f]* does not verify" \
 	host audit verify "$T/bad"
 sig=$(sed -n 's/^— [^ ]* //p' "$T/export/checkpoint")
 bad=$(/usr/bin/python3 -c 'import base64, sys
@@ -58,7 +58,7 @@ b = bytearray(base64.b64decode(sys.argv[1])); b[20] ^= 1
 print(base64.b64encode(bytes(b)).decode())' "$sig")
 [ "$bad" != "$sig" ] || fail "the signature was not changed"
 sed "s|$sig|$bad|" "$T/export/checkpoint" >"$T/bad/checkpoint"
-expect_fail 1 "checkpoint: signature by meshroot/audit/ecdsa-p256/[0-9a-f]* does not verify" \
+expect_fail 7 "checkpoint: signature by meshroot/audit/ecdsa-p256/[0-9a-f]* does not verify" \
 	host audit verify "$T/bad"
 
 # The appliance itself keeps checking its log against the ECDSA checkpoint.

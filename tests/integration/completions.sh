@@ -32,7 +32,7 @@ expect() { local want=$1 got; shift; got=$(tab "$@"); [ "$got" = "$want" ] || fa
 expect "media" meshroot med
 [[ " $(tab meshroot bundle --) " == *" --out "* ]] || fail "bash: 'meshroot bundle --<TAB>' lacks --out"
 expect "export import" meshroot media ""
-expect "--expect-root --from --help" meshroot media import --
+expect "--expect-root --from --help --json" meshroot media import --
 expect "--help --version --workspace" meshroot --
 expect "cluster" meshroot --workspace "$T/ws" clu
 expect "check" meshroot-appliance --state "$T/s" state ""
@@ -78,7 +78,7 @@ ZEOF
 : >"$T/zin"; : >"$T/zwant"
 zcase() { printf '%s\n' "$1" >>"$T/zwant"; printf '%s\n' "$2" >>"$T/zin"; }
 zcase "$(meshroot --help-commands | awk '$1 != "-" { print $1 }' | sort -u | tr '\n' ' ' | sed 's/ $//')" "meshroot med"
-zcase "--all --crl --crl-days --format --help --out --secret-yaml" "meshroot bundle --"
+zcase "--all --crl --crl-days --format --help --kustomize --out --secret-yaml" "meshroot bundle --"
 zcase "export import" "meshroot media "
 zcase "<files>" "meshroot media import --from "
 zcase "init reshare rotate template" "meshroot-appliance --state $T/s ceremony "

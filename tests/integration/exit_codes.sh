@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every exit status of docs/exit-codes.md, each triggered for real with
 # its exact message: 0, 1, 2, 3 bad input, 4 refused, 5 token, 6 link,
-# 7 verification failed, 8 nothing imported, 75 in use, 130 interrupted.
+# 7 verification failed, 8 nothing to import, 75 in use, 130 interrupted.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=lib/appliance_env.sh
@@ -28,7 +28,7 @@ expect_fail 2 "^error: sign needs --media DIR (see meshroot-appliance sign --hel
 echo "not a request" >"$T/g.csr"
 expect_fail 3 "^error: $T/g.csr: no PEM CERTIFICATE REQUEST block\$" host cluster import west --csr "$T/g.csr"
 mkdir "$T/empty"
-expect_fail 3 "^error: $T/empty/meshroot/root-cert.pem: not found\$" host media import --from "$T/empty"
+expect_fail 3 "^error: $T/empty: not a meshroot medium (no meshroot/ directory)\$" host media import --from "$T/empty"
 "$APPLIANCE" ceremony template | sed 's/^key_type = /key_typo = /' >"$T/bad.conf"
 expect_fail 3 '^error: .*line [0-9]*: unknown key key_typo in \[root\]$' "$APPLIANCE" --state "$T/state2" --token meshroot-test \
   --pin-file "$T/user.pin" ceremony init --config "$T/bad.conf" --yes
@@ -36,7 +36,7 @@ expect_fail 3 '^error: .*line [0-9]*: unknown key key_typo in \[root\]$' "$APPLI
 # 8: nothing to import: north waits, the medium has no answer for it.
 host cluster new north >/dev/null
 host media export --to "$T/media" north >/dev/null
-expect_fail 8 "^error: nothing imported: $T/media has no answer for the 1 waiting cluster(s) of $T/ws\$" \
+expect_fail 8 "^error: nothing to import: no answer on $T/media for the 1 waiting cluster(s) (has the appliance run \`sign --media\` on it?)\$" \
   host media import --from "$T/media"
 
 # 4: refused. The operator declines north on the appliance; the host

@@ -101,7 +101,7 @@ want=$(date -u -d "$(openssl x509 -in "$T/out/east/ca-cert.pem" -noout -enddate 
 [ "$(json_get "$T/v.json" 'd["directories"][0]["intermediate"]["not_after"]')" = "$want" ] ||
   fail "verify: not_after is not openssl's $want"
 chmod 644 "$T/out/west/ca-key.pem"
-run_json 1 "$T/v1.json" host verify --json "$T/out/east" "$T/out/west" "$T/nowhere"
+run_json 7 "$T/v1.json" host verify --json "$T/out/east" "$T/out/west" "$T/nowhere"
 json_valid meshroot.verify "$T/v1.json"
 [ "$(json_get "$T/v1.json" '[x["ok"] for x in d["directories"]]')" = '[true, false, false]' ] || fail "verify oks"
 json_get "$T/v1.json" 'd["directories"][1]["problems"][0]' | grep -q '^ca-key.pem is accessible by group or others' ||

@@ -70,7 +70,7 @@ cp "$T/media/meshroot/requests/alpha.csr" "$T/media/meshroot/requests/-x.csr"
 printf '\0\5\26\7' >"$T/media/meshroot/requests/._alpha.csr"
 printf 'x' >"$T/media/meshroot/requests/.DS_Store"
 printf 'x' >"$T/media/meshroot/requests/Thumbs.db"
-expect 1 "note: ignored 3 macOS/Windows metadata files (._*, .DS_Store, Thumbs.db, desktop.ini)" \
+expect 3 "note: ignored 3 macOS/Windows metadata files (._*, .DS_Store, Thumbs.db, desktop.ini)" \
 	app sign --media "$T/media" --yes
 [ "$(grep -c '^note: ignored' "$T/out")" = 1 ] || { cat "$T/out"; fail "not one note line"; }
 grep -qxF 'request -x.csr: skipped: unexpected file name (want <cluster>.csr, cluster [a-z0-9-]{1,63}, not starting with -)' "$T/out" ||

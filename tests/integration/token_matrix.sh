@@ -57,7 +57,7 @@ grep -q "event=audit-keygen label=meshroot-audit key_type=$TOKEN_AUDIT " "$T/sta
 grep -q "^meshroot/audit/$TOKEN_AUDIT/[0-9a-f]\{16\}+[0-9a-f]\{8\}+" "$T/state/audit-key.pub" ||
 	fail "audit-key.pub: $(cat "$T/state/audit-key.pub")"
 # The old PIN no longer opens the token: custody replaced it.
-expect_fail 1 'split custody is on' tok --pin-file "$T/user.pin" crl
+expect_fail 3 'split custody is on' tok --pin-file "$T/user.pin" crl
 
 # --- sign over media
 step "sign over media"

@@ -10,7 +10,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 "$FX_MESHROOT" verify --help >"$work/help"
-grep -q '^usage: meshroot \[global options\] verify \[--at TIME\] DIR...$' "$work/help" || fx_fail "--help prints no usage"
+grep -q '^usage: meshroot \[global options\] verify \[--at TIME\] \[--json\] DIR...$' "$work/help" || fx_fail "--help prints no usage"
 
 rc=0; "$FX_MESHROOT" verify 2>"$work/err" || rc=$?
 [ "$rc" -eq 2 ] || fx_fail "no DIR: exit $rc, want 2"
