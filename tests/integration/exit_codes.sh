@@ -36,7 +36,7 @@ expect_fail 3 '^error: .*line [0-9]*: unknown key key_typo in \[root\]$' "$APPLI
 # 8: nothing to import: north waits, the medium has no answer for it.
 host cluster new north >/dev/null
 host media export --to "$T/media" north >/dev/null
-expect_fail 8 "^error: nothing to import: no answer on $T/media for the 1 waiting cluster(s) (has the appliance run \`sign --media\` on it?)\$" \
+expect_fail 8 "^error: nothing to import: no answer on $T/media for the 1 waiting cluster(s); its 1 other answer(s) are already imported\$" \
   host media import --from "$T/media"
 
 # 4: refused. The operator declines north on the appliance; the host

@@ -132,7 +132,7 @@ json_valid meshroot.device "$T/dev.json"
 json_get "$T/dev.json" 'd["audit"][0]' | grep -q '^seq=1 ' || fail "device: audit records: $(cat "$T/dev.json")"
 stop_serve
 # A link that is not there: the document carries the error, exit 1 as without --json.
-run_json 1 "$T/dev1.json" host device --connect "unix:$T/no-sock" --json
+run_json 6 "$T/dev1.json" host device --connect "unix:$T/no-sock" --json
 json_valid meshroot.device "$T/dev1.json"
 [ "$(json_get "$T/dev1.json" 'd["error"] is not None and d["appliance"] == {}')" = true ] || fail "device error"
 
@@ -171,7 +171,7 @@ for args in "sign --media $T/no-media" ; do
   [ "$(json_get "$T/sign-err.json" 'd["error"] is not None')" = true ] || fail "sign error: $(cat "$T/sign-err.json")"
 done
 host cluster new south --key ec-p256 >/dev/null
-run_json 1 "$T/sub-err.json" host submit --connect "unix:$T/no-sock" --json
+run_json 6 "$T/sub-err.json" host submit --connect "unix:$T/no-sock" --json
 [ "$(json_get "$T/sub-err.json" '[(r["cluster"], r["result"]) for r in d["requests"]]')" = '[["south", "waiting"]]' ] ||
   fail "submit error requests: $(cat "$T/sub-err.json")"
 json_valid meshroot.submit "$T/sub-err.json"
