@@ -1218,6 +1218,33 @@ out:
 	return r;
 }
 
+/* One signature with key k and mech over in[0..n) (non-const: C_Sign takes
+ * it so), which must come back exactly `want` bytes long, into sig. */
+static int
+sign_once(mr_token *t, key_entry *k, CK_MECHANISM *mech, CK_BYTE *in, size_t n, size_t want,
+    uint8_t *sig, size_t *sig_len, mr_diag *d)
+{
+	CK_BYTE out[SIG_MAX];
+	CK_ULONG out_len = sizeof(out);
+	CK_RV rv;
+
+	if ((rv = t->f->C_SignInit(t->session, mech, k->priv)) != CKR_OK) {
+		/* The key may have been deleted behind our back: look it up
+		 * afresh next time. */
+		if (rv == CKR_KEY_HANDLE_INVALID || rv == CKR_OBJECT_HANDLE_INVALID)
+			cache_drop(t, k);
+		return mr_token_rv_diag(d, "C_SignInit", rv);
+	}
+	if ((rv = t->f->C_Sign(t->session, in, (CK_ULONG)n, out, &out_len)) != CKR_OK)
+		return mr_token_rv_diag(d, "C_Sign", rv);
+	if (out_len != want)
+		return mr_diag_set(d, MR_E_TOKEN, "C_Sign: %lu bytes from a %s key, expected %zu",
+		    (unsigned long)out_len, mr_key_type_name(k->type), want);
+	memcpy(sig, out, want);
+	*sig_len = want;
+	return MR_OK;
+}
+
 int
 mr_token_sign(mr_token *t, const char *label, const uint8_t *in, size_t in_len, uint8_t *sig,
     size_t cap, size_t *sig_len, mr_diag *d)
@@ -1226,10 +1253,8 @@ mr_token_sign(mr_token *t, const char *label, const uint8_t *in, size_t in_len, 
 	key_entry *k;
 	CK_MECHANISM mech = { CKM_ECDSA, NULL, 0 };
 	/* C_Sign takes non-const input. */
-	CK_BYTE data[EDDSA_MSG_MAX], out[SIG_MAX];
-	CK_ULONG out_len = sizeof(out);
+	CK_BYTE data[EDDSA_MSG_MAX];
 	size_t want, max_in;
-	CK_RV rv;
 
 	if (in == NULL || sig == NULL || sig_len == NULL) {
 		r = mr_diag_set(d, MR_E_ARG, "mr_token_sign: missing argument");
@@ -1260,26 +1285,7 @@ mr_token_sign(mr_token *t, const char *label, const uint8_t *in, size_t in_len, 
 		goto out;
 	}
 	memcpy(data, in, in_len);
-	if ((rv = t->f->C_SignInit(t->session, &mech, k->priv)) != CKR_OK) {
-		/* The key may have been deleted behind our back: look it up
-		 * afresh next time. */
-		if (rv == CKR_KEY_HANDLE_INVALID || rv == CKR_OBJECT_HANDLE_INVALID)
-			cache_drop(t, k);
-		r = mr_token_rv_diag(d, "C_SignInit", rv);
-		goto out;
-	}
-	if ((rv = t->f->C_Sign(t->session, data, (CK_ULONG)in_len, out, &out_len)) != CKR_OK) {
-		r = mr_token_rv_diag(d, "C_Sign", rv);
-		goto out;
-	}
-	if (out_len != want) {
-		r = mr_diag_set(d, MR_E_TOKEN, "C_Sign: %lu bytes from a %s key, expected %zu",
-		    (unsigned long)out_len, mr_key_type_name(k->type), want);
-		goto out;
-	}
-	memcpy(sig, out, want);
-	*sig_len = want;
-	r = MR_OK;
+	r = sign_once(t, k, &mech, data, in_len, want, sig, sig_len, d);
 out:
 	return r;
 }
@@ -1310,10 +1316,8 @@ mr_token_sign_hashing(mr_token *t, const char *label, size_t digest_len, const u
 	int r = MR_E_INTERNAL;
 	key_entry *k;
 	CK_MECHANISM mech = { CKM_VENDOR_DEFINED, NULL, 0 };
-	CK_BYTE *copy = NULL, out[SIG_MAX];
-	CK_ULONG out_len = sizeof(out);
+	CK_BYTE *copy = NULL;
 	size_t want, slot = digest_len == 32 ? 0 : 1;
-	CK_RV rv;
 
 	if (data == NULL || sig == NULL || sig_len == NULL || done == NULL ||
 	    (digest_len != 32 && digest_len != 48) || n > 0xffffffffu) {
@@ -1347,25 +1351,8 @@ mr_token_sign_hashing(mr_token *t, const char *label, size_t digest_len, const u
 		goto out;
 	}
 	memcpy(copy, data, n);
-	if ((rv = t->f->C_SignInit(t->session, &mech, k->priv)) != CKR_OK) {
-		if (rv == CKR_KEY_HANDLE_INVALID || rv == CKR_OBJECT_HANDLE_INVALID)
-			cache_drop(t, k);
-		r = mr_token_rv_diag(d, "C_SignInit", rv);
-		goto out;
-	}
-	if ((rv = t->f->C_Sign(t->session, copy, (CK_ULONG)n, out, &out_len)) != CKR_OK) {
-		r = mr_token_rv_diag(d, "C_Sign", rv);
-		goto out;
-	}
-	if (out_len != want) {
-		r = mr_diag_set(d, MR_E_TOKEN, "C_Sign: %lu bytes from a %s key, expected %zu",
-		    (unsigned long)out_len, mr_key_type_name(k->type), want);
-		goto out;
-	}
-	memcpy(sig, out, want);
-	*sig_len = want;
-	*done = 1;
-	r = MR_OK;
+	if ((r = sign_once(t, k, &mech, copy, n, want, sig, sig_len, d)) == MR_OK)
+		*done = 1;
 out:
 	free(copy);
 	return r;
