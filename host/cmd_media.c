@@ -30,6 +30,7 @@
 #include "mr_lint.h"
 #include "mr_media.h"
 #include "mr_pem.h"
+#include "mr_pubkey.h"
 #include "mr_record.h"
 #include "progress.h"
 #include "workspace.h"
@@ -80,8 +81,13 @@ export_one(const mr_host_opts *o, const char *media, const char *name, mr_file_g
 		return mr_diag_set(d, MR_E_IO, "%s: cannot create", path);
 	if (mr_ws_path(o, name, "csr.pem", path, sizeof(path)) != MR_OK)
 		return mr_diag_set(d, MR_E_ARG, "invalid cluster name '%s'", name);
-	/* Only a request that parses and verifies goes on the stick. */
-	if ((r = mr_ws_read_csr(path, der, sizeof(der), &der_len, &csr, d)) != MR_OK)
+	/* Only a request that parses and verifies goes on the stick. Each
+	 * brings its own key: wolfSSL's point cache would keep an entry
+	 * (hundreds of KiB) for each, and a fleet's export would grow to the
+	 * cache's limit (16.5 MiB for 150 clusters), so it goes each time. */
+	r = mr_ws_read_csr(path, der, sizeof(der), &der_len, &csr, d);
+	mr_sig_release_cache();
+	if (r != MR_OK)
 		return r;
 	if ((r = mr_file_read(path, MR_MEDIA_MAX_FILE, &pem, &len, d)) != MR_OK)
 		return r;

@@ -7,7 +7,6 @@
 #include "mr_cluster.h"
 #include "mr_fileio.h"
 #include "mr_pem.h"
-#include "mr_pubkey.h"
 #include "workspace.h"
 
 int
@@ -54,14 +53,11 @@ mr_ws_read_csr(const char *path, uint8_t *der, size_t cap, size_t *len, mr_csr *
 
 	if ((r = read_pem(path, "CERTIFICATE REQUEST", der, cap, len, d)) != MR_OK)
 		return r;
-	r = mr_csr_parse(der, *len, c, d);
-	/* Each request brings its own key: wolfSSL's point cache would keep
-	 * an entry (hundreds of KiB) for each of them, so a fleet-sized walk
-	 * would grow to its limit. Nothing is gained by keeping them. */
-	mr_sig_release_cache();
-	if (r != MR_OK)
+	if ((r = mr_csr_parse(der, *len, c, d)) != MR_OK) {
 		mr_diag_prefix(d, "%s", path);
-	return r;
+		return r;
+	}
+	return MR_OK;
 }
 
 int
