@@ -8,19 +8,6 @@
 # shellcheck source=lib/appliance_env.sh
 . "$MESHROOT_SRC/tests/integration/lib/appliance_env.sh"
 
-# expect RC LINE CMD...: CMD exits with exactly RC and prints exactly LINE
-# (a whole line, compared as a fixed string) on stdout or stderr.
-expect() {
-	local want=$1 line=$2 rc
-	shift 2
-	set +e
-	"$@" >"$T/out" 2>&1
-	rc=$?
-	set -e
-	if grep -qE 'Sanitizer|runtime error:' "$T/out"; then cat "$T/out"; fail "$*: sanitizer report"; fi
-	[ "$rc" -eq "$want" ] || { cat "$T/out"; fail "$*: exit $rc, expected $want"; }
-	grep -qxF -- "$line" "$T/out" || { cat "$T/out"; fail "$*: no line '$line'"; }
-}
 appf() { "$APPLIANCE" --state "$T/state" --token meshroot-test "$@"; }
 
 ceremony
@@ -31,13 +18,13 @@ host media export --to "$T/media" >/dev/null 2>&1
 # --- 1. PIN files others can read or write are refused, as ssh refuses keys.
 cp "$T/user.pin" "$T/p644"
 chmod 644 "$T/p644"
-expect 3 "error: PIN file $T/p644 is readable by others (mode 0644); chmod 600 $T/p644" \
+expect_line 3 "error: PIN file $T/p644 is readable by others (mode 0644); chmod 600 $T/p644" \
 	appf --pin-file "$T/p644" sign --media "$T/media" --yes
 cp "$T/user.pin" "$T/p620"
 chmod 620 "$T/p620"
-expect 3 "error: PIN file $T/p620 is writable by others (mode 0620); chmod 600 $T/p620" \
+expect_line 3 "error: PIN file $T/p620 is writable by others (mode 0620); chmod 600 $T/p620" \
 	appf --pin-file "$T/p620" sign --media "$T/media" --yes
-expect 3 "error: PIN file $T/nopin: No such file or directory" \
+expect_line 3 "error: PIN file $T/nopin: No such file or directory" \
 	appf --pin-file "$T/nopin" sign --media "$T/media" --yes
 [ "$(grep -c 'event=login' "$T/state/audit.log")" = 1 ] || fail "a refused PIN file reached the token"
 
@@ -46,21 +33,21 @@ expect 3 "error: PIN file $T/nopin: No such file or directory" \
 # FINAL_TRY or LOCKED: token_pin_retries.sh covers those through p11fault).
 echo 9999 >"$T/bad.pin"
 chmod 600 "$T/bad.pin"
-expect 5 "error: wrong PIN for token meshroot-test: few tries left (C_Login: CKR_PIN_INCORRECT)" \
+expect_line 5 "error: wrong PIN for token meshroot-test: few tries left (C_Login: CKR_PIN_INCORRECT)" \
 	appf --pin-file "$T/bad.pin" sign --media "$T/media" --yes
-[ "$(grep -c '^error:' "$T/out")" = 1 ] || { cat "$T/out"; fail "wrong PIN: not one error line"; }
+[ "$(grep -c '^error:' "$T/expect.out")" = 1 ] || { cat "$T/expect.out"; fail "wrong PIN: not one error line"; }
 # The next run warns before its login, and a good login clears the state.
-expect 0 "warning: token meshroot-test: few tries left: a wrong PIN was given since the last good login" \
+expect_line 0 "warning: token meshroot-test: few tries left: a wrong PIN was given since the last good login" \
 	app status
 app status >"$T/out" 2>&1 || fail "status after a good login: $(cat "$T/out")"
 if grep -q 'warning:' "$T/out"; then fail "the warning outlived a good login: $(cat "$T/out")"; fi
 
 # --- 3. Media: not mounted, not ours (before the token is touched).
 mkdir "$T/empty"
-expect 3 "error: $T/nomedia: not mounted (no such directory)" app sign --media "$T/nomedia" --yes
-expect 3 "error: $T/empty: not a meshroot medium (no meshroot/ directory)" app sign --media "$T/empty" --yes
-expect 3 "error: $T/nomedia: not mounted (no such directory)" host media import --from "$T/nomedia"
-expect 3 "error: $T/empty: not a meshroot medium (no meshroot/ directory)" host media import --from "$T/empty"
+expect_line 3 "error: $T/nomedia: not mounted (no such directory)" app sign --media "$T/nomedia" --yes
+expect_line 3 "error: $T/empty: not a meshroot medium (no meshroot/ directory)" app sign --media "$T/empty" --yes
+expect_line 3 "error: $T/nomedia: not mounted (no such directory)" host media import --from "$T/nomedia"
+expect_line 3 "error: $T/empty: not a meshroot medium (no meshroot/ directory)" host media import --from "$T/empty"
 [ ! -e "$T/nomedia" ] || fail "sign or import created the missing medium"
 
 # --- 5 (appliance side). A request named like an option is skipped.
@@ -70,32 +57,32 @@ cp "$T/media/meshroot/requests/alpha.csr" "$T/media/meshroot/requests/-x.csr"
 printf '\0\5\26\7' >"$T/media/meshroot/requests/._alpha.csr"
 printf 'x' >"$T/media/meshroot/requests/.DS_Store"
 printf 'x' >"$T/media/meshroot/requests/Thumbs.db"
-expect 3 "note: ignored 3 macOS/Windows metadata files (._*, .DS_Store, Thumbs.db, desktop.ini)" \
+expect_line 3 "note: ignored 3 macOS/Windows metadata files (._*, .DS_Store, Thumbs.db, desktop.ini)" \
 	app sign --media "$T/media" --yes
-[ "$(grep -c '^note: ignored' "$T/out")" = 1 ] || { cat "$T/out"; fail "not one note line"; }
-grep -qxF 'request -x.csr: skipped: unexpected file name (want <cluster>.csr, cluster [a-z0-9-]{1,63}, not starting with -)' "$T/out" ||
-	{ cat "$T/out"; fail "-x.csr not skipped"; }
-grep -qxF 'summary: 2 signed, 0 answered from earlier runs, 0 refused, 1 skipped' "$T/out" ||
-	{ cat "$T/out"; fail "metadata files counted as skipped"; }
+[ "$(grep -c '^note: ignored' "$T/expect.out")" = 1 ] || { cat "$T/expect.out"; fail "not one note line"; }
+grep -qxF 'request -x.csr: skipped: unexpected file name (want <cluster>.csr, cluster [a-z0-9-]{1,63}, not starting with -)' "$T/expect.out" ||
+	{ cat "$T/expect.out"; fail "-x.csr not skipped"; }
+grep -qxF 'summary: 2 signed, 0 answered from earlier runs, 0 refused, 1 skipped' "$T/expect.out" ||
+	{ cat "$T/expect.out"; fail "metadata files counted as skipped"; }
 rm "$T/media/meshroot/requests/-x.csr"
 printf '\0\5\26\7' >"$T/media/meshroot/answers/._alpha.pem"
 
 # --- 6. media import: the first takes both, then nothing, with the reason.
-expect 0 "note: ignored 1 macOS/Windows metadata file (._*, .DS_Store, Thumbs.db, desktop.ini)" \
+expect_line 0 "note: ignored 1 macOS/Windows metadata file (._*, .DS_Store, Thumbs.db, desktop.ini)" \
 	host media import --from "$T/media"
-grep -qxF '2 certificate(s) imported' "$T/out" || { cat "$T/out"; fail "first import"; }
-expect 8 "error: nothing to import: every cluster's certificate is already imported (2 cluster(s))" \
+grep -qxF '2 certificate(s) imported' "$T/expect.out" || { cat "$T/expect.out"; fail "first import"; }
+expect_line 8 "error: nothing to import: every cluster's certificate is already imported (2 cluster(s))" \
 	host media import --from "$T/media"
 host cluster new charlie >/dev/null
-expect 8 "error: nothing to import: no answer on $T/media for the 1 waiting cluster(s); its 2 other answer(s) are already imported" \
+expect_line 8 "error: nothing to import: no answer on $T/media for the 1 waiting cluster(s); its 2 other answer(s) are already imported" \
 	host media import --from "$T/media"
 mkdir -p "$T/fresh/meshroot"
 cp "$T/media/meshroot/root-cert.pem" "$T/fresh/meshroot/"
-expect 8 "error: nothing to import: no answer on $T/fresh for the 1 waiting cluster(s) (has the appliance run \`sign --media\` on it?)" \
+expect_line 8 "error: nothing to import: no answer on $T/fresh for the 1 waiting cluster(s) (has the appliance run \`sign --media\` on it?)" \
 	host media import --from "$T/fresh"
 
 # --- 5. Cluster names must not start with '-'.
-expect 2 'error: cluster name "-x" must not start with "-"' host cluster new -- -x
+expect_line 2 'error: cluster name "-x" must not start with "-"' host cluster new -- -x
 [ ! -e "$T/ws/clusters/-x" ] || fail "cluster -x was made"
 
 # --- 7. On a terminal, no message shares a line with the progress meter.
@@ -133,17 +120,17 @@ else
 fi
 
 # --- 8. status checks the token it is given.
-expect 5 'error: no token labelled "nosuch" (found: meshroot-test)' \
+expect_line 5 'error: no token labelled "nosuch" (found: meshroot-test)' \
 	"$APPLIANCE" --state "$T/state" --token nosuch --pin-file "$T/user.pin" status
-expect 3 "error: PIN file $T/nopin: No such file or directory" \
+expect_line 3 "error: PIN file $T/nopin: No such file or directory" \
 	appf --pin-file "$T/nopin" status
-expect 5 "error: wrong PIN for token meshroot-test: few tries left (C_Login: CKR_PIN_INCORRECT)" \
+expect_line 5 "error: wrong PIN for token meshroot-test: few tries left (C_Login: CKR_PIN_INCORRECT)" \
 	appf --pin-file "$T/bad.pin" status
-expect 0 "root key:  meshroot-root in the token, ec-p384, matches root-cert.pem" app status
-grep -qxF "login:     the PIN opens token meshroot-test" "$T/out" || { cat "$T/out"; fail "status: no login line"; }
-grep -Eqx "token:     meshroot-test \(serial [0-9a-f]+\), module .*" "$T/out" || { cat "$T/out"; fail "status: no token line"; }
-expect 0 "root key:  not checked (it needs a login: --pin-file)" appf status
+expect_line 0 "root key:  meshroot-root in the token, ec-p384, matches root-cert.pem" app status
+grep -qxF "login:     the PIN opens token meshroot-test" "$T/expect.out" || { cat "$T/expect.out"; fail "status: no login line"; }
+grep -Eqx "token:     meshroot-test \(serial [0-9a-f]+\), module .*" "$T/expect.out" || { cat "$T/expect.out"; fail "status: no token line"; }
+expect_line 0 "root key:  not checked (it needs a login: --pin-file)" appf status
 # Without a token named, status reads the state dir only, as before.
-expect 0 "custody:   off (the token's own PIN)" "$APPLIANCE" --state "$T/state" status
-if grep -q '^token:' "$T/out"; then fail "status without --token looked at a token"; fi
+expect_line 0 "custody:   off (the token's own PIN)" "$APPLIANCE" --state "$T/state" status
+if grep -q '^token:' "$T/expect.out"; then fail "status without --token looked at a token"; fi
 echo "PASS: messages"

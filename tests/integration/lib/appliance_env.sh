@@ -40,13 +40,12 @@ ceremony() {
 # test as skipped, never as passed.
 skip() { echo "SKIP: $*"; exit 77; }
 
-# expect_fail RC PATTERN CMD...: CMD must exit with exactly RC and print a
-# line matching PATTERN (grep basic regex, e.g. '^error: .*never issued');
-# a crash, a sanitizer report or another failure never passes. CMD's
-# stdout and stderr are left in $T/expect.out.
-expect_fail() {
-  local want=$1 pattern=$2 rc
-  shift 2
+# expect_rc RC CMD...: CMD must exit with exactly RC, with no sanitizer
+# report; its stdout and stderr are left in $T/expect.out. The core of
+# expect_fail and expect_line.
+expect_rc() {
+  local want=$1 rc
+  shift
   set +e
   "$@" >"$T/expect.out" 2>&1
   rc=$?
@@ -55,5 +54,22 @@ expect_fail() {
     cat "$T/expect.out"; fail "$*: sanitizer report"
   fi
   [ "$rc" -eq "$want" ] || { cat "$T/expect.out"; fail "$*: exit $rc, expected $want"; }
-  grep -q -- "$pattern" "$T/expect.out" || { cat "$T/expect.out"; fail "$*: no line matching '$pattern'"; }
+}
+
+# expect_fail RC PATTERN CMD...: CMD must exit with exactly RC and print a
+# line matching PATTERN (grep basic regex, e.g. '^error: .*never issued');
+# a crash, a sanitizer report or another failure never passes. CMD's
+# stdout and stderr are left in $T/expect.out.
+expect_fail() {
+  local pattern=$2
+  expect_rc "$1" "${@:3}"
+  grep -q -- "$pattern" "$T/expect.out" || { cat "$T/expect.out"; fail "${*:3}: no line matching '$pattern'"; }
+}
+
+# expect_line RC LINE CMD...: as expect_fail, with LINE a whole line
+# compared as a fixed string (messages quoted in the docs, brackets and all).
+expect_line() {
+  local line=$2
+  expect_rc "$1" "${@:3}"
+  grep -qxF -- "$line" "$T/expect.out" || { cat "$T/expect.out"; fail "${*:3}: no line '$line'"; }
 }
