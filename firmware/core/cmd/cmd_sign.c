@@ -75,21 +75,6 @@ typedef struct {
 
 static json_object *jdoc; /* --json: the summary document */
 
-static void
-say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void
-say(const char *fmt, ...)
-{
-	char line[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	board_console_write(line);
-}
-
 static int
 audit_decision(mr_app *app, const char *event, const mr_request *rq, const char *by,
     const char *batch_hash, const char *reason, mr_diag *d)
@@ -202,7 +187,7 @@ take(batch *b, entry *e, mr_diag *d)
 	} else if (fresh) {
 		mr_progress_pause(&b->prog);
 		mr_request_describe(app, &e->rq, text, sizeof(text));
-		say("\nrequest %s:\n%s", it->name, text);
+		mr_console_say("\nrequest %s:\n%s", it->name, text);
 		if (mr_app_confirm(app, "Approve this intermediate CA?", "yes") != MR_OK) {
 			if ((r = audit_decision(app, "refuse", &e->rq, "operator", NULL, "declined", d)) != MR_OK)
 				return r;
@@ -322,10 +307,10 @@ release(batch *b, mr_diag *d)
 		entry *e = &b->e[i];
 		const mr_issue_item *is = e->kind == E_ISSUE ? &b->iss[e->slot] : NULL;
 		if (e->kind == E_SKIP) {
-			say("request %s: skipped: %s\n", e->item.name, e->item.why);
+			mr_console_say("request %s: skipped: %s\n", e->item.name, e->item.why);
 			b->bc.skipped++;
 		} else if (e->kind == E_REFUSE) {
-			say("request %s: %s%s\n", e->item.name,
+			mr_console_say("request %s: %s%s\n", e->item.name,
 			    strcmp(e->why, "declined by the operator") == 0 ? "" : "refused: ", e->why);
 			b->bc.refused++;
 		} else if (is->err != MR_OK) {
@@ -337,12 +322,12 @@ release(batch *b, mr_diag *d)
 				told = 1;
 			}
 		} else if (is->is.already_issued) {
-			say("request %s: already issued as serial %s; answer rewritten, nothing signed\n",
+			mr_console_say("request %s: already issued as serial %s; answer rewritten, nothing signed\n",
 			    e->item.name, is->is.serial);
 			b->bc.signed_before++;
 		} else {
 			mr_crashpoint("after-answer");
-			say("request %s: issued serial %s\n", e->item.name, is->is.serial);
+			mr_console_say("request %s: issued serial %s\n", e->item.name, is->is.serial);
 			b->bc.signed_new++;
 		}
 		answered++;
@@ -460,7 +445,7 @@ sign_media(mr_app *app, const char *media, mr_ps *ps, int review)
 	if ((r = mr_media_sweep_temps(media, &stale, &d)) != MR_OK)
 		return mr_fail(r, &d);
 	if (stale > 0)
-		say("media %s: removed %zu temporary file(s) left by an interrupted run\n", media,
+		mr_console_say("media %s: removed %zu temporary file(s) left by an interrupted run\n", media,
 		    stale);
 	if ((b = calloc(1, sizeof(*b))) == NULL)
 		return mr_fail(mr_diag_set(&d, MR_E_NOMEM, "out of memory"), &d);
@@ -473,7 +458,7 @@ sign_media(mr_app *app, const char *media, mr_ps *ps, int review)
 	b->app = app;
 	b->media = media;
 	b->review = review;
-	say("media %s: %zu request file(s)\n", media, n);
+	mr_console_say("media %s: %zu request file(s)\n", media, n);
 	if (ps->ignored > 0) {
 		char note[160];
 		mr_media_ignored_note(ps->ignored, note, sizeof(note));
@@ -541,7 +526,7 @@ sign_media(mr_app *app, const char *media, mr_ps *ps, int review)
 	mr_audit_defer(&app->audit, 0);
 	mr_db_defer(&app->db, 0);
 	mr_progress_end(&b->prog);
-	say("summary: %u signed, %u answered from earlier runs, %u refused, %u skipped\n",
+	mr_console_say("summary: %u signed, %u answered from earlier runs, %u refused, %u skipped\n",
 	    b->bc.signed_new, b->bc.signed_before, b->bc.refused, b->bc.skipped);
 	mr_json_put_int(jdoc, "requests", (long long)n);
 	mr_json_put_int(jdoc, "signed", b->bc.signed_new);

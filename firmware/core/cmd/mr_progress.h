@@ -37,4 +37,8 @@ void mr_progress_end(mr_progress *p);
  * paused and stdout flushed first. */
 void mr_progress_stderr(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* printf to the operator's console (board_console_write), as is: a line
+ * of up to 2 KiB (longer is cut). */
+void mr_console_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 #endif

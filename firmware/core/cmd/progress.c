@@ -88,6 +88,18 @@ mr_progress_end(mr_progress *p)
 }
 
 void
+mr_console_say(const char *fmt, ...)
+{
+	char line[2048];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	board_console_write(line);
+}
+
+void
 mr_progress_stderr(const char *fmt, ...)
 {
 	va_list ap;

@@ -12,20 +12,7 @@
 #include "board_api.h"
 #include "mr_commands.h"
 #include "mr_der.h"
-
-static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void
-say(const char *fmt, ...)
-{
-	char line[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	board_console_write(line);
-}
+#include "mr_progress.h"
 
 int
 mr_status_token(mr_app *app, mr_diag *d)
@@ -41,23 +28,23 @@ mr_status_token(mr_app *app, mr_diag *d)
 	if ((r = mr_token_open(&app->tok, app->module, app->token, d)) != MR_OK ||
 	    (r = mr_token_info(app->tok, label, serial, d)) != MR_OK)
 		goto out;
-	say("token:     %s (serial %s), module %s\n", label, serial, app->module);
+	mr_console_say("token:     %s (serial %s), module %s\n", label, serial, app->module);
 	if ((r = mr_token_pin_status(app->tok, &st, d)) != MR_OK)
 		goto out;
 	words = mr_token_pin_words(st);
-	say("token PIN: %s%s\n", words != NULL ? words : "no retry warning from the token",
+	mr_console_say("token PIN: %s%s\n", words != NULL ? words : "no retry warning from the token",
 	    (st & MR_TOKEN_PIN_TO_BE_CHANGED) != 0 ? "; the token wants it changed" : "");
 	if (app->pin_file == NULL && app->shares_from == NULL) {
 		/* Finding the root key means finding its private half: that
 		 * needs a login, and a login needs the PIN. */
-		say("root key:  not checked (it needs a login: --pin-file)\n");
+		mr_console_say("root key:  not checked (it needs a login: --pin-file)\n");
 		r = MR_OK;
 		goto out;
 	}
 	if ((r = mr_app_read_pin(app, pin, sizeof(pin), &pin_len, d)) != MR_OK ||
 	    (r = mr_app_login(app, pin, pin_len, d)) != MR_OK)
 		goto out;
-	say("login:     the PIN opens token %s\n", label);
+	mr_console_say("login:     the PIN opens token %s\n", label);
 	r = mr_token_public_key(app->tok, app->cfg.root_key_label, spki, sizeof(spki), &spki_len,
 	    &type, d);
 	if (r != MR_OK) {
@@ -75,7 +62,7 @@ mr_status_token(mr_app *app, mr_diag *d)
 		    app->cfg.root_key_label);
 		goto out;
 	}
-	say("root key:  %s in the token, %s, matches root-cert.pem\n", app->cfg.root_key_label,
+	mr_console_say("root key:  %s in the token, %s, matches root-cert.pem\n", app->cfg.root_key_label,
 	    mr_key_type_name(type));
 	r = MR_OK;
 out:

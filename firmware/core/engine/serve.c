@@ -12,6 +12,7 @@
 #include "mr_cluster.h"
 #include "mr_csr.h"
 #include "mr_fingerprint.h"
+#include "mr_progress.h"
 #include "mr_serve.h"
 
 #define AUDIT_CHUNK 60000u
@@ -25,21 +26,6 @@ now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void
-say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void
-say(const char *fmt, ...)
-{
-	char line[2048];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	board_console_write(line);
 }
 
 static const char *
@@ -271,7 +257,7 @@ submit_one(mr_server *s, const mr_serve_csr *c, mr_link_result *res)
 	if (r != MR_OK) {
 		free(copy);
 		const char *why = mr_diag_text(&d, r);
-		say("request %s via %s: refused: %s\n", c->cluster, s->via, why);
+		mr_console_say("request %s via %s: refused: %s\n", c->cluster, s->via, why);
 		if (audit_refusal(s, c->cluster, hex, NULL, why) != MR_OK)
 			return MR_E_AUDIT;
 		if (it == NULL && (it = take_slot(s)) == NULL)
@@ -306,7 +292,7 @@ submit_one(mr_server *s, const mr_serve_csr *c, mr_link_result *res)
 	res->state = MR_RS_PENDING;
 	/* With auto approval the progress line says it (mr_serve_progress). */
 	if (s->mode != MR_APPROVE_AUTO)
-		say("request %s via %s: queued for approval (%zu waiting)\n", c->cluster, s->via,
+		mr_console_say("request %s via %s: queued for approval (%zu waiting)\n", c->cluster, s->via,
 		    mr_serve_pending(s));
 	return MR_OK;
 }
@@ -732,7 +718,7 @@ stop(mr_server *s, int err, const mr_diag *d)
 static int
 decline(mr_server *s, mr_serve_item *it, const char *by)
 {
-	say("request %s: declined (%s)\n", it->rq.cluster, by);
+	mr_console_say("request %s: declined (%s)\n", it->rq.cluster, by);
 	if (audit_refusal(s, it->rq.cluster, it->rq.csr_hash_hex, by, "declined by the operator") !=
 	    MR_OK)
 		return MR_E_AUDIT;
@@ -783,7 +769,7 @@ mr_serve_issue_group(mr_server *s, mr_serve_item **its, size_t n, const char *by
 		int e = v[i].err;
 		if (e == MR_E_POLICY || e == MR_E_LINT) {
 			/* The window audited the refusal. */
-			say("request %s: refused: %s\n", it->rq.cluster, mr_diag_text(&v[i].diag, e));
+			mr_console_say("request %s: refused: %s\n", it->rq.cluster, mr_diag_text(&v[i].diag, e));
 			finish(it, MR_RS_REFUSED, mr_diag_text(&v[i].diag, e));
 			s->refused++;
 		} else if (e != MR_OK || r == MR_E_AUDIT) {
@@ -792,7 +778,7 @@ mr_serve_issue_group(mr_server *s, mr_serve_item **its, size_t n, const char *by
 			/* Every one on the console, but with auto approval the
 			 * progress line counts them. */
 			if (s->mode != MR_APPROVE_AUTO || v[i].is.already_issued)
-				say("request %s: issued serial %s%s\n", it->rq.cluster, v[i].is.serial,
+				mr_console_say("request %s: issued serial %s%s\n", it->rq.cluster, v[i].is.serial,
 				    v[i].is.already_issued ? " (issued before; nothing signed)" : "");
 			/* Still PENDING: ISSUED only after the checkpoint below,
 			 * and nothing of this group leaves before (RESULT is
@@ -861,7 +847,7 @@ mr_serve_progress(mr_server *s, int force)
 	if (!force && t - s->said < PROGRESS_S)
 		return;
 	rate = t > s->started ? (double)(s->issued + s->refused) / (t - s->started) : 0;
-	say("serve: %u issued, %u refused, %zu waiting (%.1f/s)\n", s->issued, s->refused,
+	mr_console_say("serve: %u issued, %u refused, %zu waiting (%.1f/s)\n", s->issued, s->refused,
 	    mr_serve_pending(s), rate);
 	s->said = t;
 	s->said_issued = s->issued;
@@ -913,11 +899,11 @@ mr_serve_step(mr_server *s, int timeout_ms)
 		return MR_OK;
 	if (!it->shown) {
 		mr_request_describe(s->app, &it->rq, text, sizeof(text));
-		say("\nrequest %s (via %s):\n%s", it->rq.cluster, s->via, text);
+		mr_console_say("\nrequest %s (via %s):\n%s", it->rq.cluster, s->via, text);
 		if (s->mode == MR_APPROVE_CONSOLE)
-			say("Approve this intermediate CA? Type 'yes' to continue: ");
+			mr_console_say("Approve this intermediate CA? Type 'yes' to continue: ");
 		else if (s->mode == MR_APPROVE_BUTTON)
-			say("Press the approve button to sign it (the refuse button declines).\n");
+			mr_console_say("Press the approve button to sign it (the refuse button declines).\n");
 		it->shown = 1;
 	}
 	switch (s->mode) {
