@@ -59,17 +59,25 @@ if pkcs11-tool --module "$REAL_MODULE" --token-label meshroot-test --login --pin
 fi
 
 # A mistyped share: one word replaced by another valid word of the same
-# list (word 12 of share 2; the PGP lists alternate by position) is caught
-# by the checksum and named, before any login: the spy log has no C_Login.
+# list (the PGP lists alternate by position, so share 3's word at the same
+# position is one) is caught by the checksum and named, before any login:
+# the spy log has no C_Login. Words 8-23 carry the share bytes; with a
+# threshold of 2 a byte is the same in every share when its coefficient is
+# zero (1 in 256), so take the first position where shares 2 and 3 differ.
 shares "$T/s" 1 2
-word=$(grep -v '^#' "$T/s/share-2.txt" | tr -s ' \n' '\n\n' | sed -n 12p)
-other=$(grep -v '^#' "$T/shares/share-3.txt" | tr -s ' \n' '\n\n' | sed -n 12p)
-[ "$word" != "$other" ] || other=$(grep -v '^#' "$T/shares/share-1.txt" | tr -s ' \n' '\n\n' | sed -n 12p)
-[ "$word" != "$other" ] || fail "test setup: no different word at position 12"
-awk -v w="$word" -v o="$other" 'BEGIN{done=0} /^#/ {print; next}
-	{ for (i = 1; i <= NF; i++) { n++; if (n == 12 && $i == w) $i = o } print }' \
+share_words() { grep -v '^#' "$1" | tr -s ' \n' '\n\n' | sed '/^$/d'; }
+pos=''
+for p in $(seq 8 23); do
+	word=$(share_words "$T/s/share-2.txt" | sed -n "${p}p")
+	other=$(share_words "$T/shares/share-3.txt" | sed -n "${p}p")
+	if [ "$word" != "$other" ]; then pos=$p; break; fi
+done
+[ -n "$pos" ] || fail "test setup: shares 2 and 3 agree in every share word"
+awk -v w="$word" -v o="$other" -v pos="$pos" '/^#/ {print; next}
+	{ for (i = 1; i <= NF; i++) { n++; if (n == pos && $i == w) $i = o } print }' \
 	"$T/s/share-2.txt" >"$T/s/share-2.tmp" && mv "$T/s/share-2.tmp" "$T/s/share-2.txt" &&
 	chmod 600 "$T/s/share-2.txt"
+cmp -s "$T/s/share-2.txt" "$T/shares/share-2.txt" && fail "test setup: word $pos of share 2 was not replaced"
 before_fail=$(failed_logins); before_ok=$(logins)
 if PKCS11SPY="$REAL_MODULE" PKCS11SPY_OUTPUT="$T/spy.log" \
 	split --module "$SPY" --shares-from "$T/s" crl >"$T/bad.out" 2>&1; then
