@@ -6,6 +6,7 @@
  * module reference counts below are not locked.
  */
 #include <dlfcn.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,6 +62,12 @@ struct mr_token {
 	int login_owned; /* our C_Login did it, so our close may C_Logout */
 	key_entry keys[KEY_CACHE_MAX];
 	size_t nkeys;
+	/* A batch signs on one thread while another draws serials and signs
+	 * checkpoints: one session, one operation at a time (a session
+	 * cannot interleave C_SignInit/C_Sign of two callers), and the key
+	 * cache is shared. */
+	pthread_mutex_t lock;
+	int lock_made;
 };
 
 /*
@@ -262,6 +269,11 @@ mr_token_open_args(mr_token **out, const char *module_path, const char *module_a
 		r = MR_E_NOMEM;
 		goto out;
 	}
+	if (pthread_mutex_init(&t->lock, NULL) != 0) {
+		r = mr_diag_set(d, MR_E_NOMEM, "cannot make the token's lock");
+		goto out;
+	}
+	t->lock_made = 1;
 	snprintf(t->module, sizeof(t->module), "%s", module_path);
 	if ((t->dl = dlopen(module_path, RTLD_NOW | RTLD_LOCAL)) == NULL) {
 		r = mr_diag_set(d, MR_E_TOKEN, "dlopen: %s", dlerror());
@@ -316,6 +328,8 @@ mr_token_close(mr_token *t)
 	if (t->dl != NULL)
 		dlclose(t->dl);
 	mr_token_mechs_free(&t->mechs);
+	if (t->lock_made)
+		pthread_mutex_destroy(&t->lock);
 	free(t);
 }
 
@@ -1245,8 +1259,8 @@ sign_once(mr_token *t, key_entry *k, CK_MECHANISM *mech, CK_BYTE *in, size_t n, 
 	return MR_OK;
 }
 
-int
-mr_token_sign(mr_token *t, const char *label, const uint8_t *in, size_t in_len, uint8_t *sig,
+static int
+token_sign(mr_token *t, const char *label, const uint8_t *in, size_t in_len, uint8_t *sig,
     size_t cap, size_t *sig_len, mr_diag *d)
 {
 	int r = MR_E_INTERNAL;
@@ -1291,7 +1305,21 @@ out:
 }
 
 int
-mr_token_random(mr_token *t, uint8_t *buf, size_t n, mr_diag *d)
+mr_token_sign(mr_token *t, const char *label, const uint8_t *in, size_t in_len, uint8_t *sig,
+    size_t cap, size_t *sig_len, mr_diag *d)
+{
+	int r;
+
+	if (t == NULL)
+		return token_sign(t, label, in, in_len, sig, cap, sig_len, d);
+	pthread_mutex_lock(&t->lock);
+	r = token_sign(t, label, in, in_len, sig, cap, sig_len, d);
+	pthread_mutex_unlock(&t->lock);
+	return r;
+}
+
+static int
+token_random(mr_token *t, uint8_t *buf, size_t n, mr_diag *d)
 {
 	int r = MR_E_INTERNAL;
 	CK_RV rv;
@@ -1310,7 +1338,20 @@ out:
 }
 
 int
-mr_token_sign_hashing(mr_token *t, const char *label, size_t digest_len, const uint8_t *data,
+mr_token_random(mr_token *t, uint8_t *buf, size_t n, mr_diag *d)
+{
+	int r;
+
+	if (t == NULL)
+		return token_random(t, buf, n, d);
+	pthread_mutex_lock(&t->lock);
+	r = token_random(t, buf, n, d);
+	pthread_mutex_unlock(&t->lock);
+	return r;
+}
+
+static int
+token_sign_hashing(mr_token *t, const char *label, size_t digest_len, const uint8_t *data,
     size_t n, uint8_t *sig, size_t cap, size_t *sig_len, int *done, mr_diag *d)
 {
 	int r = MR_E_INTERNAL;
@@ -1355,5 +1396,19 @@ mr_token_sign_hashing(mr_token *t, const char *label, size_t digest_len, const u
 		*done = 1;
 out:
 	free(copy);
+	return r;
+}
+
+int
+mr_token_sign_hashing(mr_token *t, const char *label, size_t digest_len, const uint8_t *data,
+    size_t n, uint8_t *sig, size_t cap, size_t *sig_len, int *done, mr_diag *d)
+{
+	int r;
+
+	if (t == NULL)
+		return token_sign_hashing(t, label, digest_len, data, n, sig, cap, sig_len, done, d);
+	pthread_mutex_lock(&t->lock);
+	r = token_sign_hashing(t, label, digest_len, data, n, sig, cap, sig_len, done, d);
+	pthread_mutex_unlock(&t->lock);
 	return r;
 }

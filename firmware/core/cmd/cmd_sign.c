@@ -10,12 +10,16 @@
  * this process re-parses every CSR it is handed before it goes further.
  *
  * Requests are taken a window at a time (MR_ISSUE_WINDOW entries): the
- * window is issued with one group commit (mr_issue_window), one audit
- * checkpoint is signed for it, and its answers go to the media with one
- * group commit (mr_file_group). No answer, certificate or refusal, is
- * written before the records it rests on are durable. Memory stays the
- * same whatever the batch size; the parser reads ahead while the token
- * signs.
+ * window is issued with one group commit (mr_issue_begin, _sign_start,
+ * _finish), one audit checkpoint is signed for it, and its answers go to
+ * the media with one group commit (mr_file_group). No answer, certificate
+ * or refusal, is written before the records it rests on are durable.
+ * Memory stays the same whatever the batch size.
+ *
+ * The token is the limit, so it never waits for the rest: while it signs
+ * window N, this thread finishes and answers window N-1, then takes and
+ * begins window N+1, and a checking thread parses window N+2 (the parser
+ * process reads ahead of all of them).
  */
 #include <getopt.h>
 #include <pthread.h>
@@ -56,15 +60,30 @@ typedef struct {
 } entry;
 
 typedef struct {
-	mr_app *app;
-	const char *media;
-	/* Two windows: the token signs one while a thread checks the next. */
-	entry ew[2][MR_ISSUE_WINDOW];
-	size_t nw[2];
-	entry *e;               /* the window being decided and issued */
+	const mr_app *app;
+	entry *e;
+	size_t n;
+} check_job;
+
+/* One window of media entries, and the engine's items for those it
+ * issues. */
+typedef struct {
+	entry e[MR_ISSUE_WINDOW];
 	size_t n;
 	mr_issue_item iss[MR_ISSUE_WINDOW];
 	size_t n_iss;
+	mr_issue_job job;       /* begun: its way through the engine */
+	check_job cj;
+	pthread_t check_th;
+	int checking;           /* check_th runs over e */
+} win;
+
+typedef struct {
+	mr_app *app;
+	const char *media;
+	/* Three windows: one the token signs, one taken and begun (then
+	 * answered) beside it, one read and checked. */
+	win w[3];
 	batch_counts bc;
 	mr_progress prog;
 	int review;             /* --review batch: rv holds the approved table */
@@ -134,12 +153,6 @@ check_entry(const mr_app *app, entry *e)
 	mr_sig_release_cache();
 }
 
-typedef struct {
-	const mr_app *app;
-	entry *e;
-	size_t n;
-} check_job;
-
 static void *
 check_window(void *arg)
 {
@@ -151,11 +164,30 @@ check_window(void *arg)
 	return NULL;
 }
 
+/* The window's entries are checked on a thread of their own (in line if
+ * none starts) while this one goes on. */
+static void
+check_start(batch *b, win *w)
+{
+	w->cj = (check_job){ b->app, w->e, w->n };
+	w->checking = pthread_create(&w->check_th, NULL, check_window, &w->cj) == 0;
+	if (!w->checking)
+		check_window(&w->cj);
+}
+
+static void
+check_wait(win *w)
+{
+	if (w->checking)
+		pthread_join(w->check_th, NULL);
+	w->checking = 0;
+}
+
 /* Takes one checked entry into the window: skips and refusals are
  * audited, a good request is shown and approved (or declined). MR_E_AUDIT
  * stops the batch. */
 static int
-take(batch *b, entry *e, mr_diag *d)
+take(batch *b, win *w, entry *e, mr_diag *d)
 {
 	mr_app *app = b->app;
 	mr_ps_item *it = &e->item;
@@ -197,8 +229,8 @@ take(batch *b, entry *e, mr_diag *d)
 			 NULL, d)) != MR_OK)
 			return r;
 	}
-	e->slot = b->n_iss++;
-	b->iss[e->slot].rq = &e->rq;
+	e->slot = w->n_iss++;
+	w->iss[e->slot].rq = &e->rq;
 	return MR_OK;
 }
 
@@ -206,7 +238,7 @@ take(batch *b, entry *e, mr_diag *d)
  * stale answer of the other kind is removed first, as it would contradict
  * this one. */
 static int
-stage_answer(batch *b, mr_file_group *g, entry *e, mr_diag *d)
+stage_answer(batch *b, const win *w, mr_file_group *g, const entry *e, mr_diag *d)
 {
 	mr_app *app = b->app;
 	const char *cluster = e->kind == E_ISSUE ? e->rq.cluster : e->item.cluster;
@@ -226,7 +258,7 @@ stage_answer(batch *b, mr_file_group *g, entry *e, mr_diag *d)
 			return mr_diag_set(d, MR_E_RANGE, "media path too long");
 		return mr_file_group_stage(g, path, line, strlen(line), 0644, d);
 	}
-	const mr_issued *is = &b->iss[e->slot].is;
+	const mr_issued *is = &w->iss[e->slot].is;
 	if (mr_pem_write("CERTIFICATE", is->der, is->der_len, buf, sizeof(buf), &a) != MR_OK ||
 	    mr_pem_write("CERTIFICATE", app->root_der, app->root_len, buf + a, sizeof(buf) - a,
 		&c) != MR_OK)
@@ -246,10 +278,11 @@ stage_answer(batch *b, mr_file_group *g, entry *e, mr_diag *d)
 	return MR_OK;
 }
 
-/* Issues the window, signs one checkpoint over it and releases its
- * answers. Returns MR_OK, or the failure that stops the batch. */
+/* Finishes the window the token signed, signs one checkpoint over it and
+ * releases its answers. Returns MR_OK, or the failure that stops the
+ * batch. */
 static int
-release(batch *b, mr_diag *d)
+release(batch *b, win *w, mr_diag *d)
 {
 	mr_app *app = b->app;
 	mr_file_group g;
@@ -257,12 +290,12 @@ release(batch *b, mr_diag *d)
 	size_t cp_len = 0, done = 0;
 	int r, fatal = MR_OK, answered = 0, told = 0;
 
-	r = mr_issue_window(app, b->iss, b->n_iss, d);
+	r = mr_issue_finish(&w->job, d);
 	if (r != MR_OK)
 		fatal = r;
 	/* The window's refusals and skips are durable with its records; a
 	 * window without issuance syncs them here. */
-	if (fatal == MR_OK && b->n_iss == 0 && mr_audit_sync(&app->audit, d) != MR_OK) {
+	if (fatal == MR_OK && w->n_iss == 0 && mr_audit_sync(&app->audit, d) != MR_OK) {
 		mr_progress_stderr("error: %s\n", mr_diag_text(d, MR_E_AUDIT));
 		return MR_E_AUDIT;
 	}
@@ -279,19 +312,19 @@ release(batch *b, mr_diag *d)
 	if (mr_path_join(path, sizeof(path), b->media, MR_MEDIA_ANSWERS) != MR_OK ||
 	    mr_mkdirs(path, 0755, d) != MR_OK)
 		r = MR_E_IO;
-	for (size_t i = 0; i < b->n && r == MR_OK; i++) {
-		entry *e = &b->e[i];
+	for (size_t i = 0; i < w->n && r == MR_OK; i++) {
+		entry *e = &w->e[i];
 		if (e->kind == E_SKIP)
 			continue;
-		if (e->kind == E_ISSUE && b->iss[e->slot].err != MR_OK) {
-			int err = b->iss[e->slot].err;
-			const char *why = mr_diag_text(&b->iss[e->slot].diag, err);
+		if (e->kind == E_ISSUE && w->iss[e->slot].err != MR_OK) {
+			int err = w->iss[e->slot].err;
+			const char *why = mr_diag_text(&w->iss[e->slot].diag, err);
 			if (err != MR_E_POLICY && err != MR_E_LINT)
 				continue; /* not decided: the next run takes it again */
 			e->kind = E_REFUSE;
 			snprintf(e->why, sizeof(e->why), "%s", why);
 		}
-		r = stage_answer(b, &g, e, d);
+		r = stage_answer(b, w, &g, e, d);
 	}
 	if (r == MR_OK)
 		r = mr_file_group_commit(&g, &done, d);
@@ -303,9 +336,9 @@ release(batch *b, mr_diag *d)
 		return MR_E_STATE;
 	}
 	mr_progress_pause(&b->prog);
-	for (size_t i = 0; i < b->n; i++) {
-		entry *e = &b->e[i];
-		const mr_issue_item *is = e->kind == E_ISSUE ? &b->iss[e->slot] : NULL;
+	for (size_t i = 0; i < w->n; i++) {
+		entry *e = &w->e[i];
+		const mr_issue_item *is = e->kind == E_ISSUE ? &w->iss[e->slot] : NULL;
 		if (e->kind == E_SKIP) {
 			mr_console_say("request %s: skipped: %s\n", e->item.name, e->item.why);
 			b->bc.skipped++;
@@ -338,18 +371,18 @@ release(batch *b, mr_diag *d)
 	return fatal == MR_OK ? MR_OK : MR_E_STATE;
 }
 
-/* Reads up to one window of entries from the parser into ew[w]. Returns
- * 0 when entries are there to check; *end at the listing's end or when the
+/* Reads up to one window of entries from the parser into w. Returns 0
+ * when entries are there to check; *end at the listing's end or when the
  * parser failed (*failed, reported). */
 static int
-collect(batch *b, mr_ps *ps, size_t w, int *end, int *failed)
+collect(batch *b, mr_ps *ps, win *w, int *end, int *failed)
 {
 	mr_diag d;
 	int r;
 
-	b->nw[w] = 0;
-	while (b->nw[w] < MR_ISSUE_WINDOW) {
-		entry *e = &b->ew[w][b->nw[w]];
+	w->n = 0;
+	while (w->n < MR_ISSUE_WINDOW) {
+		entry *e = &w->e[w->n];
 		mr_diag_clear(&d);
 		if ((r = mr_ps_next(ps, &e->item, &d)) != MR_OK) {
 			mr_progress_pause(&b->prog);
@@ -362,9 +395,36 @@ collect(batch *b, mr_ps *ps, size_t w, int *end, int *failed)
 			*end = 1;
 			break;
 		}
-		b->nw[w]++;
+		w->n++;
 	}
-	return b->nw[w] > 0 ? 0 : -1;
+	return w->n > 0 ? 0 : -1;
+}
+
+/* Whether a request of `w` is also one of `in_flight`, a window the
+ * engine has begun but not finished. */
+static int
+shares_request(const win *in_flight, const win *w)
+{
+	for (size_t i = 0; i < w->n_iss; i++)
+		for (size_t j = 0; j < in_flight->n_iss; j++)
+			if (memcmp(w->iss[i].rq->csr_hash, in_flight->iss[j].rq->csr_hash, 32) == 0)
+				return 1;
+	return 0;
+}
+
+/* A window the batch stopped beside: its signatures are stored and
+ * recorded, not answered (the next run answers them from the records).
+ * The batch has said why it stopped; a failure here has the same cause,
+ * and what it leaves reserved is resolved, and said, at the next start. */
+static void
+finish_unanswered(win *w)
+{
+	mr_diag d;
+
+	mr_diag_clear(&d);
+	mr_issue_sign_wait(&w->job);
+	if (mr_issue_finish(&w->job, &d) != MR_OK)
+		mr_diag_clear(&d);
 }
 
 /* A failure of the confined request parser. Its channel is a socket pair
@@ -410,7 +470,7 @@ sign_media(mr_app *app, const char *media, mr_ps *ps, int review)
 	char path[4096], pem[8192];
 	size_t pem_len;
 	int r, stop = 0, parser_failed = 0, end = 0, rc;
-	size_t cur;
+	win *cur, *signing = NULL;
 
 	mr_diag_clear(&d);
 	/* A stick that is not mounted, or not ours, is said so before the
@@ -475,43 +535,68 @@ sign_media(mr_app *app, const char *media, mr_ps *ps, int review)
 	 * commit, before that window's answers are written. */
 	mr_audit_defer(&app->audit, 1);
 	mr_db_defer(&app->db, 1);
-	cur = 0;
+	cur = &b->w[0];
 	if (collect(b, ps, cur, &end, &parser_failed) == 0)
-		check_window(&(check_job){ app, b->ew[cur], b->nw[cur] });
-	while (!stop && b->nw[cur] > 0) {
-		size_t nxt = 1 - cur;
-		check_job job;
-		pthread_t th;
-		int threaded = 0;
+		check_window(&(check_job){ app, cur->e, cur->n });
+	else
+		cur = NULL;
+	while (!stop && (cur != NULL || signing != NULL)) {
+		win *next = NULL, *done;
 
-		b->e = b->ew[cur];
-		b->n = b->nw[cur];
-		b->n_iss = 0;
-		for (size_t i = 0; i < b->n && !stop; i++) {
-			mr_diag_clear(&d);
-			if ((r = take(b, &b->e[i], &d)) != MR_OK) {
-				mr_progress_pause(&b->prog);
-				mr_progress_stderr("error: %s\n", mr_diag_text(&d, r));
-				stop = 1;
+		/* Window N+1 is taken and begun while the token signs N. */
+		if (cur != NULL) {
+			check_wait(cur);
+			cur->n_iss = 0;
+			for (size_t i = 0; i < cur->n && !stop; i++) {
+				mr_diag_clear(&d);
+				if ((r = take(b, cur, &cur->e[i], &d)) != MR_OK) {
+					mr_progress_pause(&b->prog);
+					mr_progress_stderr("error: %s\n", mr_diag_text(&d, r));
+					stop = 1;
+				}
+			}
+			if (stop)
+				break;
+			/* The same request twice on a stick, in two windows: the
+			 * second is begun once the first is issued, and answered
+			 * from it. */
+			if (signing != NULL && shares_request(signing, cur)) {
+				mr_issue_sign_wait(&signing->job);
+				done = signing;
+				signing = NULL;
+				if (release(b, done, &d) != MR_OK) {
+					stop = 1;
+					break;
+				}
+			}
+			mr_issue_begin(&cur->job, app, cur->iss, cur->n_iss);
+			/* Window N+2 is read and checked meanwhile. */
+			if (!end) {
+				for (size_t i = 0; i < 3 && next == NULL; i++)
+					if (&b->w[i] != cur && &b->w[i] != signing)
+						next = &b->w[i];
+				if (collect(b, ps, next, &end, &parser_failed) == 0)
+					check_start(b, next);
+				else
+					next = NULL;
 			}
 		}
-		if (stop)
-			break;
-		/* The next window is read now and checked while this one is
-		 * signed: the token does not wait for the CSR checks. */
-		b->nw[nxt] = 0;
-		if (!end && collect(b, ps, nxt, &end, &parser_failed) == 0) {
-			job = (check_job){ app, b->ew[nxt], b->nw[nxt] };
-			threaded = pthread_create(&th, NULL, check_window, &job) == 0;
-			if (!threaded)
-				check_window(&job);
-		}
-		if (release(b, &d) != MR_OK)
+		/* The token goes from N to N+1 at once; N is answered while
+		 * it signs. */
+		done = signing;
+		if (done != NULL)
+			mr_issue_sign_wait(&done->job);
+		if (cur != NULL)
+			mr_issue_sign_start(&cur->job);
+		signing = cur;
+		if (done != NULL && release(b, done, &d) != MR_OK)
 			stop = 1;
-		if (threaded)
-			pthread_join(th, NULL);
-		cur = nxt;
+		cur = next;
 	}
+	if (signing != NULL)
+		finish_unanswered(signing);
+	for (size_t i = 0; i < 3; i++)
+		check_wait(&b->w[i]);
 	if (!stop && !parser_failed && (r = mr_ps_finish(ps, &d)) != MR_OK) {
 		mr_progress_stderr("error: %s\n", mr_diag_text(&d, r));
 		parser_failed = 1;

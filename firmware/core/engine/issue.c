@@ -628,12 +628,44 @@ sync_state(mr_app *app, mr_diag *d)
 	return MR_OK;
 }
 
-static int
-window(mr_app *app, mr_issue_item *v, size_t k, time_t now, mr_diag *d)
+/* An item as the caller handed it in: only its request. Its buffers are
+ * written before they are read, so they are not cleared (a window's
+ * untouched pages stay out of the resident set). */
+static void
+item_reset(mr_issue_item *it)
+{
+	it->err = MR_OK;
+	mr_diag_clear(&it->diag);
+	it->is.der_len = 0;
+	it->is.serial[0] = '\0';
+	it->is.already_issued = 0;
+	it->is.audit_index = -1;
+	it->is.record[0] = '\0';
+	it->is.record_len = 0;
+	it->step = ST_NEW;
+	it->dup_of = 0;
+	memset(it->serial, 0, sizeof(it->serial));
+	memset(&it->tbs, 0, sizeof(it->tbs));
+}
+
+/* a. Every request built, linted and reserved; then made durable. */
+void
+mr_issue_begin(mr_issue_job *job, mr_app *app, mr_issue_item *v, size_t k)
 {
 	int r = MR_OK;
 
-	/* a. */
+	memset(job, 0, sizeof(*job));
+	job->app = app;
+	job->v = v;
+	job->now = time(NULL);
+	mr_diag_clear(&job->d);
+	if (k > MR_ISSUE_WINDOW) {
+		job->r = mr_diag_set(&job->d, MR_E_INTERNAL, "window of %zu requests", k);
+		return;
+	}
+	job->k = k;
+	for (size_t i = 0; i < k; i++)
+		item_reset(&v[i]);
 	for (size_t i = 0; i < k && r == MR_OK; i++) {
 		for (size_t j = 0; j < i; j++)
 			if (v[j].step != ST_NEW && v[j].step != ST_DUP &&
@@ -643,13 +675,60 @@ window(mr_app *app, mr_issue_item *v, size_t k, time_t now, mr_diag *d)
 				break;
 			}
 		if (v[i].step == ST_NEW)
-			r = prepare(app, &v[i], now, d);
+			r = prepare(app, &v[i], job->now, &job->d);
 	}
 	if (r == MR_OK)
-		r = sync_state(app, d);
-	/* b. */
-	r = sign_all(app, v, k, now, r, d);
-	if (store(app, v, k, d) != MR_OK && r == MR_OK)
+		r = sync_state(app, &job->d);
+	job->r = r;
+}
+
+/* b. On the signing thread: the token, the items, the read-back. */
+static void *
+sign_main(void *arg)
+{
+	mr_issue_job *job = arg;
+
+	job->r = sign_all(job->app, job->v, job->k, job->now, job->r, &job->d);
+	return NULL;
+}
+
+void
+mr_issue_sign_start(mr_issue_job *job)
+{
+	sigset_t all, old;
+
+	if (job->k == 0 || job->r != MR_OK) {
+		sign_main(job); /* nothing to sign, or only abandons to note */
+		return;
+	}
+	/* Signals stay with the caller's thread (an interrupt is handled
+	 * between windows, never inside a signature). */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	job->threaded = pthread_create(&job->th, NULL, sign_main, job) == 0;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (!job->threaded)
+		sign_main(job);
+}
+
+void
+mr_issue_sign_wait(mr_issue_job *job)
+{
+	if (job->threaded)
+		pthread_join(job->th, NULL);
+	job->threaded = 0;
+}
+
+/* b. (stored) and c. */
+int
+mr_issue_finish(mr_issue_job *job, mr_diag *d)
+{
+	mr_app *app = job->app;
+	mr_issue_item *v = job->v;
+	size_t k = job->k;
+	int r = job->r;
+
+	if (store(app, v, k, &job->d) != MR_OK && r == MR_OK)
 		r = MR_E_STATE;
 	/* c. An audit or database failure stops every later write: recovery
 	 * resolves what is left reserved. */
@@ -664,7 +743,7 @@ window(mr_app *app, mr_issue_item *v, size_t k, time_t now, mr_diag *d)
 				v[i].err = rr;
 				mr_diag_set(&v[i].diag, rr, "%s", mr_diag_text(&e, rr));
 				if (rr == MR_E_AUDIT || rr == MR_E_DB) {
-					r = mr_diag_set(d, rr, "%s", mr_diag_text(&e, rr));
+					r = mr_diag_set(&job->d, rr, "%s", mr_diag_text(&e, rr));
 					break;
 				}
 			} else {
@@ -678,13 +757,13 @@ window(mr_app *app, mr_issue_item *v, size_t k, time_t now, mr_diag *d)
 		v[i].step = ST_DONE;
 		int e = v[i].err == MR_E_CANCELLED ? MR_E_STATE : v[i].err;
 		if (abandon(app, v[i].rq, v[i].is.serial, e, &v[i].diag) == MR_E_AUDIT) {
-			r = mr_diag_set(d, MR_E_AUDIT, "%s", mr_diag_text(&v[i].diag, MR_E_AUDIT));
+			r = mr_diag_set(&job->d, MR_E_AUDIT, "%s", mr_diag_text(&v[i].diag, MR_E_AUDIT));
 			break;
 		}
 	}
 	/* Only now: every kept record durable, or none of it released. */
 	if (r != MR_E_AUDIT && r != MR_E_DB) {
-		int s = sync_state(app, d);
+		int s = sync_state(app, &job->d);
 		if (s != MR_OK)
 			r = s;
 	}
@@ -693,7 +772,7 @@ window(mr_app *app, mr_issue_item *v, size_t k, time_t now, mr_diag *d)
 			v[i].step = ST_DONE;
 			v[i].err = (r == MR_E_AUDIT || r == MR_E_DB) ? r : MR_OK;
 			if (v[i].err != MR_OK)
-				mr_diag_set(&v[i].diag, r, "not released: %s", mr_diag_text(d, r));
+				mr_diag_set(&v[i].diag, r, "not released: %s", mr_diag_text(&job->d, r));
 		} else if (v[i].step == ST_NEW || v[i].step == ST_RESERVED || v[i].step == ST_UNCHECKED ||
 		    v[i].step == ST_SIGNED || v[i].step == ST_ABANDON) {
 			v[i].step = ST_DONE;
@@ -710,29 +789,26 @@ window(mr_app *app, mr_issue_item *v, size_t k, time_t now, mr_diag *d)
 		v[i].is.already_issued = 1;
 		v[i].diag = v[v[i].dup_of].diag;
 	}
+	if (r != MR_OK)
+		mr_diag_set(d, r, "%s", mr_diag_text(&job->d, r));
 	return r;
 }
 
 int
 mr_issue_window(mr_app *app, mr_issue_item *v, size_t k, mr_diag *d)
 {
+	mr_issue_job job;
 	int r;
 
 	if (k > MR_ISSUE_WINDOW)
 		return mr_diag_set(d, MR_E_INTERNAL, "window of %zu requests", k);
-	for (size_t i = 0; i < k; i++) {
-		const mr_request *rq = v[i].rq;
-		memset(&v[i], 0, sizeof(v[i]));
-		v[i].rq = rq;
-		v[i].step = ST_NEW;
-		v[i].is.audit_index = -1;
-		mr_diag_clear(&v[i].diag);
-	}
 	/* A caller that defers across windows (a batch) keeps its setting. */
 	int audit_was = app->audit.defer, db_was = app->db.defer;
 	mr_audit_defer(&app->audit, 1);
 	mr_db_defer(&app->db, 1);
-	r = window(app, v, k, time(NULL), d);
+	mr_issue_begin(&job, app, v, k);
+	sign_main(&job);
+	r = mr_issue_finish(&job, d);
 	mr_audit_defer(&app->audit, audit_was);
 	mr_db_defer(&app->db, db_was);
 	return r;

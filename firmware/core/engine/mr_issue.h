@@ -22,8 +22,10 @@
 #ifndef MR_ISSUE_H
 #define MR_ISSUE_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "mr_app.h"
 #include "mr_csr.h"
@@ -102,6 +104,40 @@ typedef struct {
 } mr_issue_item;
 
 int mr_issue_window(mr_app *app, mr_issue_item *v, size_t k, mr_diag *d) MR_MUST_CHECK;
+
+/*
+ * The same window in three steps, so that a batch keeps the token busy:
+ * while the token signs window N (mr_issue_sign_start: on a thread of its
+ * own), the caller finishes window N-1 (mr_issue_finish: b.'s store and
+ * c.) and releases its answers, then begins window N+1 (mr_issue_begin:
+ * a.). Each window keeps the order above; what the signing thread touches
+ * is the token (its calls are serialised: mr_token.h) and the window's own
+ * items, never the state dir. mr_issue_window is the three in a row.
+ *
+ * The caller defers the state dir's writes (mr_audit_defer, mr_db_defer)
+ * across the pipeline, waits for a window's signing before it finishes
+ * that window or begins another signing, and never has two windows in
+ * flight that share a request hash: a window's duplicate check sees the
+ * database, where a request still being signed is only reserved.
+ */
+typedef struct {
+	mr_app *app;
+	mr_issue_item *v;
+	size_t k;
+	time_t now;
+	int r;                  /* the window's failure so far */
+	mr_diag d;
+	pthread_t th;
+	int threaded;
+} mr_issue_job;
+
+/* a.; a failure is kept in job and stops the window's signing. */
+void mr_issue_begin(mr_issue_job *job, mr_app *app, mr_issue_item *v, size_t k);
+/* b.'s signing and read-back, on a new thread (in line if none starts). */
+void mr_issue_sign_start(mr_issue_job *job);
+void mr_issue_sign_wait(mr_issue_job *job);
+/* The rest of b. and c.; returns what mr_issue_window returns. */
+int mr_issue_finish(mr_issue_job *job, mr_diag *d) MR_MUST_CHECK;
 
 /* Before a batch: the read-back thread (issue.c) builds its tables for
  * the root key now, so that memory does not grow with the first windows
