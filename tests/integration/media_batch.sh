@@ -71,4 +71,22 @@ for n in $SIZES; do
   host audit verify "$T/audit" >/dev/null 2>"$T/verify.err" || { cat "$T/verify.err"; fail "$n: audit verify"; }
   echo "ok: $n requests: $syncs durable steps for $windows window(s)"
 done
+
+# The same request twice on a stick, in two windows: the windows are
+# signed side by side, and the second copy must wait for the first to be
+# issued, then be answered from it (signed once).
+rm -rf "$T/state" "$T/ws" "$T/m"
+cp -a "$T/state.fresh" "$T/state"
+"$FIXTURE" requests "$T/ws" 40 >/dev/null || fail "dup: fixture"
+host media export --to "$T/m" >/dev/null 2>&1 || fail "dup: media export"
+first=$(ls "$T/m/meshroot/requests" | sort | sed -n 1p)
+cp "$T/m/meshroot/requests/$first" "$T/m/meshroot/requests/zz-again.csr"
+app sign --media "$T/m" --yes > "$T/dup.out" 2>&1 || { tail -3 "$T/dup.out"; fail "dup: sign"; }
+grep -qx "summary: 40 signed, 1 answered from earlier runs, 0 refused, 0 skipped" "$T/dup.out" ||
+  { tail -3 "$T/dup.out"; fail "dup: summary"; }
+[ "$(grep -c ' event=issue ' "$T/state/audit.log")" = 40 ] || fail "dup: the same request signed twice"
+a=$(openssl x509 -noout -serial -in "$T/m/meshroot/answers/${first%.csr}.pem")
+b=$(openssl x509 -noout -serial -in "$T/m/meshroot/answers/zz-again.pem")
+[ "$a" = "$b" ] || fail "dup: the two answers differ ($a, $b)"
+echo "ok: a request twice, 32 requests apart: signed once"
 echo PASS
