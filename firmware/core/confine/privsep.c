@@ -1,6 +1,9 @@
 /*
  * The request parser process and the signer's side of its protocol
- * (mr_privsep.h). The parser's half is at the bottom: it never returns.
+ * (mr_privsep.h): the listing's table and states and the parser's work on
+ * the requests directory. Spawning, reading checked messages and reporting
+ * the parser's end are the helper engine's (mr_helper.h). The parser's
+ * half is at the bottom: it never returns.
  */
 #include <errno.h>
 #include <signal.h>

@@ -1,7 +1,10 @@
 /*
- * The link process of `serve --listen` and the signer's side of its
- * protocol (mr_serve_ps.h). The link process's half is at the bottom: it
- * never returns.
+ * The link process of `serve --listen` and `serve --usb` and the signer's
+ * side of its protocol (mr_serve_ps.h): the session's table, the requests
+ * and their answers, and the link process's work on the host's frames.
+ * Spawning, reading checked messages and reporting the link process's end
+ * are the helper engine's (mr_helper.h). The link process's half is at the
+ * bottom: it never returns.
  */
 #include <errno.h>
 #include <signal.h>
