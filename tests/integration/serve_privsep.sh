@@ -72,7 +72,7 @@ check_stop() { # PROBE PATTERN
   [ ! -e "$T/sock" ] || fail "$1: the socket was left behind"
 }
 check_stop syscall "link process (pid [0-9]*) killed by SIGSYS: a system call outside its seccomp allowlist"
-check_stop abort "link process (pid [0-9]*) ended: killed by signal 6"
+check_stop abort "link process (pid [0-9]*) ended early: killed by signal 6"
 check_stop forge "link process (pid [0-9]*) sent SUBMIT outside a session: protocol violation"
 
 # 3. Who the link process is, and that it dies with the signer.

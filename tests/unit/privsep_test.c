@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "helper_msg.h"
 #include "mr_privsep.h"
 
 typedef struct {
@@ -27,12 +28,7 @@ typedef struct {
 static void
 frame(stream *s, uint8_t type, const void *body, size_t len)
 {
-	s->b[s->n++] = type;
-	s->b[s->n++] = 0;
-	s->b[s->n++] = (uint8_t)(len >> 8);
-	s->b[s->n++] = (uint8_t)len;
-	memcpy(s->b + s->n, body, len);
-	s->n += len;
+	helper_msg(s->b, &s->n, type, 0, body, len);
 }
 
 static void
@@ -221,19 +217,23 @@ test_framing(void **state)
 	s.b[1] = 1; /* the reserved byte */
 	expect_violation(&s, "unknown message");
 	s.n = 0;
+	list(&s, 1);
+	s.b[3] = 1; /* the last reserved byte */
+	expect_violation(&s, "unknown message");
+	s.n = 0;
 	frame(&s, 'L', junk, 5);
 	expect_violation(&s, "wrong length");
 	s.n = 0;
 	list(&s, 1);
 	s.n -= 2; /* cut off */
-	expect_violation(&s, "broke a frame");
+	expect_violation(&s, "broke a message");
 	s.n = 0;
 	expect_violation(&s, "ended early"); /* nothing at all */
 	s.n = 0;
 	list(&s, 1);
 	csr(&s, "alpha.csr", 10, 10);
 	s.n -= 3; /* body cut off */
-	expect_violation(&s, "broke a frame");
+	expect_violation(&s, "broke a message");
 }
 
 static void

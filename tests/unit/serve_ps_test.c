@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "helper_msg.h"
 #include "mr_serve_ps.h"
 
 typedef struct {
@@ -30,17 +31,7 @@ static stream st;
 static void
 msg(stream *s, uint8_t type, uint8_t pad, const void *body, size_t len)
 {
-	s->b[s->n++] = type;
-	s->b[s->n++] = pad;
-	s->b[s->n++] = 0;
-	s->b[s->n++] = 0;
-	s->b[s->n++] = (uint8_t)(len >> 24);
-	s->b[s->n++] = (uint8_t)(len >> 16);
-	s->b[s->n++] = (uint8_t)(len >> 8);
-	s->b[s->n++] = (uint8_t)len;
-	if (len > 0)
-		memcpy(s->b + s->n, body, len);
-	s->n += len;
+	helper_msg(s->b, &s->n, type, pad, body, len);
 }
 
 /* Feeds s to the signer (session already open or not); returns the

@@ -1,8 +1,9 @@
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/wait.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "mr_psmsg.h"
@@ -40,6 +41,88 @@ mr_psrd_str(mr_psrd *r, size_t width, size_t max, char *out, size_t cap)
 		return -1;
 	out[k] = '\0';
 	return strlen(out) == k ? 0 : -1;
+}
+
+void
+mr_pswr_begin(mr_pswr *w, uint8_t *buf, size_t cap, uint8_t type)
+{
+	w->b = buf;
+	w->cap = cap;
+	w->n = 0;
+	w->over = cap < MR_PSMSG_HDR;
+	if (w->over)
+		return;
+	memset(buf, 0, MR_PSMSG_HDR);
+	buf[0] = type;
+	w->n = MR_PSMSG_HDR;
+}
+
+void
+mr_pswr_bytes(mr_pswr *w, const void *p, size_t n)
+{
+	if (w->over || n > w->cap - w->n) {
+		w->over = 1;
+		return;
+	}
+	if (n > 0)
+		memcpy(w->b + w->n, p, n);
+	w->n += n;
+}
+
+void
+mr_pswr_u(mr_pswr *w, size_t width, uint32_t v)
+{
+	uint8_t b[4];
+
+	if (width == 0 || width > sizeof(b)) {
+		w->over = 1;
+		return;
+	}
+	for (size_t i = 0; i < width; i++)
+		b[i] = (uint8_t)(v >> (8 * (width - 1 - i)));
+	mr_pswr_bytes(w, b, width);
+}
+
+void
+mr_pswr_str(mr_pswr *w, size_t width, const char *s, size_t max)
+{
+	size_t k = strnlen(s, max);
+
+	mr_pswr_u(w, width, (uint32_t)k);
+	mr_pswr_bytes(w, s, k);
+}
+
+int
+mr_pswr_send(mr_pswr *w, int fd)
+{
+	const uint8_t *p = w->b;
+	size_t n = w->n, len = w->n - MR_PSMSG_HDR;
+
+	if (w->over || len > UINT32_MAX)
+		return -1;
+	for (int i = 0; i < 4; i++)
+		w->b[4 + i] = (uint8_t)(len >> (8 * (3 - i)));
+	while (n > 0) {
+		/* send(2), not write(2): the fault-injection build wraps write. */
+		ssize_t k = send(fd, p, n, MSG_NOSIGNAL);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return -1;
+		p += k;
+		n -= (size_t)k;
+	}
+	return 0;
+}
+
+int
+mr_psmsg_hdr(const uint8_t h[MR_PSMSG_HDR], uint8_t *type, size_t *len)
+{
+	if (h[1] != 0 || h[2] != 0 || h[3] != 0)
+		return -1;
+	*type = h[0];
+	*len = (size_t)h[4] << 24 | (size_t)h[5] << 16 | (size_t)h[6] << 8 | h[7];
+	return 0;
 }
 
 void
