@@ -320,26 +320,76 @@ mr_file_create_atomic(const char *path, const void *data, size_t len, mode_t mod
 }
 
 static int
-append(const char *path, const void *data, size_t len, int sync, mr_diag *d)
+log_open(mr_file_log *l, const char *path, int create, mr_diag *d)
 {
-	int fd, created;
-	struct stat st;
+	int flags = O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW, created = 0, fd;
 
-	created = lstat(path, &st) != 0;
-	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	/* O_EXCL first: whether this open made the file decides whether its
+	 * name must be made durable (no stat, no race with a second opener). */
+	fd = create ? open(path, flags | O_CREAT | O_EXCL, 0600) : -1;
+	if (fd >= 0)
+		created = 1;
+	else if (!create || errno == EEXIST)
+		fd = open(path, flags);
 	if (fd < 0)
 		return mr_diag_set(d, MR_E_IO, "%s: %s", path, strerror(errno));
-	if (write_all(fd, data, len) != 0 || (sync && fsync(fd) != 0)) {
+	/* The file's name must survive too, or its synced data is lost. */
+	if (created && fsync_dir_of(path) != 0) {
 		int e = errno;
 		close(fd);
-		return mr_diag_set(d, MR_E_IO, "%s: %s", path, strerror(e));
+		return mr_diag_set(d, MR_E_IO, "%s: fsync of directory: %s", path, strerror(e));
 	}
-	if (close(fd) != 0)
-		return mr_diag_set(d, MR_E_IO, "%s: %s", path, strerror(errno));
-	/* The file's name must survive too, or its synced data is lost. */
-	if (created && fsync_dir_of(path) != 0)
-		return mr_diag_set(d, MR_E_IO, "%s: fsync of directory: %s", path,
-		    strerror(errno));
+	l->fd = fd;
+	l->open = 1;
+	return MR_OK;
+}
+
+void
+mr_file_log_close(mr_file_log *l)
+{
+	if (l->open)
+		close(l->fd);
+	l->open = 0;
+	l->fd = -1;
+}
+
+/* After a failed write or fsync: the descriptor is given up (an fsync
+ * error is reported once per open file; a fresh open starts clean). */
+static int
+log_failed(mr_file_log *l, const char *path, const char *what, mr_diag *d)
+{
+	int e = errno;
+
+	mr_file_log_close(l);
+	return mr_diag_set(d, MR_E_IO, "%s: %s%s", path, what, strerror(e));
+}
+
+int
+mr_file_log_append(mr_file_log *l, const char *path, const void *data, size_t len, int sync,
+    mr_diag *d)
+{
+	int r;
+
+	if (!l->open && (r = log_open(l, path, 1, d)) != MR_OK)
+		return r;
+	if (write_all(l->fd, data, len) != 0)
+		return log_failed(l, path, "", d);
+	if (sync && fsync(l->fd) != 0)
+		return log_failed(l, path, "", d);
+	return MR_OK;
+}
+
+int
+mr_file_log_sync(mr_file_log *l, const char *path, mr_diag *d)
+{
+	int r;
+
+	/* Closed after a failed append: the appends before it are in the
+	 * file all the same, and this fsync is what makes them durable. */
+	if (!l->open && (r = log_open(l, path, 0, d)) != MR_OK)
+		return r;
+	if (fsync(l->fd) != 0)
+		return log_failed(l, path, "fsync: ", d);
 	return MR_OK;
 }
 
@@ -395,35 +445,6 @@ mr_file_sweep_temps(const char *dir, size_t *removed, mr_diag *d)
 	}
 	closedir(dp);
 	return r;
-}
-
-int
-mr_file_append(const char *path, const void *data, size_t len, mr_diag *d)
-{
-	return append(path, data, len, 1, d);
-}
-
-int
-mr_file_append_nosync(const char *path, const void *data, size_t len, mr_diag *d)
-{
-	return append(path, data, len, 0, d);
-}
-
-int
-mr_file_sync(const char *path, mr_diag *d)
-{
-	int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
-
-	if (fd < 0)
-		return mr_diag_set(d, MR_E_IO, "%s: %s", path, strerror(errno));
-	if (fsync(fd) != 0) {
-		int e = errno;
-		close(fd);
-		return mr_diag_set(d, MR_E_IO, "%s: fsync: %s", path, strerror(e));
-	}
-	if (close(fd) != 0)
-		return mr_diag_set(d, MR_E_IO, "%s: %s", path, strerror(errno));
-	return MR_OK;
 }
 
 void
