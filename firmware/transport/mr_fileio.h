@@ -96,6 +96,9 @@ typedef struct {
 	char dir[4096];    /* the first file's directory */
 	int dirs;          /* 1 when files lie in more than one directory */
 	int exclusive;
+	int probed;        /* exact is known for probed_mode in dir */
+	mode_t probed_mode;
+	int exact;         /* creating with probed_mode in dir gives it exactly */
 	size_t n, cap;
 	char (*tmp)[4200];
 	char (*dst)[4200];
