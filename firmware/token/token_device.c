@@ -2,8 +2,8 @@
  * wolfSSL crypto-callback device that signs through the token (see
  * mr_token.h). wolfSSL side only: no PKCS#11 header here (they clash).
  *
- * The device table is a plain static array: the appliance is single
- * threaded, and registration happens before any signing.
+ * The device table is a plain static array: registration happens before
+ * any signing. Each signing thread has its own RNG (rng_get).
  */
 #include <wolfssl/options.h>
 #include <wolfssl/wolfcrypt/settings.h>
@@ -19,7 +19,9 @@
 #include <wolfssl/wolfcrypt/wc_port.h>
 
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "mr_token.h"
@@ -42,6 +44,89 @@ typedef struct {
 } device;
 
 static device devices[DEVICES_MAX];
+
+/*
+ * One wolfSSL RNG per signing thread, made at its first signature and
+ * kept, instead of one per signature (each wc_InitRng reads a fresh seed
+ * from the OS). A WC_RNG is not safe to share between threads, so each
+ * thread has its own (a pthread key: freed when the thread exits). A
+ * forked child never uses its parent's copy: the DRBG state would repeat
+ * the parent's output, so a child makes its own. An RNG that fails a
+ * signature is dropped and made afresh at the next one.
+ */
+typedef struct {
+	WC_RNG rng;
+	unsigned long generation; /* forks seen when it was made */
+} thread_rng;
+
+static pthread_key_t rng_key;
+static pthread_once_t rng_once = PTHREAD_ONCE_INIT;
+static int rng_key_ok;
+static volatile unsigned long fork_generation;
+
+static void
+rng_free(void *p)
+{
+	thread_rng *t = p;
+
+	if (t != NULL) {
+		wc_FreeRng(&t->rng);
+		free(t);
+	}
+}
+
+static void
+rng_after_fork(void)
+{
+	fork_generation++;
+}
+
+static void
+rng_key_init(void)
+{
+	rng_key_ok = pthread_key_create(&rng_key, rng_free) == 0 &&
+	    pthread_atfork(NULL, NULL, rng_after_fork) == 0;
+}
+
+/* The calling thread's RNG, or NULL (wolfSSL could not seed one). */
+static WC_RNG *
+rng_get(void)
+{
+	thread_rng *t;
+
+	if (pthread_once(&rng_once, rng_key_init) != 0 || !rng_key_ok)
+		return NULL;
+	t = pthread_getspecific(rng_key);
+	if (t != NULL && t->generation == fork_generation)
+		return &t->rng;
+	/* A parent's RNG in a forked child: its state is the parent's. */
+	rng_free(t);
+	(void)pthread_setspecific(rng_key, NULL);
+	if ((t = calloc(1, sizeof(*t))) == NULL)
+		return NULL;
+	if (wc_InitRng(&t->rng) != 0) {
+		free(t);
+		return NULL;
+	}
+	t->generation = fork_generation;
+	if (pthread_setspecific(rng_key, t) != 0) {
+		rng_free(t);
+		return NULL;
+	}
+	return &t->rng;
+}
+
+/* After a failed signature: the next one starts from a fresh RNG. */
+static void
+rng_drop(void)
+{
+	thread_rng *t;
+
+	if (!rng_key_ok || (t = pthread_getspecific(rng_key)) == NULL)
+		return;
+	(void)pthread_setspecific(rng_key, NULL);
+	rng_free(t);
+}
 
 /*
  * The only DigestInfos the RSA device signs (RFC 8017 9.2 note 1: SHA-256,
@@ -438,8 +523,8 @@ sign_digest(int dev_id, const uint8_t *spki, size_t spki_len, const uint8_t *dig
 {
 	int r = MR_E_INTERNAL;
 	device *dev = find_device(dev_id);
-	WC_RNG rng;
-	int rng_init = 0, is_ec;
+	WC_RNG *rng;
+	int is_ec;
 	ecc_key probe;
 	word32 idx = 0;
 
@@ -456,11 +541,10 @@ sign_digest(int dev_id, const uint8_t *spki, size_t spki_len, const uint8_t *dig
 		r = mr_diag_set(d, MR_E_ARG, "%zu-byte digest: only SHA-256 and SHA-384", digest_len);
 		goto out;
 	}
-	if (wc_InitRng(&rng) != 0) {
+	if ((rng = rng_get()) == NULL) {
 		r = mr_diag_set(d, MR_E_INTERNAL, "wc_InitRng failed");
 		goto out;
 	}
-	rng_init = 1;
 	if (wc_ecc_init_ex(&probe, NULL, INVALID_DEVID) != 0)
 		goto out;
 	is_ec = wc_EccPublicKeyDecode(spki, &idx, &probe, (word32)spki_len) == 0;
@@ -468,14 +552,14 @@ sign_digest(int dev_id, const uint8_t *spki, size_t spki_len, const uint8_t *dig
 	dev->last_err = MR_OK;
 	mr_diag_clear(&dev->last);
 	if (is_ec)
-		r = sign_ecc(dev, spki, spki_len, digest, digest_len, sig, cap, sig_len, &rng, verify,
+		r = sign_ecc(dev, spki, spki_len, digest, digest_len, sig, cap, sig_len, rng, verify,
 		    d);
 	else
-		r = sign_rsa(dev, spki, spki_len, digest, digest_len, sig, cap, sig_len, &rng, verify,
+		r = sign_rsa(dev, spki, spki_len, digest, digest_len, sig, cap, sig_len, rng, verify,
 		    d);
 out:
-	if (rng_init)
-		wc_FreeRng(&rng);
+	if (r != MR_OK)
+		rng_drop();
 	return r;
 }
 

@@ -5,12 +5,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "mr_fileio.h"
@@ -248,21 +250,107 @@ fsync_dir_of(const char *path)
 	return rc;
 }
 
-static int
-write_temp(const char *path, const void *data, size_t len, mode_t mode, int sync, char *tmp,
-    size_t tmp_cap, mr_diag *d)
+/* Our pid for temp names, asked of the kernel once per process (a
+ * system call each time otherwise); a forked child asks again. */
+static pid_t pid_cached;
+static pthread_once_t pid_once = PTHREAD_ONCE_INIT;
+
+static void
+pid_forget(void)
 {
+	__atomic_store_n(&pid_cached, 0, __ATOMIC_RELAXED);
+}
+
+static void
+pid_init(void)
+{
+	(void)pthread_atfork(NULL, NULL, pid_forget);
+}
+
+static pid_t
+self_pid(void)
+{
+	pid_t pid;
+
+	(void)pthread_once(&pid_once, pid_init);
+	if ((pid = __atomic_load_n(&pid_cached, __ATOMIC_RELAXED)) == 0) {
+		pid = getpid();
+		__atomic_store_n(&pid_cached, pid, __ATOMIC_RELAXED);
+	}
+	return pid;
+}
+
+/* The process's umask from /proc/self/status (Linux 4.7+): umask(2)
+ * cannot read it without setting it, which would race with other
+ * threads' creates. -1 when unknown. */
+static long
+current_umask(void)
+{
+	char buf[2048], *p;
+	ssize_t k;
+	size_t got = 0;
+	long mask = -1;
+	int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	while (got < sizeof(buf) - 1 && (k = read(fd, buf + got, sizeof(buf) - 1 - got)) > 0)
+		got += (size_t)k;
+	close(fd);
+	buf[got] = '\0';
+	if ((p = strstr(buf, "\nUmask:")) != NULL) {
+		char *end;
+		mask = strtol(p + 7, &end, 8);
+		if (end == p + 7 || mask < 0 || mask > 0777)
+			mask = -1;
+	}
+	return mask;
+}
+
+/*
+ * 1 when a file created by open(2) in dir with `mode` gets exactly that
+ * mode, so no fchmod is needed: the umask clears none of its bits and dir
+ * has no default ACL (which takes the umask's place and may narrow the
+ * mode). 0 when that cannot be told: the caller then sets the mode.
+ */
+static int
+create_mode_exact(const char *dir, mode_t mode)
+{
+	long mask = current_umask();
+
+	if (mask < 0 || ((unsigned long)mode & (unsigned long)mask) != 0)
+		return 0;
+	if (getxattr(dir, "system.posix_acl_default", NULL, 0) >= 0)
+		return 0;
+	/* No such attribute, or a file system without ACLs (FAT). */
+	return errno == ENODATA || errno == ENOTSUP;
+}
+
+/*
+ * Creates <path>.tmp.<pid> with `mode` and writes data (fsync'ed if sync).
+ * mode_exact: the creation gives the mode exactly (create_mode_exact),
+ * else it is set with fchmod, so the umask neither widens nor narrows it.
+ */
+static int
+write_temp(const char *path, const void *data, size_t len, mode_t mode, int mode_exact,
+    int sync, char *tmp, size_t tmp_cap, mr_diag *d)
+{
+	const int flags = O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW;
 	int fd, k;
 
-	k = snprintf(tmp, tmp_cap, "%s.tmp.%ld", path, (long)getpid());
+	k = snprintf(tmp, tmp_cap, "%s.tmp.%ld", path, (long)self_pid());
 	if (k < 0 || (size_t)k >= tmp_cap)
 		return mr_diag_set(d, MR_E_RANGE, "%s: path too long", path);
-	unlink(tmp); /* a leftover from a crash of an earlier run with our pid */
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+	fd = open(tmp, flags, mode);
+	/* Only a process that had our pid before, and died between create
+	 * and rename, can have left this name (the start-up sweep spares it:
+	 * the pid is alive, it is ours): removed and made afresh. */
+	if (fd < 0 && errno == EEXIST && unlink(tmp) == 0)
+		fd = open(tmp, flags, mode);
 	if (fd < 0)
 		return mr_diag_set(d, MR_E_IO, "%s: %s", tmp, strerror(errno));
-	/* The umask must not widen or narrow what the caller asked for. */
-	if (fchmod(fd, mode) != 0 || write_all(fd, data, len) != 0 || (sync && fsync(fd) != 0)) {
+	if ((!mode_exact && fchmod(fd, mode) != 0) || write_all(fd, data, len) != 0 ||
+	    (sync && fsync(fd) != 0)) {
 		int e = errno;
 		close(fd);
 		unlink(tmp);
@@ -283,7 +371,7 @@ mr_file_write_atomic(const char *path, const void *data, size_t len, mode_t mode
 	char tmp[4200];
 	int r;
 
-	if ((r = write_temp(path, data, len, mode, 1, tmp, sizeof(tmp), d)) != MR_OK)
+	if ((r = write_temp(path, data, len, mode, 0, 1, tmp, sizeof(tmp), d)) != MR_OK)
 		return r;
 	if (rename(tmp, path) != 0) {
 		int e = errno;
@@ -303,7 +391,7 @@ mr_file_create_atomic(const char *path, const void *data, size_t len, mode_t mod
 	char tmp[4200];
 	int r, e;
 
-	if ((r = write_temp(path, data, len, mode, 1, tmp, sizeof(tmp), d)) != MR_OK)
+	if ((r = write_temp(path, data, len, mode, 0, 1, tmp, sizeof(tmp), d)) != MR_OK)
 		return r;
 	r = link(tmp, path);
 	e = errno;
@@ -320,26 +408,76 @@ mr_file_create_atomic(const char *path, const void *data, size_t len, mode_t mod
 }
 
 static int
-append(const char *path, const void *data, size_t len, int sync, mr_diag *d)
+log_open(mr_file_log *l, const char *path, int create, mr_diag *d)
 {
-	int fd, created;
-	struct stat st;
+	int flags = O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW, created = 0, fd;
 
-	created = lstat(path, &st) != 0;
-	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	/* O_EXCL first: whether this open made the file decides whether its
+	 * name must be made durable (no stat, no race with a second opener). */
+	fd = create ? open(path, flags | O_CREAT | O_EXCL, 0600) : -1;
+	if (fd >= 0)
+		created = 1;
+	else if (!create || errno == EEXIST)
+		fd = open(path, flags);
 	if (fd < 0)
 		return mr_diag_set(d, MR_E_IO, "%s: %s", path, strerror(errno));
-	if (write_all(fd, data, len) != 0 || (sync && fsync(fd) != 0)) {
+	/* The file's name must survive too, or its synced data is lost. */
+	if (created && fsync_dir_of(path) != 0) {
 		int e = errno;
 		close(fd);
-		return mr_diag_set(d, MR_E_IO, "%s: %s", path, strerror(e));
+		return mr_diag_set(d, MR_E_IO, "%s: fsync of directory: %s", path, strerror(e));
 	}
-	if (close(fd) != 0)
-		return mr_diag_set(d, MR_E_IO, "%s: %s", path, strerror(errno));
-	/* The file's name must survive too, or its synced data is lost. */
-	if (created && fsync_dir_of(path) != 0)
-		return mr_diag_set(d, MR_E_IO, "%s: fsync of directory: %s", path,
-		    strerror(errno));
+	l->fd = fd;
+	l->open = 1;
+	return MR_OK;
+}
+
+void
+mr_file_log_close(mr_file_log *l)
+{
+	if (l->open)
+		close(l->fd);
+	l->open = 0;
+	l->fd = -1;
+}
+
+/* After a failed write or fsync: the descriptor is given up (an fsync
+ * error is reported once per open file; a fresh open starts clean). */
+static int
+log_failed(mr_file_log *l, const char *path, const char *what, mr_diag *d)
+{
+	int e = errno;
+
+	mr_file_log_close(l);
+	return mr_diag_set(d, MR_E_IO, "%s: %s%s", path, what, strerror(e));
+}
+
+int
+mr_file_log_append(mr_file_log *l, const char *path, const void *data, size_t len, int sync,
+    mr_diag *d)
+{
+	int r;
+
+	if (!l->open && (r = log_open(l, path, 1, d)) != MR_OK)
+		return r;
+	if (write_all(l->fd, data, len) != 0)
+		return log_failed(l, path, "", d);
+	if (sync && fsync(l->fd) != 0)
+		return log_failed(l, path, "", d);
+	return MR_OK;
+}
+
+int
+mr_file_log_sync(mr_file_log *l, const char *path, mr_diag *d)
+{
+	int r;
+
+	/* Closed after a failed append: the appends before it are in the
+	 * file all the same, and this fsync is what makes them durable. */
+	if (!l->open && (r = log_open(l, path, 0, d)) != MR_OK)
+		return r;
+	if (fsync(l->fd) != 0)
+		return log_failed(l, path, "fsync: ", d);
 	return MR_OK;
 }
 
@@ -397,35 +535,6 @@ mr_file_sweep_temps(const char *dir, size_t *removed, mr_diag *d)
 	return r;
 }
 
-int
-mr_file_append(const char *path, const void *data, size_t len, mr_diag *d)
-{
-	return append(path, data, len, 1, d);
-}
-
-int
-mr_file_append_nosync(const char *path, const void *data, size_t len, mr_diag *d)
-{
-	return append(path, data, len, 0, d);
-}
-
-int
-mr_file_sync(const char *path, mr_diag *d)
-{
-	int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
-
-	if (fd < 0)
-		return mr_diag_set(d, MR_E_IO, "%s: %s", path, strerror(errno));
-	if (fsync(fd) != 0) {
-		int e = errno;
-		close(fd);
-		return mr_diag_set(d, MR_E_IO, "%s: fsync: %s", path, strerror(e));
-	}
-	if (close(fd) != 0)
-		return mr_diag_set(d, MR_E_IO, "%s: %s", path, strerror(errno));
-	return MR_OK;
-}
-
 void
 mr_file_group_init(mr_file_group *g, int exclusive)
 {
@@ -463,7 +572,15 @@ mr_file_group_stage(mr_file_group *g, const char *path, const void *data, size_t
 	}
 	if (snprintf(g->dst[g->n], sizeof(g->dst[0]), "%s", path) >= (int)sizeof(g->dst[0]))
 		return mr_diag_set(d, MR_E_RANGE, "%s: path too long", path);
-	if ((r = write_temp(path, data, len, mode, 0, g->tmp[g->n], sizeof(g->tmp[0]), d)) != MR_OK)
+	/* Asked once per group (one umask read, one ACL look-up), not per
+	 * file: a batch stages hundreds of files of one mode in one dir. */
+	if (!g->probed || g->probed_mode != mode) {
+		g->probed = 1;
+		g->probed_mode = mode;
+		g->exact = create_mode_exact(g->dir, mode);
+	}
+	if ((r = write_temp(path, data, len, mode, g->exact && strcmp(dir, g->dir) == 0, 0,
+		 g->tmp[g->n], sizeof(g->tmp[0]), d)) != MR_OK)
 		return r;
 	g->n++;
 	return MR_OK;

@@ -1,9 +1,9 @@
 /*
  * File I/O that never leaves anything half-written: whole-file reads with
  * a size bound, and atomic replacement (temp file in the same directory,
- * write, fsync, rename, fsync the directory). Appends fsync before they
- * return. Used for the appliance state dir, the media and the host
- * workspace alike.
+ * write, fsync, rename, fsync the directory), and append-only logs kept
+ * open by their writer (mr_file_log). Used for the appliance state dir,
+ * the media and the host workspace alike.
  *
  * Reads refuse symlinks and anything that is not a regular file, so a
  * hostile medium cannot point the appliance at its own state.
@@ -55,18 +55,30 @@ int mr_file_write_atomic(const char *path, const void *data, size_t len, mode_t 
 int mr_file_create_atomic(const char *path, const void *data, size_t len, mode_t mode,
     mr_diag *d) MR_MUST_CHECK;
 
-/* Appends data to path (created 0600 if absent) and fsyncs it. A short
- * write is an error; the caller treats the record as not written. */
-int mr_file_append(const char *path, const void *data, size_t len, mr_diag *d) MR_MUST_CHECK;
+/*
+ * An append-only log file (the audit log, the issuance database) kept open
+ * by its writer: one open(2) for the writer's life instead of an open,
+ * append and close per record. Zero-initialised means not open yet; the
+ * first append opens path (created 0600 if absent, its directory then
+ * fsync'ed so the name survives with the data). Every append is one
+ * O_APPEND write of the whole record. A failed write or fsync closes the
+ * file: the record counts as not written (a torn part is cut when the log
+ * is next opened) and a later append or sync opens the file afresh.
+ */
+typedef struct {
+	int open;
+	int fd;
+} mr_file_log;
 
-/* As mr_file_append without the fsync of the file (a new file's directory
- * is still fsync'ed): the caller makes the appends durable together with
- * mr_file_sync before it relies on them (group commit). */
-int mr_file_append_nosync(const char *path, const void *data, size_t len, mr_diag *d)
-    MR_MUST_CHECK;
-
-/* fsync of an existing file: every earlier write to it is durable. */
-int mr_file_sync(const char *path, mr_diag *d) MR_MUST_CHECK;
+/* Appends data; sync: fsync'ed before this returns. Without sync the
+ * caller makes the appends durable together with mr_file_log_sync before
+ * it relies on them (group commit). */
+int mr_file_log_append(mr_file_log *l, const char *path, const void *data, size_t len,
+    int sync, mr_diag *d) MR_MUST_CHECK;
+/* fsync: every earlier append to path is durable. */
+int mr_file_log_sync(mr_file_log *l, const char *path, mr_diag *d) MR_MUST_CHECK;
+/* Closes the file if open; safe on a zeroed or closed log. */
+void mr_file_log_close(mr_file_log *l);
 
 /*
  * Group commit of whole files: each file is staged
@@ -84,6 +96,9 @@ typedef struct {
 	char dir[4096];    /* the first file's directory */
 	int dirs;          /* 1 when files lie in more than one directory */
 	int exclusive;
+	int probed;        /* exact is known for probed_mode in dir */
+	mode_t probed_mode;
+	int exact;         /* creating with probed_mode in dir gives it exactly */
 	size_t n, cap;
 	char (*tmp)[4200];
 	char (*dst)[4200];

@@ -10,7 +10,12 @@
 # the media with its audit proof and no temporary file left, the host
 # imports all of them, a rerun signs nothing, the exported audit log
 # verifies, and the durable steps are per window (fsync/syncfs counted
-# with strace), not per certificate.
+# with strace), not per certificate. The same trace checks the per-
+# certificate file system calls left out: the audit log and the database
+# are opened for writing once per run (not per record), no temp name is
+# unlinked before it is created, the signing RNG is seeded once per run
+# (not per signature), and no staged file is fchmod'ed when the umask
+# cannot narrow its mode.
 set -euo pipefail
 . "$(dirname "$0")/lib/appliance_env.sh"
 FIXTURE="$MESHROOT_BIN/tests/fleet_fixture"
@@ -34,7 +39,7 @@ for n in $SIZES; do
   # (LeakSanitizer needs ptrace itself: off in this one traced run of the
   # sanitizer build; the rerun below keeps it.)
   ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
-    strace -f -qq -o "$T/sync.trace" -e trace=fsync,fdatasync,syncfs \
+    strace -f -qq -y -o "$T/sync.trace" -e trace=fsync,fdatasync,syncfs,open,openat,unlink,fchmod \
     "$APPLIANCE" --state "$T/state" --token meshroot-test --pin-file "$T/user.pin" \
     sign --media "$T/m" --yes > "$T/sign.out" 2>&1 || { tail -5 "$T/sign.out"; fail "$n: sign"; }
   grep -qx "summary: $n signed, 0 answered from earlier runs, 0 refused, 0 skipped" "$T/sign.out" ||
@@ -45,6 +50,18 @@ for n in $SIZES; do
   # checkpoint (3), the answers (2); plus the batch's start and end.
   limit=$(( 12 * windows + 12 ))
   [ "$syncs" -le "$limit" ] || fail "$n: $syncs fsync/syncfs calls, more than $limit for $windows window(s)"
+  for f in audit.log issued.db; do
+    opens=$(grep -cE "open(at)?\(.*/state/$f\", O_WRONLY[^)]*\) = [0-9]" "$T/sync.trace" || true)
+    [ "$opens" -le 1 ] || fail "$n: $f opened for writing $opens times"
+  done
+  early=$(grep -cE 'unlink\(".*\.tmp\.[0-9]+"\) = -1 ENOENT' "$T/sync.trace" || true)
+  [ "$early" = 0 ] || fail "$n: $early unlinks of temp names that did not exist"
+  seeds=$(grep -cE 'open(at)?\(.*"/dev/u?random"' "$T/sync.trace" || true)
+  [ "$seeds" -le 4 ] || fail "$n: /dev/urandom opened $seeds times (an RNG per signature?)"
+  if [ $(( 8#$(umask) & 8#644 )) = 0 ]; then
+    chmods=$(grep -cE 'fchmod\([0-9]+<[^>]*/(answers|certs)/[^>]*\.tmp\.[0-9]+>' "$T/sync.trace" || true)
+    [ "$chmods" = 0 ] || fail "$n: $chmods fchmod calls on staged files the create made exact"
+  fi
 
   # Exactly once: n issue records with n distinct serials and clusters,
   # the same in the database, each certificate stored.
@@ -69,7 +86,7 @@ for n in $SIZES; do
     { tail -2 "$T/sign2.out"; fail "$n: rerun signed again"; }
   app audit export --to "$T/audit" >/dev/null || fail "$n: audit export"
   host audit verify "$T/audit" >/dev/null 2>"$T/verify.err" || { cat "$T/verify.err"; fail "$n: audit verify"; }
-  echo "ok: $n requests: $syncs durable steps for $windows window(s)"
+  echo "ok: $n requests: $syncs durable steps for $windows window(s), $seeds RNG seed(s)"
 done
 
 # The same request twice on a stick, in two windows: the windows are

@@ -1,7 +1,12 @@
 /*
  * mr_file_sweep_temps: the temp files of a process killed mid-write go,
- * a live writer's stay, and nothing else is touched.
+ * a live writer's stay, and nothing else is touched. mr_file_log: one
+ * descriptor for every append, deferred appends in the file before and
+ * after the sync, a failure closes it. Staged and atomic files get
+ * exactly the mode asked for whatever the umask, and a leftover temp
+ * name of our own pid does not stop a write.
  */
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -91,11 +96,168 @@ test_sweep(void **state)
 	assert_int_equal(system(name), 0);
 }
 
+static void
+read_back(const char *path, const char *want)
+{
+	uint8_t *data = NULL;
+	size_t len = 0;
+	mr_diag d;
+
+	mr_diag_clear(&d);
+	assert_int_equal(mr_file_read(path, 1 << 20, &data, &len, &d), MR_OK);
+	assert_int_equal(len, strlen(want));
+	assert_memory_equal(data, want, len);
+	free(data);
+}
+
+static void
+test_log(void **state)
+{
+	char dir[] = "/tmp/mr-log-XXXXXX", path[4096], cmd[4200];
+	mr_file_log l;
+	struct stat st;
+	mr_diag d;
+	int fd;
+
+	(void)state;
+	mr_diag_clear(&d);
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/audit.log", dir);
+	memset(&l, 0, sizeof(l));
+	mr_file_log_close(&l); /* a zeroed log is not open: nothing to close */
+
+	/* Created 0600 at the first append, whatever the umask. */
+	mode_t old = umask(0);
+	assert_int_equal(mr_file_log_append(&l, path, "a\n", 2, 1, &d), MR_OK);
+	umask(old);
+	assert_true(l.open);
+	fd = l.fd;
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+
+	/* Deferred appends: the same descriptor, the bytes already in the
+	 * file for every reader (a proof, a scan), then one sync. */
+	assert_int_equal(mr_file_log_append(&l, path, "b\n", 2, 0, &d), MR_OK);
+	assert_int_equal(mr_file_log_append(&l, path, "c\n", 2, 0, &d), MR_OK);
+	assert_int_equal(l.fd, fd);
+	read_back(path, "a\nb\nc\n");
+	assert_int_equal(mr_file_log_sync(&l, path, &d), MR_OK);
+	assert_int_equal(l.fd, fd);
+
+	/* Closed (as after a failed append), a sync opens the file again. */
+	mr_file_log_close(&l);
+	assert_false(l.open);
+	assert_int_equal(mr_file_log_sync(&l, path, &d), MR_OK);
+	assert_true(l.open);
+	assert_int_equal(mr_file_log_append(&l, path, "d\n", 2, 1, &d), MR_OK);
+	read_back(path, "a\nb\nc\nd\n");
+	mr_file_log_close(&l);
+
+	/* A failed write (a read-only descriptor stands in for a full disk)
+	 * is an error naming the file, and the descriptor is given up. */
+	l.fd = open(path, O_RDONLY | O_CLOEXEC);
+	assert_true(l.fd >= 0);
+	l.open = 1;
+	assert_int_equal(mr_file_log_append(&l, path, "e\n", 2, 0, &d), MR_E_IO);
+	assert_non_null(strstr(mr_diag_text(&d, MR_E_IO), "audit.log: Bad file descriptor"));
+	assert_false(l.open);
+	mr_diag_clear(&d);
+	read_back(path, "a\nb\nc\nd\n");
+
+	/* A log whose directory is gone cannot be opened, nor synced. */
+	snprintf(path, sizeof(path), "%s/none/issued.db", dir);
+	assert_int_equal(mr_file_log_append(&l, path, "x\n", 2, 1, &d), MR_E_IO);
+	assert_non_null(strstr(mr_diag_text(&d, MR_E_IO), "issued.db: No such file or directory"));
+	assert_false(l.open);
+	mr_diag_clear(&d);
+	assert_int_equal(mr_file_log_sync(&l, path, &d), MR_E_IO);
+	assert_false(l.open);
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+static mode_t
+mode_of(const char *dir, const char *name)
+{
+	char path[4096];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	assert_int_equal(stat(path, &st), 0);
+	return st.st_mode & 07777;
+}
+
+/* mr_file_group leaves out the fchmod when the umask cannot narrow the
+ * mode: under every umask the mode must still come out exact. */
+static void
+test_modes(void **state)
+{
+	static const mode_t masks[] = { 0, 022, 077, 0777 };
+	static const mode_t modes[] = { 0600, 0644, 0640 };
+	char dir[] = "/tmp/mr-mode-XXXXXX", path[4096], cmd[4200];
+	mr_diag d;
+
+	(void)state;
+	mr_diag_clear(&d);
+	assert_non_null(mkdtemp(dir));
+	for (size_t i = 0; i < sizeof(masks) / sizeof(masks[0]); i++) {
+		mr_file_group g;
+		size_t done = 0;
+		mode_t old = umask(masks[i]);
+
+		mr_file_group_init(&g, 0);
+		for (size_t j = 0; j < sizeof(modes) / sizeof(modes[0]); j++) {
+			snprintf(path, sizeof(path), "%s/g%zu.%zu", dir, i, j);
+			assert_int_equal(mr_file_group_stage(&g, path, "x", 1, modes[j], &d), MR_OK);
+		}
+		assert_int_equal(mr_file_group_commit(&g, &done, &d), MR_OK);
+		assert_int_equal(done, 3);
+		mr_file_group_free(&g);
+		snprintf(path, sizeof(path), "%s/a%zu", dir, i);
+		assert_int_equal(mr_file_write_atomic(path, "y", 1, 0644, &d), MR_OK);
+		umask(old);
+		for (size_t j = 0; j < sizeof(modes) / sizeof(modes[0]); j++) {
+			char name[64];
+			snprintf(name, sizeof(name), "g%zu.%zu", i, j);
+			assert_int_equal(mode_of(dir, name), modes[j]);
+		}
+		snprintf(path, sizeof(path), "a%zu", i);
+		assert_int_equal(mode_of(dir, path), 0644);
+	}
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+/* A temp name of our own pid left by an earlier process that had it and
+ * died (the sweep spares it: the pid is alive) is replaced, not fatal. */
+static void
+test_own_pid_leftover(void **state)
+{
+	char dir[] = "/tmp/mr-left-XXXXXX", name[64], path[4096], cmd[4200];
+	mr_diag d;
+
+	(void)state;
+	mr_diag_clear(&d);
+	assert_non_null(mkdtemp(dir));
+	snprintf(name, sizeof(name), "root.crl.tmp.%ld", (long)getpid());
+	touch(dir, name);
+	snprintf(path, sizeof(path), "%s/root.crl", dir);
+	assert_int_equal(mr_file_write_atomic(path, "crl\n", 4, 0644, &d), MR_OK);
+	read_back(path, "crl\n");
+	assert_false(exists(dir, name));
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sweep),
+		cmocka_unit_test(test_log),
+		cmocka_unit_test(test_modes),
+		cmocka_unit_test(test_own_pid_leftover),
 	};
 
 	return cmocka_run_group_tests_name("fileio", tests, NULL, NULL);

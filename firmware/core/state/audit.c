@@ -43,6 +43,7 @@ grow(mr_audit *a, size_t want, mr_diag *d)
 void
 mr_audit_close(mr_audit *a)
 {
+	mr_file_log_close(&a->file);
 	free(a->leaves);
 	for (size_t k = 1; k < MR_MERKLE_LEVELS; k++)
 		free(a->tree.lv[k]);
@@ -126,8 +127,7 @@ mr_audit_append(mr_audit *a, const char *event, mr_record *fields, mr_diag *d)
 	mr_record_add_hex(&rec, "prev", a->last_hash, 32);
 	if (mr_record_finish(&rec) != MR_OK)
 		return mr_diag_set(d, MR_E_AUDIT, "audit record too long");
-	if ((a->defer ? mr_file_append_nosync(a->path, rec.buf, rec.len, d)
-		      : mr_file_append(a->path, rec.buf, rec.len, d)) != MR_OK) {
+	if (mr_file_log_append(&a->file, a->path, rec.buf, rec.len, !a->defer, d) != MR_OK) {
 		mr_diag_prefix(d, "audit log");
 		return MR_E_AUDIT;
 	}
@@ -164,7 +164,7 @@ mr_audit_sync(mr_audit *a, mr_diag *d)
 {
 	if (!a->dirty)
 		return MR_OK;
-	if (mr_file_sync(a->path, d) != MR_OK) {
+	if (mr_file_log_sync(&a->file, a->path, d) != MR_OK) {
 		mr_diag_prefix(d, "audit log");
 		return MR_E_AUDIT;
 	}

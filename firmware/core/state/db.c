@@ -184,6 +184,7 @@ mr_db_parse(mr_db *db, const char *path, const uint8_t *data, size_t len, size_t
 void
 mr_db_close(mr_db *db)
 {
+	mr_file_log_close(&db->file);
 	free(db->e);
 	db->e = NULL;
 	db->n = db->cap = 0;
@@ -194,8 +195,7 @@ append(mr_db *db, mr_record *rec, mr_diag *d)
 {
 	if (mr_record_finish(rec) != MR_OK)
 		return mr_diag_set(d, MR_E_DB, "database record too long");
-	if ((db->defer ? mr_file_append_nosync(db->path, rec->buf, rec->len, d)
-		       : mr_file_append(db->path, rec->buf, rec->len, d)) != MR_OK) {
+	if (mr_file_log_append(&db->file, db->path, rec->buf, rec->len, !db->defer, d) != MR_OK) {
 		mr_diag_prefix(d, "issuance database");
 		return MR_E_DB;
 	}
@@ -214,7 +214,7 @@ mr_db_sync(mr_db *db, mr_diag *d)
 {
 	if (!db->dirty)
 		return MR_OK;
-	if (mr_file_sync(db->path, d) != MR_OK) {
+	if (mr_file_log_sync(&db->file, db->path, d) != MR_OK) {
 		mr_diag_prefix(d, "issuance database");
 		return MR_E_DB;
 	}

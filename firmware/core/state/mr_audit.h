@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "mr_diag.h"
+#include "mr_fileio.h"
 #include "mr_merkle.h"
 #include "mr_record.h"
 
@@ -38,6 +39,7 @@ typedef struct {
 	 * proof costs O(log^2 n), so a batch's answers do not each rehash
 	 * the whole log. */
 	mr_merkle_levels tree;
+	mr_file_log file;       /* open from the first append to mr_audit_close */
 	int defer;              /* appends are not fsync'ed until mr_audit_sync */
 	int dirty;              /* appended since the last sync */
 	char last[MR_RECORD_MAX + 1]; /* the last record appended by this process */
@@ -45,7 +47,8 @@ typedef struct {
 } mr_audit;
 
 int mr_audit_open(mr_audit *a, const char *path, mr_diag *d) MR_MUST_CHECK;
-/* Frees the leaf hashes. Safe on a zeroed or closed mr_audit. */
+/* Closes the file and frees the leaf hashes. Safe on a zeroed or closed
+ * mr_audit. */
 void mr_audit_close(mr_audit *a);
 
 /* Appends one record: event plus the fields already in rec (which must

@@ -23,6 +23,7 @@
 #include <time.h>
 
 #include "mr_diag.h"
+#include "mr_fileio.h"
 #include "mr_record.h"
 
 typedef enum {
@@ -47,6 +48,7 @@ typedef struct {
 	char path[4096];
 	mr_db_entry *e;
 	size_t n, cap;
+	mr_file_log file;  /* open from the first append to mr_db_close */
 	int defer;         /* appends not fsync'ed until mr_db_sync */
 	int dirty;
 } mr_db;
