@@ -15,6 +15,7 @@
 #include "mr_record.h"
 #include "mr_signer.h"
 #include "mr_tbs.h"
+#include "mr_worker.h"
 
 #define DAY 86400
 /* Tolerated clock difference between the appliance and the clusters. */
@@ -336,21 +337,24 @@ check_all(pipeline *p)
  * P-384, as much as 18 verifications) and make each later one about 3.5x
  * cheaper. Built once per run instead of once per window; kept, the
  * two tables take about 1.6 MiB for the whole run. The thread frees them
- * when the process exits.
+ * when the process exits (mr_worker.h).
  */
-static struct {
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	pthread_t th;
-	int state;             /* 0 not started, 1 running, -1 cannot start */
-	pid_t pid;             /* the process that started it */
-	pipeline *job;         /* the window being checked; NULL: idle */
-	const mr_app *warm;    /* a warm-up asked for */
-	int quit;
-} rb = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0, NULL, NULL, 0 };
+static void
+readback_end(void)
+{
+	mr_sig_release_cache();
+}
 
-/* Two verifications with the root key: the tables exist from here on.
- * Not inlined: scripts/bench's profile names it. */
+static mr_worker readback = MR_WORKER_INIT(readback_end);
+static const mr_app *warm_app; /* the warm-up's, set before it is posted */
+
+static void
+readback_stop(void)
+{
+	mr_worker_stop(&readback);
+}
+
+/* Two verifications with the root key: the tables exist from here on. */
 static __attribute__((noinline)) void
 warm_up(const mr_app *app)
 {
@@ -359,95 +363,40 @@ warm_up(const mr_app *app)
 			break;
 }
 
-static void *
-readback_main(void *arg)
+static void
+warm_job(void *arg)
 {
 	(void)arg;
-	pthread_mutex_lock(&rb.mu);
-	for (;;) {
-		while (rb.job == NULL && rb.warm == NULL && !rb.quit)
-			pthread_cond_wait(&rb.cv, &rb.mu);
-		if (rb.job == NULL && rb.warm == NULL)
-			break;
-		pthread_mutex_unlock(&rb.mu);
-		if (rb.warm != NULL)
-			warm_up(rb.warm);
-		else
-			check_all(rb.job);
-		pthread_mutex_lock(&rb.mu);
-		rb.warm = NULL;
-		rb.job = NULL;
-		pthread_cond_broadcast(&rb.cv);
-	}
-	pthread_mutex_unlock(&rb.mu);
-	mr_sig_release_cache();
-	return NULL;
+	warm_up(warm_app);
 }
 
-/* At exit of the process that started it (a forked child has no such
- * thread): the thread frees its tables and ends. */
 static void
-readback_stop(void)
+check_job(void *arg)
 {
-	if (rb.state != 1 || rb.pid != getpid())
-		return;
-	pthread_mutex_lock(&rb.mu);
-	if (rb.job != NULL || rb.warm != NULL) {
-		/* exit() in the middle of a window: the thread may wait for an
-		 * item that never comes; its tables go with the process. */
-		pthread_mutex_unlock(&rb.mu);
-		return;
-	}
-	rb.quit = 1;
-	pthread_cond_broadcast(&rb.cv);
-	pthread_mutex_unlock(&rb.mu);
-	pthread_join(rb.th, NULL);
-	rb.state = 0;
-}
-
-static int
-readback_start(void)
-{
-	if (rb.state == 0) {
-		sigset_t all, old;
-		rb.pid = getpid();
-		/* Signals (Ctrl-C, SIGTERM) stay the main thread's: the thread
-		 * starts with all of them blocked. */
-		sigfillset(&all);
-		pthread_sigmask(SIG_SETMASK, &all, &old);
-		rb.state = pthread_create(&rb.th, NULL, readback_main, NULL) == 0 ? 1 : -1;
-		pthread_sigmask(SIG_SETMASK, &old, NULL);
-		/* Without the handler the tables simply go with the process. */
-		if (rb.state == 1)
-			(void)atexit(readback_stop);
-	}
-	return rb.state == 1 ? 0 : -1;
+	check_all(arg);
 }
 
 /* Hands the thread a job (a window or a warm-up) and returns at once. */
 static int
 readback_post(pipeline *p, const mr_app *warm)
 {
-	if (readback_start() != 0)
-		return -1;
-	pthread_mutex_lock(&rb.mu);
-	while (rb.job != NULL || rb.warm != NULL)
-		pthread_cond_wait(&rb.cv, &rb.mu);
-	rb.job = p;
-	rb.warm = warm;
-	pthread_cond_broadcast(&rb.cv);
-	pthread_mutex_unlock(&rb.mu);
-	return 0;
+	static pid_t registered;
+	int r;
+
+	if (p == NULL)
+		warm_app = warm;
+	r = mr_worker_post(&readback, p != NULL ? check_job : warm_job, p);
+	/* Without the handler the tables simply go with the process. */
+	if (r == 0 && registered != getpid() && atexit(readback_stop) == 0)
+		registered = getpid();
+	return r;
 }
 
 /* Waits until the thread has finished its job. */
 static void
 readback_wait(void)
 {
-	pthread_mutex_lock(&rb.mu);
-	while (rb.job != NULL || rb.warm != NULL)
-		pthread_cond_wait(&rb.cv, &rb.mu);
-	pthread_mutex_unlock(&rb.mu);
+	mr_worker_wait(&readback);
 }
 
 void
@@ -683,39 +632,50 @@ mr_issue_begin(mr_issue_job *job, mr_app *app, mr_issue_item *v, size_t k)
 }
 
 /* b. On the signing thread: the token, the items, the read-back. */
-static void *
-sign_main(void *arg)
+static void
+sign_window(mr_issue_job *job)
 {
-	mr_issue_job *job = arg;
-
 	job->r = sign_all(job->app, job->v, job->k, job->now, job->r, &job->d);
-	return NULL;
+}
+
+static mr_worker signer = MR_WORKER_INIT(NULL);
+
+static void
+signer_stop(void)
+{
+	mr_worker_stop(&signer);
+}
+
+static void
+sign_job(void *arg)
+{
+	sign_window(arg);
 }
 
 void
 mr_issue_sign_start(mr_issue_job *job)
 {
-	sigset_t all, old;
+	static pid_t registered;
 
+	job->threaded = 0;
 	if (job->k == 0 || job->r != MR_OK) {
-		sign_main(job); /* nothing to sign, or only abandons to note */
+		sign_window(job); /* nothing to sign, or only abandons to note */
 		return;
 	}
-	/* Signals stay with the caller's thread (an interrupt is handled
-	 * between windows, never inside a signature). */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	job->threaded = pthread_create(&job->th, NULL, sign_main, job) == 0;
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (!job->threaded)
-		sign_main(job);
+	if (mr_worker_post(&signer, sign_job, job) != 0) {
+		sign_window(job);
+		return;
+	}
+	job->threaded = 1;
+	if (registered != getpid() && atexit(signer_stop) == 0)
+		registered = getpid();
 }
 
 void
 mr_issue_sign_wait(mr_issue_job *job)
 {
 	if (job->threaded)
-		pthread_join(job->th, NULL);
+		mr_worker_wait(&signer);
 	job->threaded = 0;
 }
 
@@ -807,7 +767,7 @@ mr_issue_window(mr_app *app, mr_issue_item *v, size_t k, mr_diag *d)
 	mr_audit_defer(&app->audit, 1);
 	mr_db_defer(&app->db, 1);
 	mr_issue_begin(&job, app, v, k);
-	sign_main(&job);
+	sign_window(&job);
 	r = mr_issue_finish(&job, d);
 	mr_audit_defer(&app->audit, audit_was);
 	mr_db_defer(&app->db, db_was);

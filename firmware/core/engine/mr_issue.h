@@ -22,7 +22,6 @@
 #ifndef MR_ISSUE_H
 #define MR_ISSUE_H
 
-#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -127,13 +126,13 @@ typedef struct {
 	time_t now;
 	int r;                  /* the window's failure so far */
 	mr_diag d;
-	pthread_t th;
-	int threaded;
+	int threaded;           /* posted to the signing thread */
 } mr_issue_job;
 
 /* a.; a failure is kept in job and stops the window's signing. */
 void mr_issue_begin(mr_issue_job *job, mr_app *app, mr_issue_item *v, size_t k);
-/* b.'s signing and read-back, on a new thread (in line if none starts). */
+/* b.'s signing and read-back, on the signing thread (in line if it
+ * cannot start). */
 void mr_issue_sign_start(mr_issue_job *job);
 void mr_issue_sign_wait(mr_issue_job *job);
 /* The rest of b. and c.; returns what mr_issue_window returns. */

@@ -1,0 +1,44 @@
+/*
+ * A thread that lives as long as the process and runs one job at a time
+ * for it. The engine keeps two (issue.c): the token's signing thread and
+ * the read-back thread. Kept, not made per window, because what a thread
+ * builds stays with it: wolfSSL's point tables and RNG are per thread, and
+ * a new thread would build them again for every window.
+ *
+ * Signals stay with the thread that posts: the worker starts with all of
+ * them blocked. A forked child has no worker (post starts one of its own
+ * if it needs it). At exit the worker ends, calling `at_end` on its own
+ * thread first (to free what it built), unless a job is still running.
+ */
+#ifndef MR_WORKER_H
+#define MR_WORKER_H
+
+#include <pthread.h>
+#include <sys/types.h>
+
+typedef struct {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	pthread_t th;
+	int state;              /* 0 not started, 1 running, -1 cannot start */
+	pid_t pid;              /* the process that started it */
+	void (*fn)(void *);     /* the job; NULL: idle */
+	void *arg;
+	int quit;
+	void (*at_end)(void);
+} mr_worker;
+
+#define MR_WORKER_INIT(at_end) \
+	{ PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0, NULL, NULL, 0, (at_end) }
+
+/* Hands the worker fn(arg), after its job before, and returns at once: 0.
+ * -1 when no thread can run (the caller runs fn itself). */
+int mr_worker_post(mr_worker *w, void (*fn)(void *), void *arg);
+
+/* Returns when the worker has no job. */
+void mr_worker_wait(mr_worker *w);
+
+/* For an atexit handler of the worker's owner. */
+void mr_worker_stop(mr_worker *w);
+
+#endif

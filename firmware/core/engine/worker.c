@@ -1,0 +1,95 @@
+#include <signal.h>
+#include <unistd.h>
+
+#include "mr_worker.h"
+
+static void *
+worker_main(void *arg)
+{
+	mr_worker *w = arg;
+
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		while (w->fn == NULL && !w->quit)
+			pthread_cond_wait(&w->cv, &w->mu);
+		if (w->fn == NULL)
+			break;
+		void (*fn)(void *) = w->fn;
+		void *job = w->arg;
+		pthread_mutex_unlock(&w->mu);
+		fn(job);
+		pthread_mutex_lock(&w->mu);
+		w->fn = NULL;
+		w->arg = NULL;
+		pthread_cond_broadcast(&w->cv);
+	}
+	pthread_mutex_unlock(&w->mu);
+	if (w->at_end != NULL)
+		w->at_end();
+	return NULL;
+}
+
+static int
+start(mr_worker *w)
+{
+	/* A forked child inherits the state, not the thread. */
+	if (w->state == 1 && w->pid != getpid())
+		w->state = 0;
+	if (w->state == 0) {
+		sigset_t all, old;
+		w->pid = getpid();
+		w->fn = NULL;
+		w->quit = 0;
+		/* Signals (Ctrl-C, SIGTERM) stay the caller's. */
+		sigfillset(&all);
+		pthread_sigmask(SIG_SETMASK, &all, &old);
+		w->state = pthread_create(&w->th, NULL, worker_main, w) == 0 ? 1 : -1;
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+	}
+	return w->state == 1 ? 0 : -1;
+}
+
+int
+mr_worker_post(mr_worker *w, void (*fn)(void *), void *arg)
+{
+	if (start(w) != 0)
+		return -1;
+	pthread_mutex_lock(&w->mu);
+	while (w->fn != NULL)
+		pthread_cond_wait(&w->cv, &w->mu);
+	w->fn = fn;
+	w->arg = arg;
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	return 0;
+}
+
+void
+mr_worker_wait(mr_worker *w)
+{
+	if (w->state != 1 || w->pid != getpid())
+		return;
+	pthread_mutex_lock(&w->mu);
+	while (w->fn != NULL)
+		pthread_cond_wait(&w->cv, &w->mu);
+	pthread_mutex_unlock(&w->mu);
+}
+
+void
+mr_worker_stop(mr_worker *w)
+{
+	if (w->state != 1 || w->pid != getpid())
+		return;
+	pthread_mutex_lock(&w->mu);
+	if (w->fn != NULL) {
+		/* exit() in the middle of a job: it may wait for what never
+		 * comes; what the thread built goes with the process. */
+		pthread_mutex_unlock(&w->mu);
+		return;
+	}
+	w->quit = 1;
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	pthread_join(w->th, NULL);
+	w->state = 0;
+}
