@@ -9,6 +9,7 @@
 
 #include "cmd.h"
 #include "cmdtab.h"
+#include "mr_pointpool.h"
 #include "progress.h"
 #include "wslock.h"
 
@@ -84,6 +85,10 @@ main(int argc, char **argv)
 	const char *env = getenv("MESHROOT_WORKSPACE");
 	int c;
 
+	/* wolfSSL's ECC points in one reused region (mr_pointpool.h): media
+	 * export frees the tables set aside for each request's key, and
+	 * malloc would give them back and fault them in again each time. */
+	(void)mr_pointpool_install(2048);
 	o.workspace = env != NULL ? env : "meshroot-workspace";
 	opterr = 0; /* our own one-line errors */
 	while ((c = getopt_long(argc, argv, "+:", opts, NULL)) != -1) {

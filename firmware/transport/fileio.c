@@ -548,30 +548,41 @@ mr_file_group_stage(mr_file_group *g, const char *path, const void *data, size_t
 {
 	char copy[4096];
 	const char *dir;
+	size_t tmp_cap = strlen(path) + 32; /* ".tmp.<pid>" */
+	char *tmp, *dst;
 	int r;
 
 	if (strlen(path) >= sizeof(copy))
 		return mr_diag_set(d, MR_E_RANGE, "%s: path too long", path);
 	strcpy(copy, path);
 	dir = dirname(copy);
+	if (g->n == g->cap) {
+		size_t cap = g->cap ? g->cap * 2 : 16;
+		char **t = realloc(g->tmp, cap * sizeof(*t));
+		if (t == NULL)
+			return mr_diag_set(d, MR_E_NOMEM, "out of memory");
+		g->tmp = t;
+		memset(g->tmp + g->cap, 0, (cap - g->cap) * sizeof(*t));
+		t = realloc(g->dst, cap * sizeof(*t));
+		if (t == NULL)
+			return mr_diag_set(d, MR_E_NOMEM, "out of memory");
+		g->dst = t;
+		memset(g->dst + g->cap, 0, (cap - g->cap) * sizeof(*t));
+		g->cap = cap;
+	}
+	if ((tmp = malloc(tmp_cap)) == NULL || (dst = strdup(path)) == NULL) {
+		free(tmp);
+		return mr_diag_set(d, MR_E_NOMEM, "out of memory");
+	}
+	free(g->tmp[g->n]);
+	free(g->dst[g->n]);
+	g->tmp[g->n] = tmp;
+	g->dst[g->n] = dst;
+	tmp[0] = '\0';
 	if (g->n == 0)
 		snprintf(g->dir, sizeof(g->dir), "%s", dir);
 	else if (strcmp(g->dir, dir) != 0)
 		g->dirs = 1;
-	if (g->n == g->cap) {
-		size_t cap = g->cap ? g->cap * 2 : 16;
-		char (*tmp)[4200] = realloc(g->tmp, cap * sizeof(*tmp));
-		if (tmp == NULL)
-			return mr_diag_set(d, MR_E_NOMEM, "out of memory");
-		g->tmp = tmp;
-		char (*dst)[4200] = realloc(g->dst, cap * sizeof(*dst));
-		if (dst == NULL)
-			return mr_diag_set(d, MR_E_NOMEM, "out of memory");
-		g->dst = dst;
-		g->cap = cap;
-	}
-	if (snprintf(g->dst[g->n], sizeof(g->dst[0]), "%s", path) >= (int)sizeof(g->dst[0]))
-		return mr_diag_set(d, MR_E_RANGE, "%s: path too long", path);
 	/* Asked once per group (one umask read, one ACL look-up), not per
 	 * file: a batch stages hundreds of files of one mode in one dir. */
 	if (!g->probed || g->probed_mode != mode) {
@@ -579,8 +590,8 @@ mr_file_group_stage(mr_file_group *g, const char *path, const void *data, size_t
 		g->probed_mode = mode;
 		g->exact = create_mode_exact(g->dir, mode);
 	}
-	if ((r = write_temp(path, data, len, mode, g->exact && strcmp(dir, g->dir) == 0, 0,
-		 g->tmp[g->n], sizeof(g->tmp[0]), d)) != MR_OK)
+	if ((r = write_temp(path, data, len, mode, g->exact && strcmp(dir, g->dir) == 0, 0, tmp,
+		 tmp_cap, d)) != MR_OK)
 		return r;
 	g->n++;
 	return MR_OK;
@@ -645,6 +656,10 @@ mr_file_group_free(mr_file_group *g)
 	for (size_t i = 0; i < g->n; i++)
 		if (g->tmp[i][0] != '\0')
 			unlink(g->tmp[i]);
+	for (size_t i = 0; i < g->cap; i++) {
+		free(g->tmp[i]);
+		free(g->dst[i]);
+	}
 	free(g->tmp);
 	free(g->dst);
 	memset(g, 0, sizeof(*g));

@@ -100,8 +100,11 @@ typedef struct {
 	mode_t probed_mode;
 	int exact;         /* creating with probed_mode in dir gives it exactly */
 	size_t n, cap;
-	char (*tmp)[4200];
-	char (*dst)[4200];
+	/* Each path as long as it is (a window's answers are 64 names of
+	 * about 100 bytes, not 64 slots of PATH_MAX). Slots from n to cap
+	 * may hold the names of an unstaged file; they are reused. */
+	char **tmp;
+	char **dst;
 } mr_file_group;
 
 /* exclusive: commit fails with MR_E_EXISTS for a name that exists. */

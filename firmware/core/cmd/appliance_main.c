@@ -12,6 +12,7 @@
 #include "mr_cmdtab.h"
 #include "mr_commands.h"
 #include "mr_exitcode.h"
+#include "mr_pointpool.h"
 #include "mr_progress.h"
 
 static char fail_last[1024];
@@ -90,6 +91,11 @@ main(int argc, char **argv)
 	setrlimit(RLIMIT_CORE, &no_core);
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	tune_allocator();
+	/* wolfSSL's ECC points in one reused region: the root key's tables
+	 * and each CSR check's 1.6 MiB, in every thread, without a copy per
+	 * malloc arena or trimming and refaulting (mr_pointpool.h). 2,048
+	 * points: those two and room to spare; more go to malloc. */
+	(void)mr_pointpool_install(2048);
 	mr_app_init(&app);
 	/* '+': stop at the command word; its options are its own. */
 	opterr = 0; /* our own one-line errors */

@@ -18,6 +18,7 @@
 #include "mr_lint.h"
 #include "mr_pem.h"
 #include "mr_progress.h"
+#include "mr_pubkey.h"
 #include "mr_statecheck.h"
 
 #define PIN_MAX 256
@@ -124,7 +125,14 @@ load_root(mr_app *app, mr_diag *d)
 	}
 	/* The stored root must still be what the ceremony made: self-signed
 	 * and clean under our own lints. */
-	if (mr_cert_verify_signature(&app->root, &app->root.spki, d) != MR_OK ||
+	r = mr_cert_verify_signature(&app->root, &app->root.spki, d);
+	/* One verification builds no table, but wolfSSL (FP_ECC) has already
+	 * set aside the room for two (the root key's and its curve's, 1.6 MiB):
+	 * freed now, before the database, the audit log and the token library
+	 * take the heap above it, so that they reuse it and the top can be
+	 * given back. Left for later, it stays a hole that is never returned. */
+	mr_sig_release_cache();
+	if (r != MR_OK ||
 	    mr_lint_ca(&app->root, MR_LINT_ROOT, NULL, time(NULL), d) != MR_OK) {
 		mr_diag_prefix(d, "%s", path);
 		return MR_E_STATE;
