@@ -51,12 +51,13 @@ enum { E_SKIP, E_REFUSE, E_ISSUE };
 
 typedef struct {
 	int kind;
-	mr_ps_item item;        /* from the parser: name, cluster, DER */
 	mr_request rq;          /* E_ISSUE: views into item.der */
 	size_t slot;            /* E_ISSUE: its mr_issue_item */
 	char why[320];          /* E_REFUSE: the refusal's text */
 	int parse_err;          /* mr_request_parse's verdict on item */
 	mr_diag parse_diag;
+	mr_ps_item item;        /* from the parser: name, cluster, DER (last:
+	                         * most of its 16 KiB is never touched) */
 } entry;
 
 typedef struct {

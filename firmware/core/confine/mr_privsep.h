@@ -46,8 +46,8 @@ typedef struct {
 	char cluster[64];   /* REFUSE and CSR: derived by the signer from name */
 	char why[320];
 	int err;
-	uint8_t der[MR_CSR_MAX_DER];
 	size_t der_len;
+	uint8_t der[MR_CSR_MAX_DER]; /* last: most of it is never touched */
 } mr_ps_item;
 
 typedef struct {

@@ -46,16 +46,18 @@ int mr_request_parse(const mr_app *app, const char *cluster, const uint8_t *der,
 /* Writes the request as the operator sees it before approving. */
 void mr_request_describe(const mr_app *app, const mr_request *rq, char *out, size_t cap);
 
+/* (The big buffers go last in these structures: a window holds 32 items
+ * and 32 entries, and only the pages a field lands on become resident.) */
 typedef struct {
-	uint8_t der[4096];
 	size_t der_len;
 	char serial[41];
 	int already_issued; /* the same request was issued before: no new signature */
 	/* The issue record, when this run wrote it: the audit proof is built
 	 * from it without searching the log. audit_index -1: not known. */
 	long audit_index;
-	char record[MR_RECORD_MAX + 1];
 	size_t record_len;
+	char record[MR_RECORD_MAX + 1];
+	uint8_t der[4096];
 } mr_issued;
 
 /* Steps 3-6 (or the stored certificate when the request hash was issued
@@ -91,15 +93,15 @@ typedef struct {
 	const mr_request *rq;   /* in: parsed, approved (approval audited) */
 	int err;                /* out */
 	mr_diag diag;
-	mr_issued is;
 	/* the engine's, between its steps */
 	int step;
 	size_t dup_of;          /* the same request earlier in the window */
 	uint8_t serial[16];
-	uint8_t name_buf[512], tbs_buf[4096];
 	mr_der tbs;
 	mr_cert built;
 	mr_cert signed_cert;    /* the read-back's parse: views into is.der */
+	uint8_t name_buf[512], tbs_buf[4096];
+	mr_issued is;           /* out */
 } mr_issue_item;
 
 int mr_issue_window(mr_app *app, mr_issue_item *v, size_t k, mr_diag *d) MR_MUST_CHECK;
