@@ -36,8 +36,9 @@
 #include "workspace.h"
 
 /* An item's way: not sent yet (or to be sent again), on the appliance
- * (pending or issued, its result not fetched yet), finished. */
-enum { S_TODO, S_SENT, S_DONE };
+ * (pending or issued, its result not fetched yet), its result received
+ * and not yet checked, finished. */
+enum { S_TODO, S_SENT, S_GOT, S_DONE };
 
 /* Clusters one submit takes (a fleet's worth; each costs its CSR). */
 #define SUBMIT_MAX_CLUSTERS 10000
@@ -52,13 +53,15 @@ typedef struct {
 	char why[512];       /* for refused and rejected */
 } item;
 
-/* The whole run: the window of requests in flight is what the appliance
- * says its queue has free (INFO's QUEUE, then FREE in every reply). */
+/* The whole run: at most a window of requests in flight (the
+ * appliance's queue, INFO's QUEUE), and never more sent than its queue
+ * has free (FREE in every reply). */
 typedef struct {
 	const mr_host_opts *o;
 	mr_hostlink *l;
 	item *items;
 	size_t n, done, failed, sent, next;
+	size_t window;         /* requests in flight at most */
 	uint32_t free;         /* queue slots the appliance has free */
 	const mr_cert *root;
 	mr_progress *pg;
@@ -274,7 +277,7 @@ apply_all(batch_run *x, const mr_link_result *res, size_t got, mr_diag *d)
 {
 	for (size_t j = 0; j < got; j++) {
 		item *it = by_hash(x, res[j].hash);
-		if (it == NULL || it->state != S_SENT)
+		if (it == NULL || (it->state != S_SENT && it->state != S_GOT))
 			return mr_diag_set(d, MR_E_PROTO, "%s: a result for a request not in flight",
 			    x->l->where);
 		apply(x, it, &res[j]);
@@ -282,6 +285,25 @@ apply_all(batch_run *x, const mr_link_result *res, size_t got, mr_diag *d)
 	commit_answers(x);
 	mr_progress_step(x->pg, x->done - x->pg->done);
 	return MR_OK;
+}
+
+static void
+nap(int ms)
+{
+	for (int t = 0; t < ms && !interrupted; t += 10) {
+		struct timespec ts = { 0, 10 * 1000000L };
+		nanosleep(&ts, NULL);
+	}
+}
+
+static size_t
+count(const batch_run *x, int state)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < x->n; i++)
+		k += x->items[i].state == state;
+	return k;
 }
 
 /* SUBMITs waiting requests while the appliance's queue has room. A full
@@ -293,7 +315,9 @@ send_some(batch_run *x, mr_diag *d)
 	static uint8_t pl[MR_LINK_MAX_PAYLOAD];
 	static mr_link_result res[MR_LINK_MAX_BATCH];
 
-	while (x->free > 0) {
+	size_t flight = count(x, S_SENT);
+
+	while (x->free > 0 && flight < x->window) {
 		item *batch[MR_LINK_MAX_BATCH];
 		size_t k = 0, got = 0;
 		mr_link_w w;
@@ -301,7 +325,8 @@ send_some(batch_run *x, mr_diag *d)
 		int r;
 
 		mr_link_w_init(&w, pl, sizeof(pl));
-		for (size_t i = 0; i < x->n && k < MR_LINK_MAX_BATCH && k < x->free; i++) {
+		for (size_t i = 0; i < x->n && k < MR_LINK_MAX_BATCH && k < x->free &&
+		     flight + k < x->window; i++) {
 			item *it = &x->items[i];
 			size_t before = w.len;
 			if (it->state != S_TODO)
@@ -334,6 +359,7 @@ send_some(batch_run *x, mr_diag *d)
 			batch[j]->state = S_SENT;
 			x->sent++;
 		}
+		flight += k;
 		x->progressed = 1;
 		if (apply_all(x, res, got, d) != MR_OK)
 			return MR_E_PROTO;
@@ -342,11 +368,14 @@ send_some(batch_run *x, mr_diag *d)
 }
 
 /* One RESULT for the oldest requests in flight from x->next on; the
- * appliance answers as many as fit one frame. 0 when none is left. */
+ * appliance answers as many as fit one frame. 0 when none is left. The
+ * queue is refilled before the answers are checked and stored: the
+ * appliance issues the next group while this one's are checked. */
 static int
 fetch_some(batch_run *x, int *asked, mr_diag *d)
 {
 	static mr_link_result res[MR_LINK_MAX_RESULTS];
+	static uint8_t copy[MR_LINK_MAX_PAYLOAD]; /* the reply outlives the next exchange */
 	uint8_t pl[MR_LINK_MAX_RESULTS * 35];
 	size_t k = 0, got = 0, last = x->next;
 	mr_link_w w;
@@ -368,6 +397,10 @@ fetch_some(batch_run *x, int *asked, mr_diag *d)
 	}
 	if ((r = mr_hostlink_call(x->l, MR_OP_RESULT, pl, w.len, &reply, d)) != MR_OK)
 		return r;
+	if (reply.n > sizeof(copy))
+		return mr_diag_set(d, MR_E_PROTO, "%s: malformed RESULT reply", x->l->where);
+	memcpy(copy, reply.p, reply.n);
+	reply = mr_der_view(copy, reply.n);
 	if (mr_link_results_decode(reply, res, MR_LINK_MAX_RESULTS, &got, &x->free) != MR_OK ||
 	    got == 0 || got > k)
 		return mr_diag_set(d, MR_E_PROTO, "%s: malformed RESULT reply", x->l->where);
@@ -385,30 +418,17 @@ fetch_some(batch_run *x, int *asked, mr_diag *d)
 		}
 	}
 	*asked = 1;
+	/* What came back final leaves the window now, before its check. */
+	for (size_t j = 0; j < got; j++)
+		if (res[j].state == MR_RS_REFUSED || (res[j].state == MR_RS_ISSUED && res[j].cert.n > 0))
+			by_hash(x, res[j].hash)->state = S_GOT;
+	if ((r = send_some(x, d)) != MR_OK)
+		return r;
 	return apply_all(x, res, got, d);
 }
 
-static void
-nap(int ms)
-{
-	for (int t = 0; t < ms && !interrupted; t += 10) {
-		struct timespec ts = { 0, 10 * 1000000L };
-		nanosleep(&ts, NULL);
-	}
-}
-
-static size_t
-count(const batch_run *x, int state)
-{
-	size_t k = 0;
-
-	for (size_t i = 0; i < x->n; i++)
-		k += x->items[i].state == state;
-	return k;
-}
-
 /* One round: every request in flight asked for once, the queue refilled
- * after each answer so the appliance never runs dry. */
+ * after each answer (before its check) so the appliance never runs dry. */
 static int
 round_trip(batch_run *x, mr_diag *d)
 {
@@ -418,12 +438,9 @@ round_trip(batch_run *x, mr_diag *d)
 	x->next = 0;
 	if ((r = send_some(x, d)) != MR_OK)
 		return r;
-	while (asked) {
+	while (asked)
 		if ((r = fetch_some(x, &asked, d)) != MR_OK)
 			return r;
-		if ((r = send_some(x, d)) != MR_OK)
-			return r;
-	}
 	/* A queue full of someone else's requests: try again after a wait. */
 	if (x->free == 0 && count(x, S_SENT) == 0 && count(x, S_TODO) > 0)
 		x->free = 1;
@@ -557,6 +574,7 @@ submit(const mr_host_opts *o, const char *connect, int usb, const char *serial,
 	x.n = n;
 	x.root = &root;
 	x.free = queue;
+	x.window = queue > 0 ? queue : MR_LINK_MAX_BATCH;
 	x.pg = &pg;
 	x.ab = &ab;
 	mr_progress_start(&pg, "submit", n);

@@ -100,6 +100,15 @@ typedef struct {
 	mr_request rq;          /* views into der */
 	int shown;
 	char reason[MR_LINK_MAX_MESSAGE + 1];
+	/* Issued by this serve (ISSUED only): the certificate and its issue
+	 * record as the window wrote them, so RESULT answers from memory
+	 * instead of the state dir and a scan of the audit log. */
+	uint8_t *cert;
+	size_t cert_len;
+	char serial[41];
+	long audit_index;       /* -1: not known (RESULT looks it up) */
+	char *record;
+	size_t record_len;
 } mr_serve_item;
 
 typedef struct {

@@ -69,12 +69,21 @@ mr_serve_init(mr_server *s, mr_app *app, mr_approve_mode mode, const char *via, 
 	return mr_app_audit(app, "serve", &rec, d);
 }
 
+/* Empties a slot and what it owns. */
+static void
+forget(mr_serve_item *it)
+{
+	free(it->der);
+	free(it->cert);
+	free(it->record);
+	memset(it, 0, sizeof(*it));
+}
+
 void
 mr_serve_free(mr_server *s)
 {
 	for (size_t i = 0; i < MR_SERVE_QUEUE; i++)
-		free(s->items[i].der);
-	memset(s->items, 0, sizeof(s->items));
+		forget(&s->items[i]);
 }
 
 void
@@ -117,10 +126,8 @@ take_slot(mr_server *s)
 		if (it->state != MR_RS_PENDING && (old == NULL || it->order < old->order))
 			old = it;
 	}
-	if (old != NULL) {
-		free(old->der);
-		memset(old, 0, sizeof(*old));
-	}
+	if (old != NULL)
+		forget(old);
 	return old;
 }
 
@@ -266,8 +273,7 @@ submit_one(mr_server *s, const mr_serve_csr *c, mr_link_result *res)
 			return MR_E_AUDIT;
 		if (it == NULL && (it = take_slot(s)) == NULL)
 			return MR_E_BUSY;
-		free(it->der);
-		memset(it, 0, sizeof(*it));
+		forget(it);
 		it->used = 1;
 		it->state = MR_RS_REFUSED;
 		memcpy(it->hash, res->hash, 32);
@@ -284,8 +290,7 @@ submit_one(mr_server *s, const mr_serve_csr *c, mr_link_result *res)
 		free(copy);
 		return MR_E_BUSY;
 	}
-	free(it->der);
-	memset(it, 0, sizeof(*it));
+	forget(it);
 	it->der = copy;
 	it->der_len = c->csr.n;
 	it->rq = rq;
@@ -399,9 +404,10 @@ op_result(mr_server *s, const mr_serve_req *rq, mr_link_w *w, char *msg, size_t 
 	static issue_records ir;
 	static mr_issued is[MR_LINK_MAX_RESULTS];
 	uint8_t state[MR_LINK_MAX_RESULTS];
+	mr_serve_item *kept[MR_LINK_MAX_RESULTS];
 	size_t n = rq->n, cap = w->cap;
 	mr_diag d;
-	int r;
+	int r, scan = 0;
 
 	if (n == 0 || n > MR_LINK_MAX_RESULTS)
 		return MR_E_INTERNAL;
@@ -412,18 +418,37 @@ op_result(mr_server *s, const mr_serve_req *rq, mr_link_w *w, char *msg, size_t 
 	}
 	memset(&ir, 0, sizeof(ir));
 	for (size_t i = 0; i < n; i++) {
+		mr_serve_item *it = find(s, rq->hashes[i]);
 		mr_diag_clear(&d);
+		kept[i] = it != NULL && it->state == MR_RS_ISSUED && it->cert != NULL ? it : NULL;
+		if (kept[i] != NULL) {
+			/* Issued by this serve: from memory. */
+			state[i] = MR_RS_ISSUED;
+			ir.serial[ir.n] = it->serial;
+			if (it->record != NULL) {
+				memcpy(ir.line[ir.n], it->record, it->record_len);
+				ir.line[ir.n][it->record_len] = '\0';
+				ir.len[ir.n] = it->record_len;
+				ir.index[ir.n] = (size_t)it->audit_index;
+			} else {
+				scan = 1;
+			}
+			ir.n++;
+			continue;
+		}
 		r = stored_result(s, rq->hashes[i], &is[i], &d);
 		if (r != MR_OK && r != MR_E_NOTFOUND) {
 			snprintf(msg, msg_cap, "%s", mr_diag_text(&d, r));
 			return MR_E_STATE;
 		}
 		state[i] = r == MR_OK ? MR_RS_ISSUED : MR_RS_UNKNOWN;
-		if (r == MR_OK)
+		if (r == MR_OK) {
 			ir.serial[ir.n++] = is[i].serial;
+			scan = 1;
+		}
 	}
 	mr_diag_clear(&d);
-	if (ir.n > 0 && s->app->have_audit_key &&
+	if (scan && s->app->have_audit_key &&
 	    (r = mr_audit_scan(&s->app->audit, match_issue, &ir, &d)) != MR_OK) {
 		snprintf(msg, msg_cap, "%s", mr_diag_text(&d, r));
 		return MR_E_STATE;
@@ -451,8 +476,13 @@ op_result(mr_server *s, const mr_serve_req *rq, mr_link_w *w, char *msg, size_t 
 				res.proof = mr_der_view((const uint8_t *)s->proof, plen);
 			}
 			k++;
-			res.cert = mr_der_view(is[i].der, is[i].der_len);
-			snprintf(res.serial, sizeof(res.serial), "%s", is[i].serial);
+			if (kept[i] != NULL) {
+				res.cert = mr_der_view(kept[i]->cert, kept[i]->cert_len);
+				snprintf(res.serial, sizeof(res.serial), "%s", kept[i]->serial);
+			} else {
+				res.cert = mr_der_view(is[i].der, is[i].der_len);
+				snprintf(res.serial, sizeof(res.serial), "%s", is[i].serial);
+			}
 		} else if (it != NULL) {
 			res.state = it->state;
 			snprintf(res.reason, sizeof(res.reason), "%s", it->reason);
@@ -736,6 +766,29 @@ decline(mr_server *s, mr_serve_item *it, const char *by)
 
 _Static_assert(MR_SERVE_GROUP <= MR_ISSUE_WINDOW, "a group is issued as one window");
 
+/* What RESULT will send for an item of this group, kept from the window
+ * (without memory for it, RESULT reads it back from the state dir). */
+static void
+keep_result(mr_serve_item *it, const mr_issued *is)
+{
+	free(it->cert);
+	free(it->record);
+	it->cert = NULL;
+	it->record = NULL;
+	it->audit_index = -1;
+	if ((it->cert = malloc(is->der_len)) == NULL)
+		return;
+	memcpy(it->cert, is->der, is->der_len);
+	it->cert_len = is->der_len;
+	snprintf(it->serial, sizeof(it->serial), "%s", is->serial);
+	if (is->audit_index >= 0 && is->record_len > 0 && is->record_len <= MR_RECORD_MAX &&
+	    (it->record = malloc(is->record_len)) != NULL) {
+		memcpy(it->record, is->record, is->record_len);
+		it->record_len = is->record_len;
+		it->audit_index = is->audit_index;
+	}
+}
+
 int
 mr_serve_issue_group(mr_server *s, mr_serve_item **its, size_t n, const char *by)
 {
@@ -790,6 +843,7 @@ mr_serve_issue_group(mr_server *s, mr_serve_item **its, size_t n, const char *by
 			/* Still PENDING: ISSUED only after the checkpoint below,
 			 * and nothing of this group leaves before (RESULT is
 			 * answered between groups). */
+			keep_result(it, &v[i].is);
 			issued++;
 		}
 	}
