@@ -61,6 +61,21 @@ mr_ws_read_csr(const char *path, uint8_t *der, size_t cap, size_t *len, mr_csr *
 }
 
 int
+mr_ws_read_csr_key(const char *path, uint8_t *der, size_t cap, size_t *len, mr_csr *c,
+    mr_diag *d)
+{
+	int r;
+
+	if ((r = read_pem(path, "CERTIFICATE REQUEST", der, cap, len, d)) != MR_OK)
+		return r;
+	if ((r = mr_csr_parse_unverified(der, *len, c, d)) != MR_OK) {
+		mr_diag_prefix(d, "%s", path);
+		return r;
+	}
+	return MR_OK;
+}
+
+int
 mr_ws_read_root(const mr_host_opts *o, uint8_t *der, size_t cap, size_t *len, mr_cert *c,
     mr_diag *d)
 {

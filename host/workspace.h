@@ -41,6 +41,12 @@ int mr_ws_read_cert(const char *path, uint8_t *der, size_t cap, size_t *len, mr_
 int mr_ws_read_csr(const char *path, uint8_t *der, size_t cap, size_t *len, mr_csr *c,
     mr_diag *d) MR_MUST_CHECK;
 
+/* The same without checking the request's self-signature: for what only
+ * needs its key (an answer's check against the workspace's own request,
+ * which was verified when it was sent). */
+int mr_ws_read_csr_key(const char *path, uint8_t *der, size_t cap, size_t *len, mr_csr *c,
+    mr_diag *d) MR_MUST_CHECK;
+
 /* The pinned root. MR_E_NOTFOUND when nothing is pinned yet. */
 int mr_ws_read_root(const mr_host_opts *o, uint8_t *der, size_t cap, size_t *len,
     mr_cert *c, mr_diag *d) MR_MUST_CHECK;

@@ -34,6 +34,9 @@
 /* A request before the operator: the link and the console (or button)
  * take turns, each this long. */
 #define TURN_MS 50
+/* While the token signs a group: the link is answered, and the group is
+ * finished within a millisecond of its last signature. */
+#define SIGNING_MS 1
 
 static volatile sig_atomic_t stopping;
 
@@ -63,7 +66,8 @@ serve_link(mr_server *s, mr_sps *ps, const char *path, const char *ffs, mr_diag 
 		/* Auto approval with requests pending never waits: it takes
 		 * what the link has now, then issues a group. */
 		int operator = s->mode != MR_APPROVE_AUTO && mr_serve_pending(s) > 0;
-		int link_ms = mr_serve_ready(s) ? 0 : operator ? TURN_MS : IDLE_MS;
+		int link_ms = mr_serve_ready(s) ? 0 : mr_serve_signing(s) ? SIGNING_MS :
+		    operator ? TURN_MS : IDLE_MS;
 
 		if ((r = mr_sps_serve(ps, s, link_ms, d)) != MR_OK)
 			break;
@@ -160,6 +164,15 @@ cmd_serve(mr_app *app, int argc, char **argv)
 	/* The read-back's tables now, not in the first approved group. */
 	mr_issue_prepare(app);
 	r = serve_link(s, &ps, path, ffs, &d);
+	/* A group the token was signing when serving stopped is finished:
+	 * its records durable and signed, its results for a later serve. */
+	{
+		int dr = mr_serve_drain(s);
+		if (r == MR_OK && dr != MR_OK) {
+			r = dr;
+			mr_diag_set(&d, r, "%s", mr_diag_text(&s->fatal_diag, r));
+		}
+	}
 	helper_dead = ps.dead; /* before the stop, which marks it dead */
 	mr_sps_stop(&ps);
 	if (path != NULL)

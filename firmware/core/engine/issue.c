@@ -671,6 +671,12 @@ mr_issue_sign_start(mr_issue_job *job)
 		registered = getpid();
 }
 
+int
+mr_issue_sign_done(const mr_issue_job *job)
+{
+	return !job->threaded || !mr_worker_busy(&signer);
+}
+
 void
 mr_issue_sign_wait(mr_issue_job *job)
 {

@@ -137,6 +137,8 @@ void mr_issue_begin(mr_issue_job *job, mr_app *app, mr_issue_item *v, size_t k);
  * cannot start). */
 void mr_issue_sign_start(mr_issue_job *job);
 void mr_issue_sign_wait(mr_issue_job *job);
+/* 1 when mr_issue_sign_wait would not wait. */
+int mr_issue_sign_done(const mr_issue_job *job);
 /* The rest of b. and c.; returns what mr_issue_window returns. */
 int mr_issue_finish(mr_issue_job *job, mr_diag *d) MR_MUST_CHECK;
 

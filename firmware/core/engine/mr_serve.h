@@ -111,6 +111,8 @@ typedef struct {
 	size_t record_len;
 } mr_serve_item;
 
+typedef struct mr_serve_group mr_serve_group; /* serve.c */
+
 typedef struct {
 	mr_app *app;
 	mr_approve_mode mode;
@@ -128,6 +130,9 @@ typedef struct {
 	 * (one token signature per group, not per certificate). */
 	char cp[MR_CHECKPOINT_MAX];
 	size_t cp_len, cp_size;
+	/* Groups through the engine: see mr_serve_issue_group; inflight is
+	 * the one the token signs while the loop answers the link. */
+	mr_serve_group *groups[2], *inflight;
 	/* Progress on the console (auto approval). */
 	double started, said;
 	unsigned said_issued, said_refused;
@@ -178,6 +183,14 @@ size_t mr_serve_pending(const mr_server *s);
 /* 1 when mr_serve_step has work it can do without waiting for anyone
  * (auto approval with requests pending): the caller must not sleep. */
 int mr_serve_ready(const mr_server *s);
+
+/* 1 while the token signs a group (auto approval): the loop answers the
+ * link meanwhile and looks again soon. */
+int mr_serve_signing(const mr_server *s);
+
+/* Before serving ends: the group the token is signing is finished (its
+ * records durable, its checkpoint signed). MR_OK or what stopped it. */
+int mr_serve_drain(mr_server *s) MR_MUST_CHECK;
 
 /* The console's progress line (auto approval): at most every 2 s, or now
  * when force is set and something changed since the last one. */

@@ -35,6 +35,9 @@ typedef struct {
  * -1 when no thread can run (the caller runs fn itself). */
 int mr_worker_post(mr_worker *w, void (*fn)(void *), void *arg);
 
+/* 1 while the worker runs a job (or has one waiting). */
+int mr_worker_busy(mr_worker *w);
+
 /* Returns when the worker has no job. */
 void mr_worker_wait(mr_worker *w);
 

@@ -40,6 +40,21 @@ mode_name(mr_approve_mode m)
 	return "?";
 }
 
+/*
+ * A group on its way through the engine (mr_issue.h): approved and begun,
+ * signed (on the token's thread), finished. With auto approval the loop
+ * answers the link while the token signs a group, and the token goes on
+ * to the next group as soon as it is done with one (mr_serve_step).
+ */
+struct mr_serve_group {
+	mr_serve_item *its[MR_SERVE_GROUP];
+	size_t n;
+	int began;              /* 0: the approvals could not be recorded */
+	mr_diag d;
+	mr_issue_job job;
+	mr_issue_item v[MR_SERVE_GROUP];
+};
+
 int
 mr_serve_init(mr_server *s, mr_app *app, mr_approve_mode mode, const char *via, mr_diag *d)
 {
@@ -52,6 +67,11 @@ mr_serve_init(mr_server *s, mr_app *app, mr_approve_mode mode, const char *via, 
 	s->mode = mode;
 	s->via = via;
 	mr_serve_front_init(&s->front, mr_serve_op, s);
+	/* Two groups, made once: one the token signs, one finished or begun
+	 * beside it (pages are touched only as far as a group fills them). */
+	for (int i = 0; i < 2; i++)
+		if ((s->groups[i] = calloc(1, sizeof(*s->groups[i]))) == NULL)
+			return mr_diag_set(d, MR_E_NOMEM, "out of memory");
 	s->started = s->said = now();
 	if ((r = mr_token_info(app->tok, s->token_label, s->token_serial, d)) != MR_OK)
 		return r;
@@ -84,6 +104,10 @@ mr_serve_free(mr_server *s)
 {
 	for (size_t i = 0; i < MR_SERVE_QUEUE; i++)
 		forget(&s->items[i]);
+	for (int i = 0; i < 2; i++) {
+		free(s->groups[i]);
+		s->groups[i] = NULL;
+	}
 }
 
 void
@@ -789,25 +813,36 @@ keep_result(mr_serve_item *it, const mr_issued *is)
 	}
 }
 
-int
-mr_serve_issue_group(mr_server *s, mr_serve_item **its, size_t n, const char *by)
-{
-	mr_issue_item *v;
-	mr_record rec;
-	mr_diag d;
-	size_t issued = 0;
-	int r = MR_OK, audit_was = s->app->audit.defer;
 
-	mr_diag_clear(&d);
-	if (n > MR_ISSUE_WINDOW)
-		return stop(s, MR_E_INTERNAL, (mr_diag_set(&d, MR_E_INTERNAL, "group of %zu", n), &d));
-	if ((v = calloc(n ? n : 1, sizeof(*v))) == NULL)
-		return stop(s, MR_E_STATE, (mr_diag_set(&d, MR_E_NOMEM, "out of memory"), &d));
-	/* The approvals become durable with the window's first group commit,
-	 * before the token signs anything. */
-	mr_audit_defer(&s->app->audit, 1);
+static void
+defer_state(mr_app *app, int *audit_was, int *db_was)
+{
+	*audit_was = app->audit.defer;
+	*db_was = app->db.defer;
+	mr_audit_defer(&app->audit, 1);
+	mr_db_defer(&app->db, 1);
+}
+
+static void
+undefer_state(mr_app *app, int audit_was, int db_was)
+{
+	mr_audit_defer(&app->audit, audit_was);
+	mr_db_defer(&app->db, db_was);
+}
+
+/* The approvals, then a.: they are durable before the token signs. */
+static void
+group_begin(mr_server *s, mr_serve_group *g, mr_serve_item **its, size_t n, const char *by)
+{
+	mr_record rec;
+	int r = MR_OK, audit_was, db_was;
+
+	g->n = n;
+	g->began = 0;
+	mr_diag_clear(&g->d);
+	defer_state(s->app, &audit_was, &db_was);
 	for (size_t i = 0; i < n && r == MR_OK; i++) {
-		mr_serve_item *it = its[i];
+		mr_serve_item *it = g->its[i] = its[i];
 		mr_record_init(&rec);
 		mr_record_add(&rec, "cluster", it->rq.cluster);
 		mr_record_add(&rec, "request", it->rq.csr_hash_hex);
@@ -816,38 +851,63 @@ mr_serve_issue_group(mr_server *s, mr_serve_item **its, size_t n, const char *by
 		mr_record_add(&rec, "via", s->via);
 		if (it->rq.ignored[0])
 			mr_record_add(&rec, "ignored", it->rq.ignored);
-		r = mr_app_audit(s->app, "approve", &rec, &d);
-		v[i].rq = &it->rq;
+		r = mr_app_audit(s->app, "approve", &rec, &g->d);
+		g->v[i].rq = &it->rq;
 	}
-	if (r == MR_OK)
-		r = mr_issue_window(s->app, v, n, &d);
-	else
+	if (r == MR_OK) {
+		mr_issue_begin(&g->job, s->app, g->v, n);
+		g->began = 1;
+	}
+	undefer_state(s->app, audit_was, db_was);
+}
+
+static void
+group_sign_start(mr_serve_group *g)
+{
+	if (g->began)
+		mr_issue_sign_start(&g->job);
+}
+
+/* The rest of the engine's steps, then one checkpoint for the group, and
+ * only then its results: MR_OK, or the failure that stops serving. */
+static int
+group_finish(mr_server *s, mr_serve_group *g)
+{
+	mr_diag *d = &g->d;
+	size_t n = g->n, issued = 0;
+	int r, audit_was, db_was;
+
+	if (g->began) {
+		mr_issue_sign_wait(&g->job);
+		defer_state(s->app, &audit_was, &db_was);
+		r = mr_issue_finish(&g->job, d);
+		undefer_state(s->app, audit_was, db_was);
+	} else {
 		r = MR_E_AUDIT;
-	mr_audit_defer(&s->app->audit, audit_was);
+	}
 	for (size_t i = 0; i < n; i++) {
-		mr_serve_item *it = its[i];
-		int e = v[i].err;
+		mr_serve_item *it = g->its[i];
+		const mr_issue_item *v = &g->v[i];
+		int e = g->began ? v->err : MR_E_AUDIT;
 		if (e == MR_E_POLICY || e == MR_E_LINT) {
 			/* The window audited the refusal. */
-			mr_console_say("request %s: refused: %s\n", it->rq.cluster, mr_diag_text(&v[i].diag, e));
-			finish(it, MR_RS_REFUSED, mr_diag_text(&v[i].diag, e));
+			mr_console_say("request %s: refused: %s\n", it->rq.cluster, mr_diag_text(&v->diag, e));
+			finish(it, MR_RS_REFUSED, mr_diag_text(&v->diag, e));
 			s->refused++;
 		} else if (e != MR_OK || r == MR_E_AUDIT) {
 			finish(it, MR_RS_REFUSED, "appliance error: see its console");
 		} else {
 			/* Every one on the console, but with auto approval the
 			 * progress line counts them. */
-			if (s->mode != MR_APPROVE_AUTO || v[i].is.already_issued)
-				mr_console_say("request %s: issued serial %s%s\n", it->rq.cluster, v[i].is.serial,
-				    v[i].is.already_issued ? " (issued before; nothing signed)" : "");
-			/* Still PENDING: ISSUED only after the checkpoint below,
-			 * and nothing of this group leaves before (RESULT is
-			 * answered between groups). */
-			keep_result(it, &v[i].is);
+			if (s->mode != MR_APPROVE_AUTO || v->is.already_issued)
+				mr_console_say("request %s: issued serial %s%s\n", it->rq.cluster, v->is.serial,
+				    v->is.already_issued ? " (issued before; nothing signed)" : "");
+			/* Still PENDING: ISSUED only after the checkpoint below;
+			 * RESULT answers it PENDING until then. */
+			keep_result(it, &v->is);
 			issued++;
 		}
 	}
-	free(v);
 	/* The issue records are signed into the audit log before any result
 	 * is offered (docs/audit.md): no checkpoint, no release. */
 	if (issued > 0) {
@@ -857,21 +917,46 @@ mr_serve_issue_group(mr_server *s, mr_serve_item **its, size_t n, const char *by
 		if (mr_app_checkpoint(s->app, s->cp, sizeof(s->cp), &s->cp_len, &cd) != MR_OK) {
 			s->cp_size = 0;
 			for (size_t i = 0; i < n; i++)
-				if (its[i]->state == MR_RS_PENDING)
-					finish(its[i], MR_RS_REFUSED, "appliance error: see its console");
+				if (g->its[i]->state == MR_RS_PENDING)
+					finish(g->its[i], MR_RS_REFUSED, "appliance error: see its console");
 			return stop(s, MR_E_AUDIT, &cd);
 		}
 		s->cp_size = size;
 	}
 	for (size_t i = 0; i < n; i++)
-		if (its[i]->state == MR_RS_PENDING) {
-			finish(its[i], MR_RS_ISSUED, NULL);
+		if (g->its[i]->state == MR_RS_PENDING) {
+			finish(g->its[i], MR_RS_ISSUED, NULL);
 			s->issued++;
 		}
 	/* What the window committed is released; a failure stops serving. */
 	if (r != MR_OK)
-		return stop(s, r == MR_E_AUDIT ? MR_E_AUDIT : MR_E_STATE, &d);
+		return stop(s, r == MR_E_AUDIT ? MR_E_AUDIT : MR_E_STATE, d);
 	return MR_OK;
+}
+
+int
+mr_serve_issue_group(mr_server *s, mr_serve_item **its, size_t n, const char *by)
+{
+	mr_serve_group *g = s->groups[0];
+	mr_diag d;
+
+	mr_diag_clear(&d);
+	if (n > MR_SERVE_GROUP)
+		return stop(s, MR_E_INTERNAL, (mr_diag_set(&d, MR_E_INTERNAL, "group of %zu", n), &d));
+	if (s->inflight != NULL)
+		return stop(s, MR_E_INTERNAL, (mr_diag_set(&d, MR_E_INTERNAL, "a group is in flight"), &d));
+	group_begin(s, g, its, n, by);
+	group_sign_start(g);
+	return group_finish(s, g);
+}
+
+int
+mr_serve_drain(mr_server *s)
+{
+	mr_serve_group *g = s->inflight;
+
+	s->inflight = NULL;
+	return g != NULL ? group_finish(s, g) : MR_OK;
 }
 
 static int
@@ -895,7 +980,17 @@ mr_serve_decide(mr_server *s, const uint8_t hash[32], int approve, const char *b
 int
 mr_serve_ready(const mr_server *s)
 {
-	return !s->fatal && s->mode == MR_APPROVE_AUTO && mr_serve_pending(s) > 0;
+	if (s->fatal || s->mode != MR_APPROVE_AUTO)
+		return 0;
+	if (s->inflight != NULL)
+		return mr_issue_sign_done(&s->inflight->job);
+	return mr_serve_pending(s) > 0;
+}
+
+int
+mr_serve_signing(const mr_server *s)
+{
+	return s->inflight != NULL;
 }
 
 void
@@ -915,11 +1010,11 @@ mr_serve_progress(mr_server *s, int force)
 	s->said_refused = s->refused;
 }
 
-/* Auto approval: every pending request, oldest first, up to a group. */
-static int
-auto_group(mr_server *s)
+/* Auto approval: every pending request not yet in a group, oldest first,
+ * up to a group. */
+static size_t
+auto_pick(mr_server *s, mr_serve_item **its)
 {
-	mr_serve_item *its[MR_SERVE_GROUP];
 	size_t n = 0;
 
 	while (n < MR_SERVE_GROUP) {
@@ -935,11 +1030,45 @@ auto_group(mr_server *s)
 		best->shown = 1;
 		its[n++] = best;
 	}
-	if (n == 0)
+	return n;
+}
+
+/* Auto approval keeps the token busy: while it signs a group the loop
+ * answers the link; once it is done, the next group is begun and handed
+ * to it at once, and the signed one finished and released meanwhile.
+ * (Two groups never share a request: the queue holds a hash once.) */
+static int
+auto_step(mr_server *s)
+{
+	mr_serve_group *done = s->inflight, *next;
+	mr_serve_item *its[MR_SERVE_GROUP];
+	size_t n;
+	int r;
+
+	if (done != NULL && !mr_issue_sign_done(&done->job))
 		return MR_OK;
-	if (s->started == 0 || s->issued + s->refused == 0)
-		s->started = now();
-	return mr_serve_issue_group(s, its, n, "--approve auto");
+	next = done == s->groups[0] ? s->groups[1] : s->groups[0];
+	if ((n = auto_pick(s, its)) > 0) {
+		if (s->started == 0 || s->issued + s->refused == 0)
+			s->started = now();
+		group_begin(s, next, its, n, "--approve auto");
+		if (done != NULL)
+			mr_issue_sign_wait(&done->job);
+		group_sign_start(next);
+		s->inflight = next;
+	} else {
+		s->inflight = NULL;
+	}
+	if (done == NULL)
+		return MR_OK;
+	if ((r = group_finish(s, done)) != MR_OK) {
+		/* Serving stops; what the token signed meanwhile is recorded
+		 * (and answered by a later serve from the records). A failure
+		 * there has the same cause: s->fatal_diag keeps the first. */
+		int drained = mr_serve_drain(s);
+		(void)drained;
+	}
+	return r;
 }
 
 int
@@ -952,7 +1081,7 @@ mr_serve_step(mr_server *s, int timeout_ms)
 	if (s->fatal)
 		return MR_E_STATE;
 	if (s->mode == MR_APPROVE_AUTO) {
-		r = auto_group(s);
+		r = auto_step(s);
 		mr_serve_progress(s, mr_serve_pending(s) == 0);
 		return r;
 	}

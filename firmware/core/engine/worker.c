@@ -64,6 +64,19 @@ mr_worker_post(mr_worker *w, void (*fn)(void *), void *arg)
 	return 0;
 }
 
+int
+mr_worker_busy(mr_worker *w)
+{
+	int busy;
+
+	if (w->state != 1 || w->pid != getpid())
+		return 0;
+	pthread_mutex_lock(&w->mu);
+	busy = w->fn != NULL;
+	pthread_mutex_unlock(&w->mu);
+	return busy;
+}
+
 void
 mr_worker_wait(mr_worker *w)
 {
