@@ -45,34 +45,32 @@ mr_ws_read_cert(const char *path, uint8_t *der, size_t cap, size_t *len, mr_cert
 	return MR_OK;
 }
 
-int
-mr_ws_read_csr(const char *path, uint8_t *der, size_t cap, size_t *len, mr_csr *c,
+static int
+read_csr(const char *path, uint8_t *der, size_t cap, size_t *len, mr_csr *c, int verify,
     mr_diag *d)
 {
 	int r;
 
 	if ((r = read_pem(path, "CERTIFICATE REQUEST", der, cap, len, d)) != MR_OK)
 		return r;
-	if ((r = mr_csr_parse(der, *len, c, d)) != MR_OK) {
+	r = verify ? mr_csr_parse(der, *len, c, d) : mr_csr_parse_unverified(der, *len, c, d);
+	if (r != MR_OK)
 		mr_diag_prefix(d, "%s", path);
-		return r;
-	}
-	return MR_OK;
+	return r;
+}
+
+int
+mr_ws_read_csr(const char *path, uint8_t *der, size_t cap, size_t *len, mr_csr *c,
+    mr_diag *d)
+{
+	return read_csr(path, der, cap, len, c, 1, d);
 }
 
 int
 mr_ws_read_csr_key(const char *path, uint8_t *der, size_t cap, size_t *len, mr_csr *c,
     mr_diag *d)
 {
-	int r;
-
-	if ((r = read_pem(path, "CERTIFICATE REQUEST", der, cap, len, d)) != MR_OK)
-		return r;
-	if ((r = mr_csr_parse_unverified(der, *len, c, d)) != MR_OK) {
-		mr_diag_prefix(d, "%s", path);
-		return r;
-	}
-	return MR_OK;
+	return read_csr(path, der, cap, len, c, 0, d);
 }
 
 int
