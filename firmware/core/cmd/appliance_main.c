@@ -3,7 +3,6 @@
  * command (cmd_<name>.c). See DESIGN.md for the interface contract.
  */
 #include <getopt.h>
-#include <malloc.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -45,26 +44,6 @@ static const struct {
 	{ "state", cmd_state },
 };
 
-/*
- * A batch allocates from four threads (this one, the token's signing
- * thread, the read-back and the checking threads; a new signing and
- * checking thread each window). glibc would give each thread an arena of
- * its own and trim freed memory back to the kernel after most frees, so
- * every window took its pages back from the kernel page by page: tens of
- * thousands of page faults per 1,000 certificates and most of the system
- * time. One arena, trimmed only when megabytes are free, and allocations
- * below 1 MiB served from it, keep those pages with the process.
- */
-static void
-tune_allocator(void)
-{
-#ifdef __GLIBC__
-	mallopt(M_ARENA_MAX, 1);
-	mallopt(M_TRIM_THRESHOLD, 8 << 20);
-	mallopt(M_MMAP_THRESHOLD, 1 << 20);
-#endif
-}
-
 int
 main(int argc, char **argv)
 {
@@ -90,7 +69,6 @@ main(int argc, char **argv)
 	 * core dumps, no ptrace by other users' processes. */
 	setrlimit(RLIMIT_CORE, &no_core);
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-	tune_allocator();
 	/* wolfSSL's ECC points in one reused region: the root key's tables
 	 * and each CSR check's 1.6 MiB, in every thread, without a copy per
 	 * malloc arena or trimming and refaulting (mr_pointpool.h). 2,048
