@@ -348,12 +348,6 @@ readback_end(void)
 static mr_worker readback = MR_WORKER_INIT(readback_end);
 static const mr_app *warm_app; /* the warm-up's, set before it is posted */
 
-static void
-readback_stop(void)
-{
-	mr_worker_stop(&readback);
-}
-
 /* Two verifications with the root key: the tables exist from here on. */
 static __attribute__((noinline)) void
 warm_up(const mr_app *app)
@@ -380,16 +374,9 @@ check_job(void *arg)
 static int
 readback_post(pipeline *p, const mr_app *warm)
 {
-	static pid_t registered;
-	int r;
-
 	if (p == NULL)
 		warm_app = warm;
-	r = mr_worker_post(&readback, p != NULL ? check_job : warm_job, p);
-	/* Without the handler the tables simply go with the process. */
-	if (r == 0 && registered != getpid() && atexit(readback_stop) == 0)
-		registered = getpid();
-	return r;
+	return mr_worker_post(&readback, p != NULL ? check_job : warm_job, p);
 }
 
 /* Waits until the thread has finished its job. */
@@ -641,12 +628,6 @@ sign_window(mr_issue_job *job)
 static mr_worker signer = MR_WORKER_INIT(NULL);
 
 static void
-signer_stop(void)
-{
-	mr_worker_stop(&signer);
-}
-
-static void
 sign_job(void *arg)
 {
 	sign_window(arg);
@@ -655,8 +636,6 @@ sign_job(void *arg)
 void
 mr_issue_sign_start(mr_issue_job *job)
 {
-	static pid_t registered;
-
 	job->threaded = 0;
 	if (job->k == 0 || job->r != MR_OK) {
 		sign_window(job); /* nothing to sign, or only abandons to note */
@@ -667,8 +646,6 @@ mr_issue_sign_start(mr_issue_job *job)
 		return;
 	}
 	job->threaded = 1;
-	if (registered != getpid() && atexit(signer_stop) == 0)
-		registered = getpid();
 }
 
 int

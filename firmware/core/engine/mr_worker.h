@@ -41,7 +41,4 @@ int mr_worker_busy(mr_worker *w);
 /* Returns when the worker has no job. */
 void mr_worker_wait(mr_worker *w);
 
-/* For an atexit handler of the worker's owner. */
-void mr_worker_stop(mr_worker *w);
-
 #endif

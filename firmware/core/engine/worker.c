@@ -1,4 +1,5 @@
 #include <signal.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "mr_worker.h"
@@ -29,6 +30,55 @@ worker_main(void *arg)
 	return NULL;
 }
 
+static void
+stop(mr_worker *w)
+{
+	if (w->state != 1 || w->pid != getpid())
+		return;
+	pthread_mutex_lock(&w->mu);
+	if (w->fn != NULL) {
+		/* exit() in the middle of a job: it may wait for what never
+		 * comes; what the thread built goes with the process. */
+		pthread_mutex_unlock(&w->mu);
+		return;
+	}
+	w->quit = 1;
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	pthread_join(w->th, NULL);
+	w->state = 0;
+}
+
+/* At exit of the process that started them (a forked child has no such
+ * threads): each worker ends, the last started first. */
+static mr_worker *started[4];
+static size_t n_started;
+static pid_t registered;
+
+static void
+stop_all(void)
+{
+	while (n_started > 0)
+		stop(started[--n_started]);
+}
+
+/* Without the handler what the threads built simply goes with the process. */
+static void
+remember(mr_worker *w)
+{
+	if (registered != getpid()) {
+		n_started = 0; /* a forked child's list is its parent's */
+		if (atexit(stop_all) != 0)
+			return;
+		registered = getpid();
+	}
+	for (size_t i = 0; i < n_started; i++)
+		if (started[i] == w)
+			return;
+	if (n_started < sizeof(started) / sizeof(started[0]))
+		started[n_started++] = w;
+}
+
 static int
 start(mr_worker *w)
 {
@@ -45,6 +95,8 @@ start(mr_worker *w)
 		pthread_sigmask(SIG_SETMASK, &all, &old);
 		w->state = pthread_create(&w->th, NULL, worker_main, w) == 0 ? 1 : -1;
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		if (w->state == 1)
+			remember(w);
 	}
 	return w->state == 1 ? 0 : -1;
 }
@@ -86,23 +138,4 @@ mr_worker_wait(mr_worker *w)
 	while (w->fn != NULL)
 		pthread_cond_wait(&w->cv, &w->mu);
 	pthread_mutex_unlock(&w->mu);
-}
-
-void
-mr_worker_stop(mr_worker *w)
-{
-	if (w->state != 1 || w->pid != getpid())
-		return;
-	pthread_mutex_lock(&w->mu);
-	if (w->fn != NULL) {
-		/* exit() in the middle of a job: it may wait for what never
-		 * comes; what the thread built goes with the process. */
-		pthread_mutex_unlock(&w->mu);
-		return;
-	}
-	w->quit = 1;
-	pthread_cond_broadcast(&w->cv);
-	pthread_mutex_unlock(&w->mu);
-	pthread_join(w->th, NULL);
-	w->state = 0;
 }
