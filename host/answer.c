@@ -146,6 +146,7 @@ mr_answer_take(const mr_host_opts *o, mr_answer_batch *b, const char *name,
 	mr_csr csr;
 	int r = MR_E_INTERNAL;
 
+	b->checked = 0;
 	if (b->n == MR_ANSWER_GROUP)
 		return mr_diag_set(d, MR_E_INTERNAL, "answer group full");
 	t = &b->taken[b->n];
@@ -157,8 +158,9 @@ mr_answer_take(const mr_host_opts *o, mr_answer_batch *b, const char *name,
 	    mr_ws_path(o, name, "ca-cert.audit", keep, sizeof(keep)) != MR_OK ||
 	    strlen(name) >= sizeof(t->name))
 		return mr_diag_set(d, MR_E_ARG, "invalid cluster name '%s'", name);
-	/* Only the request's key matters here (the request was verified when
-	 * it was sent): one signature check less per answer. */
+	/* Only the request's key matters here (the appliance checked the
+	 * request's self-signature before it issued): one signature check
+	 * less per answer. */
 	if ((r = mr_ws_read_csr_key(path, csr_der, sizeof(csr_der), &csr_len, &csr, d)) != MR_OK)
 		return r;
 	if (!mr_der_equal(c.issuer, root->subject))
@@ -178,6 +180,7 @@ mr_answer_take(const mr_host_opts *o, mr_answer_batch *b, const char *name,
 	 * a pinned audit key): only then is anything written. */
 	if ((r = check_proof(o, name, der, len, media, proof, n, keep, t, d)) != MR_OK)
 		return r;
+	b->checked = 1;
 	if (mr_ws_path(o, name, "ca-cert.pem", path, sizeof(path)) != MR_OK)
 		return mr_diag_set(d, MR_E_ARG, "invalid cluster name '%s'", name);
 	/* What an import killed before its renames left here goes first. */

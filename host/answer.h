@@ -50,6 +50,10 @@ typedef struct {
 	mr_file_group g;
 	size_t n;
 	mr_answer_taken taken[MR_ANSWER_GROUP];
+	/* Set by mr_answer_take: the last answer passed every check (when
+	 * it failed all the same, writing it failed: this host, not the
+	 * answer). */
+	int checked;
 } mr_answer_batch;
 
 /* Reports a cluster's answer that was checked but could not be stored. */

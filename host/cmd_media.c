@@ -233,17 +233,28 @@ check_answer(const mr_host_opts *o, const char *media, const char *name, const c
 	int r;
 
 	*exit = MR_EXIT_INPUT;
+	b->checked = 0;
 	if ((r = mr_ws_read_cert(answer, der, sizeof(der), &len, &c, d)) != MR_OK)
 		return r == MR_E_PEM || r == MR_E_CERT ? incomplete_answer(answer, r, d) : r;
 	*exit = MR_EXIT_VERIFY;
 	return mr_answer_take(o, b, name, der, len, root, media, NULL, 0, d);
 }
 
-/* An answer checked but not stored (answer.c's group commit). */
+/* An answer checked but not stored (answer.c's group commit): its --json
+ * entry, written "imported" when it was taken, says so. */
 static void
 report_unstored(void *ctx, const char *name, const char *text)
 {
 	mr_progress_error(ctx, "cluster %s: %s", name, text);
+	for (size_t i = jclusters != NULL ? json_object_array_length(jclusters) : 0; i-- > 0;) {
+		json_object *j = json_object_array_get_idx(jclusters, i), *v;
+		if (json_object_object_get_ex(j, "cluster", &v) &&
+		    strcmp(json_object_get_string(v), name) == 0) {
+			mr_json_put_str(j, "result", "not_stored");
+			mr_json_put_str(j, "reason", text);
+			break;
+		}
+	}
 }
 
 static void
@@ -288,6 +299,11 @@ import_one(const mr_host_opts *o, const char *media, const char *name, const mr_
 	if (mr_path_exists(path)) {
 		if ((r = check_answer(o, media, name, path, root, b, &exit, &d)) != MR_OK) {
 			mr_progress_error(p, "cluster %s: %s", name, mr_diag_text(&d, r));
+			if (b->checked) {
+				/* Passed its checks; the workspace would not take it. */
+				outcome(name, "not_stored", mr_diag_text(&d, r));
+				return MR_EXIT_FAIL;
+			}
 			outcome(name, "rejected", mr_diag_text(&d, r));
 			return exit;
 		}

@@ -49,7 +49,7 @@ typedef struct {
 	size_t der_len;
 	uint8_t hash[32];
 	int state;     /* S_* */
-	const char *outcome; /* when S_DONE: "imported", "refused", "rejected" */
+	const char *outcome; /* when S_DONE: "imported", "refused", "rejected", "not_stored" */
 	char why[512];       /* for refused and rejected */
 } item;
 
@@ -210,11 +210,20 @@ finished(batch_run *x, item *it, int exit, const char *outcome, const char *why)
 	x->progressed = 1;
 }
 
+/* An answer checked but not stored: counted as failed by commit_answers,
+ * and its outcome corrected. */
 static void
 report_unstored(void *ctx, const char *name, const char *text)
 {
-	(void)ctx;
+	batch_run *x = ctx;
+
 	err_line("error: cluster %s: %s\n", name, text);
+	for (size_t i = 0; i < x->n; i++)
+		if (strcmp(x->items[i].name, name) == 0 && x->items[i].state == S_DONE) {
+			x->items[i].outcome = "not_stored";
+			snprintf(x->items[i].why, sizeof(x->items[i].why), "%s", text);
+			break;
+		}
 }
 
 /* The answers taken so far made durable together (answer.c); one that
@@ -225,7 +234,7 @@ commit_answers(batch_run *x)
 	size_t unstored = 0;
 
 	mr_progress_hold(x->pg);
-	mr_answer_commit(x->o, x->ab, report_unstored, NULL, &unstored);
+	mr_answer_commit(x->o, x->ab, report_unstored, x, &unstored);
 	if (unstored > 0) {
 		/* Checked, then not stored: the disk, not the answer. */
 		x->failed_exit = MR_EXIT_FAIL;
@@ -265,7 +274,11 @@ apply(batch_run *x, item *it, const mr_link_result *res)
 	if ((r = mr_answer_take(x->o, x->ab, it->name, res->cert.p, res->cert.n, x->root, NULL,
 		 res->proof.p, res->proof.n, &d)) != MR_OK) {
 		err_line("error: cluster %s: %s\n", it->name, mr_diag_text(&d, r));
-		finished(x, it, MR_EXIT_VERIFY, "rejected", mr_diag_text(&d, r));
+		if (x->ab->checked)
+			/* Passed its checks; the workspace would not take it. */
+			finished(x, it, MR_EXIT_FAIL, "not_stored", mr_diag_text(&d, r));
+		else
+			finished(x, it, MR_EXIT_VERIFY, "rejected", mr_diag_text(&d, r));
 		return;
 	}
 	finished(x, it, MR_EXIT_OK, "imported", NULL);
@@ -287,11 +300,13 @@ apply_all(batch_run *x, const mr_link_result *res, size_t got, mr_diag *d)
 	return MR_OK;
 }
 
+/* Sleeps ms milliseconds, in slices of at most 10 so that Ctrl-C is
+ * seen at once. */
 static void
 nap(int ms)
 {
 	for (int t = 0; t < ms && !interrupted; t += 10) {
-		struct timespec ts = { 0, 10 * 1000000L };
+		struct timespec ts = { 0, (ms - t < 10 ? ms - t : 10) * 1000000L };
 		nanosleep(&ts, NULL);
 	}
 }
@@ -306,71 +321,122 @@ count(const batch_run *x, int state)
 	return k;
 }
 
-/* SUBMITs waiting requests while the appliance's queue has room. A full
- * queue (BUSY) is no error: the answers are fetched and the rest sent
- * later. */
+/* The next SUBMIT: as many waiting requests as fit one frame, the
+ * appliance's free slots and the window. *k = 0 when none. */
+static int
+submit_build(batch_run *x, size_t flight, uint8_t *pl, size_t cap, size_t *len, item **batch,
+    size_t *k, mr_diag *d)
+{
+	mr_link_w w;
+
+	*k = 0;
+	mr_link_w_init(&w, pl, cap);
+	for (size_t i = 0; i < x->n && *k < MR_LINK_MAX_BATCH && *k < x->free &&
+	     flight + *k < x->window; i++) {
+		item *it = &x->items[i];
+		size_t before = w.len;
+		if (it->state != S_TODO)
+			continue;
+		mr_link_submit_put(&w, it->name, it->der, it->der_len);
+		if (w.err != MR_OK) {
+			if (*k == 0)
+				return mr_diag_set(d, MR_E_RANGE, "request %s does not fit a frame",
+				    it->name);
+			w.err = MR_OK;
+			w.len = before;
+			break;
+		}
+		batch[(*k)++] = it;
+	}
+	*len = w.len;
+	return MR_OK;
+}
+
+/* The reply to a SUBMIT of batch[0..k): r is the exchange's status. A
+ * full queue (BUSY) is no error: the answers are fetched and the rest
+ * sent later (*more = 0 then). */
+static int
+submit_done(batch_run *x, item **batch, size_t k, int r, mr_der reply, int *more, mr_diag *d)
+{
+	static mr_link_result res[MR_LINK_MAX_BATCH];
+	size_t got = 0;
+
+	*more = 0;
+	if (r == MR_E_BUSY) {
+		mr_diag_clear(d);
+		x->free = 0;
+		return MR_OK;
+	}
+	if (r != MR_OK)
+		return r;
+	if (mr_link_results_decode(reply, res, MR_LINK_MAX_BATCH, &got, &x->free) != MR_OK ||
+	    got != k)
+		return mr_diag_set(d, MR_E_PROTO, "%s: malformed SUBMIT reply", x->l->where);
+	for (size_t j = 0; j < k; j++) {
+		batch[j]->state = S_SENT;
+		x->sent++;
+	}
+	x->progressed = 1;
+	*more = 1;
+	return apply_all(x, res, got, d) != MR_OK ? MR_E_PROTO : MR_OK;
+}
+
+/* SUBMITs waiting requests while the appliance's queue has room. */
 static int
 send_some(batch_run *x, mr_diag *d)
 {
 	static uint8_t pl[MR_LINK_MAX_PAYLOAD];
-	static mr_link_result res[MR_LINK_MAX_BATCH];
+	int more = 1, r;
 
-	size_t flight = count(x, S_SENT);
-
-	while (x->free > 0 && flight < x->window) {
+	while (more && x->free > 0) {
 		item *batch[MR_LINK_MAX_BATCH];
-		size_t k = 0, got = 0;
-		mr_link_w w;
+		size_t k, len;
 		mr_der reply;
-		int r;
 
-		mr_link_w_init(&w, pl, sizeof(pl));
-		for (size_t i = 0; i < x->n && k < MR_LINK_MAX_BATCH && k < x->free &&
-		     flight + k < x->window; i++) {
-			item *it = &x->items[i];
-			size_t before = w.len;
-			if (it->state != S_TODO)
-				continue;
-			mr_link_submit_put(&w, it->name, it->der, it->der_len);
-			if (w.err != MR_OK) {
-				if (k == 0)
-					return mr_diag_set(d, MR_E_RANGE, "request %s does not fit a frame",
-					    it->name);
-				w.err = MR_OK;
-				w.len = before;
-				break;
-			}
-			batch[k++] = it;
-		}
+		if ((r = submit_build(x, count(x, S_SENT), pl, sizeof(pl), &len, batch, &k, d)) !=
+		    MR_OK)
+			return r;
 		if (k == 0)
 			return MR_OK;
-		r = mr_hostlink_call(x->l, MR_OP_SUBMIT, pl, w.len, &reply, d);
-		if (r == MR_E_BUSY) {
-			mr_diag_clear(d);
-			x->free = 0;
-			return MR_OK;
-		}
-		if (r != MR_OK)
+		r = mr_hostlink_call(x->l, MR_OP_SUBMIT, pl, len, &reply, d);
+		if ((r = submit_done(x, batch, k, r, reply, &more, d)) != MR_OK)
 			return r;
-		if (mr_link_results_decode(reply, res, MR_LINK_MAX_BATCH, &got, &x->free) != MR_OK ||
-		    got != k)
-			return mr_diag_set(d, MR_E_PROTO, "%s: malformed SUBMIT reply", x->l->where);
-		for (size_t j = 0; j < k; j++) {
-			batch[j]->state = S_SENT;
-			x->sent++;
-		}
-		flight += k;
-		x->progressed = 1;
-		if (apply_all(x, res, got, d) != MR_OK)
-			return MR_E_PROTO;
 	}
 	return MR_OK;
 }
 
+/* Checks and stores the answers of a RESULT reply while the appliance
+ * takes the next SUBMIT: that SUBMIT is sent first, its reply read after
+ * the checks (the host's work and the appliance's overlap), then the
+ * queue is filled as far as it has room. */
+static int
+apply_while_submitting(batch_run *x, const mr_link_result *res, size_t got, mr_diag *d)
+{
+	static uint8_t pl[MR_LINK_MAX_PAYLOAD];
+	item *batch[MR_LINK_MAX_BATCH];
+	size_t k = 0, len;
+	mr_der reply;
+	int r, more;
+
+	if (x->free > 0 &&
+	    (r = submit_build(x, count(x, S_SENT), pl, sizeof(pl), &len, batch, &k, d)) != MR_OK)
+		return r;
+	if (k > 0 && (r = mr_hostlink_send(x->l, MR_OP_SUBMIT, pl, len, d)) != MR_OK)
+		return r;
+	if ((r = apply_all(x, res, got, d)) != MR_OK)
+		return r;
+	if (k == 0)
+		return MR_OK;
+	r = mr_hostlink_recv(x->l, &reply, d);
+	if ((r = submit_done(x, batch, k, r, reply, &more, d)) != MR_OK)
+		return r;
+	return more ? send_some(x, d) : MR_OK;
+}
+
 /* One RESULT for the oldest requests in flight from x->next on; the
  * appliance answers as many as fit one frame. 0 when none is left. The
- * queue is refilled before the answers are checked and stored: the
- * appliance issues the next group while this one's are checked. */
+ * queue is refilled while the answers are checked and stored: the
+ * appliance takes the next requests and issues the next group meanwhile. */
 static int
 fetch_some(batch_run *x, int *asked, mr_diag *d)
 {
@@ -422,9 +488,7 @@ fetch_some(batch_run *x, int *asked, mr_diag *d)
 	for (size_t j = 0; j < got; j++)
 		if (res[j].state == MR_RS_REFUSED || (res[j].state == MR_RS_ISSUED && res[j].cert.n > 0))
 			by_hash(x, res[j].hash)->state = S_GOT;
-	if ((r = send_some(x, d)) != MR_OK)
-		return r;
-	return apply_all(x, res, got, d);
+	return apply_while_submitting(x, res, got, d);
 }
 
 /* One round: every request in flight asked for once, the queue refilled
@@ -452,7 +516,7 @@ static void
 put_requests(json_object *doc, const item *items, size_t n)
 {
 	json_object *a = json_object_new_array();
-	size_t counts[4] = { 0, 0, 0, 0 }; /* imported, refused, rejected, waiting */
+	size_t counts[5] = { 0, 0, 0, 0, 0 }; /* imported, refused, rejected, waiting, not_stored */
 
 	for (size_t i = 0; items != NULL && i < n; i++) {
 		const item *it = &items[i];
@@ -469,13 +533,14 @@ put_requests(json_object *doc, const item *items, size_t n)
 		mr_json_put_str(j, "reason", it->why[0] != '\0' ? it->why : NULL);
 		mr_json_append(a, j);
 		counts[strcmp(outcome, "imported") == 0 ? 0 : strcmp(outcome, "refused") == 0 ? 1 :
-		    strcmp(outcome, "rejected") == 0 ? 2 : 3]++;
+		    strcmp(outcome, "rejected") == 0 ? 2 : strcmp(outcome, "waiting") == 0 ? 3 : 4]++;
 	}
 	mr_json_put(doc, "requests", a);
 	mr_json_put_int(doc, "imported", (long long)counts[0]);
 	mr_json_put_int(doc, "refused", (long long)counts[1]);
 	mr_json_put_int(doc, "rejected", (long long)counts[2]);
 	mr_json_put_int(doc, "waiting", (long long)counts[3]);
+	mr_json_put_int(doc, "not_stored", (long long)counts[4]);
 }
 
 static int
@@ -495,7 +560,7 @@ submit(const mr_host_opts *o, const char *connect, int usb, const char *serial,
 	mr_diag d;
 	batch_run x;
 	uint32_t queue = 0;
-	int r, told = 0, rc = 1, backoff = 10;
+	int r, told = 0, rc = 1, backoff = 1;
 	time_t start = time(NULL);
 
 	mr_diag_clear(&d);
@@ -540,8 +605,10 @@ submit(const mr_host_opts *o, const char *connect, int usb, const char *serial,
 			    "is too long for a path");
 			goto out_nolink;
 		}
-		/* Only a request that parses and verifies goes to the appliance. */
-		if ((r = mr_ws_read_csr(path, der, sizeof(der), &items[i].der_len, &csr, &d)) !=
+		/* Only a request that parses goes to the appliance. Its
+		 * self-signature is checked there, by the side that trusts the
+		 * result (a bad one is refused with the reason), not twice. */
+		if ((r = mr_ws_read_csr_key(path, der, sizeof(der), &items[i].der_len, &csr, &d)) !=
 		    MR_OK) {
 			err_line("error: cluster %s: %s\n", all[i], mr_diag_text(&d, r));
 			goto out_nolink;
@@ -606,7 +673,7 @@ submit(const mr_host_opts *o, const char *connect, int usb, const char *serial,
 		}
 		if (x.progressed) {
 			/* Answers came or requests went: straight to the next round. */
-			backoff = 10;
+			backoff = 1;
 			continue;
 		}
 		if (!told) {
@@ -633,7 +700,7 @@ submit(const mr_host_opts *o, const char *connect, int usb, const char *serial,
 		}
 	}
 	for (size_t i = 0; i < n; i++)
-		accepted += (size_t)mr_ws_cluster_issued(o, items[i].name);
+		accepted += items[i].state == S_DONE && strcmp(items[i].outcome, "imported") == 0;
 	mr_progress_end(&pg);
 	printf("%zu certificate(s) imported\n", accepted);
 	rc = x.failed ? x.failed_exit : MR_EXIT_OK;

@@ -27,6 +27,7 @@ typedef struct {
 	 * holds the same text; answered says it came from the appliance). */
 	int answered;
 	char answer[MR_LINK_MAX_MESSAGE + 1];
+	uint8_t sent_op;         /* the request mr_hostlink_recv answers */
 	uint8_t tx[MR_LINK_MAX_FRAME], rx[MR_LINK_MAX_FRAME];
 } mr_hostlink;
 
@@ -40,6 +41,12 @@ void mr_hostlink_close(mr_hostlink *l);
  * appliance's message, unchanged, in d and l->answer (l->answered set). */
 int mr_hostlink_call(mr_hostlink *l, uint8_t op, const uint8_t *payload, size_t n,
     mr_der *reply, mr_diag *d) MR_MUST_CHECK;
+/* The two halves of mr_hostlink_call, for a caller that works while the
+ * appliance answers: send one request, then (before any other send) read
+ * its reply. */
+int mr_hostlink_send(mr_hostlink *l, uint8_t op, const uint8_t *payload, size_t n,
+    mr_diag *d) MR_MUST_CHECK;
+int mr_hostlink_recv(mr_hostlink *l, mr_der *reply, mr_diag *d) MR_MUST_CHECK;
 
 /* libusb port (link_usb.c). */
 int mr_usb_open(const char *serial, mr_usb **out, char *where, size_t where_cap, mr_diag *d)

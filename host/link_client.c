@@ -47,15 +47,22 @@ int
 mr_hostlink_call(mr_hostlink *l, uint8_t op, const uint8_t *payload, size_t n, mr_der *reply,
     mr_diag *d)
 {
-	char msg[MR_LINK_MAX_MESSAGE + 1];
-	mr_link_hdr h;
+	int r;
+
+	if ((r = mr_hostlink_send(l, op, payload, n, d)) != MR_OK)
+		return r;
+	return mr_hostlink_recv(l, reply, d);
+}
+
+int
+mr_hostlink_send(mr_hostlink *l, uint8_t op, const uint8_t *payload, size_t n, mr_diag *d)
+{
 	size_t len = 0;
-	int got_hdr = 0, r;
 	uint16_t seq = (uint16_t)(l->seq + 1);
+	int r;
 
 	l->answered = 0;
 	l->answer[0] = '\0';
-
 	if (mr_link_frame_encode(op, seq, MR_ST_OK, payload, n, l->tx, sizeof(l->tx), &len) != MR_OK)
 		return mr_diag_set(d, MR_E_RANGE, "request does not fit one frame");
 	if ((r = mr_linkio_send(&l->io, l->tx, len)) != MR_OK)
@@ -64,6 +71,19 @@ mr_hostlink_call(mr_hostlink *l, uint8_t op, const uint8_t *payload, size_t n, m
 		    r == MR_E_TIMEOUT ? "the appliance does not take requests (timeout)" :
 					"write failed");
 	l->seq = seq;
+	l->sent_op = op;
+	return MR_OK;
+}
+
+int
+mr_hostlink_recv(mr_hostlink *l, mr_der *reply, mr_diag *d)
+{
+	char msg[MR_LINK_MAX_MESSAGE + 1];
+	mr_link_hdr h;
+	uint8_t op = l->sent_op;
+	uint16_t seq = l->seq;
+	int got_hdr = 0, r;
+
 	r = mr_linkio_recv(&l->io, l->rx, sizeof(l->rx), &h, reply, &got_hdr, l->timeout_ms,
 	    l->timeout_ms < 2000 ? l->timeout_ms : 2000);
 	switch (r) {

@@ -42,8 +42,8 @@ int mr_ws_read_csr(const char *path, uint8_t *der, size_t cap, size_t *len, mr_c
     mr_diag *d) MR_MUST_CHECK;
 
 /* The same without checking the request's self-signature: for what only
- * needs its key (an answer's check against the workspace's own request,
- * which was verified when it was sent). */
+ * needs its key or its bytes (an answer's check against the workspace's
+ * own request; `submit`, whose appliance checks the self-signature). */
 int mr_ws_read_csr_key(const char *path, uint8_t *der, size_t cap, size_t *len, mr_csr *c,
     mr_diag *d) MR_MUST_CHECK;
 

@@ -78,6 +78,12 @@ mr_csr_parse(const uint8_t *der, size_t n, mr_csr *c, mr_diag *d)
 
 	if ((r = mr_csr_parse_unverified(der, n, c, d)) != MR_OK)
 		return r;
+	return mr_csr_verify(c, d);
+}
+
+int
+mr_csr_verify(const mr_csr *c, mr_diag *d)
+{
 	/* Proof of possession: without it anyone could get a CA certificate
 	 * for a key they do not hold. */
 	if (mr_sig_verify(&c->spki, c->sig_alg, c->info.p, c->info.n, c->sig.p, c->sig.n,

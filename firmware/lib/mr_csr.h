@@ -37,6 +37,10 @@ int mr_csr_parse(const uint8_t *der, size_t n, mr_csr *c, mr_diag *d) MR_MUST_CH
  * side that trusts its result. */
 int mr_csr_parse_unverified(const uint8_t *der, size_t n, mr_csr *c, mr_diag *d) MR_MUST_CHECK;
 
+/* The self-signature check of mr_csr_parse, on a CSR parsed unverified:
+ * MR_E_SIG ("CSR self-signature: ...") when it does not verify. */
+int mr_csr_verify(const mr_csr *c, mr_diag *d) MR_MUST_CHECK;
+
 /* One line naming what the CSR asked for and meshroot ignores, e.g.
  * "basicConstraints pathlen 5, subjectAltName"; "" when nothing. */
 void mr_csr_ignored(const mr_csr *c, char *out, size_t cap);

@@ -65,6 +65,23 @@ set +e; host media import --from "$T/media" >/dev/null 2>&1; plain=$?; set -e
 run_json "$plain" "$T/imp2.json" host media import --from "$T/media" --json
 json_valid meshroot.media-import "$T/imp2.json"
 
+# An answer on the media that passes its checks and cannot be stored
+# (the cluster's directory immutable): not_stored, exit 1, not "rejected".
+host cluster new kept --key ec-p256 >/dev/null
+host media export --to "$T/media" >/dev/null
+app sign --media "$T/media" --yes >/dev/null 2>&1 || fail "sign for kept"
+if chattr +i "$T/ws/clusters/kept" 2>/dev/null; then
+  set +e; host media import --from "$T/media" --json >"$T/imp-kept.json" 2>"$T/imp-kept.json.err"; rc=$?; set -e
+  chattr -i "$T/ws/clusters/kept"
+  [ $rc = 1 ] || { cat "$T/imp-kept.json.err"; fail "media import, answer not stored: exit $rc, want 1"; }
+  json_valid meshroot.media-import "$T/imp-kept.json"
+  [ "$(json_get "$T/imp-kept.json" '[d["imported"], [(c["cluster"], c["result"]) for c in d["clusters"]]]')" = \
+    '[0, [["kept", "not_stored"]]]' ] || fail "media import, answer not stored: $(cat "$T/imp-kept.json")"
+else
+  echo "note: chattr +i not supported here: the not-stored case is not run"
+fi
+rm -r "$T/ws/clusters/kept"
+
 # status: 20-day intermediates are a warning (exit 1) at the default 30 days.
 run_json 1 "$T/st.json" host status --json
 json_valid meshroot.status "$T/st.json"
@@ -126,6 +143,27 @@ json_valid meshroot.submit "$T/sub.json"
 csr_fp=$(openssl req -in "$T/ws/clusters/north/csr.pem" -outform DER | sha256sum | cut -c1-64 | sed 's/../&:/g; s/:$//')
 [ "$(json_get "$T/sub.json" 'd["requests"][0]["csr_sha256"]')" = "$csr_fp" ] || fail "submit: csr_sha256"
 [ "$(json_get "$T/sub.json" 'd["appliance"]["token_label"]')" = meshroot-test ] || fail "submit: appliance"
+# An answer that passes its checks and cannot be stored (the cluster's
+# directory immutable, which stops root too): counted as not stored, its
+# entry says so, exit 1 (a failure of this host, not of the answer).
+host cluster new held --key ec-p256 >/dev/null
+if chattr +i "$T/ws/clusters/held" 2>/dev/null; then
+  trap 'chattr -i "$T/ws/clusters/held" 2>/dev/null || true; stop_serve; rm -rf "$T"' EXIT
+  run_json 1 "$T/sub-held.json" host submit --connect "unix:$T/sock" --poll-ms 50 --json held
+  chattr -i "$T/ws/clusters/held"
+  json_valid meshroot.submit "$T/sub-held.json"
+  [ "$(json_get "$T/sub-held.json" '[d["imported"], d["not_stored"], d["requests"][0]["result"]]')" = \
+    '[0, 1, "not_stored"]' ] || fail "submit, answer not stored: $(cat "$T/sub-held.json")"
+  json_get "$T/sub-held.json" 'd["requests"][0]["reason"]' | grep -q . || fail "submit, answer not stored: no reason"
+  grep -q '^error: cluster held: ' "$T/sub-held.json.err" || fail "submit, answer not stored: no error line"
+  grep -q '^0 certificate(s) imported' "$T/sub-held.json.err" "$T/sub-held.json" 2>/dev/null ||
+    fail "submit, answer not stored: counted as imported: $(cat "$T/sub-held.json.err")"
+  [ ! -e "$T/ws/clusters/held/ca-cert.pem" ] || fail "submit, answer not stored: a certificate is there"
+  rm -r "$T/ws/clusters/held"
+else
+  echo "note: chattr +i not supported here: the not-stored case is not run"
+  rm -r "$T/ws/clusters/held"
+fi
 run_json 0 "$T/dev.json" host device --connect "unix:$T/sock" --audit-from 1 --json
 json_valid meshroot.device "$T/dev.json"
 [ "$(json_get "$T/dev.json" 'd["root"]["sha256"]')" = "$root_fp" ] || fail "device: root sha256"
@@ -138,7 +176,10 @@ json_valid meshroot.device "$T/dev1.json"
 
 run_json 0 "$T/as2.json" app status --json
 json_valid meshroot-appliance.status "$T/as2.json"
-[ "$(json_get "$T/as2.json" 'd["issued"]')" = 3 ] || fail "appliance status: issued after signing"
+# east, west, kept, north, and held (issued, not stored on the host: not
+# there when chattr was not there to hold it).
+issued=4; [ ! -e "$T/sub-held.json" ] || issued=5
+[ "$(json_get "$T/as2.json" 'd["issued"]')" = $issued ] || fail "appliance status: issued after signing"
 set +e; "$APPLIANCE" --state "$T/empty-state" status >/dev/null 2>&1; plain=$?; set -e
 [ "$plain" -ne 0 ] || fail "appliance status on an empty state dir exits 0"
 run_json "$plain" "$T/as3.json" "$APPLIANCE" --state "$T/empty-state" status --json
@@ -149,7 +190,7 @@ json_valid meshroot-appliance.status "$T/as3.json"
 app audit export --to "$T/export" >/dev/null
 run_json 0 "$T/aud.json" host audit show "$T/export" --event issue --json
 json_valid meshroot.audit-show "$T/aud.json"
-[ "$(json_get "$T/aud.json" 'sorted(r["cluster"] for r in d)')" = '["east", "north", "west"]' ] || fail "audit show"
+[ "$(json_get "$T/aud.json" 'sorted(r["cluster"] for r in d if r["cluster"] not in ("held", "kept"))')" = '["east", "north", "west"]' ] || fail "audit show"
 
 # Critical (2): west's intermediate revoked, on the imported root CRL.
 serial=$(openssl x509 -in "$T/ws/clusters/west/ca-cert.pem" -noout -serial | cut -d= -f2)

@@ -37,6 +37,35 @@ done
 grep -q 'event=serve .*approve=--approve%20auto' "$T/state/audit.log" || fail "--approve auto not audited"
 grep -q 'event=approve .*by=--approve%20auto via=socket' "$T/state/audit.log" || fail "approval not audited"
 
+# 1b. A request whose self-signature does not verify (one byte of its
+# signed subject changed): the host sends it (the appliance is the one that
+# checks), the appliance refuses it, audits why, and issues nothing.
+host cluster new forged --key ec-p256 >/dev/null
+python3 - "$T/ws/clusters/forged/csr.pem" <<'PY'
+import base64, sys
+p = sys.argv[1]
+b64 = "".join(l for l in open(p).read().splitlines() if not l.startswith("-----"))
+der = bytearray(base64.b64decode(b64))
+i = der.find(b"forged")  # inside the CertificationRequestInfo
+assert i > 0
+der[i] = ord("F")
+body = base64.b64encode(bytes(der)).decode()
+open(p, "w").write("-----BEGIN CERTIFICATE REQUEST-----\n" +
+    "\n".join(body[j:j + 64] for j in range(0, len(body), 64)) +
+    "\n-----END CERTIFICATE REQUEST-----\n")
+PY
+set +e
+"$HOST" --workspace "$T/ws" submit --connect "unix:$T/sock" --poll-ms 50 forged > "$T/forged.out" 2>&1
+rc=$?
+set -e
+[ $rc = 4 ] || { cat "$T/forged.out"; fail "forged request: exit $rc, want 4 (refused)"; }
+grep -q "^error: cluster forged: refused by the appliance: CSR self-signature: .* signature does not verify$" "$T/forged.out" \
+  || { cat "$T/forged.out"; fail "forged request: no refusal naming the self-signature"; }
+grep -q 'event=refuse cluster=forged .*reason=CSR%20self-signature' "$T/state/audit.log" \
+  || fail "forged request: refusal not audited"
+[ ! -e "$T/ws/clusters/forged/ca-cert.pem" ] || fail "forged request: a certificate was imported"
+rm -r "$T/ws/clusters/forged"
+
 # 2. A retried submission never issues twice.
 serial=$(openssl x509 -noout -serial -in "$T/ws/clusters/east/ca-cert.pem")
 rm "$T/ws/clusters/east/ca-cert.pem"

@@ -21,9 +21,9 @@
 /* Tolerated clock difference between the appliance and the clusters. */
 #define BACKDATE 300
 
-int
-mr_request_parse(const mr_app *app, const char *cluster, const uint8_t *der, size_t n,
-    mr_request *rq, mr_diag *d)
+static int
+request_parse(const mr_app *app, const char *cluster, const uint8_t *der, size_t n,
+    mr_request *rq, int verify, mr_diag *d)
 {
 	memset(rq, 0, sizeof(*rq));
 	if (!mr_cluster_name_ok(cluster))
@@ -31,7 +31,8 @@ mr_request_parse(const mr_app *app, const char *cluster, const uint8_t *der, siz
 	snprintf(rq->cluster, sizeof(rq->cluster), "%s", cluster);
 	mr_fp_sha256(der, n, rq->csr_hash);
 	mr_hex_encode(rq->csr_hash, 32, rq->csr_hash_hex);
-	if (mr_csr_parse(der, n, &rq->csr, d) != MR_OK)
+	if (mr_csr_parse_unverified(der, n, &rq->csr, d) != MR_OK ||
+	    (verify && mr_csr_verify(&rq->csr, d) != MR_OK))
 		return MR_E_CSR;
 	if (!mr_config_allows(&app->cfg, rq->csr.spki.type))
 		return mr_diag_set(d, MR_E_POLICY, "%s keys are not allowed by policy%s",
@@ -43,6 +44,26 @@ mr_request_parse(const mr_app *app, const char *cluster, const uint8_t *der, siz
 		return mr_diag_set(d, MR_E_POLICY, "the request carries the root's own public key");
 	mr_csr_ignored(&rq->csr, rq->ignored, sizeof(rq->ignored));
 	return MR_OK;
+}
+
+int
+mr_request_parse(const mr_app *app, const char *cluster, const uint8_t *der, size_t n,
+    mr_request *rq, mr_diag *d)
+{
+	return request_parse(app, cluster, der, n, rq, 1, d);
+}
+
+int
+mr_request_parse_unverified(const mr_app *app, const char *cluster, const uint8_t *der,
+    size_t n, mr_request *rq, mr_diag *d)
+{
+	return request_parse(app, cluster, der, n, rq, 0, d);
+}
+
+int
+mr_request_verify(const mr_request *rq, mr_diag *d)
+{
+	return mr_csr_verify(&rq->csr, d) == MR_OK ? MR_OK : MR_E_CSR;
 }
 
 void

@@ -42,6 +42,13 @@ typedef struct {
  * or MR_E_POLICY, with the reason in d. */
 int mr_request_parse(const mr_app *app, const char *cluster, const uint8_t *der, size_t n,
     mr_request *rq, mr_diag *d) MR_MUST_CHECK;
+/* Step 1 in two parts, for a caller that checks self-signatures on a
+ * thread of its own (serve): everything but the self-signature, then the
+ * self-signature alone (MR_E_CSR, the same text as mr_request_parse). A
+ * request is approved only after both passed. */
+int mr_request_parse_unverified(const mr_app *app, const char *cluster, const uint8_t *der,
+    size_t n, mr_request *rq, mr_diag *d) MR_MUST_CHECK;
+int mr_request_verify(const mr_request *rq, mr_diag *d) MR_MUST_CHECK;
 
 /* Writes the request as the operator sees it before approving. */
 void mr_request_describe(const mr_app *app, const mr_request *rq, char *out, size_t cap);

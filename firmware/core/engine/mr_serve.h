@@ -98,6 +98,8 @@ typedef struct {
 	uint8_t *der;           /* the CSR (pending only) */
 	size_t der_len;
 	mr_request rq;          /* views into der */
+	int checked;            /* its self-signature verified (pending only) */
+	int checking;           /* ... being verified on the checking thread */
 	int shown;
 	char reason[MR_LINK_MAX_MESSAGE + 1];
 	/* Issued by this serve (ISSUED only): the certificate and its issue
@@ -112,6 +114,7 @@ typedef struct {
 } mr_serve_item;
 
 typedef struct mr_serve_group mr_serve_group; /* serve.c */
+typedef struct mr_serve_check mr_serve_check; /* serve.c */
 
 typedef struct {
 	mr_app *app;
@@ -131,8 +134,12 @@ typedef struct {
 	char cp[MR_CHECKPOINT_MAX];
 	size_t cp_len, cp_size;
 	/* Groups through the engine: see mr_serve_issue_group; inflight is
-	 * the one the token signs while the loop answers the link. */
-	mr_serve_group *groups[2], *inflight;
+	 * the one the token signs while the loop answers the link, ready
+	 * the next one, approved and reserved, waiting for the token. */
+	mr_serve_group *groups[2], *inflight, *ready;
+	/* Self-signatures of new requests, checked on a thread of their own
+	 * while the loop answers the link and the token signs. */
+	mr_serve_check *check;
 	/* Progress on the console (auto approval). */
 	double started, said;
 	unsigned said_issued, said_refused;

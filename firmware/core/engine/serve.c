@@ -14,6 +14,7 @@
 #include "mr_fingerprint.h"
 #include "mr_progress.h"
 #include "mr_serve.h"
+#include "mr_worker.h"
 
 #define AUDIT_CHUNK 60000u
 #define PROGRESS_S 2.0
@@ -55,6 +56,44 @@ struct mr_serve_group {
 	mr_issue_item v[MR_SERVE_GROUP];
 };
 
+/*
+ * The self-signatures of newly queued requests, checked on a thread of
+ * their own: a SUBMIT is answered (PENDING) without waiting for them, and
+ * the loop goes on handing the token its groups. A request is approved
+ * (by the operator or automatically) only once its check passed; one that
+ * fails is refused and audited as at SUBMIT. The thread reads only the
+ * items in its job, which stay pending and untouched until it is done.
+ */
+struct mr_serve_check {
+	size_t n;
+	mr_serve_item *its[MR_SERVE_QUEUE];
+	int err[MR_SERVE_QUEUE];
+	mr_diag d[MR_SERVE_QUEUE];
+};
+
+static void
+checker_end(void)
+{
+	mr_sig_release_cache();
+}
+
+static mr_worker checker = MR_WORKER_INIT(checker_end);
+
+static void
+check_job(void *arg)
+{
+	mr_serve_check *c = arg;
+
+	for (size_t i = 0; i < c->n; i++) {
+		mr_diag_clear(&c->d[i]);
+		c->err[i] = mr_request_verify(&c->its[i]->rq, &c->d[i]);
+		/* Each request brings a key never seen again: wolfSSL (FP_ECC)
+		 * would keep room for two point tables (1.6 MiB) for each, up
+		 * to its cache's 15 entries (12 MiB), for no gain. */
+		mr_sig_release_cache();
+	}
+}
+
 int
 mr_serve_init(mr_server *s, mr_app *app, mr_approve_mode mode, const char *via, mr_diag *d)
 {
@@ -72,6 +111,8 @@ mr_serve_init(mr_server *s, mr_app *app, mr_approve_mode mode, const char *via, 
 	for (int i = 0; i < 2; i++)
 		if ((s->groups[i] = calloc(1, sizeof(*s->groups[i]))) == NULL)
 			return mr_diag_set(d, MR_E_NOMEM, "out of memory");
+	if ((s->check = calloc(1, sizeof(*s->check))) == NULL)
+		return mr_diag_set(d, MR_E_NOMEM, "out of memory");
 	s->started = s->said = now();
 	if ((r = mr_token_info(app->tok, s->token_label, s->token_serial, d)) != MR_OK)
 		return r;
@@ -102,6 +143,10 @@ forget(mr_serve_item *it)
 void
 mr_serve_free(mr_server *s)
 {
+	/* The checking thread reads the items of its job. */
+	mr_worker_wait(&checker);
+	free(s->check);
+	s->check = NULL;
 	for (size_t i = 0; i < MR_SERVE_QUEUE; i++)
 		forget(&s->items[i]);
 	for (int i = 0; i < 2; i++) {
@@ -115,6 +160,18 @@ mr_serve_reset_session(mr_server *s)
 {
 	s->front.session = 0;
 	s->front.seq = 0;
+}
+
+/* Pending requests, checked and not yet in a group (auto approval). */
+static size_t
+unshown(const mr_server *s)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < MR_SERVE_QUEUE; i++)
+		n += s->items[i].used && s->items[i].state == MR_RS_PENDING && s->items[i].checked &&
+		    !s->items[i].shown;
+	return n;
 }
 
 size_t
@@ -251,6 +308,81 @@ stored_result(mr_server *s, const uint8_t hash[32], mr_issued *is, mr_diag *d)
 	return mr_issue(s->app, &rq, is, d);
 }
 
+/* A request the appliance will not put before the operator: said,
+ * audited, answered REFUSED from now on. */
+static int
+refuse(mr_server *s, mr_serve_item *it, const char *cluster, const char *hash_hex,
+    const char *why)
+{
+	mr_console_say("request %s via %s: refused: %s\n", cluster, s->via, why);
+	if (audit_refusal(s, cluster, hash_hex, NULL, why) != MR_OK)
+		return MR_E_AUDIT;
+	free(it->der);
+	it->der = NULL;
+	it->state = MR_RS_REFUSED;
+	snprintf(it->reason, sizeof(it->reason), "%s", why);
+	s->refused++;
+	return MR_OK;
+}
+
+/* Hands the checking thread every queued request not yet checked,
+ * unless it is busy (check_collect starts the next job). */
+static void
+check_start(mr_server *s)
+{
+	mr_serve_check *c = s->check;
+
+	if (c->n > 0)
+		return;
+	for (size_t i = 0; i < MR_SERVE_QUEUE; i++) {
+		mr_serve_item *it = &s->items[i];
+		if (it->used && it->state == MR_RS_PENDING && !it->checked && !it->checking) {
+			it->checking = 1;
+			c->its[c->n++] = it;
+		}
+	}
+	if (c->n > 0 && mr_worker_post(&checker, check_job, c) != 0)
+		check_job(c); /* no thread: in line */
+}
+
+/* 1 when the checking thread has results to take. */
+static int
+check_finished(const mr_server *s)
+{
+	return s->check != NULL && s->check->n > 0 && !mr_worker_busy(&checker);
+}
+
+/* Takes the checking thread's results (waiting for them when `wait`):
+ * a request that passed can be approved, one that failed is refused.
+ * Then the next job. MR_OK, or MR_E_AUDIT when a refusal could not be
+ * recorded. */
+static int
+check_collect(mr_server *s, int wait)
+{
+	mr_serve_check *c = s->check;
+	int r = MR_OK;
+
+	if (c->n == 0)
+		return MR_OK;
+	if (wait)
+		mr_worker_wait(&checker);
+	else if (mr_worker_busy(&checker))
+		return MR_OK;
+	for (size_t i = 0; i < c->n; i++) {
+		mr_serve_item *it = c->its[i];
+		it->checking = 0;
+		if (c->err[i] == MR_OK)
+			it->checked = 1;
+		else if (r == MR_OK)
+			r = refuse(s, it, it->rq.cluster, it->rq.csr_hash_hex,
+			    mr_diag_text(&c->d[i], c->err[i]));
+	}
+	c->n = 0;
+	if (r == MR_OK)
+		check_start(s);
+	return r;
+}
+
 static int
 submit_one(mr_server *s, const mr_serve_csr *c, mr_link_result *res)
 {
@@ -283,29 +415,22 @@ submit_one(mr_server *s, const mr_serve_csr *c, mr_link_result *res)
 		if ((copy = malloc(c->csr.n)) == NULL)
 			return MR_E_NOMEM;
 		memcpy(copy, c->csr.p, c->csr.n);
-		r = mr_request_parse(s->app, c->cluster, copy, c->csr.n, &rq, &d);
-		/* Each request brings a key never seen again: wolfSSL (FP_ECC)
-		 * would keep room for two point tables (1.6 MiB) for each, up
-		 * to its cache's 15 entries (12 MiB), for no gain. */
-		mr_sig_release_cache();
+		/* The self-signature on the checking thread (check_start). */
+		r = mr_request_parse_unverified(s->app, c->cluster, copy, c->csr.n, &rq, &d);
 	}
 	if (r != MR_OK) {
 		free(copy);
 		const char *why = mr_diag_text(&d, r);
-		mr_console_say("request %s via %s: refused: %s\n", c->cluster, s->via, why);
-		if (audit_refusal(s, c->cluster, hex, NULL, why) != MR_OK)
-			return MR_E_AUDIT;
 		if (it == NULL && (it = take_slot(s)) == NULL)
 			return MR_E_BUSY;
 		forget(it);
 		it->used = 1;
-		it->state = MR_RS_REFUSED;
 		memcpy(it->hash, res->hash, 32);
 		it->order = s->next_order++;
-		snprintf(it->reason, sizeof(it->reason), "%s", why);
+		if ((r = refuse(s, it, c->cluster, hex, why)) != MR_OK)
+			return r;
 		res->state = MR_RS_REFUSED;
 		snprintf(res->reason, sizeof(res->reason), "%s", why);
-		s->refused++;
 		return MR_OK;
 	}
 	/* Queued (again, after an earlier refusal: a resubmission asks the
@@ -357,6 +482,7 @@ op_submit(mr_server *s, const mr_serve_req *rq, mr_link_w *w, char *msg, size_t 
 		}
 		mr_link_result_put(w, &res);
 	}
+	check_start(s);
 	mr_link_put_u32(w, MR_T_FREE, (uint32_t)free_slots(s));
 	return w->err;
 }
@@ -602,8 +728,10 @@ mr_serve_front_init(mr_serve_front *f, mr_serve_op_fn op, void *ctx)
 }
 
 /* Decodes a SUBMIT batch and checks every item as far as it can without
- * the appliance's state: cluster name, size, CSR structure and its
- * self-signature (the first two steps of mr_request_parse, same texts). */
+ * the appliance's state: cluster name, size and CSR structure (the first
+ * steps of mr_request_parse, same texts). The self-signature is checked
+ * once, by the signer, the side that trusts its result (as with the
+ * media's confined parser). */
 static int
 decode_submit(mr_der payload, mr_serve_req *rq, char *msg, size_t msg_cap)
 {
@@ -635,11 +763,8 @@ decode_submit(mr_der payload, mr_serve_req *rq, char *msg, size_t msg_cap)
 		if (!mr_cluster_name_ok(c->cluster))
 			c->err = mr_diag_set(&d, MR_E_POLICY, "cluster name %s",
 			    mr_cluster_name_why(c->cluster));
-		else if (c->csr.n == 0 || mr_csr_parse(c->csr.p, c->csr.n, &csr, &d) != MR_OK)
+		else if (c->csr.n == 0 || mr_csr_parse_unverified(c->csr.p, c->csr.n, &csr, &d) != MR_OK)
 			c->err = MR_E_CSR;
-		/* A key never seen again: no room kept for its point tables
-		 * (as in mr_serve_op's own check). */
-		mr_sig_release_cache();
 		if (c->err != MR_OK) {
 			c->refused = 1;
 			snprintf(c->why, sizeof(c->why), "%s", mr_diag_text(&d, c->err));
@@ -943,7 +1068,7 @@ mr_serve_issue_group(mr_server *s, mr_serve_item **its, size_t n, const char *by
 	mr_diag_clear(&d);
 	if (n > MR_SERVE_GROUP)
 		return stop(s, MR_E_INTERNAL, (mr_diag_set(&d, MR_E_INTERNAL, "group of %zu", n), &d));
-	if (s->inflight != NULL)
+	if (s->inflight != NULL || s->ready != NULL)
 		return stop(s, MR_E_INTERNAL, (mr_diag_set(&d, MR_E_INTERNAL, "a group is in flight"), &d));
 	group_begin(s, g, its, n, by);
 	group_sign_start(g);
@@ -953,10 +1078,28 @@ mr_serve_issue_group(mr_server *s, mr_serve_item **its, size_t n, const char *by
 int
 mr_serve_drain(mr_server *s)
 {
-	mr_serve_group *g = s->inflight;
+	mr_serve_group *g = s->inflight, *ready = s->ready;
+	int r = MR_OK, r2;
 
 	s->inflight = NULL;
-	return g != NULL ? group_finish(s, g) : MR_OK;
+	s->ready = NULL;
+	if (g != NULL)
+		r = group_finish(s, g);
+	if (ready != NULL) {
+		/* Approved and reserved, not yet signed: signed and finished
+		 * now, unless serving failed (then its reservations are
+		 * abandoned at the next start, as after a crash). */
+		if (s->fatal) {
+			for (size_t i = 0; i < ready->n; i++)
+				if (ready->its[i]->state == MR_RS_PENDING)
+					finish(ready->its[i], MR_RS_REFUSED, "appliance error: see its console");
+		} else {
+			group_sign_start(ready);
+			if ((r2 = group_finish(s, ready)) != MR_OK && r == MR_OK)
+				r = r2;
+		}
+	}
+	return r;
 }
 
 static int
@@ -970,9 +1113,12 @@ decide(mr_server *s, mr_serve_item *it, int approve, const char *by)
 int
 mr_serve_decide(mr_server *s, const uint8_t hash[32], int approve, const char *by)
 {
-	mr_serve_item *it = find(s, hash);
+	mr_serve_item *it;
 
-	if (it == NULL || it->state != MR_RS_PENDING)
+	/* Only a request whose self-signature was checked is decided on. */
+	if (check_collect(s, 1) != MR_OK)
+		return MR_E_AUDIT;
+	if ((it = find(s, hash)) == NULL || it->state != MR_RS_PENDING)
 		return MR_E_NOTFOUND;
 	return decide(s, it, approve, by);
 }
@@ -980,10 +1126,15 @@ mr_serve_decide(mr_server *s, const uint8_t hash[32], int approve, const char *b
 int
 mr_serve_ready(const mr_server *s)
 {
-	if (s->fatal || s->mode != MR_APPROVE_AUTO)
+	if (s->fatal)
+		return 0;
+	if (check_finished(s))
+		return 1;
+	if (s->mode != MR_APPROVE_AUTO)
 		return 0;
 	if (s->inflight != NULL)
-		return mr_issue_sign_done(&s->inflight->job);
+		return mr_issue_sign_done(&s->inflight->job) ||
+		    (s->ready == NULL && unshown(s) >= MR_SERVE_GROUP);
 	return mr_serve_pending(s) > 0;
 }
 
@@ -1021,7 +1172,7 @@ auto_pick(mr_server *s, mr_serve_item **its)
 		mr_serve_item *best = NULL;
 		for (size_t i = 0; i < MR_SERVE_QUEUE; i++) {
 			mr_serve_item *it = &s->items[i];
-			if (it->used && it->state == MR_RS_PENDING && !it->shown &&
+			if (it->used && it->state == MR_RS_PENDING && it->checked && !it->shown &&
 			    (best == NULL || it->order < best->order))
 				best = it;
 		}
@@ -1033,32 +1184,61 @@ auto_pick(mr_server *s, mr_serve_item **its)
 	return n;
 }
 
-/* Auto approval keeps the token busy: while it signs a group the loop
- * answers the link; once it is done, the next group is begun and handed
- * to it at once, and the signed one finished and released meanwhile.
- * (Two groups never share a request: the queue holds a hash once.) */
+/* The group slot that is neither signing nor ready. */
+static mr_serve_group *
+spare_group(mr_server *s)
+{
+	for (int i = 0; i < 2; i++)
+		if (s->groups[i] != s->inflight && s->groups[i] != s->ready)
+			return s->groups[i];
+	return NULL;
+}
+
+/* Approves and begins the next group from the queue into a spare slot:
+ * NULL when nothing is waiting. */
+static mr_serve_group *
+auto_begin(mr_server *s)
+{
+	mr_serve_item *its[MR_SERVE_GROUP];
+	mr_serve_group *g = spare_group(s);
+	size_t n;
+
+	if (g == NULL || (n = auto_pick(s, its)) == 0)
+		return NULL;
+	if (s->started == 0 || s->issued + s->refused == 0)
+		s->started = now();
+	group_begin(s, g, its, n, "--approve auto");
+	return g;
+}
+
+/*
+ * Auto approval keeps the token busy. Three groups are on their way at
+ * once: the one the token signs (inflight), the next one, approved and
+ * reserved while it signs (ready: begun as soon as a whole group waits),
+ * and the last one signed, finished and released while the token goes
+ * on with the ready one. The loop answers the link in between. (Two
+ * groups never share a request: the queue holds a hash once.)
+ */
 static int
 auto_step(mr_server *s)
 {
-	mr_serve_group *done = s->inflight, *next;
-	mr_serve_item *its[MR_SERVE_GROUP];
-	size_t n;
+	mr_serve_group *done = s->inflight;
 	int r;
 
-	if (done != NULL && !mr_issue_sign_done(&done->job))
+	if (done != NULL && !mr_issue_sign_done(&done->job)) {
+		/* Signing: begin the next group now if a whole one waits. */
+		if (s->ready == NULL && unshown(s) >= MR_SERVE_GROUP)
+			s->ready = auto_begin(s);
 		return MR_OK;
-	next = done == s->groups[0] ? s->groups[1] : s->groups[0];
-	if ((n = auto_pick(s, its)) > 0) {
-		if (s->started == 0 || s->issued + s->refused == 0)
-			s->started = now();
-		group_begin(s, next, its, n, "--approve auto");
-		if (done != NULL)
-			mr_issue_sign_wait(&done->job);
-		group_sign_start(next);
-		s->inflight = next;
-	} else {
-		s->inflight = NULL;
 	}
+	if (s->ready == NULL)
+		s->ready = auto_begin(s); /* into the slot done does not hold */
+	if (done != NULL)
+		mr_issue_sign_wait(&done->job);
+	s->inflight = s->ready;
+	s->ready = NULL;
+	if (s->inflight != NULL)
+		group_sign_start(s->inflight);
 	if (done == NULL)
 		return MR_OK;
 	if ((r = group_finish(s, done)) != MR_OK) {
@@ -1067,8 +1247,12 @@ auto_step(mr_server *s)
 		 * there has the same cause: s->fatal_diag keeps the first. */
 		int drained = mr_serve_drain(s);
 		(void)drained;
+		return r;
 	}
-	return r;
+	/* The next group, approved and reserved while the token signs. */
+	if (s->inflight != NULL && unshown(s) >= MR_SERVE_GROUP)
+		s->ready = auto_begin(s);
+	return MR_OK;
 }
 
 int
@@ -1080,12 +1264,15 @@ mr_serve_step(mr_server *s, int timeout_ms)
 
 	if (s->fatal)
 		return MR_E_STATE;
+	if ((r = check_collect(s, 0)) != MR_OK)
+		return r;
 	if (s->mode == MR_APPROVE_AUTO) {
 		r = auto_step(s);
 		mr_serve_progress(s, mr_serve_pending(s) == 0);
 		return r;
 	}
-	if ((it = oldest_pending(s)) == NULL)
+	/* In the order they came: the oldest waits for its check. */
+	if ((it = oldest_pending(s)) == NULL || !it->checked)
 		return MR_OK;
 	if (!it->shown) {
 		mr_request_describe(s->app, &it->rq, text, sizeof(text));
