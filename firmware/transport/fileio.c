@@ -385,6 +385,37 @@ mr_file_write_atomic(const char *path, const void *data, size_t len, mode_t mode
 }
 
 int
+mr_file_write_atomic_pair(const char *path1, const void *data1, size_t len1, mode_t mode1,
+    const char *path2, const void *data2, size_t len2, mode_t mode2, mr_diag *d)
+{
+	char tmp1[4200], tmp2[4200];
+	int r;
+
+	if ((r = write_temp(path1, data1, len1, mode1, 0, 1, tmp1, sizeof(tmp1), d)) != MR_OK)
+		return r;
+	if ((r = write_temp(path2, data2, len2, mode2, 0, 1, tmp2, sizeof(tmp2), d)) != MR_OK) {
+		unlink(tmp1);
+		return r;
+	}
+	if (rename(tmp1, path1) != 0) {
+		int e = errno;
+		unlink(tmp1);
+		unlink(tmp2);
+		return mr_diag_set(d, MR_E_IO, "%s: %s", path1, strerror(e));
+	}
+	if (rename(tmp2, path2) != 0) {
+		int e = errno;
+		unlink(tmp2);
+		return mr_diag_set(d, MR_E_IO, "%s: %s", path2, strerror(e));
+	}
+	/* One directory: one fsync makes both names durable. */
+	if (fsync_dir_of(path1) != 0)
+		return mr_diag_set(d, MR_E_IO, "%s: fsync of directory: %s", path1,
+		    strerror(errno));
+	return MR_OK;
+}
+
+int
 mr_file_create_atomic(const char *path, const void *data, size_t len, mode_t mode,
     mr_diag *d)
 {

@@ -464,8 +464,18 @@ powercut_init(void)
 	active = 1;
 }
 
+/*
+ * One intercepted call at a time, model and real call together: the
+ * appliance's threads (the main thread's fsyncs, the answer writer's
+ * renames) then reach the model in some order of whole steps, as they
+ * would reach a disk, and a directory is never walked while another
+ * thread renames in it. Recursive: cutting writes the image with the
+ * calls this shim wraps.
+ */
+static pthread_mutex_t model_mu = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
+
 static int
-sync_fd(int fd, int (*real)(int))
+sync_fd_locked(int fd, int (*real)(int))
 {
 	char path[PATH_MAX];
 	struct stat st;
@@ -487,6 +497,17 @@ sync_fd(int fd, int (*real)(int))
 	return 0;
 }
 
+static int
+sync_fd(int fd, int (*real)(int))
+{
+	int rc;
+
+	pthread_mutex_lock(&model_mu);
+	rc = sync_fd_locked(fd, real);
+	pthread_mutex_unlock(&model_mu);
+	return rc;
+}
+
 int
 fsync(int fd)
 {
@@ -499,8 +520,8 @@ fdatasync(int fd)
 	return sync_fd(fd, real_fdatasync);
 }
 
-int
-syncfs(int fd)
+static int
+syncfs_locked(int fd)
 {
 	char path[PATH_MAX];
 	struct stat st, rs;
@@ -514,6 +535,17 @@ syncfs(int fd)
 		if (stat(roots[i], &rs) == 0 && rs.st_dev == st.st_dev)
 			snap_dir(roots[i], 1, st.st_dev);
 	return 0;
+}
+
+int
+syncfs(int fd)
+{
+	int rc;
+
+	pthread_mutex_lock(&model_mu);
+	rc = syncfs_locked(fd);
+	pthread_mutex_unlock(&model_mu);
+	return rc;
 }
 
 /* rename/link/unlink: counted (and maybe cut) when either path is watched. */
@@ -536,8 +568,8 @@ names(int d1, const char *p1, int d2, const char *p2, char *shown, size_t cap)
 	return w;
 }
 
-int
-rename(const char *from, const char *to)
+static int
+rename_locked(const char *from, const char *to)
 {
 	char shown[PATH_MAX];
 	long gone;
@@ -555,7 +587,18 @@ rename(const char *from, const char *to)
 }
 
 int
-renameat(int fd1, const char *from, int fd2, const char *to)
+rename(const char *from, const char *to)
+{
+	int rc;
+
+	pthread_mutex_lock(&model_mu);
+	rc = rename_locked(from, to);
+	pthread_mutex_unlock(&model_mu);
+	return rc;
+}
+
+static int
+renameat_locked(int fd1, const char *from, int fd2, const char *to)
 {
 	char shown[PATH_MAX], abs[PATH_MAX];
 	long gone = -1;
@@ -572,7 +615,18 @@ renameat(int fd1, const char *from, int fd2, const char *to)
 }
 
 int
-link(const char *from, const char *to)
+renameat(int fd1, const char *from, int fd2, const char *to)
+{
+	int rc;
+
+	pthread_mutex_lock(&model_mu);
+	rc = renameat_locked(fd1, from, fd2, to);
+	pthread_mutex_unlock(&model_mu);
+	return rc;
+}
+
+static int
+link_locked(const char *from, const char *to)
 {
 	char shown[PATH_MAX];
 
@@ -583,7 +637,18 @@ link(const char *from, const char *to)
 }
 
 int
-linkat(int fd1, const char *from, int fd2, const char *to, int flags)
+link(const char *from, const char *to)
+{
+	int rc;
+
+	pthread_mutex_lock(&model_mu);
+	rc = link_locked(from, to);
+	pthread_mutex_unlock(&model_mu);
+	return rc;
+}
+
+static int
+linkat_locked(int fd1, const char *from, int fd2, const char *to, int flags)
 {
 	char shown[PATH_MAX];
 
@@ -594,7 +659,18 @@ linkat(int fd1, const char *from, int fd2, const char *to, int flags)
 }
 
 int
-unlink(const char *path)
+linkat(int fd1, const char *from, int fd2, const char *to, int flags)
+{
+	int rc;
+
+	pthread_mutex_lock(&model_mu);
+	rc = linkat_locked(fd1, from, fd2, to, flags);
+	pthread_mutex_unlock(&model_mu);
+	return rc;
+}
+
+static int
+unlink_locked(const char *path)
 {
 	char shown[PATH_MAX];
 	long gone;
@@ -610,7 +686,18 @@ unlink(const char *path)
 }
 
 int
-unlinkat(int dirfd, const char *path, int flags)
+unlink(const char *path)
+{
+	int rc;
+
+	pthread_mutex_lock(&model_mu);
+	rc = unlink_locked(path);
+	pthread_mutex_unlock(&model_mu);
+	return rc;
+}
+
+static int
+unlinkat_locked(int dirfd, const char *path, int flags)
 {
 	char shown[PATH_MAX];
 	long gone;
@@ -622,5 +709,16 @@ unlinkat(int dirfd, const char *path, int flags)
 	gone = (flags & AT_REMOVEDIR) ? -1 : last_name(shown);
 	rc = real_unlinkat(dirfd, path, flags);
 	retire(gone, rc);
+	return rc;
+}
+
+int
+unlinkat(int dirfd, const char *path, int flags)
+{
+	int rc;
+
+	pthread_mutex_lock(&model_mu);
+	rc = unlinkat_locked(dirfd, path, flags);
+	pthread_mutex_unlock(&model_mu);
 	return rc;
 }

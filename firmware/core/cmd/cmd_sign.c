@@ -41,6 +41,7 @@
 #include "mr_progress.h"
 #include "mr_pubkey.h"
 #include "mr_sign_review.h"
+#include "mr_worker.h"
 
 typedef struct {
 	unsigned signed_new, signed_before, refused, skipped;
@@ -79,12 +80,29 @@ typedef struct {
 	int checking;           /* check_th runs over e */
 } win;
 
+/*
+ * The media's group commit of one window's answers (syncfs, renames, the
+ * directory's fsync), on a thread of its own: the answers are staged on
+ * the main thread once the window's records and checkpoint are durable,
+ * and committed while the main thread goes on with the next windows. A
+ * window's answers wait for the one before (answers_wait); so does the
+ * end of the batch.
+ */
+typedef struct {
+	mr_file_group g;
+	int posted;             /* a commit was handed over and not collected */
+	size_t fresh;           /* newly signed answers in it (crash points) */
+	int r;
+	mr_diag d;
+} answer_job;
+
 typedef struct {
 	mr_app *app;
 	const char *media;
 	/* Three windows: one the token signs, one taken and begun (then
 	 * answered) beside it, one read and checked. */
 	win w[3];
+	answer_job aj;
 	batch_counts bc;
 	mr_progress prog;
 	int review;             /* --review batch: rv holds the approved table */
@@ -279,16 +297,57 @@ stage_answer(batch *b, const win *w, mr_file_group *g, const entry *e, mr_diag *
 	return MR_OK;
 }
 
+static mr_worker answer_writer = MR_WORKER_INIT(NULL);
+
+static void
+commit_job(void *arg)
+{
+	answer_job *j = arg;
+	size_t done = 0;
+
+	j->r = mr_file_group_commit(&j->g, &done, &j->d);
+	mr_file_group_free(&j->g);
+	for (size_t i = 0; j->r == MR_OK && i < j->fresh; i++)
+		mr_crashpoint("after-answer");
+}
+
+/* Hands the staged answers to the writer (in line without a thread). */
+static void
+answers_post(batch *b)
+{
+	b->aj.posted = 1;
+	mr_diag_clear(&b->aj.d);
+	if (mr_worker_post(&answer_writer, commit_job, &b->aj) != 0)
+		commit_job(&b->aj);
+}
+
+/* Waits for the last window's answers to be on the media: MR_OK, or
+ * MR_E_STATE after saying why (issued and recorded: the next run writes
+ * them again). */
+static int
+answers_wait(batch *b)
+{
+	if (!b->aj.posted)
+		return MR_OK;
+	mr_worker_wait(&answer_writer);
+	b->aj.posted = 0;
+	if (b->aj.r == MR_OK)
+		return MR_OK;
+	mr_progress_pause(&b->prog);
+	mr_progress_stderr("error: writing the answers: %s\n", mr_diag_text(&b->aj.d, b->aj.r));
+	return MR_E_STATE;
+}
+
 /* Finishes the window the token signed, signs one checkpoint over it and
- * releases its answers. Returns MR_OK, or the failure that stops the
- * batch. */
+ * releases its answers (committed on the writer's thread). Returns MR_OK,
+ * or the failure that stops the batch. */
 static int
 release(batch *b, win *w, mr_diag *d)
 {
 	mr_app *app = b->app;
-	mr_file_group g;
+	mr_file_group *g = &b->aj.g;
 	char path[4096];
-	size_t cp_len = 0, done = 0;
+	size_t cp_len = 0, fresh = 0;
 	int r, fatal = MR_OK, answered = 0, told = 0;
 
 	r = mr_issue_finish(&w->job, d);
@@ -309,7 +368,11 @@ release(batch *b, win *w, mr_diag *d)
 		mr_progress_stderr("error: %s\n", mr_diag_text(d, r));
 		return MR_E_AUDIT;
 	}
-	mr_file_group_init(&g, 0);
+	/* The window before is on the media first: answers go out in order,
+	 * and its group is where this one's is staged. */
+	if (answers_wait(b) != MR_OK)
+		return MR_E_STATE;
+	mr_file_group_init(g, 0);
 	if (mr_path_join(path, sizeof(path), b->media, MR_MEDIA_ANSWERS) != MR_OK ||
 	    mr_mkdirs(path, 0755, d) != MR_OK)
 		r = MR_E_IO;
@@ -325,17 +388,20 @@ release(batch *b, win *w, mr_diag *d)
 			e->kind = E_REFUSE;
 			snprintf(e->why, sizeof(e->why), "%s", why);
 		}
-		r = stage_answer(b, w, &g, e, d);
+		r = stage_answer(b, w, g, e, d);
 	}
-	if (r == MR_OK)
-		r = mr_file_group_commit(&g, &done, d);
-	mr_file_group_free(&g);
 	if (r != MR_OK) {
+		mr_file_group_free(g);
 		mr_progress_pause(&b->prog);
 		/* Issued and recorded; the next run rewrites the answers. */
 		mr_progress_stderr("error: writing the answers: %s\n", mr_diag_text(d, r));
 		return MR_E_STATE;
 	}
+	for (size_t i = 0; i < w->n; i++)
+		fresh += w->e[i].kind == E_ISSUE && w->iss[w->e[i].slot].err == MR_OK &&
+		    !w->iss[w->e[i].slot].is.already_issued;
+	b->aj.fresh = fresh;
+	answers_post(b);
 	mr_progress_pause(&b->prog);
 	for (size_t i = 0; i < w->n; i++) {
 		entry *e = &w->e[i];
@@ -360,7 +426,6 @@ release(batch *b, win *w, mr_diag *d)
 			    e->item.name, is->is.serial);
 			b->bc.signed_before++;
 		} else {
-			mr_crashpoint("after-answer");
 			mr_console_say("request %s: issued serial %s\n", e->item.name, is->is.serial);
 			b->bc.signed_new++;
 		}
@@ -594,6 +659,8 @@ sign_media(mr_app *app, const char *media, mr_ps *ps, int review)
 			stop = 1;
 		cur = next;
 	}
+	if (answers_wait(b) != MR_OK)
+		stop = 1;
 	if (signing != NULL)
 		finish_unanswered(signing);
 	for (size_t i = 0; i < 3; i++)

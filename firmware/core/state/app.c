@@ -583,10 +583,13 @@ mr_app_load_audit_key(mr_app *app, mr_diag *d)
 	return MR_OK;
 }
 
-/* Appends one note to the history by rewriting it atomically: a failed
- * write (a full disk) leaves the old history whole, never a torn note. */
+/* Appends one note to the history (history_path) by rewriting it
+ * atomically, and replaces the latest checkpoint (latest_path) with it,
+ * in one directory commit: a failed write (a full disk) leaves the old
+ * history whole, never a torn note. */
 static int
-keep_checkpoint(const char *path, const char *text, size_t n, mr_diag *d)
+keep_checkpoint(const char *path, const char *latest_path, const char *text, size_t n,
+    mr_diag *d)
 {
 	uint8_t *old = NULL, *all;
 	size_t len = 0;
@@ -604,7 +607,7 @@ keep_checkpoint(const char *path, const char *text, size_t n, mr_diag *d)
 	if (len > 0)
 		memcpy(all, old, len);
 	memcpy(all + len, text, n);
-	r = mr_file_write_atomic(path, all, len + n, 0600, d);
+	r = mr_file_write_atomic_pair(path, all, len + n, 0600, latest_path, text, n, 0644, d);
 	free(all);
 	free(old);
 	return r;
@@ -653,7 +656,7 @@ check_checkpoint(mr_app *app, mr_diag *d)
 int
 mr_app_checkpoint(mr_app *app, char *out, size_t cap, size_t *len, mr_diag *d)
 {
-	char text[MR_CHECKPOINT_MAX], when[32], path[4096], why[160];
+	char text[MR_CHECKPOINT_MAX], when[32], path[4096], latest[4096], why[160];
 	uint8_t sig[64], digest[32];
 	const uint8_t *in = NULL;
 	size_t n = 0, sig_len = 0, in_len = 0;
@@ -690,9 +693,8 @@ mr_app_checkpoint(mr_app *app, char *out, size_t cap, size_t *len, mr_diag *d)
 	 * `checkpoints`): an auditor checks each against the log, which
 	 * also narrows down where a rewritten log was altered. */
 	if (mr_app_path(app, path, sizeof(path), "audit.checkpoints") != MR_OK ||
-	    keep_checkpoint(path, text, n, d) != MR_OK ||
-	    mr_app_path(app, path, sizeof(path), "audit.checkpoint") != MR_OK ||
-	    mr_file_write_atomic(path, text, n, 0644, d) != MR_OK) {
+	    mr_app_path(app, latest, sizeof(latest), "audit.checkpoint") != MR_OK ||
+	    keep_checkpoint(path, latest, text, n, d) != MR_OK) {
 		mr_diag_prefix(d, "audit checkpoint");
 		return MR_E_AUDIT;
 	}
