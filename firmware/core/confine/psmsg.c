@@ -138,10 +138,14 @@ mr_ps_reap(pid_t pid, int *st)
 {
 	pid_t r = 0;
 
-	for (int i = 0; i < 50; i++) {
+	/* Up to half a second, looking often at first: a child told to stop
+	 * is usually gone within a millisecond, and every run waits for it. */
+	for (int waited = 0, step = 250; waited < 500000; waited += step) {
 		if ((r = waitpid(pid, st, WNOHANG)) != 0 && !(r < 0 && errno == EINTR))
 			break;
-		usleep(10000);
+		usleep((useconds_t)step);
+		if (step < 10000)
+			step *= 2;
 	}
 	if (r == 0) {
 		kill(pid, SIGKILL);
