@@ -300,6 +300,18 @@ apply_all(batch_run *x, const mr_link_result *res, size_t got, mr_diag *d)
 	return MR_OK;
 }
 
+/* The polling interval while answers keep coming. */
+#define ACTIVE_POLL_MS 5
+
+static double
+seconds_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 /* Sleeps ms milliseconds, in slices of at most 10 so that Ctrl-C is
  * seen at once. */
 static void
@@ -560,7 +572,8 @@ submit(const mr_host_opts *o, const char *connect, int usb, const char *serial,
 	mr_diag d;
 	batch_run x;
 	uint32_t queue = 0;
-	int r, told = 0, rc = 1, backoff = 1;
+	int r, told = 0, rc = 1, backoff = 1, cap;
+	double moved = seconds_now();
 	time_t start = time(NULL);
 
 	mr_diag_clear(&d);
@@ -674,6 +687,7 @@ submit(const mr_host_opts *o, const char *connect, int usb, const char *serial,
 		if (x.progressed) {
 			/* Answers came or requests went: straight to the next round. */
 			backoff = 1;
+			moved = seconds_now();
 			continue;
 		}
 		if (!told) {
@@ -689,9 +703,13 @@ submit(const mr_host_opts *o, const char *connect, int usb, const char *serial,
 			goto out;
 		}
 		/* Nothing moved: wait, a little longer each time, up to the
-		 * polling interval (an operator decides in seconds). */
+		 * polling interval (an operator decides in seconds). While
+		 * answers keep coming (an appliance that approves on its own
+		 * issues a group every few tens of milliseconds), at most
+		 * ACTIVE_POLL_MS, so that no group's answers wait long. */
 		nap(backoff);
-		backoff = backoff * 2 > poll_ms ? poll_ms : backoff * 2;
+		cap = seconds_now() - moved < 1.0 && ACTIVE_POLL_MS < poll_ms ? ACTIVE_POLL_MS : poll_ms;
+		backoff = backoff * 2 > cap ? cap : backoff * 2;
 		if (interrupted) {
 			err_line("interrupted: %zu request(s) stay queued on the appliance; run "
 			    "this command again to fetch the results\n", waiting);
