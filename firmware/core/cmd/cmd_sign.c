@@ -50,6 +50,19 @@ typedef struct {
 /* One media entry of the window and what becomes of it. */
 enum { E_SKIP, E_REFUSE, E_ISSUE };
 
+/* What the parser said of one media entry: an mr_ps_item whose DER is
+ * kept in its window's arena, packed, instead of a 16 KiB buffer of its
+ * own (a window's entries then take a few pages, not one or two each). */
+typedef struct {
+	int kind;               /* MR_PS_* */
+	char name[256];
+	char cluster[64];
+	char why[320];
+	int err;
+	size_t der_len;
+	const uint8_t *der;     /* in the window's arena */
+} entry_item;
+
 typedef struct {
 	int kind;
 	mr_request rq;          /* E_ISSUE: views into item.der */
@@ -57,8 +70,7 @@ typedef struct {
 	char why[320];          /* E_REFUSE: the refusal's text */
 	int parse_err;          /* mr_request_parse's verdict on item */
 	mr_diag parse_diag;
-	mr_ps_item item;        /* from the parser: name, cluster, DER (last:
-	                         * most of its 16 KiB is never touched) */
+	entry_item item;        /* from the parser: name, cluster, DER */
 } entry;
 
 typedef struct {
@@ -78,6 +90,10 @@ typedef struct {
 	check_job cj;
 	pthread_t check_th;
 	int checking;           /* check_th runs over e */
+	/* The entries' DER, one after the other (last: only what the
+	 * requests fill becomes resident). */
+	size_t arena_used;
+	uint8_t arena[MR_ISSUE_WINDOW * MR_CSR_MAX_DER];
 } win;
 
 /*
@@ -157,7 +173,7 @@ refuse_entry(batch *b, entry *e, const char *file, const char *why, mr_diag *d)
 static void
 check_entry(const mr_app *app, entry *e)
 {
-	mr_ps_item *it = &e->item;
+	const entry_item *it = &e->item;
 
 	mr_diag_clear(&e->parse_diag);
 	e->parse_err = MR_OK;
@@ -209,7 +225,7 @@ static int
 take(batch *b, win *w, entry *e, mr_diag *d)
 {
 	mr_app *app = b->app;
-	mr_ps_item *it = &e->item;
+	const entry_item *it = &e->item;
 	char text[1536];
 	mr_record rec;
 	int r, fresh;
@@ -443,24 +459,37 @@ release(batch *b, win *w, mr_diag *d)
 static int
 collect(batch *b, mr_ps *ps, win *w, int *end, int *failed)
 {
+	static mr_ps_item in; /* one at a time, copied into the window */
 	mr_diag d;
 	int r;
 
 	w->n = 0;
+	w->arena_used = 0;
 	while (w->n < MR_ISSUE_WINDOW) {
 		entry *e = &w->e[w->n];
+		entry_item *it = &e->item;
 		mr_diag_clear(&d);
-		if ((r = mr_ps_next(ps, &e->item, &d)) != MR_OK) {
+		if ((r = mr_ps_next(ps, &in, &d)) != MR_OK) {
 			mr_progress_pause(&b->prog);
 			mr_progress_stderr("error: %s\n", mr_diag_text(&d, r));
 			*failed = 1;
 			*end = 1;
 			break;
 		}
-		if (e->item.kind == MR_PS_END) {
+		if (in.kind == MR_PS_END) {
 			*end = 1;
 			break;
 		}
+		it->kind = in.kind;
+		memcpy(it->name, in.name, sizeof(it->name));
+		memcpy(it->cluster, in.cluster, sizeof(it->cluster));
+		memcpy(it->why, in.why, sizeof(it->why));
+		it->err = in.err;
+		/* Each DER is at most MR_CSR_MAX_DER: a window's fit. */
+		it->der_len = in.der_len <= MR_CSR_MAX_DER ? in.der_len : 0;
+		it->der = w->arena + w->arena_used;
+		memcpy(w->arena + w->arena_used, in.der, it->der_len);
+		w->arena_used += it->der_len;
 		w->n++;
 	}
 	return w->n > 0 ? 0 : -1;
