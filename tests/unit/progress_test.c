@@ -49,6 +49,14 @@ look(mr_progress_look l, int tty)
 	screen[0] = '\0';
 }
 
+/* A meter on a fresh screen. */
+static void
+begin(mr_progress *p, mr_progress_look l, int tty, const char *what, size_t total)
+{
+	look(l, tty);
+	mr_progress_start(p, what, total);
+}
+
 /* The number of lines of the screen that start with prefix. */
 static int
 lines_with(const char *prefix)
@@ -75,8 +83,7 @@ test_log_plain(void **state)
 	char want[64];
 
 	(void)state;
-	look(MR_PROGRESS_LOG, 0);
-	mr_progress_start(&p, "export", 1000);
+	begin(&p, MR_PROGRESS_LOG, 0, "export", 1000);
 	for (int i = 0; i < 1000; i++)
 		mr_progress_step(&p, 1);
 	for (unsigned k = 1; k <= 9; k++) {
@@ -98,8 +105,7 @@ test_console_plain(void **state)
 	const char *tail;
 
 	(void)state;
-	look(MR_PROGRESS_CONSOLE, 0);
-	mr_progress_start(&p, "sign", 1000);
+	begin(&p, MR_PROGRESS_CONSOLE, 0, "sign", 1000);
 	for (int i = 0; i < 1000; i++)
 		mr_progress_step(&p, 1);
 	assert_int_equal(used, 0);
@@ -119,8 +125,7 @@ test_log_terminal(void **state)
 	mr_progress p;
 
 	(void)state;
-	look(MR_PROGRESS_LOG, 1);
-	mr_progress_start(&p, "import", 10);
+	begin(&p, MR_PROGRESS_LOG, 1, "import", 10);
 	mr_progress_step(&p, 1);
 	assert_string_equal(screen, "\rimport: 1/10 10%\033[K");
 	mr_progress_hold(&p);
@@ -141,8 +146,7 @@ test_console_terminal(void **state)
 	mr_progress p;
 
 	(void)state;
-	look(MR_PROGRESS_CONSOLE, 1);
-	mr_progress_start(&p, "sign", 4);
+	begin(&p, MR_PROGRESS_CONSOLE, 1, "sign", 4);
 	mr_progress_step(&p, 1);
 	mr_progress_pause(&p);
 	assert_int_equal(used, 0);
@@ -159,22 +163,26 @@ test_console_terminal(void **state)
 	assert_prefix("sign: 4 of 4 in ");
 }
 
+/* A whole batch: started, stepped n at once (if any), ended. */
+static void
+batch(mr_progress_look l, int tty, const char *what, size_t total, size_t n)
+{
+	mr_progress p;
+
+	begin(&p, l, tty, what, total);
+	if (n > 0)
+		mr_progress_step(&p, n);
+	mr_progress_end(&p);
+}
+
 /* Past the total: the host's total grows, the appliance's count stops. */
 static void
 test_overshoot(void **state)
 {
-	mr_progress p;
-
 	(void)state;
-	look(MR_PROGRESS_LOG, 0);
-	mr_progress_start(&p, "submit", 2);
-	mr_progress_step(&p, 3);
-	mr_progress_end(&p);
+	batch(MR_PROGRESS_LOG, 0, "submit", 2, 3);
 	assert_prefix("submit: 3 of 3 in ");
-	look(MR_PROGRESS_CONSOLE, 0);
-	mr_progress_start(&p, "sign", 2);
-	mr_progress_step(&p, 3);
-	mr_progress_end(&p);
+	batch(MR_PROGRESS_CONSOLE, 0, "sign", 2, 3);
 	assert_prefix("sign: 2 of 2 in ");
 }
 
@@ -183,20 +191,12 @@ test_overshoot(void **state)
 static void
 test_small(void **state)
 {
-	mr_progress p;
-
 	(void)state;
-	look(MR_PROGRESS_LOG, 1);
-	mr_progress_start(&p, "bundle", 0);
-	mr_progress_end(&p);
+	batch(MR_PROGRESS_LOG, 1, "bundle", 0, 0);
 	assert_int_equal(used, 0);
-	mr_progress_start(&p, "bundle", 1);
-	mr_progress_end(&p);
+	batch(MR_PROGRESS_LOG, 1, "bundle", 1, 0);
 	assert_prefix("bundle: 0 of 1 in ");
-	look(MR_PROGRESS_CONSOLE, 1);
-	mr_progress_start(&p, "sign", 1);
-	mr_progress_step(&p, 1);
-	mr_progress_end(&p);
+	batch(MR_PROGRESS_CONSOLE, 1, "sign", 1, 1);
 	assert_int_equal(used, 0);
 }
 
