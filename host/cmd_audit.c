@@ -37,8 +37,8 @@
 #include "mr_merkle.h"
 #include "mr_pem.h"
 #include "mr_jsonout.h"
+#include "mr_progress.h"
 #include "mr_record.h"
-#include "progress.h"
 
 #define LOG_MAX ((size_t)2 << 30) /* 2 GiB: ten million records */
 

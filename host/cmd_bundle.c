@@ -34,7 +34,7 @@
 #include "mr_base64.h"
 #include "mr_fileio.h"
 #include "mr_pem.h"
-#include "progress.h"
+#include "mr_progress.h"
 #include "renew.h"
 #include "rotate.h"
 #include "verify.h"

@@ -16,7 +16,7 @@
 #include "mr_exit.h"
 #include "mr_fileio.h"
 #include "mr_fingerprint.h"
-#include "progress.h"
+#include "mr_progress.h"
 #include "renew.h"
 #include "workspace.h"
 

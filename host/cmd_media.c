@@ -30,9 +30,9 @@
 #include "mr_lint.h"
 #include "mr_media.h"
 #include "mr_pem.h"
+#include "mr_progress.h"
 #include "mr_pubkey.h"
 #include "mr_record.h"
-#include "progress.h"
 #include "workspace.h"
 
 static json_object *jdoc;     /* import --json: the document */

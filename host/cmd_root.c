@@ -23,7 +23,7 @@
 #include "mr_media.h"
 #include "mr_record.h"
 #include "pemfile.h"
-#include "progress.h"
+#include "mr_progress.h"
 #include "rotate.h"
 #include "workspace.h"
 

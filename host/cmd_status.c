@@ -32,7 +32,7 @@
 #include "mr_fileio.h"
 #include "mr_fingerprint.h"
 #include "mr_jsonout.h"
-#include "progress.h"
+#include "mr_progress.h"
 #include "renew.h"
 #include "workspace.h"
 

@@ -15,7 +15,7 @@
 #include "cmdtab.h"
 #include "mr_diag.h"
 #include "mr_jsonout.h"
-#include "progress.h"
+#include "mr_progress.h"
 #include "verify.h"
 
 /* "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM:SSZ", UTC. */

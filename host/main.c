@@ -10,7 +10,7 @@
 #include "cmd.h"
 #include "cmdtab.h"
 #include "mr_pointpool.h"
-#include "progress.h"
+#include "mr_progress.h"
 #include "wslock.h"
 
 /* What a command does to the workspace (wslock.h). */
@@ -89,6 +89,8 @@ main(int argc, char **argv)
 	 * export frees the tables set aside for each request's key, and
 	 * malloc would give them back and fault them in again each time. */
 	(void)mr_pointpool_install(2048);
+	/* Meters on stderr, so that stdout holds only what the command reports. */
+	mr_progress_setup(&(mr_progress_console){ NULL, NULL, MR_PROGRESS_LOG });
 	o.workspace = env != NULL ? env : "meshroot-workspace";
 	opterr = 0; /* our own one-line errors */
 	while ((c = getopt_long(argc, argv, "+:", opts, NULL)) != -1) {

@@ -11,7 +11,7 @@
 #include "mr_fileio.h"
 #include "mr_fingerprint.h"
 #include "pemfile.h"
-#include "progress.h"
+#include "mr_progress.h"
 #include "cmdtab.h"
 #include "renew.h"
 #include "workspace.h"

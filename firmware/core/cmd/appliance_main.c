@@ -8,6 +8,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 
+#include "board_api.h"
 #include "mr_cmdtab.h"
 #include "mr_commands.h"
 #include "mr_exitcode.h"
@@ -74,6 +75,9 @@ main(int argc, char **argv)
 	 * malloc arena or trimming and refaulting (mr_pointpool.h). 2,048
 	 * points: those two and room to spare; more go to malloc. */
 	(void)mr_pointpool_install(2048);
+	/* Meters and their messages on the operator's console. */
+	mr_progress_setup(&(mr_progress_console){ board_console_write, board_console_is_terminal,
+	    MR_PROGRESS_CONSOLE });
 	mr_app_init(&app);
 	/* '+': stop at the command word; its options are its own. */
 	opterr = 0; /* our own one-line errors */
