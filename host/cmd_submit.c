@@ -26,7 +26,7 @@
 #include "cmd.h"
 #include "cmdtab.h"
 #include "link.h"
-#include "progress.h"
+#include "mr_progress.h"
 #include "mr_cluster.h"
 #include "mr_fileio.h"
 #include "mr_fingerprint.h"
