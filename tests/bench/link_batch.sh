@@ -14,20 +14,14 @@ build=${1:-$top/build}
 n=${2:-1000}
 export MESHROOT_SRC=$top MESHROOT_BIN=$build
 source "$top/tests/integration/lib/appliance_env.sh"
-serve_pid=
-trap '[ -n "$serve_pid" ] && kill "$serve_pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$T"' EXIT
+source "$top/tests/integration/lib/serve.sh"
 
 ceremony
 # N clusters in seconds (one shared test key: tests/bench/fleet_fixture.c).
 "$MESHROOT_BIN/tests/fleet_fixture" requests "$T/ws" "$n" >/dev/null
 
-st=()
-[ -n "${MESHROOT_BENCH_STRACE:-}" ] && st=(strace -f -o "$T/serve.strace")
-"${st[@]}" "$APPLIANCE" --state "$T/state" --token meshroot-test --pin-file "$T/user.pin" \
-  serve --listen "unix:$T/sock" --approve auto < /dev/null > "$T/serve.out" 2>&1 &
-serve_pid=$!
-for _ in $(seq 200); do grep -q '^serving' "$T/serve.out" 2>/dev/null && break; sleep 0.05; done
-grep -q '^serving' "$T/serve.out" || { cat "$T/serve.out"; fail "serve did not start"; }
+[ -n "${MESHROOT_BENCH_STRACE:-}" ] && serve_app=(strace -f -o "$T/serve.strace" "${serve_app[@]}")
+start_serve auto
 
 hs=()
 [ -n "${MESHROOT_BENCH_STRACE:-}" ] && hs=(strace -f -o "$T/submit.strace")

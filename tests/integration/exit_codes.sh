@@ -6,8 +6,8 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=lib/appliance_env.sh
 . "$here/lib/appliance_env.sh"
-pids=()
-trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$T"' EXIT
+# shellcheck source=lib/serve.sh
+. "$here/lib/serve.sh"
 ceremony
 
 # 0
@@ -71,11 +71,7 @@ exec 8>&-
 # 130: Ctrl-C while submit waits for an approval that never comes.
 mkfifo "$T/button"
 exec 7<>"$T/button" # the approval button: never pressed
-"$APPLIANCE" --state "$T/state" --token meshroot-test --pin-file "$T/user.pin" \
-  serve --listen "unix:$T/sock" --approve button <&7 >"$T/serve.out" 2>&1 &
-pids+=($!)
-for _ in $(seq 300); do grep -q '^serving' "$T/serve.out" 2>/dev/null && break; sleep 0.05; done
-grep -q '^serving' "$T/serve.out" || fail "serve did not start: $(cat "$T/serve.out")"
+start_serve button "$T/button"
 host cluster new west >/dev/null
 "$HOST" --workspace "$T/ws" submit --connect "unix:$T/sock" --poll-ms 50 west >"$T/submit.out" 2>&1 &
 sub=$!

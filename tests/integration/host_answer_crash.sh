@@ -12,6 +12,7 @@
 if [ -z "${TMPDIR:-}" ] && [ -d /dev/shm ] && [ -w /dev/shm ]; then export TMPDIR=/dev/shm; fi
 source "$MESHROOT_SRC/tests/integration/lib/appliance_env.sh"
 source "$MESHROOT_SRC/tests/integration/lib/killpoints.sh"
+source "$MESHROOT_SRC/tests/integration/lib/serve.sh"
 
 BATCH=40
 GROUP=32
@@ -94,21 +95,7 @@ echo "ok: media import killed at $points points, each rerun took what was missed
 
 # --- submit over the link: the proof is kept as ca-cert.audit.
 rm -rf "$T/m/meshroot/answers"
-serve_pid=
-stop_serve() {
-  [ -n "$serve_pid" ] || return 0
-  kill "$serve_pid" 2>/dev/null || true
-  wait "$serve_pid" 2>/dev/null || true
-  serve_pid=
-}
-trap 'stop_serve; rm -rf "$T"' EXIT
-# The appliance itself in the background (not a function's subshell), so
-# that serve_pid is its pid.
-"$APPLIANCE" --state "$T/state" --token meshroot-test --pin-file "$T/user.pin" \
-  serve --listen "unix:$T/sock" --approve auto </dev/null >"$T/serve.out" 2>&1 &
-serve_pid=$!
-for _ in $(seq 200); do grep -q '^serving' "$T/serve.out" 2>/dev/null && break; sleep 0.05; done
-grep -q '^serving' "$T/serve.out" || { cat "$T/serve.out"; fail "serve did not start"; }
+start_serve auto
 submit() { "$HOST" --workspace "$T/ws" submit --connect "unix:$T/sock" --poll-ms 50 "$@"; }
 
 # with_proof: every cluster holding ca-cert.pem holds its ca-cert.audit.

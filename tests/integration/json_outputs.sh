@@ -10,6 +10,8 @@
 . "$MESHROOT_SRC/tests/integration/lib/appliance_env.sh"
 # shellcheck source=lib/json_check.sh
 . "$MESHROOT_SRC/tests/integration/lib/json_check.sh"
+# shellcheck source=lib/serve.sh
+. "$MESHROOT_SRC/tests/integration/lib/serve.sh"
 
 # run_json RC FILE CMD...: CMD exits with exactly RC; its stdout in FILE,
 # its stderr in FILE.err.
@@ -127,14 +129,7 @@ json_get "$T/v1.json" 'd["directories"][2]["error"]' | grep -q 'No such file or 
 grep -q 'west: problem: ca-key.pem' "$T/v1.json.err" || fail "verify --json: the lines are not on stderr"
 
 # submit and device over the socket link.
-serve_pid=
-stop_serve() { [ -n "$serve_pid" ] && kill "$serve_pid" 2>/dev/null; wait "$serve_pid" 2>/dev/null || true; serve_pid=; }
-trap 'stop_serve; rm -rf "$T"' EXIT
-"$APPLIANCE" --state "$T/state" --token meshroot-test --pin-file "$T/user.pin" \
-  serve --listen "unix:$T/sock" --approve auto >"$T/serve.out" 2>&1 </dev/null &
-serve_pid=$!
-for _ in $(seq 200); do grep -q '^serving' "$T/serve.out" 2>/dev/null && break; sleep 0.05; done
-grep -q '^serving' "$T/serve.out" || { cat "$T/serve.out"; fail "serve did not start"; }
+start_serve auto
 host cluster new north --key ec-p256 >/dev/null
 run_json 0 "$T/sub.json" host submit --connect "unix:$T/sock" --poll-ms 50 --json north
 json_valid meshroot.submit "$T/sub.json"
@@ -148,7 +143,8 @@ csr_fp=$(openssl req -in "$T/ws/clusters/north/csr.pem" -outform DER | sha256sum
 # entry says so, exit 1 (a failure of this host, not of the answer).
 host cluster new held --key ec-p256 >/dev/null
 if chattr +i "$T/ws/clusters/held" 2>/dev/null; then
-  trap 'chattr -i "$T/ws/clusters/held" 2>/dev/null || true; stop_serve; rm -rf "$T"' EXIT
+  # shellcheck disable=SC2016 # expanded at exit
+  at_exit 'chattr -i "$T/ws/clusters/held" 2>/dev/null'
   run_json 1 "$T/sub-held.json" host submit --connect "unix:$T/sock" --poll-ms 50 --json held
   chattr -i "$T/ws/clusters/held"
   json_valid meshroot.submit "$T/sub-held.json"

@@ -17,6 +17,7 @@ if [ -z "${TMPDIR:-}" ] && [ -d /dev/shm ] && [ -w /dev/shm ]; then export TMPDI
 source "$MESHROOT_SRC/tests/integration/lib/appliance_env.sh"
 source "$MESHROOT_SRC/tests/integration/lib/batch_checks.sh"
 source "$MESHROOT_SRC/tests/integration/lib/killpoints.sh"
+source "$MESHROOT_SRC/tests/integration/lib/serve.sh"
 
 BATCH=${KILLPOINTS_BATCH:-40}
 # Every fsync, syncfs and rename point (the group commit makes about 28
@@ -31,41 +32,20 @@ for c in "${clusters[@]}"; do host cluster new "$c" >/dev/null; done
 mkdir -p "$T/snap"
 cp -a "$T/state" "$T/tokens" "$T/ws" "$T/snap/"
 
-serve_pid=
-stop_serve() {
-  [ -n "$serve_pid" ] || return 0
-  kill "$serve_pid" 2>/dev/null || true
-  wait "$serve_pid" 2>/dev/null || true
-  serve_pid=
-}
-trap 'stop_serve; rm -rf "$T"' EXIT
 restore() {
   stop_serve
   rm -rf "$T/state" "$T/tokens" "$T/ws" "$T/sock"
   cp -a "$T/snap/state" "$T/snap/tokens" "$T/snap/ws" "$T/"
 }
-serve_cmd=("$APPLIANCE" --state "$T/state" --token meshroot-test --pin-file "$T/user.pin"
-  serve --listen "unix:$T/sock" --approve auto)
-
-# wait_serving PID: until the appliance says "serving" (0) or PID is gone (1).
-wait_serving() {
-  for _ in $(seq 600); do
-    grep -q '^serving' "$T/serve.out" 2>/dev/null && return 0
-    kill -0 "$1" 2>/dev/null || return 1
-    sleep 0.02
-  done
-  cat "$T/serve.out" >&2
-  fail "serve did not start"
-}
+serve_cmd=("${serve_app[@]}" serve --listen "unix:$T/sock" --approve auto)
 submit() { timeout 120 "$HOST" --workspace "$T/ws" submit --connect "unix:$T/sock" --poll-ms 20 "$@"; }
 
 # recovered NAME: a plain appliance serves again, the host resubmits what
 # it still waits for, and everything agrees.
 recovered() {
   local name=$1 c bad
-  "${serve_cmd[@]}" >"$T/serve.out" 2>&1 </dev/null &
-  serve_pid=$!
-  wait_serving "$serve_pid" || { cat "$T/serve.out" >&2; fail "$name: the appliance did not serve again"; }
+  serve_bg /dev/null "${serve_cmd[@]}"
+  wait_serving || { cat "$T/serve.out" >&2; fail "$name: the appliance did not serve again"; }
   submit >"$T/resubmit.out" 2>&1 || { cat "$T/resubmit.out" >&2; fail "$name: the resubmission failed"; }
   stop_serve
   host status >"$T/hstatus.out" 2>&1 || true
@@ -99,10 +79,8 @@ recovered() {
 
 # A clean session, traced to number its durable steps: serve, submit all,
 # then SIGTERM (serving ends and is audited).
-"$STRACE" -qq -y -o "$T/count.trace" -e trace="${KP_CALLS// /,}" "${serve_cmd[@]}" \
-  >"$T/serve.out" 2>&1 </dev/null &
-serve_pid=$!
-wait_serving "$serve_pid" || { cat "$T/serve.out"; fail "the clean session did not serve"; }
+serve_bg /dev/null "$STRACE" -qq -y -o "$T/count.trace" -e trace="${KP_CALLS// /,}" "${serve_cmd[@]}"
+wait_serving || { cat "$T/serve.out"; fail "the clean session did not serve"; }
 t0=$(kp_ms)
 submit >"$T/submit.out" 2>&1 || { cat "$T/submit.out"; fail "the clean submission failed"; }
 clean_ms=$(( $(kp_ms) - t0 ))
@@ -126,12 +104,9 @@ for call in $KP_CALLS; do
     # Two subshells: the outer one's "Killed" notice goes nowhere.
     ( (kp_strace "$call" "$n" "${serve_cmd[@]}" >"$T/kp.out" 2>&1 </dev/null); exit $?) 2>/dev/null &
     serve_pid=$!
-    # The output of the traced run is kp.out; wait on it.
-    for _ in $(seq 600); do
-      grep -q '^serving' "$T/kp.out" 2>/dev/null && break
-      kill -0 "$serve_pid" 2>/dev/null || break
-      sleep 0.02
-    done
+    # The output of the traced run is kp.out; wait on it. A kill point
+    # before "serving" ends it first: not a failure here.
+    wait_serving "$T/kp.out" || true
     if kill -0 "$serve_pid" 2>/dev/null; then
       submit >"$T/submit.out" 2>&1 || true
     fi
@@ -167,9 +142,8 @@ done
 max_ms=$(( clean_ms > 50 ? clean_ms : 50 ))
 for i in $(seq 1 "$KP_RANDOM"); do
   restore
-  "${serve_cmd[@]}" >"$T/serve.out" 2>&1 </dev/null &
-  serve_pid=$!
-  wait_serving "$serve_pid" || fail "random#$i: serve did not start"
+  serve_bg /dev/null "${serve_cmd[@]}"
+  wait_serving || { cat "$T/serve.out" >&2; fail "random#$i: serve did not start"; }
   link_pid=$(pgrep -P "$serve_pid")
   submit >"$T/submit.out" 2>&1 &
   submit_pid=$!

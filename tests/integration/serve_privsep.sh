@@ -13,21 +13,13 @@
 #     seccomp filter and two descriptors, and dies with the signer.
 source "$MESHROOT_SRC/tests/integration/lib/appliance_env.sh"
 source "$MESHROOT_SRC/tests/integration/lib/confined.sh"
+source "$MESHROOT_SRC/tests/integration/lib/serve.sh"
 ceremony
 host cluster new alpha --key ec-p256 >/dev/null
 
-serve_pid=
-stop_serve() { [ -n "$serve_pid" ] && kill "$serve_pid" 2>/dev/null; wait "$serve_pid" 2>/dev/null || true; serve_pid=; }
-trap 'stop_serve; rm -rf "$T"' EXIT
-start_serve() { # PROBE
-  rm -f "$T/serve.out"
-  MESHROOT_PRIVSEP_PROBE="$1" "$APPLIANCE" --state "$T/state" --token meshroot-test \
-    --pin-file "$T/user.pin" serve --listen "unix:$T/sock" --approve auto \
-    > "$T/serve.out" 2>&1 < /dev/null &
-  serve_pid=$!
-  for _ in $(seq 200); do grep -q '^serving' "$T/serve.out" 2>/dev/null && return 0; sleep 0.05; done
-  cat "$T/serve.out"; fail "serve did not start"
-}
+# probe_serve PROBE: the appliance serving, its link process misbehaving
+# as PROBE says.
+probe_serve() { MESHROOT_PRIVSEP_PROBE="$1" start_serve auto; }
 issued() { grep -c 'event=issue ' "$T/state/audit.log" || true; }
 
 # 1. No access to the token, its config, the state dir or the PIN; serving
@@ -36,7 +28,7 @@ token_file=$(find "$T/tokens" -type f | head -n 1)
 [ -n "$token_file" ] || fail "no token file found"
 for target in "$token_file" "$T/tokens" "$SOFTHSM2_CONF" "$T/state/audit.log" "$T/state" \
     "$T/user.pin" /etc/passwd; do
-  start_serve "open:$target"
+  probe_serve "open:$target"
   for _ in $(seq 100); do grep -q "^privsep probe: open $target: " "$T/serve.out" && break; sleep 0.05; done
   line=$(grep "^privsep probe: open $target: " "$T/serve.out") || { cat "$T/serve.out"; fail "no probe report for $target"; }
   case "$line" in
@@ -46,7 +38,7 @@ for target in "$token_file" "$T/tokens" "$SOFTHSM2_CONF" "$T/state/audit.log" "$
   esac
   stop_serve
 done
-start_serve "open:$T/user.pin"
+probe_serve "open:$T/user.pin"
 host submit --connect "unix:$T/sock" --poll-ms 50 alpha > "$T/submit.out" 2>&1 || { cat "$T/submit.out"; cat "$T/serve.out"; fail "submit with the probe on"; }
 grep -q "cluster alpha: certificate accepted" "$T/submit.out" || { cat "$T/submit.out"; fail "not imported"; }
 stop_serve
@@ -60,7 +52,7 @@ host cluster new bravo --key ec-p256 >/dev/null
 check_stop() { # PROBE PATTERN
   local before rc
   before=$(issued)
-  start_serve "$1"
+  probe_serve "$1"
   for _ in $(seq 100); do kill -0 "$serve_pid" 2>/dev/null || break; sleep 0.05; done
   set +e; wait "$serve_pid"; rc=$?; set -e
   serve_pid=
@@ -76,7 +68,7 @@ check_stop abort "link process (pid [0-9]*) ended early: killed by signal 6"
 check_stop forge "link process (pid [0-9]*) sent SUBMIT outside a session: protocol violation"
 
 # 3. Who the link process is, and that it dies with the signer.
-start_serve hold
+probe_serve hold
 signer=$serve_pid
 child=$(confined_child "$signer")
 [ -n "$child" ] || fail "no link process found"

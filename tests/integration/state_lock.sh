@@ -16,8 +16,10 @@
 #      other writer) exits 75 naming it and changes nothing; readers go
 #      on; a SIGKILLed holder releases the workspace.
 source "$MESHROOT_SRC/tests/integration/lib/appliance_env.sh"
+source "$MESHROOT_SRC/tests/integration/lib/serve.sh"
 bg=()
-trap 'for p in "${bg[@]}"; do kill -KILL "$p" 2>/dev/null || true; done; rm -rf "$T"' EXIT
+# shellcheck disable=SC2016 # expanded at exit
+at_exit 'for p in "${bg[@]}"; do kill -KILL "$p" 2>/dev/null || true; done'
 ceremony
 
 # In the background with $! the process itself (not a subshell running a
@@ -146,11 +148,8 @@ done
 [ "$(grep -c '^op=abandon ' "$db")" -eq 2 ] || fail "the killed holder's 2 reservations were not abandoned once each"
 
 # 3. serve --listen: the signer owns the state, the link process does not.
-(app_bg serve --listen "unix:$T/sock" --approve auto >"$T/serve.out" 2>&1 </dev/null) &
-server=$!
-bg+=("$server")
-for _ in $(seq 200); do grep -q '^serving' "$T/serve.out" 2>/dev/null && break; sleep 0.05; done
-grep -q '^serving' "$T/serve.out" || { cat "$T/serve.out"; fail "serve did not start"; }
+start_serve auto
+server=$serve_pid
 link=$(child_of "$server")
 set +e; app status >"$T/other.out" 2>"$T/other.err"; rc=$?; set -e
 refused "$rc" "$T/other.err" "$server" "meshroot-appliance serve --listen unix:$T/sock --approve auto" \
@@ -159,6 +158,7 @@ holds_lock "$server" "$T/state" || fail "serve holds no lock descriptor"
 if holds_lock "$link" "$T/state"; then fail "the link process holds the state dir's lock"; fi
 kill -KILL "$server"
 wait "$server" 2>/dev/null || true
+serve_pid=
 for _ in $(seq 100); do running "$link" || break; sleep 0.05; done
 if running "$link"; then fail "the link process outlived its SIGKILLed signer"; fi
 app status >"$T/status.out" 2>&1 || { cat "$T/status.out"; fail "status after serve was killed"; }

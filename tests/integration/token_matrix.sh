@@ -11,20 +11,12 @@
 . "$MESHROOT_SRC/tests/integration/lib/appliance_env.sh"
 # shellcheck source=lib/tokens.sh
 . "$MESHROOT_SRC/tests/integration/lib/tokens.sh"
+# shellcheck source=lib/serve.sh
+. "$MESHROOT_SRC/tests/integration/lib/serve.sh"
 
 [ $# -eq 1 ] || fail "usage: token_matrix.sh softhsm2|tpm2|nss"
 token_start "$1"
 step() { echo "== $TOKEN_NAME: $*"; }
-
-serve_pid=
-stop_serve() {
-	if [ -n "$serve_pid" ]; then
-		kill "$serve_pid" 2>/dev/null || true
-		wait "$serve_pid" 2>/dev/null || true
-		serve_pid=
-	fi
-}
-trap 'stop_serve; token_stop; rm -rf "$T"' EXIT
 
 # --- ceremony with custody
 step "ceremony (ec-p384 root, 2-of-3 custody, audit_key = auto)"
@@ -82,15 +74,9 @@ done
 step "sign over the link"
 host cluster new north --key ec-p384 >/dev/null
 # Not through tok: $! must be the appliance itself, not a subshell.
-"$APPLIANCE" --state "$T/state" --module "$TOKEN_MODULE" --token "$TOKEN_LABEL" "${TOKEN_ARGS[@]}" \
-	--shares-from "$T/s" serve --listen "unix:$T/sock" --approve auto >"$T/serve.out" 2>&1 </dev/null &
-serve_pid=$!
-for _ in $(seq 300); do
-	grep -q '^serving' "$T/serve.out" 2>/dev/null && break
-	kill -0 "$serve_pid" 2>/dev/null || { cat "$T/serve.out"; fail "serve stopped"; }
-	sleep 0.05
-done
-grep -q '^serving' "$T/serve.out" || { cat "$T/serve.out"; fail "serve did not start"; }
+serve_app=("$APPLIANCE" --state "$T/state" --module "$TOKEN_MODULE" --token "$TOKEN_LABEL" "${TOKEN_ARGS[@]}"
+	--shares-from "$T/s")
+start_serve auto
 host submit --connect "unix:$T/sock" --poll-ms 50 north >"$T/submit.out" 2>&1 ||
 	{ cat "$T/submit.out" "$T/serve.out"; fail "submit over the link"; }
 grep -q 'cluster north: certificate accepted' "$T/submit.out" || fail "submit: $(cat "$T/submit.out")"

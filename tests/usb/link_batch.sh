@@ -6,15 +6,12 @@
 # appliance's exact message reaches the host whole, on its own line, and
 # the rest of the batch is still issued.
 source "$MESHROOT_SRC/tests/integration/lib/appliance_env.sh"
+source "$MESHROOT_SRC/tests/integration/lib/serve.sh"
 
 # Only ec-p256 requests are allowed: an ec-p384 one is refused by policy.
 "$APPLIANCE" ceremony template | sed 's/^allowed_key_types = .*/allowed_key_types = ec-p256/' \
   > "$T/ceremony.conf"
 ceremony "$T/ceremony.conf"
-
-serve_pid=
-stop_serve() { [ -n "$serve_pid" ] && kill "$serve_pid" 2>/dev/null; wait "$serve_pid" 2>/dev/null || true; serve_pid=; }
-trap 'stop_serve; rm -rf "$T"' EXIT
 
 # clusters PREFIX COUNT [CURVE]: COUNT workspace clusters (key and CSR, as
 # `cluster new` writes them), made in one process: `cluster new` each
@@ -46,11 +43,7 @@ PY
 names() { for i in $(seq 1 "$2"); do printf '%s%04d ' "$1" "$i"; done; }
 
 host cluster new first --key ec-p256 >/dev/null # the workspace, as an operator makes it
-"$APPLIANCE" --state "$T/state" --token meshroot-test --pin-file "$T/user.pin" \
-  serve --listen "unix:$T/sock" --approve auto < /dev/null > "$T/serve.out" 2>&1 &
-serve_pid=$!
-for _ in $(seq 200); do grep -q '^serving' "$T/serve.out" 2>/dev/null && break; sleep 0.05; done
-grep -q '^serving' "$T/serve.out" || { cat "$T/serve.out"; fail "serve did not start"; }
+start_serve auto
 host submit --connect "unix:$T/sock" first > "$T/first.out" 2>&1 || { cat "$T/first.out"; fail "first submit"; }
 
 batch() { # COUNT

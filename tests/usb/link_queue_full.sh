@@ -4,21 +4,14 @@
 # submit finds the queue full (BUSY for its first batch), keeps waiting,
 # and imports all 150 as the operator approves them one by one.
 source "$MESHROOT_SRC/tests/integration/lib/appliance_env.sh"
+source "$MESHROOT_SRC/tests/integration/lib/serve.sh"
 n=150
-
-serve_pid=
-stop_serve() { [ -n "$serve_pid" ] && kill "$serve_pid" 2>/dev/null; wait "$serve_pid" 2>/dev/null || true; serve_pid=; }
-trap 'stop_serve; rm -rf "$T"' EXIT
 
 ceremony
 "$MESHROOT_BIN/tests/fleet_fixture" requests "$T/ws" "$n" > /dev/null
 mkfifo "$T/console"
 exec 7<>"$T/console"
-"$APPLIANCE" --state "$T/state" --token meshroot-test --pin-file "$T/user.pin" \
-  serve --listen "unix:$T/sock" --approve console < "$T/console" > "$T/serve.out" 2>&1 &
-serve_pid=$!
-for _ in $(seq 100); do grep -q '^serving' "$T/serve.out" 2>/dev/null && break; sleep 0.05; done
-grep -q '^serving' "$T/serve.out" || { cat "$T/serve.out"; fail "serve did not start"; }
+start_serve console "$T/console"
 
 # 1. No operator yet: a queue's worth goes, the rest waits on the host.
 host submit --connect "unix:$T/sock" --no-wait > "$T/nowait.out" 2>&1 \

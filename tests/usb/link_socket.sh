@@ -3,23 +3,12 @@
 # resubmission that must not issue twice, hostile frames that must each get
 # an error reply while the appliance keeps serving, and the audit records.
 source "$MESHROOT_SRC/tests/integration/lib/appliance_env.sh"
+source "$MESHROOT_SRC/tests/integration/lib/serve.sh"
 HOSTILE="$MESHROOT_BIN/tests/usb/link_hostile"
 
 ceremony
 host cluster new east --key ec-p256 >/dev/null
 host cluster new west --key ec-p384 >/dev/null
-
-serve_pid=
-stop_serve() { [ -n "$serve_pid" ] && kill "$serve_pid" 2>/dev/null; wait "$serve_pid" 2>/dev/null || true; serve_pid=; }
-trap 'stop_serve; rm -rf "$T"' EXIT
-start_serve() { # MODE [STDIN]
-  rm -f "$T/serve.out" # never read the previous server's "serving" line
-  "$APPLIANCE" --state "$T/state" --token meshroot-test --pin-file "$T/user.pin" \
-    serve --listen "unix:$T/sock" --approve "$1" < "${2:-/dev/null}" > "$T/serve.out" 2>&1 &
-  serve_pid=$!
-  for _ in $(seq 100); do grep -q '^serving' "$T/serve.out" 2>/dev/null && return 0; sleep 0.05; done
-  cat "$T/serve.out"; fail "serve did not start"
-}
 
 # 1. Signing over the link, auto approval (recorded as such).
 start_serve auto

@@ -4,14 +4,30 @@
 #
 # Provides: $T (temp dir), $APPLIANCE and $HOST (binaries), app (function
 # running the appliance with state, token and PIN file), host (function
-# running the host tool on the workspace), fail (prints and exits 1).
+# running the host tool on the workspace), fail (prints and exits 1),
+# at_exit (cleanup before $T goes). An appliance serving in the background
+# is lib/serve.sh's.
 set -euo pipefail
 
 : "${MESHROOT_BIN:?MESHROOT_BIN must point at the build dir}"
 APPLIANCE="$MESHROOT_BIN/meshroot-appliance"
 HOST="$MESHROOT_BIN/meshroot"
 T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
+
+# at_exit CMD: CMD (a shell command, evaluated) runs at exit, before $T is
+# removed, the last registered first: a test's own cleanup before its
+# libraries', lib/serve.sh's (the appliance) before lib/tokens.sh's (the
+# token daemons) when sourced in that order. A failing CMD does not stop
+# the others. An EXIT trap set after this replaces all of it: register
+# with at_exit instead.
+exit_cmds=()
+at_exit() { exit_cmds=("$1" "${exit_cmds[@]}"); }
+env_exit() {
+  local c
+  for c in "${exit_cmds[@]}"; do eval "$c" || true; done
+  rm -rf "$T"
+}
+trap env_exit EXIT
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 

@@ -16,7 +16,7 @@ tls_stop_server() {
 	fi
 	tls_server_pid=
 }
-trap 'tls_stop_server; rm -rf "$T"' EXIT
+at_exit tls_stop_server
 
 # tls_workload NAME CA_CERT CA_KEY: $W/NAME.{key,pem}, an Istio-style
 # workload certificate (EC P-256, SPIFFE URI SAN .../sa/NAME-app,

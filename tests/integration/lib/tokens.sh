@@ -8,7 +8,7 @@
 #                      gives on it). The user PIN is in $T/user.pin.
 #   tok ARGS...        the appliance on that token (state $T/state), no PIN
 #                      option: add --pin-file or --shares-from yourself.
-#   token_stop         stops the daemons (the EXIT trap calls it).
+#   token_stop         stops the daemons (at exit: at_exit).
 #
 # A daemon that is missing or cannot start here is a skip (exit 77) with
 # the reason; every other failure fails the test.
@@ -26,7 +26,7 @@ token_stop() {
 	done
 	TOKEN_PIDS=()
 }
-trap 'token_stop; rm -rf "$T"' EXIT
+at_exit token_stop
 
 tok() {
 	"$APPLIANCE" --state "$T/state" --module "$TOKEN_MODULE" --token "$TOKEN_LABEL" \
