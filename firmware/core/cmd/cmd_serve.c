@@ -25,6 +25,7 @@
 #include "mr_link_ffs.h"
 #include "mr_link_socket.h"
 #include "mr_progress.h"
+#include "mr_pubkey.h"
 #include "mr_serve.h"
 #include "mr_serve_ps.h"
 
@@ -148,6 +149,10 @@ cmd_serve(mr_app *app, int argc, char **argv)
 	    (r = mr_app_open_token(app, &d)) != MR_OK ||
 	    (r = mr_app_check_root_key(app, &d)) != MR_OK)
 		goto early;
+	/* The start's checks are done with: the point wolfSSL (FP_ECC) set
+	 * aside for the token's root key (257 points, 0.8 MiB) goes, as in
+	 * `sign` (it stayed for the whole of serving). */
+	mr_sig_release_cache();
 	if ((s = malloc(sizeof(*s))) == NULL) {
 		r = mr_diag_set(&d, MR_E_NOMEM, "out of memory");
 		goto early;
