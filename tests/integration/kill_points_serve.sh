@@ -112,7 +112,9 @@ for call in $KP_CALLS; do
     fi
     # Still alive after the whole batch: the point is in the shutdown.
     if kill -0 "$serve_pid" 2>/dev/null; then
-      kill -TERM "$(pgrep -P "$(pgrep -P "$serve_pid")")" 2>/dev/null || true
+      traced=$(pgrep -P "$serve_pid" || true)
+      app_pid=$([ -z "$traced" ] || pgrep -P "$traced" || true)
+      [ -z "$app_pid" ] || kill -TERM "$app_pid" 2>/dev/null || true
     fi
     set +e
     wait "$serve_pid" 2>/dev/null
