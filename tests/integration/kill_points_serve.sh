@@ -101,6 +101,9 @@ for call in $KP_CALLS; do
   echo "$call: $(wc -w <<<"$picked") of $(wc -l <"$T/kp.$call") points: $picked"
   for n in $picked; do
     restore
+    # Never the previous run's "serving" line: wait_serving would return
+    # before this appliance listens, and the session would do nothing.
+    rm -f "$T/kp.out"
     # Two subshells: the outer one's "Killed" notice goes nowhere.
     ( (kp_strace "$call" "$n" "${serve_cmd[@]}" >"$T/kp.out" 2>&1 </dev/null); exit $?) 2>/dev/null &
     serve_pid=$!
