@@ -26,7 +26,6 @@
  * old root (docs/rotation.md).
  */
 #include <getopt.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,23 +54,8 @@ typedef struct {
 	mr_cert c;
 } built_cert;
 
-static void
-step(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void
-step(const char *fmt, ...)
-{
-	char line[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	board_console_write("rotate: ");
-	board_console_write(line);
-	board_console_write("\n");
-	mr_transcript_line("%s", line);
-}
+/* A step on the console and in the transcript. */
+#define step(...) mr_transcript_step("rotate", __VA_ARGS__)
 
 /*
  * A CA certificate for `subject_spki` named `subject`, issued by `issuer`

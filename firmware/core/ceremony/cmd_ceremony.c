@@ -5,7 +5,6 @@
  * through C_Sign on a TBS built here.
  */
 #include <getopt.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,23 +25,8 @@
 
 #define DAY 86400
 
-static void
-step(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void
-step(const char *fmt, ...)
-{
-	char line[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	board_console_write("ceremony: ");
-	board_console_write(line);
-	board_console_write("\n");
-	mr_transcript_line("%s", line);
-}
+/* A step on the console and in the transcript. */
+#define step(...) mr_transcript_step("ceremony", __VA_ARGS__)
 
 /* --media DIR of `ceremony init`: where the transcript is copied. */
 static const char *transcript_media;

@@ -22,6 +22,10 @@ void mr_transcript_person(const char *role, const char *name);
 /* Appends one step line (no newline needed), stamped with the time. A
  * no-op before mr_transcript_begin. */
 void mr_transcript_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* One step the witnesses see: "<who>: <line>" on the console, and the
+ * line in the transcript (mr_transcript_line). */
+void mr_transcript_step(const char *who, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 /*
  * Ends it with the result (MR_OK or the error and d's text), writes the
  * file(s), and audits it when the audit log is open. Returns MR_OK or the

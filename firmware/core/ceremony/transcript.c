@@ -90,6 +90,22 @@ mr_transcript_line(const char *fmt, ...)
 	append("\n");
 }
 
+void
+mr_transcript_step(const char *who, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	board_console_write(who);
+	board_console_write(": ");
+	board_console_write(line);
+	board_console_write("\n");
+	mr_transcript_line("%s", line);
+}
+
 int
 mr_transcript_finish(mr_app *app, int result, const mr_diag *result_diag, const char *media,
     mr_diag *d)
