@@ -303,15 +303,6 @@ apply_all(batch_run *x, const mr_link_result *res, size_t got, mr_diag *d)
 /* The polling interval while answers keep coming. */
 #define ACTIVE_POLL_MS 5
 
-static double
-seconds_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Sleeps ms milliseconds, in slices of at most 10 so that Ctrl-C is
  * seen at once. */
 static void
@@ -332,6 +323,10 @@ count(const batch_run *x, int state)
 		k += x->items[i].state == state;
 	return k;
 }
+
+/* A SUBMIT's payload: the frame is encoded from it when it is sent, so one
+ * buffer serves every SUBMIT. */
+static uint8_t submit_pl[MR_LINK_MAX_PAYLOAD];
 
 /* The next SUBMIT: as many waiting requests as fit one frame, the
  * appliance's free slots and the window. *k = 0 when none. */
@@ -397,7 +392,6 @@ submit_done(batch_run *x, item **batch, size_t k, int r, mr_der reply, int *more
 static int
 send_some(batch_run *x, mr_diag *d)
 {
-	static uint8_t pl[MR_LINK_MAX_PAYLOAD];
 	int more = 1, r;
 
 	while (more && x->free > 0) {
@@ -405,12 +399,12 @@ send_some(batch_run *x, mr_diag *d)
 		size_t k, len;
 		mr_der reply;
 
-		if ((r = submit_build(x, count(x, S_SENT), pl, sizeof(pl), &len, batch, &k, d)) !=
-		    MR_OK)
+		if ((r = submit_build(x, count(x, S_SENT), submit_pl, sizeof(submit_pl), &len, batch,
+			 &k, d)) != MR_OK)
 			return r;
 		if (k == 0)
 			return MR_OK;
-		r = mr_hostlink_call(x->l, MR_OP_SUBMIT, pl, len, &reply, d);
+		r = mr_hostlink_call(x->l, MR_OP_SUBMIT, submit_pl, len, &reply, d);
 		if ((r = submit_done(x, batch, k, r, reply, &more, d)) != MR_OK)
 			return r;
 	}
@@ -424,16 +418,15 @@ send_some(batch_run *x, mr_diag *d)
 static int
 apply_while_submitting(batch_run *x, const mr_link_result *res, size_t got, mr_diag *d)
 {
-	static uint8_t pl[MR_LINK_MAX_PAYLOAD];
 	item *batch[MR_LINK_MAX_BATCH];
 	size_t k = 0, len;
 	mr_der reply;
 	int r, more;
 
-	if (x->free > 0 &&
-	    (r = submit_build(x, count(x, S_SENT), pl, sizeof(pl), &len, batch, &k, d)) != MR_OK)
+	if (x->free > 0 && (r = submit_build(x, count(x, S_SENT), submit_pl, sizeof(submit_pl), &len,
+				batch, &k, d)) != MR_OK)
 		return r;
-	if (k > 0 && (r = mr_hostlink_send(x->l, MR_OP_SUBMIT, pl, len, d)) != MR_OK)
+	if (k > 0 && (r = mr_hostlink_send(x->l, MR_OP_SUBMIT, submit_pl, len, d)) != MR_OK)
 		return r;
 	if ((r = apply_all(x, res, got, d)) != MR_OK)
 		return r;
@@ -573,7 +566,7 @@ submit(const mr_host_opts *o, const char *connect, int usb, const char *serial,
 	batch_run x;
 	uint32_t queue = 0;
 	int r, told = 0, rc = 1, backoff = 1, cap;
-	double moved = seconds_now();
+	double moved = mr_progress_clock();
 	time_t start = time(NULL);
 
 	mr_diag_clear(&d);
@@ -687,7 +680,7 @@ submit(const mr_host_opts *o, const char *connect, int usb, const char *serial,
 		if (x.progressed) {
 			/* Answers came or requests went: straight to the next round. */
 			backoff = 1;
-			moved = seconds_now();
+			moved = mr_progress_clock();
 			continue;
 		}
 		if (!told) {
@@ -708,7 +701,7 @@ submit(const mr_host_opts *o, const char *connect, int usb, const char *serial,
 		 * issues a group every few tens of milliseconds), at most
 		 * ACTIVE_POLL_MS, so that no group's answers wait long. */
 		nap(backoff);
-		cap = seconds_now() - moved < 1.0 && ACTIVE_POLL_MS < poll_ms ? ACTIVE_POLL_MS : poll_ms;
+		cap = mr_progress_clock() - moved < 1.0 && ACTIVE_POLL_MS < poll_ms ? ACTIVE_POLL_MS : poll_ms;
 		backoff = backoff * 2 > cap ? cap : backoff * 2;
 		if (interrupted) {
 			err_line("interrupted: %zu request(s) stay queued on the appliance; run "

@@ -75,6 +75,9 @@ typedef struct {
 
 void mr_progress_setup(const mr_progress_console *c);
 
+/* The meters' clock: monotonic seconds, for rates and waits elsewhere too. */
+double mr_progress_clock(void);
+
 void mr_progress_start(mr_progress *p, const char *what, size_t total);
 
 /* n more items are done. */

@@ -39,8 +39,8 @@ static mr_progress_console console = { stderr_write, stderr_is_terminal, MR_PROG
  * it off its line before any message. */
 static mr_progress *active;
 
-static double
-now_s(void)
+double
+mr_progress_clock(void)
 {
 	struct timespec ts;
 
@@ -64,7 +64,7 @@ mr_progress_start(mr_progress *p, const char *what, size_t total)
 	memset(p, 0, sizeof(*p));
 	snprintf(p->what, sizeof(p->what), "%s", what);
 	p->total = total;
-	p->start = p->last = now_s();
+	p->start = p->last = mr_progress_clock();
 	p->terminal = console.is_terminal();
 	active = p;
 }
@@ -126,7 +126,7 @@ void
 mr_progress_step(mr_progress *p, size_t n)
 {
 	const struct look *lk = &looks[console.look];
-	double t = now_s();
+	double t = mr_progress_clock();
 	unsigned tenths;
 
 	p->done += n;
@@ -216,7 +216,7 @@ void
 mr_progress_end(mr_progress *p)
 {
 	char line[160];
-	double el = now_s() - p->start;
+	double el = mr_progress_clock() - p->start;
 
 	clear(p);
 	if (active == p)

@@ -363,7 +363,8 @@ release(batch *b, win *w, mr_diag *d)
 	mr_app *app = b->app;
 	mr_file_group *g = &b->aj.g;
 	char path[4096];
-	size_t cp_len = 0, fresh = 0;
+	size_t cp_len = 0;
+	unsigned fresh_before = b->bc.signed_new;
 	int r, fatal = MR_OK, answered = 0, told = 0;
 
 	r = mr_issue_finish(&w->job, d);
@@ -413,11 +414,6 @@ release(batch *b, win *w, mr_diag *d)
 		mr_progress_stderr("error: writing the answers: %s\n", mr_diag_text(d, r));
 		return MR_E_STATE;
 	}
-	for (size_t i = 0; i < w->n; i++)
-		fresh += w->e[i].kind == E_ISSUE && w->iss[w->e[i].slot].err == MR_OK &&
-		    !w->iss[w->e[i].slot].is.already_issued;
-	b->aj.fresh = fresh;
-	answers_post(b);
 	mr_progress_pause(&b->prog);
 	for (size_t i = 0; i < w->n; i++) {
 		entry *e = &w->e[i];
@@ -447,6 +443,9 @@ release(batch *b, win *w, mr_diag *d)
 		}
 		answered++;
 	}
+	/* To the media: the writer commits them while the batch goes on. */
+	b->aj.fresh = b->bc.signed_new - fresh_before;
+	answers_post(b);
 	if (fatal != MR_OK && !told)
 		mr_progress_stderr("error: %s\n", mr_diag_text(d, fatal));
 	mr_progress_step(&b->prog, (size_t)answered);

@@ -3,7 +3,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "board_api.h"
 #include "mr_auditlog.h"
@@ -19,15 +18,6 @@
 #define AUDIT_CHUNK 60000u
 #define PROGRESS_S 2.0
 #define FREE_ITEM 7 /* FREE: tag, length, u32 */
-
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static const char *
 mode_name(mr_approve_mode m)
@@ -113,7 +103,7 @@ mr_serve_init(mr_server *s, mr_app *app, mr_approve_mode mode, const char *via, 
 			return mr_diag_set(d, MR_E_NOMEM, "out of memory");
 	if ((s->check = calloc(1, sizeof(*s->check))) == NULL)
 		return mr_diag_set(d, MR_E_NOMEM, "out of memory");
-	s->started = s->said = now();
+	s->started = s->said = mr_progress_clock();
 	if ((r = mr_token_info(app->tok, s->token_label, s->token_serial, d)) != MR_OK)
 		return r;
 	/* The appliance's serial: MESHROOT_SERIAL, which boards/linux-gadget
@@ -172,6 +162,14 @@ unshown(const mr_server *s)
 		n += s->items[i].used && s->items[i].state == MR_RS_PENDING && s->items[i].checked &&
 		    !s->items[i].shown;
 	return n;
+}
+
+/* Auto approval: a whole group of checked requests waits and no group is
+ * ready for the token yet, so the next one can be begun now. */
+static int
+next_group_waits(const mr_server *s)
+{
+	return s->ready == NULL && unshown(s) >= MR_SERVE_GROUP;
 }
 
 size_t
@@ -993,6 +991,16 @@ group_sign_start(mr_serve_group *g)
 		mr_issue_sign_start(&g->job);
 }
 
+/* A group that will not be released: what of it still waits is answered
+ * REFUSED (its records, if any, are answered by a later serve). */
+static void
+refuse_unreleased(mr_serve_group *g)
+{
+	for (size_t i = 0; i < g->n; i++)
+		if (g->its[i]->state == MR_RS_PENDING)
+			finish(g->its[i], MR_RS_REFUSED, "appliance error: see its console");
+}
+
 /* The rest of the engine's steps, then one checkpoint for the group, and
  * only then its results: MR_OK, or the failure that stops serving. */
 static int
@@ -1041,9 +1049,7 @@ group_finish(mr_server *s, mr_serve_group *g)
 		mr_diag_clear(&cd);
 		if (mr_app_checkpoint(s->app, s->cp, sizeof(s->cp), &s->cp_len, &cd) != MR_OK) {
 			s->cp_size = 0;
-			for (size_t i = 0; i < n; i++)
-				if (g->its[i]->state == MR_RS_PENDING)
-					finish(g->its[i], MR_RS_REFUSED, "appliance error: see its console");
+			refuse_unreleased(g);
 			return stop(s, MR_E_AUDIT, &cd);
 		}
 		s->cp_size = size;
@@ -1090,9 +1096,7 @@ mr_serve_drain(mr_server *s)
 		 * now, unless serving failed (then its reservations are
 		 * abandoned at the next start, as after a crash). */
 		if (s->fatal) {
-			for (size_t i = 0; i < ready->n; i++)
-				if (ready->its[i]->state == MR_RS_PENDING)
-					finish(ready->its[i], MR_RS_REFUSED, "appliance error: see its console");
+			refuse_unreleased(ready);
 		} else {
 			group_sign_start(ready);
 			if ((r2 = group_finish(s, ready)) != MR_OK && r == MR_OK)
@@ -1134,7 +1138,7 @@ mr_serve_ready(const mr_server *s)
 		return 0;
 	if (s->inflight != NULL)
 		return mr_issue_sign_done(&s->inflight->job) ||
-		    (s->ready == NULL && unshown(s) >= MR_SERVE_GROUP);
+		    next_group_waits(s);
 	return mr_serve_pending(s) > 0;
 }
 
@@ -1147,7 +1151,7 @@ mr_serve_signing(const mr_server *s)
 void
 mr_serve_progress(mr_server *s, int force)
 {
-	double t = now(), rate;
+	double t = mr_progress_clock(), rate;
 
 	if (s->mode != MR_APPROVE_AUTO || (s->issued == s->said_issued && s->refused == s->said_refused))
 		return;
@@ -1206,18 +1210,19 @@ auto_begin(mr_server *s)
 	if (g == NULL || (n = auto_pick(s, its)) == 0)
 		return NULL;
 	if (s->started == 0 || s->issued + s->refused == 0)
-		s->started = now();
+		s->started = mr_progress_clock();
 	group_begin(s, g, its, n, "--approve auto");
 	return g;
 }
 
 /*
- * Auto approval keeps the token busy. Three groups are on their way at
- * once: the one the token signs (inflight), the next one, approved and
- * reserved while it signs (ready: begun as soon as a whole group waits),
- * and the last one signed, finished and released while the token goes
- * on with the ready one. The loop answers the link in between. (Two
- * groups never share a request: the queue holds a hash once.)
+ * Auto approval keeps the token busy, with two group slots: the one the
+ * token signs (inflight) and the next one, approved and reserved while it
+ * signs (ready: begun as soon as a whole group waits). When the token is
+ * done it goes on with the ready one at once, and the signed one is
+ * finished and released meanwhile; its slot then takes the next ready
+ * group. The loop answers the link in between. (Two groups never share a
+ * request: the queue holds a hash once.)
  */
 static int
 auto_step(mr_server *s)
@@ -1227,7 +1232,7 @@ auto_step(mr_server *s)
 
 	if (done != NULL && !mr_issue_sign_done(&done->job)) {
 		/* Signing: begin the next group now if a whole one waits. */
-		if (s->ready == NULL && unshown(s) >= MR_SERVE_GROUP)
+		if (next_group_waits(s))
 			s->ready = auto_begin(s);
 		return MR_OK;
 	}
@@ -1250,7 +1255,7 @@ auto_step(mr_server *s)
 		return r;
 	}
 	/* The next group, approved and reserved while the token signs. */
-	if (s->inflight != NULL && unshown(s) >= MR_SERVE_GROUP)
+	if (s->inflight != NULL && next_group_waits(s))
 		s->ready = auto_begin(s);
 	return MR_OK;
 }
