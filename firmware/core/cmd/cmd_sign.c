@@ -94,6 +94,7 @@ typedef struct {
 	 * requests fill becomes resident). */
 	size_t arena_used;
 	uint8_t arena[MR_ISSUE_WINDOW * MR_CSR_MAX_DER];
+	mr_issue_arena iss_bytes; /* the items' TBS, certificates, records */
 } win;
 
 /*
@@ -663,7 +664,7 @@ sign_media(mr_app *app, const char *media, mr_ps *ps, int review)
 					break;
 				}
 			}
-			mr_issue_begin(&cur->job, app, cur->iss, cur->n_iss);
+			mr_issue_begin(&cur->job, app, cur->iss, cur->n_iss, &cur->iss_bytes);
 			/* Window N+2 is read and checked meanwhile. */
 			if (!end) {
 				for (size_t i = 0; i < 3 && next == NULL; i++)

@@ -99,8 +99,10 @@ mr_request_describe(const mr_app *app, const mr_request *rq, char *out, size_t c
 	    rq->ignored[0] ? rq->ignored : "nothing", earlier);
 }
 
+/* The stored certificate of serial, into der (cap bytes). */
 static int
-load_stored(mr_app *app, const char *serial, mr_issued *out, mr_diag *d)
+load_stored(mr_app *app, const char *serial, uint8_t *der, size_t cap, mr_issued *out,
+    mr_diag *d)
 {
 	char path[4096], name[64];
 	int r;
@@ -108,12 +110,40 @@ load_stored(mr_app *app, const char *serial, mr_issued *out, mr_diag *d)
 	snprintf(name, sizeof(name), "certs/%s.pem", serial);
 	if (mr_app_path(app, path, sizeof(path), name) != MR_OK)
 		return mr_diag_set(d, MR_E_RANGE, "state dir path too long");
-	if ((r = mr_file_read_pem(path, 65536, "CERTIFICATE", out->der, sizeof(out->der),
-		 &out->der_len, d)) != MR_OK)
+	if ((r = mr_file_read_pem(path, 65536, "CERTIFICATE", der, cap, &out->der_len, d)) != MR_OK)
 		return r == MR_E_PEM ? MR_E_STATE : r;
+	out->der = der;
 	snprintf(out->serial, sizeof(out->serial), "%s", serial);
 	out->already_issued = 1;
 	return MR_OK;
+}
+
+int
+mr_issue_stored(mr_app *app, const char *request_hex, uint8_t *der, size_t cap, mr_issued *is,
+    mr_diag *d)
+{
+	const mr_db_entry *prior = mr_db_issued_for_request(&app->db, request_hex);
+
+	memset(is, 0, sizeof(*is));
+	is->audit_index = -1;
+	is->record = "";
+	if (prior == NULL)
+		return MR_E_NOTFOUND;
+	return load_stored(app, prior->serial, der, cap, is, d);
+}
+
+/* Room in the window's arena for up to want bytes (the items' maxima add
+ * up to its size, so there always is), kept with arena_keep. */
+static uint8_t *
+arena_room(mr_issue_arena *a, size_t want)
+{
+	return want <= sizeof(a->bytes) - a->used ? a->bytes + a->used : NULL;
+}
+
+static void
+arena_keep(mr_issue_arena *a, size_t n)
+{
+	a->used += n;
 }
 
 static int
@@ -143,16 +173,15 @@ subject_key_id(const mr_spki *k, uint8_t id[20])
 
 static int
 build_tbs(mr_app *app, const mr_request *rq, const uint8_t serial[16], time_t now,
-    uint8_t *name_buf, size_t name_cap, uint8_t *tbs_buf, size_t tbs_cap, mr_der *tbs,
-    mr_diag *d)
+    uint8_t *tbs_buf, size_t tbs_cap, mr_der *tbs, mr_diag *d)
 {
 	mr_name_fields nf = { NULL, app->cfg.policy_o, NULL, rq->cluster, rq->cluster };
 	mr_tbs_params p;
-	uint8_t ski[20];
+	uint8_t ski[20], name_buf[512]; /* the subject, copied into the TBS */
 	time_t not_before = now - BACKDATE, not_after;
 	mr_der subject;
 
-	if (mr_name_build(&nf, name_buf, name_cap, &subject) != MR_OK)
+	if (mr_name_build(&nf, name_buf, sizeof(name_buf), &subject) != MR_OK)
 		return mr_diag_set(d, MR_E_POLICY, "cannot build the subject name");
 	if (not_before < app->root.not_before)
 		not_before = app->root.not_before;
@@ -190,6 +219,10 @@ build_tbs(mr_app *app, const mr_request *rq, const uint8_t serial[16], time_t no
 		return mr_diag_set(d, MR_E_STATE, "root has no 20-byte subjectKeyIdentifier");
 	if (mr_tbs_build(&p, tbs_buf, tbs_cap, tbs) != MR_OK)
 		return mr_diag_set(d, MR_E_INTERNAL, "cannot encode the TBS");
+	/* Written at the end of tbs_buf; the window's arena packs it at the
+	 * start. */
+	memmove(tbs_buf, tbs->p, tbs->n);
+	tbs->p = tbs_buf;
 	return MR_OK;
 }
 
@@ -242,23 +275,31 @@ enum { ST_NEW, ST_DONE, ST_DUP, ST_RESERVED, ST_UNCHECKED, ST_SIGNED, ST_STORED,
 /* a. One request: answered from the state dir, refused (audited), or
  * reserved. MR_OK unless the window must stop. */
 static int
-prepare(mr_app *app, mr_issue_item *it, time_t now, mr_diag *d)
+prepare(mr_app *app, mr_issue_item *it, mr_issue_arena *arena, time_t now, mr_diag *d)
 {
 	const mr_request *rq = it->rq;
 	mr_db_entry *prior;
+	uint8_t *room;
 	int r;
 
 	/* Running again on the same request never signs twice. */
 	if ((prior = mr_db_issued_for_request(&app->db, rq->csr_hash_hex)) != NULL) {
 		it->step = ST_DONE;
-		it->err = load_stored(app, prior->serial, &it->is, &it->diag);
+		if ((room = arena_room(arena, MR_ISSUE_CERT_MAX)) == NULL)
+			it->err = mr_diag_set(&it->diag, MR_E_INTERNAL, "window arena full");
+		else if ((it->err = load_stored(app, prior->serial, room, MR_ISSUE_CERT_MAX, &it->is,
+			      &it->diag)) == MR_OK)
+			arena_keep(arena, it->is.der_len);
 		return it->err == MR_OK ? MR_OK : mr_diag_set(d, it->err, "%s",
 		    mr_diag_text(&it->diag, it->err));
 	}
 	if ((r = new_serial(app, it->serial, it->is.serial, d)) != MR_OK)
 		return r;
-	r = build_tbs(app, rq, it->serial, now, it->name_buf, sizeof(it->name_buf), it->tbs_buf,
-	    sizeof(it->tbs_buf), &it->tbs, &it->diag);
+	if ((room = arena_room(arena, MR_ISSUE_TBS_MAX)) == NULL)
+		return mr_diag_set(d, MR_E_INTERNAL, "window arena full");
+	r = build_tbs(app, rq, it->serial, now, room, MR_ISSUE_TBS_MAX, &it->tbs, &it->diag);
+	if (r == MR_OK)
+		arena_keep(arena, it->tbs.n);
 	if (r == MR_OK && (mr_tbs_parse(it->tbs, &it->built, &it->diag) != MR_OK ||
 	    mr_lint_ca(&it->built, MR_LINT_INTERMEDIATE, &app->root, now, &it->diag) != MR_OK))
 		r = MR_E_LINT;
@@ -434,10 +475,28 @@ stopped(pipeline *p)
 	return s;
 }
 
+/* The token signs one item's TBS; the certificate goes into the arena. */
+static int
+sign_one(mr_app *app, mr_issue_item *it, mr_issue_arena *arena)
+{
+	uint8_t *room = arena_room(arena, MR_ISSUE_CERT_MAX);
+	int r;
+
+	if (room == NULL)
+		return mr_diag_set(&it->diag, MR_E_INTERNAL, "window arena full");
+	if ((r = mr_sign_tbs_token(MR_DEV_ID, &app->root.spki, it->built.tbs_sig_alg, it->tbs, room,
+		 MR_ISSUE_CERT_MAX, &it->is.der_len, &it->diag)) != MR_OK)
+		return r;
+	it->is.der = room;
+	arena_keep(arena, it->is.der_len);
+	return MR_OK;
+}
+
 /* Signs every reserved item (after `r`, the window's state so far, is
  * MR_OK); returns the failure that stops the batch, if any. */
 static int
-sign_all(mr_app *app, mr_issue_item *v, size_t k, time_t now, int r, mr_diag *d)
+sign_all(mr_app *app, mr_issue_item *v, size_t k, mr_issue_arena *arena, time_t now, int r,
+    mr_diag *d)
 {
 	pipeline p;
 	int threaded, halt = r != MR_OK;
@@ -460,9 +519,7 @@ sign_all(mr_app *app, mr_issue_item *v, size_t k, time_t now, int r, mr_diag *d)
 				it->step = ST_ABANDON;
 				it->err = mr_diag_set(&it->diag, MR_E_CANCELLED,
 				    "batch stopped before signing");
-			} else if ((e = mr_sign_tbs_token(MR_DEV_ID, &app->root.spki,
-					it->built.tbs_sig_alg, it->tbs, it->is.der, sizeof(it->is.der),
-					&it->is.der_len, &it->diag)) == MR_OK) {
+			} else if ((e = sign_one(app, it, arena)) == MR_OK) {
 				it->step = ST_UNCHECKED;
 				mr_crashpoint("after-sign");
 			} else {
@@ -537,7 +594,7 @@ store(mr_app *app, mr_issue_item *v, size_t k, mr_diag *d)
 
 /* c. The issue record (the commit point), kept for the audit proof. */
 static int
-record_issue(mr_app *app, mr_issue_item *it, mr_diag *d)
+record_issue(mr_app *app, mr_issue_item *it, mr_issue_arena *arena, mr_diag *d)
 {
 	uint8_t fp[32], key_hash[32];
 	char subject_text[200];
@@ -564,7 +621,14 @@ record_issue(mr_app *app, mr_issue_item *it, mr_diag *d)
 	it->is.audit_index = (long)mr_audit_size(&app->audit);
 	if (mr_app_audit(app, "issue", &rec, d) != MR_OK)
 		return MR_E_AUDIT;
-	mr_audit_last(&app->audit, it->is.record, sizeof(it->is.record), &it->is.record_len);
+	char *room = (char *)arena_room(arena, MR_RECORD_MAX + 1);
+	if (room != NULL) {
+		mr_audit_last(&app->audit, room, MR_RECORD_MAX + 1, &it->is.record_len);
+		it->is.record = room;
+		arena_keep(arena, it->is.record_len + 1);
+	} else {
+		it->is.audit_index = -1; /* the proof then searches the log */
+	}
 	mr_crashpoint("after-audit");
 	/* The database line may fail alone: recovery completes it from the
 	 * log and the stored certificate at the next start. */
@@ -585,19 +649,19 @@ sync_state(mr_app *app, mr_diag *d)
 	return MR_OK;
 }
 
-/* An item as the caller handed it in: only its request. Its buffers are
- * written before they are read, so they are not cleared (a window's
- * untouched pages stay out of the resident set). */
+/* An item as the caller handed it in: only its request. Its bytes go in
+ * the window's arena as they are made. */
 static void
 item_reset(mr_issue_item *it)
 {
 	it->err = MR_OK;
 	mr_diag_clear(&it->diag);
 	it->is.der_len = 0;
+	it->is.der = NULL;
 	it->is.serial[0] = '\0';
 	it->is.already_issued = 0;
 	it->is.audit_index = -1;
-	it->is.record[0] = '\0';
+	it->is.record = "";
 	it->is.record_len = 0;
 	it->step = ST_NEW;
 	it->dup_of = 0;
@@ -607,13 +671,16 @@ item_reset(mr_issue_item *it)
 
 /* a. Every request built, linted and reserved; then made durable. */
 void
-mr_issue_begin(mr_issue_job *job, mr_app *app, mr_issue_item *v, size_t k)
+mr_issue_begin(mr_issue_job *job, mr_app *app, mr_issue_item *v, size_t k,
+    mr_issue_arena *arena)
 {
 	int r = MR_OK;
 
 	memset(job, 0, sizeof(*job));
 	job->app = app;
 	job->v = v;
+	job->arena = arena;
+	arena->used = 0;
 	job->now = time(NULL);
 	mr_diag_clear(&job->d);
 	if (k > MR_ISSUE_WINDOW) {
@@ -632,7 +699,7 @@ mr_issue_begin(mr_issue_job *job, mr_app *app, mr_issue_item *v, size_t k)
 				break;
 			}
 		if (v[i].step == ST_NEW)
-			r = prepare(app, &v[i], job->now, &job->d);
+			r = prepare(app, &v[i], arena, job->now, &job->d);
 	}
 	if (r == MR_OK)
 		r = sync_state(app, &job->d);
@@ -643,7 +710,7 @@ mr_issue_begin(mr_issue_job *job, mr_app *app, mr_issue_item *v, size_t k)
 static void
 sign_window(mr_issue_job *job)
 {
-	job->r = sign_all(job->app, job->v, job->k, job->now, job->r, &job->d);
+	job->r = sign_all(job->app, job->v, job->k, job->arena, job->now, job->r, &job->d);
 }
 
 static mr_worker signer = MR_WORKER_INIT(NULL);
@@ -700,7 +767,7 @@ mr_issue_finish(mr_issue_job *job, mr_diag *d)
 		if (v[i].step == ST_STORED) {
 			mr_diag e;
 			mr_diag_clear(&e);
-			int rr = record_issue(app, &v[i], &e);
+			int rr = record_issue(app, &v[i], job->arena, &e);
 			if (rr != MR_OK) {
 				/* Never released; recovery decides from the log. */
 				v[i].step = ST_DONE;
@@ -755,46 +822,5 @@ mr_issue_finish(mr_issue_job *job, mr_diag *d)
 	}
 	if (r != MR_OK)
 		mr_diag_set(d, r, "%s", mr_diag_text(&job->d, r));
-	return r;
-}
-
-int
-mr_issue_window(mr_app *app, mr_issue_item *v, size_t k, mr_diag *d)
-{
-	mr_issue_job job;
-	int r;
-
-	if (k > MR_ISSUE_WINDOW)
-		return mr_diag_set(d, MR_E_INTERNAL, "window of %zu requests", k);
-	/* A caller that defers across windows (a batch) keeps its setting. */
-	int audit_was = app->audit.defer, db_was = app->db.defer;
-	mr_audit_defer(&app->audit, 1);
-	mr_db_defer(&app->db, 1);
-	mr_issue_begin(&job, app, v, k);
-	sign_window(&job);
-	r = mr_issue_finish(&job, d);
-	mr_audit_defer(&app->audit, audit_was);
-	mr_db_defer(&app->db, db_was);
-	return r;
-}
-
-int
-mr_issue(mr_app *app, const mr_request *rq, mr_issued *out, mr_diag *d)
-{
-	mr_issue_item *it = calloc(1, sizeof(*it));
-	int r;
-
-	memset(out, 0, sizeof(*out));
-	if (it == NULL)
-		return mr_diag_set(d, MR_E_NOMEM, "out of memory");
-	it->rq = rq;
-	r = mr_issue_window(app, it, 1, d);
-	if (it->err != MR_OK) {
-		mr_diag_clear(d);
-		r = mr_diag_set(d, it->err, "%s", mr_diag_text(&it->diag, it->err));
-	}
-	if (r == MR_OK)
-		*out = it->is;
-	free(it);
 	return r;
 }

@@ -53,28 +53,32 @@ int mr_request_verify(const mr_request *rq, mr_diag *d) MR_MUST_CHECK;
 /* Writes the request as the operator sees it before approving. */
 void mr_request_describe(const mr_app *app, const mr_request *rq, char *out, size_t cap);
 
-/* (The big buffers go last in these structures: a window holds 32 items
- * and 32 entries, and only the pages a field lands on become resident.) */
+/* An issued certificate as the engine hands it back. Its bytes are in the
+ * window's arena (mr_issue_arena) and stay there until the window is
+ * begun again. */
 typedef struct {
 	size_t der_len;
+	const uint8_t *der;
 	char serial[41];
 	int already_issued; /* the same request was issued before: no new signature */
 	/* The issue record, when this run wrote it: the audit proof is built
-	 * from it without searching the log. audit_index -1: not known. */
+	 * from it without searching the log. audit_index -1: not known
+	 * (record "" then). */
 	long audit_index;
 	size_t record_len;
-	char record[MR_RECORD_MAX + 1];
-	uint8_t der[4096];
+	const char *record;
 } mr_issued;
 
-/* Steps 3-6 (or the stored certificate when the request hash was issued
- * before): mr_issue_window for one request. */
-int mr_issue(mr_app *app, const mr_request *rq, mr_issued *out, mr_diag *d) MR_MUST_CHECK;
+/* The stored certificate of a request issued before (no new signature):
+ * MR_E_NOTFOUND when the request hash was never issued. der gets up to
+ * cap bytes; is->der points into it. */
+int mr_issue_stored(mr_app *app, const char *request_hex, uint8_t *der, size_t cap,
+    mr_issued *is, mr_diag *d) MR_MUST_CHECK;
 
 /*
  * Group commit: steps 3-6 for up to MR_ISSUE_WINDOW approved requests at
  * once, with the same order per request and one durable step for all of
- * them where mr_issue would make one each:
+ * them where one request at a time would make one each:
  *
  *   a. build, lint and reserve every request; then the database and the
  *      audit log are fsync'ed (the reservations, and the caller's approval
@@ -96,6 +100,23 @@ int mr_issue(mr_app *app, const mr_request *rq, mr_issued *out, mr_diag *d) MR_M
  */
 #define MR_ISSUE_WINDOW 32
 
+/*
+ * The bytes of a window's items, packed one after the other as the engine
+ * makes them: each item's TBS (a.), certificate (b.) and issue record (c.).
+ * Room for the largest of each, but a real item fills about 2.5 KiB of
+ * its 10 KiB, and a page never touched is never resident: memory is the
+ * same whatever the batch's size. The caller owns it (with its window);
+ * mr_issue_begin empties it.
+ */
+#define MR_ISSUE_TBS_MAX 4096
+#define MR_ISSUE_CERT_MAX 4096
+#define MR_ISSUE_ITEM_BYTES (MR_ISSUE_TBS_MAX + MR_ISSUE_CERT_MAX + MR_RECORD_MAX + 1)
+
+typedef struct {
+	size_t used;
+	uint8_t bytes[MR_ISSUE_WINDOW * MR_ISSUE_ITEM_BYTES];
+} mr_issue_arena;
+
 typedef struct {
 	const mr_request *rq;   /* in: parsed, approved (approval audited) */
 	int err;                /* out */
@@ -104,14 +125,11 @@ typedef struct {
 	int step;
 	size_t dup_of;          /* the same request earlier in the window */
 	uint8_t serial[16];
-	mr_der tbs;
+	mr_der tbs;             /* in the window's arena */
 	mr_cert built;
 	mr_cert signed_cert;    /* the read-back's parse: views into is.der */
-	uint8_t name_buf[512], tbs_buf[4096];
 	mr_issued is;           /* out */
 } mr_issue_item;
-
-int mr_issue_window(mr_app *app, mr_issue_item *v, size_t k, mr_diag *d) MR_MUST_CHECK;
 
 /*
  * The same window in three steps, so that a batch keeps the token busy:
@@ -120,7 +138,7 @@ int mr_issue_window(mr_app *app, mr_issue_item *v, size_t k, mr_diag *d) MR_MUST
  * c.) and releases its answers, then begins window N+1 (mr_issue_begin:
  * a.). Each window keeps the order above; what the signing thread touches
  * is the token (its calls are serialised: mr_token.h) and the window's own
- * items, never the state dir. mr_issue_window is the three in a row.
+ * items and arena, never the state dir.
  *
  * The caller defers the state dir's writes (mr_audit_defer, mr_db_defer)
  * across the pipeline, waits for a window's signing before it finishes
@@ -132,6 +150,7 @@ typedef struct {
 	mr_app *app;
 	mr_issue_item *v;
 	size_t k;
+	mr_issue_arena *arena;  /* the items' bytes */
 	time_t now;
 	int r;                  /* the window's failure so far */
 	mr_diag d;
@@ -139,14 +158,16 @@ typedef struct {
 } mr_issue_job;
 
 /* a.; a failure is kept in job and stops the window's signing. */
-void mr_issue_begin(mr_issue_job *job, mr_app *app, mr_issue_item *v, size_t k);
+void mr_issue_begin(mr_issue_job *job, mr_app *app, mr_issue_item *v, size_t k,
+    mr_issue_arena *arena);
 /* b.'s signing and read-back, on the signing thread (in line if it
  * cannot start). */
 void mr_issue_sign_start(mr_issue_job *job);
 void mr_issue_sign_wait(mr_issue_job *job);
 /* 1 when mr_issue_sign_wait would not wait. */
 int mr_issue_sign_done(const mr_issue_job *job);
-/* The rest of b. and c.; returns what mr_issue_window returns. */
+/* The rest of b. and c.: MR_OK, or the failure (token, state, audit)
+ * that must stop the batch, with one line in d. */
 int mr_issue_finish(mr_issue_job *job, mr_diag *d) MR_MUST_CHECK;
 
 /* Before a batch: the read-back thread (issue.c) builds its tables for

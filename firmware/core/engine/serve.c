@@ -44,6 +44,7 @@ struct mr_serve_group {
 	mr_diag d;
 	mr_issue_job job;
 	mr_issue_item v[MR_SERVE_GROUP];
+	mr_issue_arena arena;   /* last: only what the items fill is resident */
 };
 
 /*
@@ -291,19 +292,16 @@ audit_refusal(mr_server *s, const char *cluster, const char *hash_hex, const cha
 	return MR_OK;
 }
 
-/* The stored certificate of an issued request hash (no new signature). */
+/* The stored certificate of an issued request hash (no new signature),
+ * into der. */
 static int
-stored_result(mr_server *s, const uint8_t hash[32], mr_issued *is, mr_diag *d)
+stored_result(mr_server *s, const uint8_t hash[32], uint8_t *der, size_t cap, mr_issued *is,
+    mr_diag *d)
 {
-	mr_request rq;
+	char hex[65];
 
-	memset(&rq, 0, sizeof(rq));
-	memcpy(rq.csr_hash, hash, 32);
-	mr_hex_encode(hash, 32, rq.csr_hash_hex);
-	if (mr_db_issued_for_request(&s->app->db, rq.csr_hash_hex) == NULL)
-		return MR_E_NOTFOUND;
-	/* mr_issue answers an issued request hash from the state dir. */
-	return mr_issue(s->app, &rq, is, d);
+	mr_hex_encode(hash, 32, hex);
+	return mr_issue_stored(s->app, hex, der, cap, is, d);
 }
 
 /* A request the appliance will not put before the operator: said,
@@ -551,6 +549,7 @@ op_result(mr_server *s, const mr_serve_req *rq, mr_link_w *w, char *msg, size_t 
 {
 	static issue_records ir;
 	static mr_issued is[MR_LINK_MAX_RESULTS];
+	static uint8_t der[MR_LINK_MAX_RESULTS][MR_ISSUE_CERT_MAX];
 	uint8_t state[MR_LINK_MAX_RESULTS];
 	mr_serve_item *kept[MR_LINK_MAX_RESULTS];
 	size_t n = rq->n, cap = w->cap;
@@ -584,7 +583,7 @@ op_result(mr_server *s, const mr_serve_req *rq, mr_link_w *w, char *msg, size_t 
 			ir.n++;
 			continue;
 		}
-		r = stored_result(s, rq->hashes[i], &is[i], &d);
+		r = stored_result(s, rq->hashes[i], der[i], sizeof(der[i]), &is[i], &d);
 		if (r != MR_OK && r != MR_E_NOTFOUND) {
 			snprintf(msg, msg_cap, "%s", mr_diag_text(&d, r));
 			return MR_E_STATE;
@@ -978,7 +977,7 @@ group_begin(mr_server *s, mr_serve_group *g, mr_serve_item **its, size_t n, cons
 		g->v[i].rq = &it->rq;
 	}
 	if (r == MR_OK) {
-		mr_issue_begin(&g->job, s->app, g->v, n);
+		mr_issue_begin(&g->job, s->app, g->v, n, &g->arena);
 		g->began = 1;
 	}
 	undefer_state(s->app, audit_was, db_was);
