@@ -573,6 +573,72 @@ mr_file_group_init(mr_file_group *g, int exclusive)
 	g->exclusive = exclusive;
 }
 
+/* A deferred file: where its bytes are in the group, and its mode. */
+struct mr_file_pending {
+	size_t off, len;
+	mode_t mode;
+};
+
+void
+mr_file_group_init_deferred(mr_file_group *g, int exclusive)
+{
+	mr_file_group_init(g, exclusive);
+	g->deferred = 1;
+}
+
+/* Keeps a deferred file's bytes for the commit, in slot g->n. */
+static int
+keep_pending(mr_file_group *g, const void *data, size_t len, mode_t mode, mr_diag *d)
+{
+	if (len > g->bytes_cap - g->bytes_len) {
+		size_t cap = g->bytes_cap ? g->bytes_cap : 65536;
+		uint8_t *b;
+		while (cap - g->bytes_len < len)
+			cap *= 2;
+		if ((b = realloc(g->bytes, cap)) == NULL)
+			return mr_diag_set(d, MR_E_NOMEM, "out of memory");
+		g->bytes = b;
+		g->bytes_cap = cap;
+	}
+	memcpy(g->bytes + g->bytes_len, data, len);
+	g->pending[g->n] = (struct mr_file_pending){ g->bytes_len, len, mode };
+	g->bytes_len += len;
+	return MR_OK;
+}
+
+/* Asked once per group (one umask read, one ACL look-up), not per file:
+ * a batch stages hundreds of files of one mode in one dir. */
+static int
+mode_exact(mr_file_group *g, const char *dir, mode_t mode)
+{
+	if (!g->probed || g->probed_mode != mode) {
+		g->probed = 1;
+		g->probed_mode = mode;
+		g->exact = create_mode_exact(g->dir, mode);
+	}
+	return g->exact && strcmp(dir, g->dir) == 0;
+}
+
+/* A deferred group's temp files, in staging order: MR_OK, or the
+ * failure, with *written the files before it. */
+static int
+write_pending(mr_file_group *g, size_t *written, mr_diag *d)
+{
+	char copy[4096];
+	int r = MR_OK;
+
+	for (*written = 0; *written < g->n && r == MR_OK; (*written)++) {
+		size_t i = *written;
+		const struct mr_file_pending *f = &g->pending[i];
+		snprintf(copy, sizeof(copy), "%s", g->dst[i]);
+		r = write_temp(g->dst[i], g->bytes + f->off, f->len, f->mode,
+		    mode_exact(g, dirname(copy), f->mode), 0, g->tmp[i], strlen(g->dst[i]) + 32, d);
+		if (r != MR_OK)
+			break;
+	}
+	return r;
+}
+
 int
 mr_file_group_stage(mr_file_group *g, const char *path, const void *data, size_t len,
     mode_t mode, mr_diag *d)
@@ -589,6 +655,12 @@ mr_file_group_stage(mr_file_group *g, const char *path, const void *data, size_t
 	dir = dirname(copy);
 	if (g->n == g->cap) {
 		size_t cap = g->cap ? g->cap * 2 : 16;
+		struct mr_file_pending *pf;
+		if (g->deferred) {
+			if ((pf = realloc(g->pending, cap * sizeof(*pf))) == NULL)
+				return mr_diag_set(d, MR_E_NOMEM, "out of memory");
+			g->pending = pf;
+		}
 		char **t = realloc(g->tmp, cap * sizeof(*t));
 		if (t == NULL)
 			return mr_diag_set(d, MR_E_NOMEM, "out of memory");
@@ -614,15 +686,11 @@ mr_file_group_stage(mr_file_group *g, const char *path, const void *data, size_t
 		snprintf(g->dir, sizeof(g->dir), "%s", dir);
 	else if (strcmp(g->dir, dir) != 0)
 		g->dirs = 1;
-	/* Asked once per group (one umask read, one ACL look-up), not per
-	 * file: a batch stages hundreds of files of one mode in one dir. */
-	if (!g->probed || g->probed_mode != mode) {
-		g->probed = 1;
-		g->probed_mode = mode;
-		g->exact = create_mode_exact(g->dir, mode);
-	}
-	if ((r = write_temp(path, data, len, mode, g->exact && strcmp(dir, g->dir) == 0, 0, tmp,
-		 tmp_cap, d)) != MR_OK)
+	if (g->deferred)
+		r = keep_pending(g, data, len, mode, d);
+	else
+		r = write_temp(path, data, len, mode, mode_exact(g, dir, mode), 0, tmp, tmp_cap, d);
+	if (r != MR_OK)
 		return r;
 	g->n++;
 	return MR_OK;
@@ -649,6 +717,10 @@ mr_file_group_commit(mr_file_group *g, size_t *done, mr_diag *d)
 	*done = 0;
 	if (g->n == 0)
 		return MR_OK;
+	/* None is committed when one fails; free removes those written. */
+	if (g->deferred && (r = write_pending(g, &i, d)) != MR_OK)
+		return r;
+	i = 0;
 	/* Every temp file's bytes are durable before any name points at them. */
 	if (sync_fs_of(g->dir) != 0) {
 		r = mr_diag_set(d, MR_E_IO, "%s: syncfs: %s", g->dir, strerror(errno));
@@ -693,6 +765,8 @@ mr_file_group_free(mr_file_group *g)
 	}
 	free(g->tmp);
 	free(g->dst);
+	free(g->pending);
+	free(g->bytes);
 	memset(g, 0, sizeof(*g));
 }
 

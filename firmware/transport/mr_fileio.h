@@ -112,10 +112,21 @@ typedef struct {
 	 * may hold the names of an unstaged file; they are reused. */
 	char **tmp;
 	char **dst;
+	/* Deferred (mr_file_group_init_deferred): the staged bytes, written
+	 * at commit. */
+	int deferred;
+	struct mr_file_pending *pending; /* one per slot */
+	uint8_t *bytes;
+	size_t bytes_len, bytes_cap;
 } mr_file_group;
 
 /* exclusive: commit fails with MR_E_EXISTS for a name that exists. */
 void mr_file_group_init(mr_file_group *g, int exclusive);
+/* The same group, but stage only copies the bytes and commit writes the
+ * temp files before it syncs: all of the file system's work happens in
+ * the commit, which a thread of its own can then take (sign's answer
+ * writer). The crash guarantees are the same. */
+void mr_file_group_init_deferred(mr_file_group *g, int exclusive);
 int mr_file_group_stage(mr_file_group *g, const char *path, const void *data, size_t len,
     mode_t mode, mr_diag *d) MR_MUST_CHECK;
 /* Commits every staged file, in staging order. On failure the files from

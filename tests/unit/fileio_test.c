@@ -4,7 +4,8 @@
  * descriptor for every append, deferred appends in the file before and
  * after the sync, a failure closes it. Staged and atomic files get
  * exactly the mode asked for whatever the umask, and a leftover temp
- * name of our own pid does not stop a write.
+ * name of our own pid does not stop a write. A deferred group writes
+ * nothing before its commit, and a commit that fails leaves nothing.
  */
 #include <fcntl.h>
 #include <setjmp.h>
@@ -206,7 +207,11 @@ test_modes(void **state)
 		size_t done = 0;
 		mode_t old = umask(masks[i]);
 
-		mr_file_group_init(&g, 0);
+		/* Both kinds of group: written at stage, or at commit. */
+		if (i % 2 == 0)
+			mr_file_group_init(&g, 0);
+		else
+			mr_file_group_init_deferred(&g, 0);
 		for (size_t j = 0; j < sizeof(modes) / sizeof(modes[0]); j++) {
 			snprintf(path, sizeof(path), "%s/g%zu.%zu", dir, i, j);
 			assert_int_equal(mr_file_group_stage(&g, path, "x", 1, modes[j], &d), MR_OK);
@@ -250,6 +255,75 @@ test_own_pid_leftover(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+static size_t
+entries(const char *dir)
+{
+	char cmd[4200], out[64] = "";
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd), "ls -A '%s' | wc -l", dir);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	assert_non_null(fgets(out, sizeof(out), p));
+	pclose(p);
+	return (size_t)strtoul(out, NULL, 10);
+}
+
+/* A deferred group: its bytes are copied at stage (the caller's buffer
+ * is reused), no file appears before the commit, every file after it;
+ * a commit that fails on one file commits none and leaves no temp. */
+static void
+test_deferred(void **state)
+{
+	char dir[] = "/tmp/mr-defer-XXXXXX", path[4096], cmd[4200], buf[3000];
+	mr_file_group g;
+	size_t done = 7;
+	mr_diag d;
+
+	(void)state;
+	mr_diag_clear(&d);
+	assert_non_null(mkdtemp(dir));
+	mr_file_group_init_deferred(&g, 0);
+	/* 64 files of up to 3,000 bytes: more than the first 64 KiB of room. */
+	for (int i = 0; i < 64; i++) {
+		size_t n = 1000 + (size_t)i * 31;
+		memset(buf, 'a' + i % 26, n);
+		snprintf(path, sizeof(path), "%s/f%02d", dir, i);
+		assert_int_equal(mr_file_group_stage(&g, path, buf, n, 0644, &d), MR_OK);
+		memset(buf, '!', sizeof(buf));
+	}
+	assert_int_equal(entries(dir), 0);
+	assert_int_equal(mr_file_group_commit(&g, &done, &d), MR_OK);
+	assert_int_equal(done, 64);
+	mr_file_group_free(&g);
+	assert_int_equal(entries(dir), 64);
+	for (int i = 0; i < 64; i++) {
+		size_t n = 1000 + (size_t)i * 31;
+		char want[3001];
+		memset(want, 'a' + i % 26, n);
+		want[n] = '\0';
+		snprintf(path, sizeof(path), "%s/f%02d", dir, i);
+		read_back(path, want);
+	}
+
+	/* The third file's directory is missing: nothing is committed. */
+	mr_file_group_init_deferred(&g, 0);
+	for (int i = 0; i < 4; i++) {
+		if (i == 2)
+			snprintf(path, sizeof(path), "%s/missing/g%d", dir, i);
+		else
+			snprintf(path, sizeof(path), "%s/g%d", dir, i);
+		assert_int_equal(mr_file_group_stage(&g, path, "z", 1, 0644, &d), MR_OK);
+	}
+	assert_int_equal(mr_file_group_commit(&g, &done, &d), MR_E_IO);
+	assert_int_equal(done, 0);
+	assert_non_null(strstr(mr_diag_text(&d, MR_E_IO), "/missing/g2.tmp."));
+	mr_file_group_free(&g);
+	assert_int_equal(entries(dir), 64);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 int
 main(void)
 {
@@ -258,6 +332,7 @@ main(void)
 		cmocka_unit_test(test_log),
 		cmocka_unit_test(test_modes),
 		cmocka_unit_test(test_own_pid_leftover),
+		cmocka_unit_test(test_deferred),
 	};
 
 	return cmocka_run_group_tests_name("fileio", tests, NULL, NULL);

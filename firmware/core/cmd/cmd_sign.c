@@ -98,10 +98,11 @@ typedef struct {
 } win;
 
 /*
- * The media's group commit of one window's answers (syncfs, renames, the
- * directory's fsync), on a thread of its own: the answers are staged on
- * the main thread once the window's records and checkpoint are durable,
- * and committed while the main thread goes on with the next windows. A
+ * The media's group commit of one window's answers (the files, syncfs,
+ * renames, the directory's fsync), on a thread of its own: the answers'
+ * bytes are staged on the main thread once the window's records and
+ * checkpoint are durable, and written and committed while the main thread
+ * goes on with the next windows. A
  * window's answers wait for the one before (answers_wait); so does the
  * end of the batch.
  */
@@ -390,7 +391,8 @@ release(batch *b, win *w, mr_diag *d)
 	 * and its group is where this one's is staged. */
 	if (answers_wait(b) != MR_OK)
 		return MR_E_STATE;
-	mr_file_group_init(g, 0);
+	/* Only bytes here: the writer creates the files too. */
+	mr_file_group_init_deferred(g, 0);
 	if (mr_path_join(path, sizeof(path), b->media, MR_MEDIA_ANSWERS) != MR_OK ||
 	    mr_mkdirs(path, 0755, d) != MR_OK)
 		r = MR_E_IO;
