@@ -6,8 +6,12 @@
  *   db_load FILE N
  *       writes FILE: N reserve+issue pairs over N/4 clusters (so most are
  *       renewals), every 10th serial reserved and then abandoned, every
- *       7th issued one revoked; then times mr_db_open on it and N lookups
- *       of each kind (by serial, issued for request, newest for cluster).
+ *       7th issued one revoked, and FILE.log: the audit records of the
+ *       same (issue, abandon, revoke; no hash chain). Then times what every
+ *       start of the appliance does with them (mr_app_load): mr_db_open,
+ *       and mr_statecheck_agree of the database with the log; and N
+ *       lookups of each kind (by serial, issued for request, newest for
+ *       cluster), as a batch's duplicate checks and reviews make.
  *
  * Files are written plainly (no fsync): a fixture, not a store.
  */
@@ -17,6 +21,7 @@
 #include <time.h>
 
 #include "mr_db.h"
+#include "mr_statecheck.h"
 
 static unsigned long long
 mix(unsigned long long x)
@@ -55,18 +60,21 @@ ms_since(const struct timespec *t0)
 int
 main(int argc, char **argv)
 {
-	char serial[33], req[65], cert[65], cluster[32];
-	size_t n, found = 0;
+	char serial[33], req[65], cert[65], cluster[32], logpath[4096];
+	size_t n, found = 0, seq = 0, loglen = 0;
+	uint8_t *log = NULL;
 	struct timespec t0;
+	mr_sc_report rep;
 	mr_diag d;
 	mr_db db;
-	FILE *f;
+	FILE *f, *lf;
 
 	if (argc != 3 || (n = strtoul(argv[2], NULL, 10)) == 0) {
 		fprintf(stderr, "usage: db_load FILE N\n");
 		return 2;
 	}
-	if ((f = fopen(argv[1], "w")) == NULL) {
+	snprintf(logpath, sizeof(logpath), "%s.log", argv[1]);
+	if ((f = fopen(argv[1], "w")) == NULL || (lf = fopen(logpath, "w")) == NULL) {
 		perror(argv[1]);
 		return 1;
 	}
@@ -77,17 +85,21 @@ main(int argc, char **argv)
 		fprintf(f, "op=reserve serial=%s request=%s cluster=%s\n", serial, req, cluster);
 		if (i % 10 == 9) {
 			fprintf(f, "op=abandon serial=%s reason=token-error\n", serial);
+			fprintf(lf, "seq=%zu event=abandon serial=%s\n", ++seq, serial);
 			continue;
 		}
 		hash_of("c", i, cert);
 		fprintf(f, "op=issue serial=%s request=%s cluster=%s subject=CN=%s cert=%s "
 		    "not_after=%zu\n", serial, req, cluster, cluster, cert, 1900000000 + i);
-		if (k % 7 == 6)
+		fprintf(lf, "seq=%zu event=issue serial=%s cert=%s\n", ++seq, serial, cert);
+		if (k % 7 == 6) {
 			fprintf(f, "op=revoke serial=%s reason=superseded time=%zu\n", serial,
 			    1800000000 + i);
+			fprintf(lf, "seq=%zu event=revoke serial=%s\n", ++seq, serial);
+		}
 		k++;
 	}
-	if (fclose(f) != 0) {
+	if (fclose(f) != 0 || fclose(lf) != 0) {
 		perror(argv[1]);
 		return 1;
 	}
@@ -99,6 +111,20 @@ main(int argc, char **argv)
 		return 1;
 	}
 	printf("open:    %8.1f ms (%zu entries)\n", ms_since(&t0), db.n);
+
+	if (mr_file_read(logpath, SIZE_MAX / 2, &log, &loglen, &d) != MR_OK) {
+		fprintf(stderr, "error: %s\n", d.msg);
+		return 1;
+	}
+	mr_sc_init(&rep);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (mr_statecheck_agree(&db, log, loglen, "/nonexistent", &rep, &d) != MR_OK) {
+		fprintf(stderr, "error: %s\n", d.msg);
+		return 1;
+	}
+	printf("agree:   %8.1f ms (%zu audit records, %zu findings)\n", ms_since(&t0), seq, rep.n);
+	mr_sc_free(&rep);
+	free(log);
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (size_t i = 0; i < n; i++) {
