@@ -822,7 +822,7 @@ mr_app_recover(mr_app *app, mr_diag *d)
 		mr_record_init(&rec);
 		mr_record_add(&rec, "serial", e->serial);
 		mr_record_add(&rec, "cluster", e->cluster);
-		mr_record_add(&rec, "request", e->request);
+		mr_record_add_hex(&rec, "request", e->request, sizeof(e->request));
 		mr_record_add(&rec, "reason", "interrupted before release");
 		if (mr_app_audit(app, "abandon", &rec, d) != MR_OK ||
 		    mr_db_abandon(&app->db, e->serial, "interrupted before release", d) != MR_OK)

@@ -9,54 +9,128 @@
 
 #define DB_MAX_BYTES (256u << 20)
 
-static mr_db_entry *
-add_entry(mr_db *db)
+/* The keys of the three indexes, read from the entries themselves. */
+static const void *
+serial_key(const void *ctx, uint32_t item, size_t *len)
 {
+	const mr_db_entry *e = &((const mr_db *)ctx)->e[item];
+
+	*len = strlen(e->serial);
+	return e->serial;
+}
+
+static const void *
+request_key(const void *ctx, uint32_t item, size_t *len)
+{
+	*len = 32;
+	return ((const mr_db *)ctx)->e[item].request;
+}
+
+static const void *
+cluster_key(const void *ctx, uint32_t item, size_t *len)
+{
+	const mr_db_entry *e = &((const mr_db *)ctx)->e[item];
+
+	*len = strlen(e->cluster);
+	return e->cluster;
+}
+
+static void
+init(mr_db *db)
+{
+	memset(db, 0, sizeof(*db));
+	mr_hindex_init(&db->by_serial);
+	mr_hindex_init(&db->by_request);
+	mr_hindex_init(&db->by_cluster);
+}
+
+/* A new reserved entry, in the array and the serial index; NULL when out
+ * of memory (nothing added). The indexes grow with the array, so that
+ * marking an entry issued later never allocates. */
+static mr_db_entry *
+add_entry(mr_db *db, const char *serial, const uint8_t request[32], const char *cluster)
+{
+	mr_db_entry *e;
+
 	if (db->n == db->cap) {
 		size_t cap = db->cap ? db->cap * 2 : 64;
-		mr_db_entry *e = realloc(db->e, cap * sizeof(*e));
-		if (e == NULL)
+		if (cap > SIZE_MAX / sizeof(*e) || (e = realloc(db->e, cap * sizeof(*e))) == NULL)
 			return NULL;
 		db->e = e;
 		db->cap = cap;
 	}
-	memset(&db->e[db->n], 0, sizeof(db->e[0]));
-	return &db->e[db->n++];
+	if (mr_hindex_reserve(&db->by_serial, db->cap, serial_key, db) != MR_OK ||
+	    mr_hindex_reserve(&db->by_request, db->cap, request_key, db) != MR_OK ||
+	    mr_hindex_reserve(&db->by_cluster, db->cap, cluster_key, db) != MR_OK)
+		return NULL;
+	e = &db->e[db->n];
+	memset(e, 0, sizeof(*e));
+	snprintf(e->serial, sizeof(e->serial), "%s", serial);
+	memcpy(e->request, request, 32);
+	snprintf(e->cluster, sizeof(e->cluster), "%s", cluster);
+	e->state = MR_DB_RESERVED;
+	/* Room was reserved above: the put cannot fail. */
+	if (mr_hindex_put(&db->by_serial, e->serial, strlen(e->serial), (uint32_t)db->n,
+	    serial_key, db) != MR_OK)
+		return NULL;
+	db->n++;
+	return e;
+}
+
+/* Issued is final (only a reservation is resolved), so the request and
+ * cluster indexes only ever gain entries. They answer as a scan of the
+ * array would: a request's first issued entry, a cluster's last. */
+static int
+mark_issued(mr_db *db, mr_db_entry *e, mr_diag *d)
+{
+	uint32_t item = (uint32_t)(e - db->e), had;
+	size_t cl = strlen(e->cluster);
+	int r = MR_OK;
+
+	e->state = MR_DB_ISSUED;
+	had = mr_hindex_find(&db->by_request, e->request, 32, request_key, db);
+	if (had == MR_HINDEX_NONE || had > item)
+		r = mr_hindex_put(&db->by_request, e->request, 32, item, request_key, db);
+	had = mr_hindex_find(&db->by_cluster, e->cluster, cl, cluster_key, db);
+	if (r == MR_OK && (had == MR_HINDEX_NONE || had < item))
+		r = mr_hindex_put(&db->by_cluster, e->cluster, cl, item, cluster_key, db);
+	/* add_entry reserved room for every entry: a broken invariant. */
+	return r == MR_OK ? MR_OK : mr_diag_set(d, MR_E_INTERNAL, "issuance database index full");
 }
 
 mr_db_entry *
-mr_db_by_serial(mr_db *db, const char *serial)
+mr_db_by_serial(const mr_db *db, const char *serial)
 {
-	for (size_t i = 0; i < db->n; i++)
-		if (strcmp(db->e[i].serial, serial) == 0)
-			return &db->e[i];
-	return NULL;
+	uint32_t i = mr_hindex_find(&db->by_serial, serial, strlen(serial), serial_key, db);
+
+	return i == MR_HINDEX_NONE ? NULL : &db->e[i];
 }
 
 mr_db_entry *
-mr_db_issued_for_request(mr_db *db, const char *request)
+mr_db_issued_for_request(const mr_db *db, const char *request)
 {
-	for (size_t i = 0; i < db->n; i++)
-		if (db->e[i].state == MR_DB_ISSUED && strcmp(db->e[i].request, request) == 0)
-			return &db->e[i];
-	return NULL;
+	uint8_t h[32];
+	uint32_t i;
+
+	if (mr_hex_decode(request, h, sizeof(h)) != MR_OK)
+		return NULL; /* not a SHA-256: no entry has it */
+	i = mr_hindex_find(&db->by_request, h, sizeof(h), request_key, db);
+	return i == MR_HINDEX_NONE ? NULL : &db->e[i];
 }
 
 const mr_db_entry *
 mr_db_last_issued_for_cluster(const mr_db *db, const char *cluster)
 {
-	const mr_db_entry *last = NULL;
+	uint32_t i = mr_hindex_find(&db->by_cluster, cluster, strlen(cluster), cluster_key, db);
 
-	for (size_t i = 0; i < db->n; i++)
-		if (db->e[i].state == MR_DB_ISSUED && strcmp(db->e[i].cluster, cluster) == 0)
-			last = &db->e[i];
-	return last;
+	return i == MR_HINDEX_NONE ? NULL : &db->e[i];
 }
 
 static int
 load_line(mr_db *db, const char *line, size_t n, unsigned lineno, mr_diag *d)
 {
-	char op[16], serial[41], v[128];
+	char op[16], serial[41], cluster[64], v[128];
+	uint8_t h[32];
 	mr_db_entry *e;
 
 	if (mr_record_get(line, n, "op", op, sizeof(op)) != MR_OK ||
@@ -67,13 +141,12 @@ load_line(mr_db *db, const char *line, size_t n, unsigned lineno, mr_diag *d)
 		if (e != NULL)
 			return mr_diag_set(d, MR_E_DB, "%s: line %u reuses serial %s",
 			    db->path, lineno, serial);
-		if ((e = add_entry(db)) == NULL)
-			return mr_diag_set(d, MR_E_NOMEM, "out of memory");
-		snprintf(e->serial, sizeof(e->serial), "%s", serial);
-		if (mr_record_get(line, n, "request", e->request, sizeof(e->request)) != MR_OK ||
-		    mr_record_get(line, n, "cluster", e->cluster, sizeof(e->cluster)) != MR_OK)
+		if (mr_record_get(line, n, "request", v, sizeof(v)) != MR_OK ||
+		    mr_hex_decode(v, h, sizeof(h)) != MR_OK ||
+		    mr_record_get(line, n, "cluster", cluster, sizeof(cluster)) != MR_OK)
 			return mr_diag_set(d, MR_E_DB, "%s: line %u unreadable", db->path, lineno);
-		e->state = MR_DB_RESERVED;
+		if (add_entry(db, serial, h, cluster) == NULL)
+			return mr_diag_set(d, MR_E_NOMEM, "out of memory");
 		return MR_OK;
 	}
 	if (strcmp(op, "revoke") == 0) {
@@ -94,12 +167,12 @@ load_line(mr_db *db, const char *line, size_t n, unsigned lineno, mr_diag *d)
 		return mr_diag_set(d, MR_E_DB, "%s: line %u resolves serial %s twice or unreserved",
 		    db->path, lineno, serial);
 	if (strcmp(op, "issue") == 0) {
-		if (mr_record_get(line, n, "cert", e->cert, sizeof(e->cert)) != MR_OK ||
+		if (mr_record_get(line, n, "cert", v, sizeof(v)) != MR_OK ||
+		    mr_hex_decode(v, e->cert, sizeof(e->cert)) != MR_OK ||
 		    mr_record_get(line, n, "not_after", v, sizeof(v)) != MR_OK)
 			return mr_diag_set(d, MR_E_DB, "%s: line %u unreadable", db->path, lineno);
 		e->not_after = strtoll(v, NULL, 10);
-		e->state = MR_DB_ISSUED;
-		return MR_OK;
+		return mark_issued(db, e, d);
 	}
 	if (strcmp(op, "abandon") == 0) {
 		e->state = MR_DB_ABANDONED;
@@ -116,7 +189,7 @@ mr_db_open(mr_db *db, const char *path, mr_diag *d)
 	unsigned lineno = 0;
 	int r;
 
-	memset(db, 0, sizeof(*db));
+	init(db);
 	if (snprintf(db->path, sizeof(db->path), "%s", path) >= (int)sizeof(db->path))
 		return mr_diag_set(d, MR_E_RANGE, "database path too long");
 	r = mr_file_read(path, DB_MAX_BYTES, &data, &len, d);
@@ -162,7 +235,7 @@ mr_db_parse(mr_db *db, const char *path, const uint8_t *data, size_t len, size_t
 	unsigned lineno = 0;
 	int r = MR_OK;
 
-	memset(db, 0, sizeof(*db));
+	init(db);
 	if (snprintf(db->path, sizeof(db->path), "%s", path) >= (int)sizeof(db->path))
 		return mr_diag_set(d, MR_E_RANGE, "database path too long");
 	while (pos < len && r == MR_OK) {
@@ -185,6 +258,9 @@ void
 mr_db_close(mr_db *db)
 {
 	mr_file_log_close(&db->file);
+	mr_hindex_free(&db->by_serial);
+	mr_hindex_free(&db->by_request);
+	mr_hindex_free(&db->by_cluster);
 	free(db->e);
 	db->e = NULL;
 	db->n = db->cap = 0;
@@ -227,10 +303,12 @@ mr_db_reserve(mr_db *db, const char *serial, const char *request, const char *cl
     mr_diag *d)
 {
 	mr_record rec;
-	mr_db_entry *e;
+	uint8_t h[32];
 
 	if (mr_db_by_serial(db, serial) != NULL)
 		return mr_diag_set(d, MR_E_DUPLICATE, "serial %s already used", serial);
+	if (mr_hex_decode(request, h, sizeof(h)) != MR_OK)
+		return mr_diag_set(d, MR_E_ARG, "request hash %s is not a SHA-256 in hex", request);
 	mr_record_init(&rec);
 	mr_record_add(&rec, "op", "reserve");
 	mr_record_add(&rec, "serial", serial);
@@ -238,12 +316,8 @@ mr_db_reserve(mr_db *db, const char *serial, const char *request, const char *cl
 	mr_record_add(&rec, "cluster", cluster);
 	if (append(db, &rec, d) != MR_OK)
 		return MR_E_DB;
-	if ((e = add_entry(db)) == NULL)
+	if (add_entry(db, serial, h, cluster) == NULL)
 		return mr_diag_set(d, MR_E_NOMEM, "out of memory");
-	snprintf(e->serial, sizeof(e->serial), "%s", serial);
-	snprintf(e->request, sizeof(e->request), "%s", request);
-	snprintf(e->cluster, sizeof(e->cluster), "%s", cluster);
-	e->state = MR_DB_RESERVED;
 	return MR_OK;
 }
 
@@ -252,6 +326,7 @@ mr_db_issue(mr_db *db, const char *serial, mr_record *fields, mr_diag *d)
 {
 	mr_record rec;
 	mr_db_entry *e = mr_db_by_serial(db, serial);
+	uint8_t cert[32];
 	char v[128];
 
 	if (e == NULL || e->state != MR_DB_RESERVED)
@@ -259,19 +334,20 @@ mr_db_issue(mr_db *db, const char *serial, mr_record *fields, mr_diag *d)
 	mr_record_init(&rec);
 	mr_record_add(&rec, "op", "issue");
 	mr_record_add(&rec, "serial", serial);
-	mr_record_add(&rec, "request", e->request);
+	mr_record_add_hex(&rec, "request", e->request, sizeof(e->request));
 	mr_record_add(&rec, "cluster", e->cluster);
 	mr_record_append(&rec, fields);
 	if (rec.err != MR_OK)
 		return mr_diag_set(d, MR_E_DB, "database record too long");
-	if (mr_record_get(rec.buf, rec.len, "cert", e->cert, sizeof(e->cert)) != MR_OK ||
+	if (mr_record_get(rec.buf, rec.len, "cert", v, sizeof(v)) != MR_OK ||
+	    mr_hex_decode(v, cert, sizeof(cert)) != MR_OK ||
 	    mr_record_get(rec.buf, rec.len, "not_after", v, sizeof(v)) != MR_OK)
 		return mr_diag_set(d, MR_E_INTERNAL, "issue record lacks cert or not_after");
 	if (append(db, &rec, d) != MR_OK)
 		return MR_E_DB;
+	memcpy(e->cert, cert, sizeof(cert));
 	e->not_after = strtoll(v, NULL, 10);
-	e->state = MR_DB_ISSUED;
-	return MR_OK;
+	return mark_issued(db, e, d);
 }
 
 int

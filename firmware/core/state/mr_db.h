@@ -24,6 +24,7 @@
 
 #include "mr_diag.h"
 #include "mr_fileio.h"
+#include "mr_hindex.h"
 #include "mr_record.h"
 
 typedef enum {
@@ -32,22 +33,32 @@ typedef enum {
 	MR_DB_ABANDONED,
 } mr_db_state;
 
+/* One serial. The digests are kept as bytes (hex in the file and in the
+ * lookups): 200 bytes an entry. */
 typedef struct {
-	char serial[41];   /* hex */
-	char request[65];  /* SHA-256 of the CSR DER, hex */
+	char serial[41];     /* hex */
 	char cluster[64];
+	uint8_t request[32]; /* SHA-256 of the CSR DER */
+	uint8_t cert[32];    /* SHA-256 of the certificate DER, when issued */
 	mr_db_state state;
+	int revoked;         /* issued and then revoked */
+	int reason;          /* MR_CRL_REASON_*, when revoked */
 	long long not_after;
-	char cert[65];     /* SHA-256 of the certificate DER, hex */
-	int revoked;       /* issued and then revoked */
-	int reason;        /* MR_CRL_REASON_*, when revoked */
 	long long revoked_at;
 } mr_db_entry;
 
+/*
+ * e[0..n) in the order of their reserve lines. e may move on any reserve
+ * (mr_db_reserve, and the repairs at start that call it): a pointer from
+ * the lookups below is good until the next reserve or mr_db_close.
+ */
 typedef struct {
 	char path[4096];
 	mr_db_entry *e;
 	size_t n, cap;
+	/* Hash indexes into e (mr_hindex.h), grown with it: serial -> entry;
+	 * request hash -> its first issued entry; cluster -> its last. */
+	mr_hindex by_serial, by_request, by_cluster;
 	mr_file_log file;  /* open from the first append to mr_db_close */
 	int defer;         /* appends not fsync'ed until mr_db_sync */
 	int dirty;
@@ -68,6 +79,7 @@ int mr_db_parse(mr_db *db, const char *path, const uint8_t *data, size_t len,
 void mr_db_defer(mr_db *db, int on);
 int mr_db_sync(mr_db *db, mr_diag *d) MR_MUST_CHECK;
 
+/* request: the CSR's SHA-256 in hex (MR_E_ARG otherwise). */
 int mr_db_reserve(mr_db *db, const char *serial, const char *request,
     const char *cluster, mr_diag *d) MR_MUST_CHECK;
 /* `fields` carries the extra issue fields (subject, key, validity, cert);
@@ -80,10 +92,14 @@ int mr_db_abandon(mr_db *db, const char *serial, const char *reason, mr_diag *d)
 int mr_db_revoke(mr_db *db, const char *serial, int reason, long long when,
     mr_diag *d) MR_MUST_CHECK;
 
-mr_db_entry *mr_db_by_serial(mr_db *db, const char *serial);
-/* The issued entry for this request hash, or NULL. */
-mr_db_entry *mr_db_issued_for_request(mr_db *db, const char *request);
-/* The cluster's newest issued entry (a renewal replaces it), or NULL. */
+/* The lookups take hex as written in the file and answer in O(1) expected
+ * time, as a scan of e in order would. */
+mr_db_entry *mr_db_by_serial(const mr_db *db, const char *serial);
+/* The issued entry for this request hash (64 hex digits), or NULL; the
+ * first one should a request have been issued twice. */
+mr_db_entry *mr_db_issued_for_request(const mr_db *db, const char *request);
+/* The cluster's newest issued entry (a renewal replaces it), or NULL:
+ * newest by its reserve line. */
 const mr_db_entry *mr_db_last_issued_for_cluster(const mr_db *db, const char *cluster);
 
 #endif

@@ -264,15 +264,6 @@ check_cert(const char *state_dir, const char *serial, const char *want, char *wh
 	return MR_OK;
 }
 
-static const mr_db_entry *
-db_row(const mr_db *db, const char *serial)
-{
-	for (size_t i = 0; i < db->n; i++)
-		if (strcmp(db->e[i].serial, serial) == 0)
-			return &db->e[i];
-	return NULL;
-}
-
 int
 mr_statecheck_agree(const mr_db *db, const uint8_t *log, size_t len, const char *state_dir,
     mr_sc_report *rep, mr_diag *d)
@@ -297,7 +288,7 @@ mr_statecheck_agree(const mr_db *db, const uint8_t *log, size_t len, const char 
 	 * before the revoke row that needs it). */
 	for (size_t i = 0; i < le.n; i++) {
 		const log_event *e = &le.e[i];
-		const mr_db_entry *row = db_row(db, e->serial);
+		const mr_db_entry *row = mr_db_by_serial(db, e->serial);
 		mr_sc_finding *f = NULL;
 
 		if (e->serial[0] == '\0') {
@@ -307,7 +298,9 @@ mr_statecheck_agree(const mr_db *db, const uint8_t *log, size_t len, const char 
 		switch (e->ev) {
 		case EV_ISSUE:
 			if (row != NULL && row->state == MR_DB_ISSUED) {
-				if (strcmp(row->cert, e->cert) != 0)
+				char hex[65];
+				mr_hex_encode(row->cert, sizeof(row->cert), hex);
+				if (strcmp(hex, e->cert) != 0)
 					add(rep, MR_SC_MANUAL, SEC_DISAGREE,
 					    "serial %s: audit.log record %zu and issued.db name different "
 					    "certificates", e->serial, e->seq);
@@ -923,13 +916,13 @@ mr_statecheck_run(mr_app *app, int opts, mr_sc_report *rep, mr_diag *d)
 	}
 	if (db_read) {
 		size_t issued = 0, bad = 0;
-		char why[300];
+		char why[300], hex[65];
 		for (size_t i = 0; i < db.n; i++) {
 			if (db.e[i].state != MR_DB_ISSUED)
 				continue;
 			issued++;
-			if (check_cert(app->state_dir, db.e[i].serial, db.e[i].cert, why, sizeof(why)) !=
-			    MR_OK) {
+			mr_hex_encode(db.e[i].cert, sizeof(db.e[i].cert), hex);
+			if (check_cert(app->state_dir, db.e[i].serial, hex, why, sizeof(why)) != MR_OK) {
 				add(rep, MR_SC_MANUAL, SEC_CERT, "serial %s: issued.db issues it, but %s",
 				    db.e[i].serial, why);
 				bad++;
