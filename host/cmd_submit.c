@@ -25,6 +25,7 @@
 #include "answer.h"
 #include "cmd.h"
 #include "cmdtab.h"
+#include "ledger.h"
 #include "link.h"
 #include "mr_progress.h"
 #include "mr_cluster.h"
@@ -37,7 +38,8 @@
 
 /* An item's way: not sent yet (or to be sent again), on the appliance
  * (pending or issued, its result not fetched yet), its result received
- * and not yet checked, finished. */
+ * and not yet checked, finished. The ledger keeps it (ledger.h), so that
+ * no exchange walks every item. */
 enum { S_TODO, S_SENT, S_GOT, S_DONE };
 
 /* Clusters one submit takes (a fleet's worth; each costs its CSR). */
@@ -48,8 +50,7 @@ typedef struct {
 	uint8_t *der;
 	size_t der_len;
 	uint8_t hash[32];
-	int state;     /* S_* */
-	const char *outcome; /* when S_DONE: "imported", "refused", "rejected", "not_stored" */
+	const char *outcome; /* once S_DONE: "imported", "refused", "rejected", "not_stored" */
 	char why[512];       /* for refused and rejected */
 } item;
 
@@ -60,12 +61,15 @@ typedef struct {
 	const mr_host_opts *o;
 	mr_hostlink *l;
 	item *items;
+	mr_ledger *lg;         /* each item's state (S_*), and the item of a hash */
 	size_t n, done, failed, sent, next;
 	size_t window;         /* requests in flight at most */
 	uint32_t free;         /* queue slots the appliance has free */
 	const mr_cert *root;
 	mr_progress *pg;
 	mr_answer_batch *ab;   /* answers checked, stored a group at a time */
+	item *taken[MR_ANSWER_GROUP]; /* the items of ab's answers, in its order */
+	size_t n_taken;
 	int progressed;        /* something was sent or finished this round */
 	int failed_exit;       /* the status of the failures: one kind its own, a mix 1 */
 } batch_run;
@@ -191,17 +195,29 @@ show_request(const item *it)
 static item *
 by_hash(batch_run *x, const uint8_t hash[32])
 {
-	for (size_t i = 0; i < x->n; i++)
-		if (memcmp(x->items[i].hash, hash, 32) == 0)
-			return &x->items[i];
-	return NULL;
+	size_t i = mr_ledger_find(x->lg, hash);
+
+	return i < x->n ? &x->items[i] : NULL;
+}
+
+static int
+state_of(const batch_run *x, const item *it)
+{
+	return mr_ledger_state(x->lg, (size_t)(it - x->items));
+}
+
+/* Every change of an item's state, so that the ledger's counts hold. */
+static void
+move(batch_run *x, item *it, int state)
+{
+	mr_ledger_set(x->lg, (size_t)(it - x->items), state);
 }
 
 /* exit: MR_EXIT_OK, or the status of this item's failure. */
 static void
 finished(batch_run *x, item *it, int exit, const char *outcome, const char *why)
 {
-	it->state = S_DONE;
+	move(x, it, S_DONE);
 	it->outcome = outcome;
 	snprintf(it->why, sizeof(it->why), "%s", why != NULL ? why : "");
 	x->done++;
@@ -218,10 +234,11 @@ report_unstored(void *ctx, const char *name, const char *text)
 	batch_run *x = ctx;
 
 	err_line("error: cluster %s: %s\n", name, text);
-	for (size_t i = 0; i < x->n; i++)
-		if (strcmp(x->items[i].name, name) == 0 && x->items[i].state == S_DONE) {
-			x->items[i].outcome = "not_stored";
-			snprintf(x->items[i].why, sizeof(x->items[i].why), "%s", text);
+	/* One of the group being committed: finished, imported. */
+	for (size_t i = 0; i < x->n_taken; i++)
+		if (strcmp(x->taken[i]->name, name) == 0) {
+			x->taken[i]->outcome = "not_stored";
+			snprintf(x->taken[i]->why, sizeof(x->taken[i]->why), "%s", text);
 			break;
 		}
 }
@@ -235,6 +252,7 @@ commit_answers(batch_run *x)
 
 	mr_progress_hold(x->pg);
 	mr_answer_commit(x->o, x->ab, report_unstored, x, &unstored);
+	x->n_taken = 0;
 	if (unstored > 0) {
 		/* Checked, then not stored: the disk, not the answer. */
 		x->failed_exit = MR_EXIT_FAIL;
@@ -255,8 +273,8 @@ apply(batch_run *x, item *it, const mr_link_result *res)
 		return;
 	case MR_RS_UNKNOWN:
 		/* The appliance restarted and forgot the queue: ask again. */
-		if (it->state == S_SENT)
-			it->state = S_TODO;
+		if (state_of(x, it) == S_SENT)
+			move(x, it, S_TODO);
 		return;
 	case MR_RS_REFUSED:
 		err_line("error: cluster %s: refused by the appliance: %s\n", it->name, res->reason);
@@ -281,6 +299,7 @@ apply(batch_run *x, item *it, const mr_link_result *res)
 			finished(x, it, MR_EXIT_VERIFY, "rejected", mr_diag_text(&d, r));
 		return;
 	}
+	x->taken[x->n_taken++] = it;
 	finished(x, it, MR_EXIT_OK, "imported", NULL);
 }
 
@@ -290,7 +309,7 @@ apply_all(batch_run *x, const mr_link_result *res, size_t got, mr_diag *d)
 {
 	for (size_t j = 0; j < got; j++) {
 		item *it = by_hash(x, res[j].hash);
-		if (it == NULL || (it->state != S_SENT && it->state != S_GOT))
+		if (it == NULL || (state_of(x, it) != S_SENT && state_of(x, it) != S_GOT))
 			return mr_diag_set(d, MR_E_PROTO, "%s: a result for a request not in flight",
 			    x->l->where);
 		apply(x, it, &res[j]);
@@ -317,11 +336,14 @@ nap(int ms)
 static size_t
 count(const batch_run *x, int state)
 {
-	size_t k = 0;
+	return mr_ledger_count(x->lg, state);
+}
 
-	for (size_t i = 0; i < x->n; i++)
-		k += x->items[i].state == state;
-	return k;
+/* The first item in this state at index i or after it, or x->n. */
+static size_t
+next_in(const batch_run *x, int state, size_t i)
+{
+	return mr_ledger_next(x->lg, state, i);
 }
 
 /* A SUBMIT's payload: the frame is encoded from it when it is sent, so one
@@ -338,12 +360,10 @@ submit_build(batch_run *x, size_t flight, uint8_t *pl, size_t cap, size_t *len, 
 
 	*k = 0;
 	mr_link_w_init(&w, pl, cap);
-	for (size_t i = 0; i < x->n && *k < MR_LINK_MAX_BATCH && *k < x->free &&
-	     flight + *k < x->window; i++) {
+	for (size_t i = next_in(x, S_TODO, 0); i < x->n && *k < MR_LINK_MAX_BATCH &&
+	     *k < x->free && flight + *k < x->window; i = next_in(x, S_TODO, i + 1)) {
 		item *it = &x->items[i];
 		size_t before = w.len;
-		if (it->state != S_TODO)
-			continue;
 		mr_link_submit_put(&w, it->name, it->der, it->der_len);
 		if (w.err != MR_OK) {
 			if (*k == 0)
@@ -380,7 +400,7 @@ submit_done(batch_run *x, item **batch, size_t k, int r, mr_der reply, int *more
 	    got != k)
 		return mr_diag_set(d, MR_E_PROTO, "%s: malformed SUBMIT reply", x->l->where);
 	for (size_t j = 0; j < k; j++) {
-		batch[j]->state = S_SENT;
+		move(x, batch[j], S_SENT);
 		x->sent++;
 	}
 	x->progressed = 1;
@@ -455,9 +475,8 @@ fetch_some(batch_run *x, int *asked, mr_diag *d)
 
 	*asked = 0;
 	mr_link_w_init(&w, pl, sizeof(pl));
-	for (size_t i = x->next; i < x->n && k < MR_LINK_MAX_RESULTS; i++) {
-		if (x->items[i].state != S_SENT)
-			continue;
+	for (size_t i = next_in(x, S_SENT, x->next); i < x->n && k < MR_LINK_MAX_RESULTS;
+	     i = next_in(x, S_SENT, i + 1)) {
 		mr_link_put(&w, MR_T_HASH, x->items[i].hash, 32);
 		k++;
 		last = i;
@@ -478,9 +497,8 @@ fetch_some(batch_run *x, int *asked, mr_diag *d)
 	/* The answers are for the first `got` hashes asked, in order. */
 	{
 		size_t seen = 0;
-		for (size_t i = x->next; i <= last && seen < got; i++) {
-			if (x->items[i].state != S_SENT)
-				continue;
+		for (size_t i = next_in(x, S_SENT, x->next); i <= last && seen < got;
+		     i = next_in(x, S_SENT, i + 1)) {
 			if (memcmp(res[seen].hash, x->items[i].hash, 32) != 0)
 				return mr_diag_set(d, MR_E_PROTO, "%s: RESULT reply out of order",
 				    x->l->where);
@@ -492,7 +510,7 @@ fetch_some(batch_run *x, int *asked, mr_diag *d)
 	/* What came back final leaves the window now, before its check. */
 	for (size_t j = 0; j < got; j++)
 		if (res[j].state == MR_RS_REFUSED || (res[j].state == MR_RS_ISSUED && res[j].cert.n > 0))
-			by_hash(x, res[j].hash)->state = S_GOT;
+			move(x, by_hash(x, res[j].hash), S_GOT);
 	return apply_while_submitting(x, res, got, d);
 }
 
@@ -527,7 +545,7 @@ put_requests(json_object *doc, const item *items, size_t n)
 		const item *it = &items[i];
 		json_object *j = json_object_new_object();
 		char hex[MR_FP_HEX_LEN(32)], words[MR_FP_WORDS_LEN];
-		const char *outcome = it->state == S_DONE ? it->outcome : "waiting";
+		const char *outcome = it->outcome != NULL ? it->outcome : "waiting";
 
 		mr_fp_hex(it->hash, 32, hex, sizeof(hex));
 		mr_fp_words(it->hash, words, sizeof(words));
@@ -559,6 +577,7 @@ submit(const mr_host_opts *o, const char *connect, int usb, const char *serial,
 	size_t n = 0, root_len = 0, accepted = 0;
 	mr_hostlink *l = NULL;
 	item *items = NULL;
+	mr_ledger lg;
 	mr_answer_batch ab;
 	mr_progress pg;
 	mr_cert root;
@@ -573,6 +592,7 @@ submit(const mr_host_opts *o, const char *connect, int usb, const char *serial,
 	if (n_names > SUBMIT_MAX_CLUSTERS)
 		return HOST_USAGE("submit", "at most %d clusters at once", SUBMIT_MAX_CLUSTERS);
 	mr_answer_batch_init(&ab);
+	memset(&lg, 0, sizeof(lg));
 	if ((all = calloc(SUBMIT_MAX_CLUSTERS, sizeof(*all))) == NULL) {
 		err_line("error: out of memory\n");
 		return 1;
@@ -597,7 +617,7 @@ submit(const mr_host_opts *o, const char *connect, int usb, const char *serial,
 	}
 	items = calloc(n, sizeof(*items));
 	l = malloc(sizeof(*l));
-	if (items == NULL || l == NULL) {
+	if (items == NULL || l == NULL || mr_ledger_init(&lg, n) != MR_OK) {
 		err_line("error: out of memory\n");
 		goto out_nolink;
 	}
@@ -625,6 +645,7 @@ submit(const mr_host_opts *o, const char *connect, int usb, const char *serial,
 		}
 		memcpy(items[i].der, der, items[i].der_len);
 		mr_fp_sha256(items[i].der, items[i].der_len, items[i].hash);
+		mr_ledger_put_hash(&lg, i, items[i].hash);
 	}
 	if ((r = mr_hostlink_open(l, connect, usb, serial, &d)) != MR_OK) {
 		free(l);
@@ -644,6 +665,7 @@ submit(const mr_host_opts *o, const char *connect, int usb, const char *serial,
 	x.o = o;
 	x.l = l;
 	x.items = items;
+	x.lg = &lg;
 	x.n = n;
 	x.root = &root;
 	x.free = queue;
@@ -711,7 +733,7 @@ submit(const mr_host_opts *o, const char *connect, int usb, const char *serial,
 		}
 	}
 	for (size_t i = 0; i < n; i++)
-		accepted += items[i].state == S_DONE && strcmp(items[i].outcome, "imported") == 0;
+		accepted += items[i].outcome != NULL && strcmp(items[i].outcome, "imported") == 0;
 	mr_progress_end(&pg);
 	printf("%zu certificate(s) imported\n", accepted);
 	rc = x.failed ? x.failed_exit : MR_EXIT_OK;
@@ -725,6 +747,7 @@ out_nolink:
 	if (doc != NULL)
 		put_requests(doc, items, items != NULL ? n : 0);
 	mr_answer_batch_free(&ab);
+	mr_ledger_free(&lg);
 	for (size_t i = 0; items != NULL && i < n; i++)
 		free(items[i].der);
 	free(items);
