@@ -645,7 +645,10 @@ submit(const mr_host_opts *o, const char *connect, int usb, const char *serial,
 		}
 		memcpy(items[i].der, der, items[i].der_len);
 		mr_fp_sha256(items[i].der, items[i].der_len, items[i].hash);
-		mr_ledger_put_hash(&lg, i, items[i].hash);
+		if (mr_ledger_put_hash(&lg, i, items[i].hash) != MR_OK) {
+			err_line("error: internal: the submit's index is full\n");
+			goto out_nolink;
+		}
 	}
 	if ((r = mr_hostlink_open(l, connect, usb, serial, &d)) != MR_OK) {
 		free(l);

@@ -1,7 +1,6 @@
 /*
- * The books of one submit (ledger.h). The hash index is open addressing
- * with linear probing on the hash's first bytes (a SHA-256 needs no mixing),
- * at most half full. Each state's items are a bit set with a second level
+ * The books of one submit (ledger.h). Items are found by hash through an
+ * mr_hindex over the hashes the ledger keeps. Each state's items are a bit set with a second level
  * (one bit per word of the first) so that the next item in a state is a
  * few word tests away however sparse the state is: SUBMIT_MAX_CLUSTERS
  * items are 157 words and 3 summary words.
@@ -11,25 +10,33 @@
 
 #include "ledger.h"
 
+/* mr_hindex's name for item i's key: its hash. */
+static const void *
+hash_of(const void *ctx, uint32_t item, size_t *len)
+{
+	const mr_ledger *lg = ctx;
+
+	*len = 32;
+	return lg->hash[item];
+}
+
 int
 mr_ledger_init(mr_ledger *lg, size_t n)
 {
-	size_t slots = 16, summary;
+	size_t summary;
 	int r = MR_E_NOMEM;
 
 	memset(lg, 0, sizeof(*lg));
+	mr_hindex_init(&lg->ix);
 	if (n >= UINT32_MAX / 4)
 		return r;
-	while (slots < 2 * n)
-		slots *= 2;
 	lg->n = n;
-	lg->mask = slots - 1;
 	lg->words = (n + 63) / 64;
 	summary = (lg->words + 63) / 64;
 	lg->hash = calloc(n > 0 ? n : 1, sizeof(*lg->hash));
-	lg->slot = calloc(slots, sizeof(*lg->slot));
 	lg->state = calloc(n > 0 ? n : 1, sizeof(*lg->state));
-	if (lg->hash == NULL || lg->slot == NULL || lg->state == NULL)
+	if (lg->hash == NULL || lg->state == NULL ||
+	    mr_hindex_reserve(&lg->ix, n, hash_of, lg) != MR_OK)
 		return r;
 	for (int s = 0; s < MR_LEDGER_STATES; s++) {
 		lg->in[s] = calloc(lg->words + 1, sizeof(uint64_t));
@@ -50,7 +57,7 @@ void
 mr_ledger_free(mr_ledger *lg)
 {
 	free(lg->hash);
-	free(lg->slot);
+	mr_hindex_free(&lg->ix);
 	free(lg->state);
 	for (int s = 0; s < MR_LEDGER_STATES; s++) {
 		free(lg->in[s]);
@@ -59,39 +66,26 @@ mr_ledger_free(mr_ledger *lg)
 	memset(lg, 0, sizeof(*lg));
 }
 
-static size_t
-home(const mr_ledger *lg, const uint8_t hash[32])
-{
-	uint64_t h;
-
-	memcpy(&h, hash, sizeof(h));
-	return (size_t)h & lg->mask;
-}
-
-void
+int
 mr_ledger_put_hash(mr_ledger *lg, size_t i, const uint8_t hash[32])
 {
-	size_t s = home(lg, hash);
+	uint32_t held;
 
 	memcpy(lg->hash[i], hash, 32);
-	while (lg->slot[s] != 0)
-		s = (s + 1) & lg->mask;
-	lg->slot[s] = (uint32_t)(i + 1);
+	/* The lowest index keeps a hash that several items have, whatever
+	 * order they were put in. */
+	held = mr_hindex_find(&lg->ix, hash, 32, hash_of, lg);
+	if (held != MR_HINDEX_NONE && held < i)
+		return MR_OK;
+	return mr_hindex_put(&lg->ix, hash, 32, (uint32_t)i, hash_of, lg);
 }
 
 size_t
 mr_ledger_find(const mr_ledger *lg, const uint8_t hash[32])
 {
-	size_t best = lg->n;
+	uint32_t i = mr_hindex_find(&lg->ix, hash, 32, hash_of, lg);
 
-	/* Every item with this hash is on the probe run from its home: the
-	 * lowest index wins whatever order they were put in. */
-	for (size_t s = home(lg, hash); lg->slot[s] != 0; s = (s + 1) & lg->mask) {
-		size_t i = lg->slot[s] - 1;
-		if (i < best && memcmp(lg->hash[i], hash, 32) == 0)
-			best = i;
-	}
-	return best;
+	return i == MR_HINDEX_NONE ? lg->n : i;
 }
 
 void

@@ -15,14 +15,14 @@
 #include <stdint.h>
 
 #include "mr_err.h"
+#include "mr_hindex.h"
 
 #define MR_LEDGER_STATES 4
 
 typedef struct {
 	size_t n;
 	uint8_t (*hash)[32];                /* item i's request hash */
-	uint32_t *slot;                     /* open addressing: index + 1, 0 free */
-	size_t mask;                        /* slots - 1 (a power of two, >= 2n) */
+	mr_hindex ix;                       /* hash -> item */
 	uint8_t *state;                     /* item i's state */
 	size_t words;                       /* 64-bit words of a state's set */
 	uint64_t *in[MR_LEDGER_STATES];     /* the items in each state */
@@ -36,8 +36,9 @@ int mr_ledger_init(mr_ledger *lg, size_t n) MR_MUST_CHECK;
 
 void mr_ledger_free(mr_ledger *lg);
 
-/* Gives item i its hash (once per item). */
-void mr_ledger_put_hash(mr_ledger *lg, size_t i, const uint8_t hash[32]);
+/* Gives item i its hash (once per item). MR_OK (room for n hashes was
+ * made at init); MR_E_INTERNAL for an item beyond them. */
+int mr_ledger_put_hash(mr_ledger *lg, size_t i, const uint8_t hash[32]) MR_MUST_CHECK;
 
 /* The item with this hash (the lowest index when several have it), or n. */
 size_t mr_ledger_find(const mr_ledger *lg, const uint8_t hash[32]);

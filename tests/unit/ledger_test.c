@@ -45,7 +45,7 @@ test_find(void **state)
 		random_hash(h[i]);
 		if (i % 10 == 1) /* the same first 16 bytes as the item before */
 			memcpy(h[i], h[i - 1], 16);
-		mr_ledger_put_hash(&lg, i, h[i]);
+		assert_int_equal(mr_ledger_put_hash(&lg, i, h[i]), MR_OK);
 	}
 	for (size_t i = 0; i < N; i++)
 		assert_int_equal(mr_ledger_find(&lg, h[i]), i);
@@ -66,11 +66,11 @@ test_duplicates(void **state)
 	random_hash(a);
 	random_hash(b);
 	assert_int_equal(mr_ledger_init(&lg, 5), MR_OK);
-	mr_ledger_put_hash(&lg, 4, a);
-	mr_ledger_put_hash(&lg, 3, b);
-	mr_ledger_put_hash(&lg, 1, a);
-	mr_ledger_put_hash(&lg, 2, a);
-	mr_ledger_put_hash(&lg, 0, b);
+	assert_int_equal(mr_ledger_put_hash(&lg, 4, a), MR_OK);
+	assert_int_equal(mr_ledger_put_hash(&lg, 3, b), MR_OK);
+	assert_int_equal(mr_ledger_put_hash(&lg, 1, a), MR_OK);
+	assert_int_equal(mr_ledger_put_hash(&lg, 2, a), MR_OK);
+	assert_int_equal(mr_ledger_put_hash(&lg, 0, b), MR_OK);
 	assert_int_equal(mr_ledger_find(&lg, a), 1);
 	assert_int_equal(mr_ledger_find(&lg, b), 0);
 	mr_ledger_free(&lg);
