@@ -10,6 +10,7 @@
 #include "cmd.h"
 #include "cmdtab.h"
 #include "mr_pointpool.h"
+#include "mr_pubkey.h"
 #include "mr_progress.h"
 #include "wslock.h"
 
@@ -89,6 +90,7 @@ main(int argc, char **argv)
 	 * export frees the tables set aside for each request's key, and
 	 * malloc would give them back and fault them in again each time. */
 	(void)mr_pointpool_install(2048);
+	mr_sig_hold_init();
 	/* Meters on stderr, so that stdout holds only what the command reports. */
 	mr_progress_setup(&(mr_progress_console){ NULL, NULL, MR_PROGRESS_LOG });
 	o.workspace = env != NULL ? env : "meshroot-workspace";

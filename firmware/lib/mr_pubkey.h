@@ -64,6 +64,16 @@ int mr_sig_alg_fits_key(mr_sig_alg alg, mr_key_type t);
 void mr_sig_release_cache(void);
 
 /*
+ * Keeps wolfCrypt initialised for the whole process (called once at
+ * start). A library call that brackets its work with wolfCrypt_Init and
+ * wolfCrypt_Cleanup (wc_CheckCertSigPubKey's users: host verify, once per
+ * cluster) would otherwise tear the tables above down each time, and the
+ * next cluster would build the root key's again on its second use: 35
+ * million instructions a cluster in `bundle --all`.
+ */
+void mr_sig_hold_init(void);
+
+/*
  * Verifies that sig (the signatureValue BIT STRING bytes) is alg's signature
  * over msg by key. MR_OK or MR_E_SIG.
  */

@@ -321,6 +321,12 @@ mr_sig_verify(const mr_spki *key, mr_sig_alg alg, const uint8_t *msg, size_t n,
 }
 
 void
+mr_sig_hold_init(void)
+{
+	(void)wolfCrypt_Init();
+}
+
+void
 mr_sig_release_cache(void)
 {
 #ifdef FP_ECC
