@@ -22,30 +22,21 @@
 
 #include "mr_db.h"
 #include "mr_statecheck.h"
-
-static unsigned long long
-mix(unsigned long long x)
-{
-	/* splitmix64: distinct, unsorted keys. */
-	x += 0x9e3779b97f4a7c15ull;
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-	return x ^ (x >> 31);
-}
+#include "../unit/test_rng.h"
 
 static void
 serial_of(size_t i, char out[33])
 {
-	snprintf(out, 33, "%016llx%016llx", mix(2 * i) & 0x7fffffffffffffffull, mix(2 * i + 1));
+	snprintf(out, 33, "%016llx%016llx", test_mix64(2 * i) & 0x7fffffffffffffffull, test_mix64(2 * i + 1));
 }
 
 static void
 hash_of(const char *what, size_t i, char out[65])
 {
-	unsigned long long s = mix(i) ^ (unsigned long long)what[0];
+	unsigned long long s = test_mix64(i) ^ (unsigned long long)what[0];
 
-	snprintf(out, 65, "%016llx%016llx%016llx%016llx", mix(s), mix(s + 1), mix(s + 2),
-	    mix(s + 3));
+	snprintf(out, 65, "%016llx%016llx%016llx%016llx", test_mix64(s), test_mix64(s + 1), test_mix64(s + 2),
+	    test_mix64(s + 3));
 }
 
 static double

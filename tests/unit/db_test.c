@@ -20,6 +20,7 @@
 
 #include "mr_crl.h"
 #include "mr_db.h"
+#include "test_rng.h"
 
 #define N 10000u
 #define BATCH 8u
@@ -29,29 +30,20 @@
 static char dir[] = "/tmp/mr-db-XXXXXX";
 static char path[64];
 
-static unsigned long long
-mix(unsigned long long x)
-{
-	x += 0x9e3779b97f4a7c15ull;
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-	return x ^ (x >> 31);
-}
-
 static void
 serial_of(unsigned i, char out[33])
 {
-	snprintf(out, 33, "%016llx%016llx", mix(2ull * i) & 0x7fffffffffffffffull,
-	    mix(2ull * i + 1));
+	snprintf(out, 33, "%016llx%016llx", test_mix64(2ull * i) & 0x7fffffffffffffffull,
+	    test_mix64(2ull * i + 1));
 }
 
 static void
 hash_of(unsigned long long seed, unsigned i, char out[65])
 {
-	unsigned long long s = mix(seed * 1000003ull + i);
+	unsigned long long s = test_mix64(seed * 1000003ull + i);
 
-	snprintf(out, 65, "%016llx%016llx%016llx%016llx", mix(s), mix(s + 1), mix(s + 2),
-	    mix(s + 3));
+	snprintf(out, 65, "%016llx%016llx%016llx%016llx", test_mix64(s), test_mix64(s + 1), test_mix64(s + 2),
+	    test_mix64(s + 3));
 }
 
 /* Every 50th request is the one before it again, for the same cluster. */

@@ -9,16 +9,14 @@
 #include <cmocka.h>
 
 #include "mr_sort.h"
+#include "test_rng.h"
 
 static uint32_t rng_state = 0x9e3779b9u;
 
 static uint32_t
 next(void)
 {
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 17;
-	rng_state ^= rng_state << 5;
-	return rng_state;
+	return test_xorshift32(&rng_state);
 }
 
 static int
