@@ -65,8 +65,13 @@ struct mr_token {
 	/* A batch signs on one thread while another draws serials and signs
 	 * checkpoints: one session, one operation at a time (a session
 	 * cannot interleave C_SignInit/C_Sign of two callers), and the key
-	 * cache is shared. */
+	 * cache is shared. Callers take turns in the order they asked
+	 * (token_lock): with a plain mutex the signing thread, which asks
+	 * again the moment it lets go, kept the other waiting for several
+	 * signatures, and the batch waited on that caller. */
 	pthread_mutex_t lock;
+	pthread_cond_t turn;
+	unsigned long next_ticket, serving;
 	int lock_made;
 };
 
@@ -273,6 +278,11 @@ mr_token_open_args(mr_token **out, const char *module_path, const char *module_a
 		r = mr_diag_set(d, MR_E_NOMEM, "cannot make the token's lock");
 		goto out;
 	}
+	if (pthread_cond_init(&t->turn, NULL) != 0) {
+		pthread_mutex_destroy(&t->lock);
+		r = mr_diag_set(d, MR_E_NOMEM, "cannot make the token's lock");
+		goto out;
+	}
 	t->lock_made = 1;
 	snprintf(t->module, sizeof(t->module), "%s", module_path);
 	if ((t->dl = dlopen(module_path, RTLD_NOW | RTLD_LOCAL)) == NULL) {
@@ -328,8 +338,10 @@ mr_token_close(mr_token *t)
 	if (t->dl != NULL)
 		dlclose(t->dl);
 	mr_token_mechs_free(&t->mechs);
-	if (t->lock_made)
+	if (t->lock_made) {
+		pthread_cond_destroy(&t->turn);
 		pthread_mutex_destroy(&t->lock);
+	}
 	free(t);
 }
 
@@ -1304,6 +1316,28 @@ out:
 	return r;
 }
 
+/* The token, one caller at a time, in the order they asked. */
+static void
+token_lock(mr_token *t)
+{
+	unsigned long mine;
+
+	pthread_mutex_lock(&t->lock);
+	mine = t->next_ticket++;
+	while (mine != t->serving)
+		pthread_cond_wait(&t->turn, &t->lock);
+	pthread_mutex_unlock(&t->lock);
+}
+
+static void
+token_unlock(mr_token *t)
+{
+	pthread_mutex_lock(&t->lock);
+	t->serving++;
+	pthread_cond_broadcast(&t->turn);
+	pthread_mutex_unlock(&t->lock);
+}
+
 int
 mr_token_sign(mr_token *t, const char *label, const uint8_t *in, size_t in_len, uint8_t *sig,
     size_t cap, size_t *sig_len, mr_diag *d)
@@ -1312,9 +1346,9 @@ mr_token_sign(mr_token *t, const char *label, const uint8_t *in, size_t in_len, 
 
 	if (t == NULL)
 		return token_sign(t, label, in, in_len, sig, cap, sig_len, d);
-	pthread_mutex_lock(&t->lock);
+	token_lock(t);
 	r = token_sign(t, label, in, in_len, sig, cap, sig_len, d);
-	pthread_mutex_unlock(&t->lock);
+	token_unlock(t);
 	return r;
 }
 
@@ -1344,9 +1378,9 @@ mr_token_random(mr_token *t, uint8_t *buf, size_t n, mr_diag *d)
 
 	if (t == NULL)
 		return token_random(t, buf, n, d);
-	pthread_mutex_lock(&t->lock);
+	token_lock(t);
 	r = token_random(t, buf, n, d);
-	pthread_mutex_unlock(&t->lock);
+	token_unlock(t);
 	return r;
 }
 
@@ -1407,8 +1441,8 @@ mr_token_sign_hashing(mr_token *t, const char *label, size_t digest_len, const u
 
 	if (t == NULL)
 		return token_sign_hashing(t, label, digest_len, data, n, sig, cap, sig_len, done, d);
-	pthread_mutex_lock(&t->lock);
+	token_lock(t);
 	r = token_sign_hashing(t, label, digest_len, data, n, sig, cap, sig_len, done, d);
-	pthread_mutex_unlock(&t->lock);
+	token_unlock(t);
 	return r;
 }

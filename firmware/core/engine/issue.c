@@ -146,11 +146,34 @@ arena_keep(mr_issue_arena *a, size_t n)
 	a->used += n;
 }
 
+/*
+ * A window's serials come from one draw of the token's RNG: the window is
+ * begun while the token signs the window before, and each call to the
+ * token waits its turn behind the signature under way (mr_token.h), so a
+ * draw per serial would hold the window back by 32 turns.
+ */
+typedef struct {
+	uint8_t bytes[MR_ISSUE_WINDOW * 16];
+	size_t used, len;
+} serial_pool;
+
+/* 16 fresh bytes: from the pool, or (a serial drawn again) from the token. */
 static int
-new_serial(mr_app *app, uint8_t serial[16], char hex[41], mr_diag *d)
+random16(mr_app *app, serial_pool *pool, uint8_t out[16], mr_diag *d)
+{
+	if (pool->len - pool->used >= 16) {
+		memcpy(out, pool->bytes + pool->used, 16);
+		pool->used += 16;
+		return MR_OK;
+	}
+	return mr_token_random(app->tok, out, 16, d);
+}
+
+static int
+new_serial(mr_app *app, serial_pool *pool, uint8_t serial[16], char hex[41], mr_diag *d)
 {
 	for (int tries = 0; tries < 8; tries++) {
-		int r = mr_token_random(app->tok, serial, 16, d);
+		int r = random16(app, pool, serial, d);
 		if (r != MR_OK)
 			return r;
 		/* RFC 5280 4.1.2.2: positive; a non-zero first byte keeps all
@@ -275,7 +298,8 @@ enum { ST_NEW, ST_DONE, ST_DUP, ST_RESERVED, ST_UNCHECKED, ST_SIGNED, ST_STORED,
 /* a. One request: answered from the state dir, refused (audited), or
  * reserved. MR_OK unless the window must stop. */
 static int
-prepare(mr_app *app, mr_issue_item *it, mr_issue_arena *arena, time_t now, mr_diag *d)
+prepare(mr_app *app, mr_issue_item *it, mr_issue_arena *arena, serial_pool *pool, time_t now,
+    mr_diag *d)
 {
 	const mr_request *rq = it->rq;
 	mr_db_entry *prior;
@@ -293,7 +317,7 @@ prepare(mr_app *app, mr_issue_item *it, mr_issue_arena *arena, time_t now, mr_di
 		return it->err == MR_OK ? MR_OK : mr_diag_set(d, it->err, "%s",
 		    mr_diag_text(&it->diag, it->err));
 	}
-	if ((r = new_serial(app, it->serial, it->is.serial, d)) != MR_OK)
+	if ((r = new_serial(app, pool, it->serial, it->is.serial, d)) != MR_OK)
 		return r;
 	if ((room = arena_room(arena, MR_ISSUE_TBS_MAX)) == NULL)
 		return mr_diag_set(d, MR_E_INTERNAL, "window arena full");
@@ -674,6 +698,7 @@ void
 mr_issue_begin(mr_issue_job *job, mr_app *app, mr_issue_item *v, size_t k,
     mr_issue_arena *arena)
 {
+	serial_pool pool;
 	int r = MR_OK;
 
 	memset(job, 0, sizeof(*job));
@@ -690,6 +715,9 @@ mr_issue_begin(mr_issue_job *job, mr_app *app, mr_issue_item *v, size_t k,
 	job->k = k;
 	for (size_t i = 0; i < k; i++)
 		item_reset(&v[i]);
+	memset(&pool, 0, sizeof(pool));
+	if (k > 0 && (r = mr_token_random(app->tok, pool.bytes, k * 16, &job->d)) == MR_OK)
+		pool.len = k * 16;
 	for (size_t i = 0; i < k && r == MR_OK; i++) {
 		for (size_t j = 0; j < i; j++)
 			if (v[j].step != ST_NEW && v[j].step != ST_DUP &&
@@ -699,7 +727,7 @@ mr_issue_begin(mr_issue_job *job, mr_app *app, mr_issue_item *v, size_t k,
 				break;
 			}
 		if (v[i].step == ST_NEW)
-			r = prepare(app, &v[i], arena, job->now, &job->d);
+			r = prepare(app, &v[i], arena, &pool, job->now, &job->d);
 	}
 	if (r == MR_OK)
 		r = sync_state(app, &job->d);
