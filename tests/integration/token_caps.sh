@@ -142,6 +142,20 @@ grep -q "^rotate: cleanup: new root key pair 'meshroot-root-2' destroyed$" "$T/e
   || fail "the rotation's new key is not cleaned up"
 [ "$(objects)" -eq 4 ] || fail "after the failed rotation: $(objects) objects, want the 4 of the ceremony"
 
+# 5c. A token that will not give a window's serials in one draw (cards
+# cap C_GenerateRandom): the window asks for each serial on its own.
+"$MESHROOT_BIN/tests/fleet_fixture" requests "$T/ws" 3 >/dev/null || fail "rng: fixture"
+host media export --to "$T/m" >/dev/null 2>&1 || fail "rng: media export"
+P11FAULT_TRACE="$T/rng.trace" P11FAULT_AT=C_GenerateRandom:1 P11FAULT_DO=CKR_DEVICE_ERROR \
+  faulty sign --media "$T/m" --yes >"$T/rng.out" 2>&1 || { tail -3 "$T/rng.out"; fail "rng: sign"; }
+grep -qx "summary: 3 signed, 0 answered from earlier runs, 0 refused, 0 skipped" "$T/rng.out" \
+  || { tail -2 "$T/rng.out"; fail "rng: not every request signed"; }
+grep -q " C_GenerateRandom injected$" "$T/rng.trace" || fail "rng: the window's draw was not refused"
+[ "$(grep -c ' C_GenerateRandom$' "$T/rng.trace")" = 3 ] \
+  || fail "rng: $(grep -c ' C_GenerateRandom$' "$T/rng.trace") draws after the refusal, want one a serial"
+[ "$(grep '^op=issue ' "$T/state/issued.db" | grep -o 'serial=[0-9a-f]*' | sort -u | wc -l)" = 3 ] \
+  || fail "rng: 3 distinct serials expected"
+
 # 6. A module that needs its init string.
 fresh; conf ec-p256
 args="configdir='sql:$T/nss' certPrefix='' keyPrefix='' secmod='secmod.db' flags="

@@ -149,8 +149,9 @@ arena_keep(mr_issue_arena *a, size_t n)
 /*
  * A window's serials come from one draw of the token's RNG: the window is
  * begun while the token signs the window before, and each call to the
- * token waits its turn behind the signature under way (mr_token.h), so a
- * draw per serial would hold the window back by 32 turns.
+ * token waits its turn behind the signature under way (token_pkcs11.c),
+ * so a draw per serial would hold the window back by 32 turns. A token
+ * that will not give that much at once is asked per serial.
  */
 typedef struct {
 	uint8_t bytes[MR_ISSUE_WINDOW * 16];
@@ -716,8 +717,12 @@ mr_issue_begin(mr_issue_job *job, mr_app *app, mr_issue_item *v, size_t k,
 	for (size_t i = 0; i < k; i++)
 		item_reset(&v[i]);
 	memset(&pool, 0, sizeof(pool));
-	if (k > 0 && (r = mr_token_random(app->tok, pool.bytes, k * 16, &job->d)) == MR_OK)
-		pool.len = k * 16;
+	if (k > 0) {
+		mr_diag pd;
+		mr_diag_clear(&pd);
+		if (mr_token_random(app->tok, pool.bytes, k * 16, &pd) == MR_OK)
+			pool.len = k * 16;
+	}
 	for (size_t i = 0; i < k && r == MR_OK; i++) {
 		for (size_t j = 0; j < i; j++)
 			if (v[j].step != ST_NEW && v[j].step != ST_DUP &&
