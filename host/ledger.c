@@ -69,15 +69,9 @@ mr_ledger_free(mr_ledger *lg)
 int
 mr_ledger_put_hash(mr_ledger *lg, size_t i, const uint8_t hash[32])
 {
-	uint32_t held;
-
 	memcpy(lg->hash[i], hash, 32);
-	/* The lowest index keeps a hash that several items have, whatever
-	 * order they were put in. */
-	held = mr_hindex_find(&lg->ix, hash, 32, hash_of, lg);
-	if (held != MR_HINDEX_NONE && held < i)
-		return MR_OK;
-	return mr_hindex_put(&lg->ix, hash, 32, (uint32_t)i, hash_of, lg);
+	/* The lowest index keeps a hash that several items have. */
+	return mr_hindex_put_ordered(&lg->ix, hash, 32, (uint32_t)i, MR_HINDEX_FIRST, hash_of, lg);
 }
 
 size_t

@@ -95,9 +95,11 @@ mr_hindex_find(const mr_hindex *ix, const void *k, size_t len, mr_hindex_key key
 	return ix->slot[i] == 0 ? MR_HINDEX_NONE : ix->slot[i] - 1;
 }
 
-int
-mr_hindex_put(mr_hindex *ix, const void *k, size_t len, uint32_t item, mr_hindex_key key,
-    const void *ctx)
+/* Puts item in k's slot; an item there already stays when `keeps` says
+ * so (NULL: it never does). */
+static int
+put(mr_hindex *ix, const void *k, size_t len, uint32_t item, int (*keeps)(uint32_t, uint32_t),
+    mr_hindex_key key, const void *ctx)
 {
 	size_t i;
 
@@ -108,7 +110,36 @@ mr_hindex_put(mr_hindex *ix, const void *k, size_t len, uint32_t item, mr_hindex
 		if (ix->used + 1 > ix->cap / 2)
 			return MR_E_INTERNAL;
 		ix->used++;
+	} else if (keeps != NULL && keeps(ix->slot[i] - 1, item)) {
+		return MR_OK;
 	}
 	ix->slot[i] = item + 1;
 	return MR_OK;
+}
+
+static int
+lower_keeps(uint32_t held, uint32_t item)
+{
+	return held < item;
+}
+
+static int
+higher_keeps(uint32_t held, uint32_t item)
+{
+	return held > item;
+}
+
+int
+mr_hindex_put(mr_hindex *ix, const void *k, size_t len, uint32_t item, mr_hindex_key key,
+    const void *ctx)
+{
+	return put(ix, k, len, item, NULL, key, ctx);
+}
+
+int
+mr_hindex_put_ordered(mr_hindex *ix, const void *k, size_t len, uint32_t item, int which,
+    mr_hindex_key key, const void *ctx)
+{
+	return put(ix, k, len, item, which == MR_HINDEX_FIRST ? lower_keeps : higher_keeps, key,
+	    ctx);
 }

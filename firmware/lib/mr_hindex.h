@@ -51,4 +51,12 @@ uint32_t mr_hindex_find(const mr_hindex *ix, const void *k, size_t len, mr_hinde
 int mr_hindex_put(mr_hindex *ix, const void *k, size_t len, uint32_t item, mr_hindex_key key,
     const void *ctx) MR_MUST_CHECK;
 
+/* As mr_hindex_put, but of several items with the key k the one with the
+ * lowest number keeps it (MR_HINDEX_FIRST), or the highest
+ * (MR_HINDEX_LAST), whatever order they are put in: a scan's first or
+ * last match. */
+enum { MR_HINDEX_FIRST, MR_HINDEX_LAST };
+int mr_hindex_put_ordered(mr_hindex *ix, const void *k, size_t len, uint32_t item, int which,
+    mr_hindex_key key, const void *ctx) MR_MUST_CHECK;
+
 #endif

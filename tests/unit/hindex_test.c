@@ -1,5 +1,6 @@
 /* mr_hindex: every key found after growth, replacement, keys that are
- * prefixes of each other, and a put without room refused. */
+ * prefixes of each other, a put without room refused, and the first or
+ * last of several items keeping a key whatever order they came in. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -107,12 +108,48 @@ test_no_room(void **state)
 	mr_hindex_free(&ix);
 }
 
+/* Items 0..4 all have the key "a" and are put in the order 3, 1, 4, 0, 2:
+ * MR_HINDEX_FIRST ends with 0, MR_HINDEX_LAST with 4, a plain put with 2. */
+static void
+test_ordered(void **state)
+{
+	static const char k[5][16] = { "a", "a", "a", "a", "a" };
+	static const uint32_t order[] = { 3, 1, 4, 0, 2 };
+	mr_hindex first, last, plain;
+
+	(void)state;
+	mr_hindex_init(&first);
+	mr_hindex_init(&last);
+	mr_hindex_init(&plain);
+	assert_int_equal(mr_hindex_reserve(&first, 5, key_of, k), MR_OK);
+	assert_int_equal(mr_hindex_reserve(&last, 5, key_of, k), MR_OK);
+	assert_int_equal(mr_hindex_reserve(&plain, 5, key_of, k), MR_OK);
+	for (size_t j = 0; j < 5; j++) {
+		uint32_t i = order[j];
+		assert_int_equal(mr_hindex_put_ordered(&first, "a", 1, i, MR_HINDEX_FIRST, key_of, k),
+		    MR_OK);
+		assert_int_equal(mr_hindex_put_ordered(&last, "a", 1, i, MR_HINDEX_LAST, key_of, k),
+		    MR_OK);
+		assert_int_equal(mr_hindex_put(&plain, "a", 1, i, key_of, k), MR_OK);
+	}
+	assert_int_equal(mr_hindex_find(&first, "a", 1, key_of, k), 0);
+	assert_int_equal(mr_hindex_find(&last, "a", 1, key_of, k), 4);
+	assert_int_equal(mr_hindex_find(&plain, "a", 1, key_of, k), 2);
+	/* One key, one slot, however many items had it. */
+	assert_int_equal(first.used, 1);
+	assert_int_equal(last.used, 1);
+	mr_hindex_free(&first);
+	mr_hindex_free(&last);
+	mr_hindex_free(&plain);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_grow),
 		cmocka_unit_test(test_no_room),
+		cmocka_unit_test(test_ordered),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

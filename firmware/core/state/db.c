@@ -83,17 +83,15 @@ add_entry(mr_db *db, const char *serial, const uint8_t request[32], const char *
 static int
 mark_issued(mr_db *db, mr_db_entry *e, mr_diag *d)
 {
-	uint32_t item = (uint32_t)(e - db->e), had;
-	size_t cl = strlen(e->cluster);
-	int r = MR_OK;
+	uint32_t item = (uint32_t)(e - db->e);
+	int r;
 
 	e->state = MR_DB_ISSUED;
-	had = mr_hindex_find(&db->by_request, e->request, 32, request_key, db);
-	if (had == MR_HINDEX_NONE || had > item)
-		r = mr_hindex_put(&db->by_request, e->request, 32, item, request_key, db);
-	had = mr_hindex_find(&db->by_cluster, e->cluster, cl, cluster_key, db);
-	if (r == MR_OK && (had == MR_HINDEX_NONE || had < item))
-		r = mr_hindex_put(&db->by_cluster, e->cluster, cl, item, cluster_key, db);
+	r = mr_hindex_put_ordered(&db->by_request, e->request, 32, item, MR_HINDEX_FIRST,
+	    request_key, db);
+	if (r == MR_OK)
+		r = mr_hindex_put_ordered(&db->by_cluster, e->cluster, strlen(e->cluster), item,
+		    MR_HINDEX_LAST, cluster_key, db);
 	/* add_entry reserved room for every entry: a broken invariant. */
 	return r == MR_OK ? MR_OK : mr_diag_set(d, MR_E_INTERNAL, "issuance database index full");
 }
