@@ -573,10 +573,13 @@ mr_file_group_init(mr_file_group *g, int exclusive)
 	g->exclusive = exclusive;
 }
 
-/* A deferred file: where its bytes are in the group, and its mode. */
+/* A deferred file: where its bytes are in the group, its mode, and
+ * whether it lies in the group's first directory (where the mode probe
+ * holds). */
 struct mr_file_pending {
 	size_t off, len;
 	mode_t mode;
+	int in_dir;
 };
 
 void
@@ -588,7 +591,8 @@ mr_file_group_init_deferred(mr_file_group *g, int exclusive)
 
 /* Keeps a deferred file's bytes for the commit, in slot g->n. */
 static int
-keep_pending(mr_file_group *g, const void *data, size_t len, mode_t mode, mr_diag *d)
+keep_pending(mr_file_group *g, const void *data, size_t len, mode_t mode, int in_dir,
+    mr_diag *d)
 {
 	if (len > g->bytes_cap - g->bytes_len) {
 		size_t cap = g->bytes_cap ? g->bytes_cap : 65536;
@@ -601,40 +605,44 @@ keep_pending(mr_file_group *g, const void *data, size_t len, mode_t mode, mr_dia
 		g->bytes_cap = cap;
 	}
 	memcpy(g->bytes + g->bytes_len, data, len);
-	g->pending[g->n] = (struct mr_file_pending){ g->bytes_len, len, mode };
+	g->pending[g->n] = (struct mr_file_pending){ g->bytes_len, len, mode, in_dir };
 	g->bytes_len += len;
 	return MR_OK;
 }
 
-/* Asked once per group (one umask read, one ACL look-up), not per file:
- * a batch stages hundreds of files of one mode in one dir. */
+/* Whether creating a file of this mode in the group's first directory
+ * gives it exactly: asked once per group (one umask read, one ACL
+ * look-up), not per file, since a batch stages hundreds of files of one
+ * mode in one dir. */
 static int
-mode_exact(mr_file_group *g, const char *dir, mode_t mode)
+mode_exact(mr_file_group *g, int in_dir, mode_t mode)
 {
 	if (!g->probed || g->probed_mode != mode) {
 		g->probed = 1;
 		g->probed_mode = mode;
 		g->exact = create_mode_exact(g->dir, mode);
 	}
-	return g->exact && strcmp(dir, g->dir) == 0;
+	return g->exact && in_dir;
 }
 
-/* A deferred group's temp files, in staging order: MR_OK, or the
- * failure, with *written the files before it. */
-static int
-write_pending(mr_file_group *g, size_t *written, mr_diag *d)
+/* A temp file's name: the path, ".tmp.", a pid. */
+static size_t
+tmp_cap_of(const char *path)
 {
-	char copy[4096];
+	return strlen(path) + 32;
+}
+
+/* A deferred group's temp files, in staging order; stops at the first
+ * failure (mr_file_group_free removes those written). */
+static int
+write_pending(mr_file_group *g, mr_diag *d)
+{
 	int r = MR_OK;
 
-	for (*written = 0; *written < g->n && r == MR_OK; (*written)++) {
-		size_t i = *written;
+	for (size_t i = 0; i < g->n && r == MR_OK; i++) {
 		const struct mr_file_pending *f = &g->pending[i];
-		snprintf(copy, sizeof(copy), "%s", g->dst[i]);
 		r = write_temp(g->dst[i], g->bytes + f->off, f->len, f->mode,
-		    mode_exact(g, dirname(copy), f->mode), 0, g->tmp[i], strlen(g->dst[i]) + 32, d);
-		if (r != MR_OK)
-			break;
+		    mode_exact(g, f->in_dir, f->mode), 0, g->tmp[i], tmp_cap_of(g->dst[i]), d);
 	}
 	return r;
 }
@@ -645,9 +653,9 @@ mr_file_group_stage(mr_file_group *g, const char *path, const void *data, size_t
 {
 	char copy[4096];
 	const char *dir;
-	size_t tmp_cap = strlen(path) + 32; /* ".tmp.<pid>" */
+	size_t tmp_cap = tmp_cap_of(path);
 	char *tmp, *dst;
-	int r;
+	int r, in_dir;
 
 	if (strlen(path) >= sizeof(copy))
 		return mr_diag_set(d, MR_E_RANGE, "%s: path too long", path);
@@ -684,12 +692,12 @@ mr_file_group_stage(mr_file_group *g, const char *path, const void *data, size_t
 	tmp[0] = '\0';
 	if (g->n == 0)
 		snprintf(g->dir, sizeof(g->dir), "%s", dir);
-	else if (strcmp(g->dir, dir) != 0)
+	if (!(in_dir = strcmp(dir, g->dir) == 0))
 		g->dirs = 1;
 	if (g->deferred)
-		r = keep_pending(g, data, len, mode, d);
+		r = keep_pending(g, data, len, mode, in_dir, d);
 	else
-		r = write_temp(path, data, len, mode, mode_exact(g, dir, mode), 0, tmp, tmp_cap, d);
+		r = write_temp(path, data, len, mode, mode_exact(g, in_dir, mode), 0, tmp, tmp_cap, d);
 	if (r != MR_OK)
 		return r;
 	g->n++;
@@ -718,9 +726,8 @@ mr_file_group_commit(mr_file_group *g, size_t *done, mr_diag *d)
 	if (g->n == 0)
 		return MR_OK;
 	/* None is committed when one fails; free removes those written. */
-	if (g->deferred && (r = write_pending(g, &i, d)) != MR_OK)
+	if (g->deferred && (r = write_pending(g, d)) != MR_OK)
 		return r;
-	i = 0;
 	/* Every temp file's bytes are durable before any name points at them. */
 	if (sync_fs_of(g->dir) != 0) {
 		r = mr_diag_set(d, MR_E_IO, "%s: syncfs: %s", g->dir, strerror(errno));
