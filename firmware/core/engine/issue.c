@@ -293,7 +293,7 @@ abandon(mr_app *app, const mr_request *rq, const char *serial, int err, mr_diag 
 	return err;
 }
 
-/* The steps an item goes through in mr_issue_window. */
+/* The steps an item goes through in a window (begin, sign, finish). */
 enum { ST_NEW, ST_DONE, ST_DUP, ST_RESERVED, ST_UNCHECKED, ST_SIGNED, ST_STORED, ST_ABANDON };
 
 /* a. One request: answered from the state dir, refused (audited), or
