@@ -155,61 +155,80 @@ parse_prev(const char *s, size_t n, uint8_t out[32])
 	return 1;
 }
 
+void
+mr_auditlog_scan_init(mr_auditlog_scan *s)
+{
+	memset(s, 0, sizeof(*s));
+}
+
+int
+mr_auditlog_scan_line(mr_auditlog_scan *s, const char *line, size_t n, mr_merkle_hash leaf)
+{
+	char why[160];
+	uint8_t prev[32];
+	unsigned long long seq;
+	spans sp;
+
+	if (n == 0 || line[n - 1] != '\n') {
+		snprintf(why, sizeof(why), "does not end with a newline");
+		goto bad;
+	}
+	if (check_line(line, n - 1, &sp, why, sizeof(why)) != MR_OK)
+		goto bad;
+	if (!parse_seq(sp.seq, sp.seq_n, &seq)) {
+		snprintf(why, sizeof(why), "bad seq=");
+		goto bad;
+	}
+	if (seq != s->n + 1) {
+		snprintf(why, sizeof(why), "has seq=%llu where %zu belongs (record dropped, "
+		    "reordered or inserted)", seq, s->n + 1);
+		goto bad;
+	}
+	if (!parse_prev(sp.prev, sp.prev_n, prev)) {
+		snprintf(why, sizeof(why), "bad prev= (64 lowercase hex digits)");
+		goto bad;
+	}
+	if (memcmp(prev, s->last_hash, 32) != 0) {
+		snprintf(why, sizeof(why), "prev= is not the SHA-256 of record %zu "
+		    "(that record or this one was altered)", s->n);
+		s->bad_prev = 1;
+		goto bad;
+	}
+	if (leaf != NULL)
+		mr_merkle_leaf((const uint8_t *)line, n, leaf);
+	mr_fp_sha256((const uint8_t *)line, n, s->last_hash);
+	s->n++;
+	s->good_bytes += n;
+	return MR_OK;
+bad:
+	s->bad = s->n + 1;
+	return why_set(s->why, sizeof(s->why), MR_E_AUDIT, "record %zu: %s", s->bad, why);
+}
+
 int
 mr_auditlog_scan_buf(const uint8_t *data, size_t len, mr_merkle_hash *leaves, size_t cap,
     mr_auditlog_scan *s)
 {
 	size_t pos = 0;
 
-	memset(s, 0, sizeof(*s));
+	mr_auditlog_scan_init(s);
 	while (pos < len) {
 		const char *line = (const char *)data + pos;
 		const char *nl = memchr(line, '\n', len - pos);
-		char why[160];
-		uint8_t prev[32];
-		unsigned long long seq;
 		size_t n;
-		spans sp;
+		int r;
 
 		if (nl == NULL) {
 			s->torn = 1;
 			break;
 		}
-		n = (size_t)(nl - line);
-		if (check_line(line, n, &sp, why, sizeof(why)) != MR_OK)
-			goto bad;
-		if (!parse_seq(sp.seq, sp.seq_n, &seq)) {
-			snprintf(why, sizeof(why), "bad seq=");
-			goto bad;
-		}
-		if (seq != s->n + 1) {
-			snprintf(why, sizeof(why), "has seq=%llu where %zu belongs (record dropped, "
-			    "reordered or inserted)", seq, s->n + 1);
-			goto bad;
-		}
-		if (!parse_prev(sp.prev, sp.prev_n, prev)) {
-			snprintf(why, sizeof(why), "bad prev= (64 lowercase hex digits)");
-			goto bad;
-		}
-		if (memcmp(prev, s->last_hash, 32) != 0) {
-			snprintf(why, sizeof(why), "prev= is not the SHA-256 of record %zu "
-			    "(that record or this one was altered)", s->n);
-			s->bad_prev = 1;
-			goto bad;
-		}
-		if (leaves != NULL) {
-			if (s->n == cap)
-				return why_set(s->why, sizeof(s->why), MR_E_RANGE, "more than %zu records", cap);
-			mr_merkle_leaf((const uint8_t *)line, n + 1, leaves[s->n]);
-		}
-		mr_fp_sha256((const uint8_t *)line, n + 1, s->last_hash);
-		s->n++;
-		pos += n + 1;
-		s->good_bytes = pos;
-		continue;
-bad:
-		s->bad = s->n + 1;
-		return why_set(s->why, sizeof(s->why), MR_E_AUDIT, "record %zu: %s", s->bad, why);
+		n = (size_t)(nl - line) + 1;
+		if (leaves != NULL && s->n == cap)
+			return why_set(s->why, sizeof(s->why), MR_E_RANGE, "more than %zu records", cap);
+		if ((r = mr_auditlog_scan_line(s, line, n, leaves != NULL ? leaves[s->n] : NULL)) !=
+		    MR_OK)
+			return r;
+		pos += n;
 	}
 	return MR_OK;
 }

@@ -39,6 +39,16 @@ typedef struct {
 int mr_auditlog_scan_buf(const uint8_t *data, size_t len, mr_merkle_hash *leaves, size_t cap,
     mr_auditlog_scan *s) MR_MUST_CHECK;
 
+/*
+ * The same scan a line at a time, for a log read in pieces: init, then
+ * scan_line for each complete line (n bytes, newline included) in order.
+ * leaf, if not NULL, receives the line's leaf hash. MR_E_AUDIT (s->bad,
+ * s->why set) at a bad record; the scan must not go on after it.
+ */
+void mr_auditlog_scan_init(mr_auditlog_scan *s);
+int mr_auditlog_scan_line(mr_auditlog_scan *s, const char *line, size_t n, mr_merkle_hash leaf)
+    MR_MUST_CHECK;
+
 /* Checks one line (no newline) as a record; why gets the reason. */
 int mr_auditlog_check_line(const char *line, size_t n, char *why, size_t why_cap) MR_MUST_CHECK;
 

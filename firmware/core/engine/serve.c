@@ -13,6 +13,7 @@
 #include "mr_fingerprint.h"
 #include "mr_progress.h"
 #include "mr_serve.h"
+#include "mr_filelines.h"
 #include "mr_worker.h"
 
 #define AUDIT_CHUNK 60000u
@@ -483,33 +484,34 @@ op_submit(mr_server *s, const mr_serve_req *rq, mr_link_w *w, char *msg, size_t 
 	return w->err;
 }
 
-/* The issue records of the serials in one RESULT reply, found in one pass
- * over the audit log (the last "issue" record of each, as mr_audit_find
- * would). */
+/* The issue records of the serials in one RESULT reply: from memory for
+ * what this serve issued, else from the audit log's index of issue
+ * records (mr_audit_find), one read each. */
 typedef struct {
 	const char *serial[MR_LINK_MAX_RESULTS];
 	size_t index[MR_LINK_MAX_RESULTS], len[MR_LINK_MAX_RESULTS];
 	char line[MR_LINK_MAX_RESULTS][MR_RECORD_MAX + 1];
-	size_t n, at;
+	size_t n;
 } issue_records;
 
+/* The records not known from memory. A serial without one stays with
+ * len 0: issue_proof names it. */
 static int
-match_issue(void *ctx, const char *line, size_t n)
+find_issue_records(const mr_audit *a, issue_records *ir, mr_diag *d)
 {
-	issue_records *ir = ctx;
-	char ev[16], serial[64];
-	size_t at = ir->at++;
-
-	if (n == 0 || line[n - 1] != '\n' || mr_record_get(line, n, "event", ev, sizeof(ev)) != MR_OK ||
-	    strcmp(ev, "issue") != 0 || mr_record_get(line, n, "serial", serial, sizeof(serial)) != MR_OK)
-		return MR_OK;
-	for (size_t i = 0; i < ir->n; i++)
-		if (strcmp(ir->serial[i], serial) == 0 && n <= MR_RECORD_MAX) {
-			memcpy(ir->line[i], line, n);
-			ir->line[i][n] = '\0';
-			ir->len[i] = n;
-			ir->index[i] = at;
+	for (size_t i = 0; i < ir->n; i++) {
+		int r;
+		if (ir->len[i] != 0)
+			continue;
+		r = mr_audit_find(a, "issue", "serial", ir->serial[i], &ir->index[i], ir->line[i],
+		    sizeof(ir->line[i]), &ir->len[i], d);
+		if (r == MR_E_NOTFOUND) {
+			ir->len[i] = 0;
+			mr_diag_clear(d);
+		} else if (r != MR_OK) {
+			return r;
 		}
+	}
 	return MR_OK;
 }
 
@@ -596,7 +598,7 @@ op_result(mr_server *s, const mr_serve_req *rq, mr_link_w *w, char *msg, size_t 
 	}
 	mr_diag_clear(&d);
 	if (scan && s->app->have_audit_key &&
-	    (r = mr_audit_scan(&s->app->audit, match_issue, &ir, &d)) != MR_OK) {
+	    (r = find_issue_records(&s->app->audit, &ir, &d)) != MR_OK) {
 		snprintf(msg, msg_cap, "%s", mr_diag_text(&d, r));
 		return MR_E_STATE;
 	}
@@ -647,44 +649,31 @@ op_result(mr_server *s, const mr_serve_req *rq, mr_link_w *w, char *msg, size_t 
 	return w->err;
 }
 
+/* Records index.. (1-based), whole lines, as many as fit one reply: read
+ * on their own, from where the log's writer noted they start. */
 static int
 op_audit(mr_server *s, uint32_t index, mr_link_w *w, char *msg, size_t msg_cap)
 {
-	char path[4096];
-	uint8_t *log = NULL;
-	size_t len = 0, pos = 0, start, end;
-	uint32_t line = 1, total = 0;
+	static char chunk[AUDIT_CHUNK + 1];
+	const mr_audit *a = &s->app->audit;
+	size_t total = mr_audit_size(a), first = index > 0 ? index - 1 : 0, last = first;
+	uint64_t from;
 	mr_diag d;
-	int r;
 
+	if (first > total)
+		first = last = total;
+	from = mr_audit_offset(a, first);
+	while (last < total && mr_audit_offset(a, last + 1) - from <= AUDIT_CHUNK)
+		last++;
 	mr_diag_clear(&d);
-	if (mr_app_path(s->app, path, sizeof(path), "audit.log") != MR_OK ||
-	    (r = mr_file_read(path, MR_AUDIT_MAX_BYTES, &log, &len, &d)) != MR_OK) {
+	if (last > first && mr_file_line_at(a->path, from, (size_t)(mr_audit_offset(a, last) - from),
+		chunk, sizeof(chunk), &d) != MR_OK) {
 		snprintf(msg, msg_cap, "AUDIT: %s", mr_diag_text(&d, MR_E_IO));
 		return MR_E_STATE;
 	}
-	for (size_t i = 0; i < len; i++)
-		total += log[i] == '\n';
-	while (pos < len && line < index) {
-		if (log[pos++] == '\n')
-			line++;
-	}
-	start = end = pos;
-	/* Whole lines, as many as fit one reply. */
-	while (end < len) {
-		const uint8_t *nl = memchr(log + end, '\n', len - end);
-		size_t next;
-		if (nl == NULL)
-			break;
-		next = (size_t)(nl - log) + 1;
-		if (next - start > AUDIT_CHUNK)
-			break;
-		end = next;
-	}
 	mr_link_put_u32(w, MR_T_INDEX, index);
-	mr_link_put_u32(w, MR_T_TOTAL, total);
-	mr_link_put(w, MR_T_RECORDS, log + start, end - start);
-	free(log);
+	mr_link_put_u32(w, MR_T_TOTAL, (uint32_t)total);
+	mr_link_put(w, MR_T_RECORDS, chunk, (size_t)(mr_audit_offset(a, last) - from));
 	return w->err;
 }
 

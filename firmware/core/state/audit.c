@@ -7,6 +7,7 @@
 #include "mr_audit.h"
 #include "mr_auditlog.h"
 #include "mr_fileio.h"
+#include "mr_filelines.h"
 #include "mr_fingerprint.h"
 
 static int
@@ -30,6 +31,12 @@ grow(mr_audit *a, size_t want, mr_diag *d)
 		return mr_diag_set(d, MR_E_NOMEM, "audit log: out of memory");
 	a->leaves = n;
 	a->tree.lv[0] = n;
+	{
+		uint64_t *st = realloc(a->start, cap * sizeof(*st));
+		if (st == NULL)
+			return mr_diag_set(d, MR_E_NOMEM, "audit log: out of memory");
+		a->start = st;
+	}
 	for (size_t k = 1; k < MR_MERKLE_LEVELS && (cap >> k) > 0; k++) {
 		mr_merkle_hash *l = realloc(a->tree.lv[k], (cap >> k) * sizeof(*l));
 		if (l == NULL)
@@ -50,59 +57,131 @@ mr_audit_close(mr_audit *a)
 	memset(&a->tree, 0, sizeof(a->tree));
 	a->leaves = NULL;
 	a->leaves_cap = 0;
+	free(a->start);
+	a->start = NULL;
+	free(a->ix);
+	a->ix = NULL;
+	a->ix_n = a->ix_cap = 0;
+	mr_hindex_free(&a->ix_by_value);
+}
+
+static const void *
+ix_key(const void *ctx, uint32_t item, size_t *len)
+{
+	const mr_audit *a = ctx;
+
+	*len = sizeof(a->ix[item].value_hash);
+	return a->ix[item].value_hash;
+}
+
+static void
+value_hash(const char *value, uint8_t out[16])
+{
+	uint8_t h[32];
+
+	mr_fp_sha256((const uint8_t *)value, strlen(value), h);
+	memcpy(out, h, 16);
+}
+
+/* Notes record `leaf` (line[0..n)) in the index when it is one of the
+ * records looked up by value. */
+static int
+index_record(mr_audit *a, const char *line, size_t n, size_t leaf, mr_diag *d)
+{
+	char ev[sizeof(MR_AUDIT_INDEX_EVENT) + 1], value[256];
+	mr_audit_indexed *e;
+
+	if (mr_record_get(line, n, "event", ev, sizeof(ev)) != MR_OK ||
+	    strcmp(ev, MR_AUDIT_INDEX_EVENT) != 0 ||
+	    mr_record_get(line, n, MR_AUDIT_INDEX_KEY, value, sizeof(value)) != MR_OK)
+		return MR_OK;
+	if (a->ix_n == a->ix_cap) {
+		size_t cap = a->ix_cap ? a->ix_cap * 2 : 256;
+		mr_audit_indexed *m = realloc(a->ix, cap * sizeof(*m));
+		if (m == NULL)
+			return mr_diag_set(d, MR_E_NOMEM, "audit log: out of memory");
+		a->ix = m;
+		a->ix_cap = cap;
+	}
+	if (mr_hindex_reserve(&a->ix_by_value, a->ix_n + 1, ix_key, a) != MR_OK)
+		return mr_diag_set(d, MR_E_NOMEM, "audit log: out of memory");
+	e = &a->ix[a->ix_n];
+	value_hash(value, e->value_hash);
+	e->leaf = (uint32_t)leaf;
+	if (mr_hindex_put_ordered(&a->ix_by_value, e->value_hash, sizeof(e->value_hash),
+		(uint32_t)a->ix_n, MR_HINDEX_LAST, ix_key, a) != MR_OK)
+		return mr_diag_set(d, MR_E_INTERNAL, "audit log index");
+	a->ix_n++;
+	return MR_OK;
+}
+
+typedef struct {
+	mr_audit *a;
+	mr_auditlog_scan s;
+	mr_diag *d;
+} open_scan;
+
+static int
+open_line(void *ctx, const char *line, size_t n, size_t number, uint64_t offset)
+{
+	open_scan *o = ctx;
+	mr_audit *a = o->a;
+	int r;
+
+	if ((r = grow(a, number + 1, o->d)) != MR_OK)
+		return r;
+	if ((r = mr_auditlog_scan_line(&o->s, line, n, a->leaves[number])) != MR_OK)
+		return mr_diag_set(o->d, MR_E_AUDIT,
+		    "%s: record %zu breaks the hash chain: %s: refusing to continue", a->path,
+		    o->s.bad, o->s.why);
+	a->start[number] = offset;
+	mr_merkle_levels_push(&a->tree);
+	return index_record(a, line, n, number, o->d);
 }
 
 int
 mr_audit_open(mr_audit *a, const char *path, mr_diag *d)
 {
-	uint8_t *data = NULL;
-	size_t len = 0, guess;
-	mr_auditlog_scan s;
+	open_scan o;
+	uint64_t complete = 0, total = 0;
 	int r;
 
 	mr_audit_close(a);
 	memset(a, 0, sizeof(*a));
+	mr_hindex_init(&a->ix_by_value);
 	if (snprintf(a->path, sizeof(a->path), "%s", path) >= (int)sizeof(a->path))
 		return mr_diag_set(d, MR_E_RANGE, "audit log path too long");
 	a->next_seq = 1;
-	r = mr_file_read(path, MR_AUDIT_MAX_BYTES, &data, &len, d);
+	o.a = a;
+	o.d = d;
+	mr_auditlog_scan_init(&o.s);
+	r = mr_file_lines(path, MR_RECORD_MAX + 1, open_line, &o, &complete, &total, d);
 	if (r == MR_E_NOTFOUND) {
 		mr_diag_clear(d);
 		return grow(a, 1, d);
 	}
+	if (r == MR_E_RANGE) {
+		mr_diag_clear(d);
+		return mr_diag_set(d, MR_E_AUDIT, "%s: record %zu is longer than any record: "
+		    "refusing to continue", path, o.s.n + 1);
+	}
 	if (r != MR_OK)
 		return r;
-	guess = 1;
-	for (size_t i = 0; i < len; i++)
-		guess += data[i] == '\n';
-	if ((r = grow(a, guess, d)) != MR_OK)
-		goto out;
-	if (mr_auditlog_scan_buf(data, len, a->leaves, a->leaves_cap, &s) != MR_OK) {
-		r = mr_diag_set(d, MR_E_AUDIT,
-		    "%s: record %zu breaks the hash chain: %s: refusing to continue", path,
-		    s.bad ? s.bad : s.n + 1, s.why);
-		goto out;
-	}
-	a->next_seq = (unsigned long)s.n + 1;
-	memcpy(a->last_hash, s.last_hash, 32);
-	for (size_t i = 0; i < s.n; i++)
-		mr_merkle_levels_push(&a->tree);
-	if (s.torn) {
+	if ((r = grow(a, o.s.n + 1, d)) != MR_OK)
+		return r;
+	a->next_seq = (unsigned long)o.s.n + 1;
+	a->bytes = complete;
+	memcpy(a->last_hash, o.s.last_hash, 32);
+	if (total > complete) {
 		mr_record rec;
 		/* A torn final append: the record was never acknowledged. */
-		if (truncate(path, (off_t)s.good_bytes) != 0) {
-			r = mr_diag_set(d, MR_E_AUDIT, "%s: cannot cut torn record", path);
-			goto out;
-		}
+		if (truncate(path, (off_t)complete) != 0)
+			return mr_diag_set(d, MR_E_AUDIT, "%s: cannot cut torn record", path);
 		mr_record_init(&rec);
-		mr_record_addf(&rec, "cut_bytes", "%zu", len - s.good_bytes);
-		r = mr_audit_append(a, "audit-repair", &rec, d);
-		goto out;
+		mr_record_addf(&rec, "cut_bytes", "%llu", (unsigned long long)(total - complete));
+		return mr_audit_append(a, "audit-repair", &rec, d);
 	}
-	r = MR_OK;
-out:
-	free(data);
-	return r;
+	return MR_OK;
 }
 
 int
@@ -138,7 +217,13 @@ mr_audit_append(mr_audit *a, const char *event, mr_record *fields, mr_diag *d)
 	mr_fp_sha256((const uint8_t *)rec.buf, rec.len, a->last_hash);
 	mr_merkle_leaf((const uint8_t *)rec.buf, rec.len, a->leaves[a->next_seq - 1]);
 	mr_merkle_levels_push(&a->tree);
+	a->start[a->next_seq - 1] = a->bytes;
+	a->bytes += rec.len;
 	a->next_seq++;
+	/* Written: a failure to index it now would only leave the index
+	 * short, so it is the batch that stops. */
+	if ((r = index_record(a, rec.buf, rec.len, a->next_seq - 2, d)) != MR_OK)
+		return MR_E_AUDIT;
 	return MR_OK;
 }
 
@@ -181,26 +266,30 @@ mr_audit_has(const mr_audit *a, const char *event, const char *key, const char *
 	return mr_audit_find(a, event, key, value, &index, line, sizeof(line), &len, NULL) == MR_OK;
 }
 
+typedef struct {
+	int (*fn)(void *ctx, const char *line, size_t n);
+	void *ctx;
+	size_t records; /* lines past this one were appended by no one we know */
+} scan_job;
+
+static int
+scan_line(void *ctx, const char *line, size_t n, size_t number, uint64_t offset)
+{
+	scan_job *j = ctx;
+
+	(void)offset;
+	if (number >= j->records)
+		return MR_OK;
+	return j->fn(j->ctx, line, n);
+}
+
 int
 mr_audit_scan(const mr_audit *a, int (*fn)(void *ctx, const char *line, size_t n), void *ctx,
     mr_diag *d)
 {
-	uint8_t *data = NULL;
-	size_t len = 0, pos = 0;
-	int r;
+	scan_job j = { fn, ctx, mr_audit_size(a) };
 
-	if ((r = mr_file_read(a->path, MR_AUDIT_MAX_BYTES, &data, &len, d)) != MR_OK)
-		return r;
-	while (pos < len && r == MR_OK) {
-		const char *line = (const char *)data + pos;
-		const char *nl = memchr(line, '\n', len - pos);
-		size_t n = nl != NULL ? (size_t)(nl - line) + 1 : len - pos;
-
-		r = fn(ctx, line, n);
-		pos += n;
-	}
-	free(data);
-	return r;
+	return mr_file_lines(a->path, MR_RECORD_MAX + 1, scan_line, &j, NULL, NULL, d);
 }
 
 size_t
@@ -215,42 +304,116 @@ mr_audit_root(const mr_audit *a, mr_merkle_hash root)
 	mr_merkle_levels_root(&a->tree, mr_audit_size(a), root);
 }
 
+uint64_t
+mr_audit_offset(const mr_audit *a, size_t index)
+{
+	return index < mr_audit_size(a) ? a->start[index] : a->bytes;
+}
+
+int
+mr_audit_line(const mr_audit *a, size_t index, char *line, size_t cap, size_t *line_len,
+    mr_diag *d)
+{
+	uint64_t from, to;
+	int r;
+
+	if (index >= mr_audit_size(a))
+		return mr_diag_set(d, MR_E_ARG, "audit log: no record %zu", index + 1);
+	from = a->start[index];
+	to = mr_audit_offset(a, index + 1);
+	if ((r = mr_file_line_at(a->path, from, (size_t)(to - from), line, cap, d)) != MR_OK)
+		return r;
+	*line_len = (size_t)(to - from);
+	/* The log is the appliance's own and only it appends, but a line
+	 * read back is still checked to be where it was written. */
+	if (*line_len == 0 || line[*line_len - 1] != '\n')
+		return mr_diag_set(d, MR_E_AUDIT, "%s: record %zu is not where it was written",
+		    a->path, index + 1);
+	return MR_OK;
+}
+
+typedef struct {
+	const char *event, *key, *value;
+	char *line;
+	size_t cap, records, index, len;
+	int found, too_long;
+} find_job;
+
+static int
+find_line(void *ctx, const char *line, size_t n, size_t number, uint64_t offset)
+{
+	find_job *j = ctx;
+	char ev[64], v[256];
+
+	(void)offset;
+	if (number >= j->records)
+		return MR_OK;
+	if (mr_record_get(line, n, "event", ev, sizeof(ev)) != MR_OK || strcmp(ev, j->event) != 0 ||
+	    mr_record_get(line, n, j->key, v, sizeof(v)) != MR_OK || strcmp(v, j->value) != 0)
+		return MR_OK;
+	if (n + 1 > j->cap) {
+		j->too_long = 1;
+		return MR_E_RANGE;
+	}
+	memcpy(j->line, line, n);
+	j->line[n] = '\0';
+	j->len = n;
+	j->index = number;
+	j->found = 1;
+	return MR_OK;
+}
+
+static int
+find_indexed(const mr_audit *a, const char *value, size_t *index, char *line_out, size_t cap,
+    size_t *line_len, mr_diag *d)
+{
+	uint8_t h[16];
+	char v[256];
+	uint32_t item;
+	int r;
+
+	value_hash(value, h);
+	item = mr_hindex_find(&a->ix_by_value, h, sizeof(h), ix_key, a);
+	if (item == MR_HINDEX_NONE)
+		return MR_E_NOTFOUND;
+	if ((r = mr_audit_line(a, a->ix[item].leaf, line_out, cap, line_len, d)) != MR_OK)
+		return r;
+	if (mr_record_get(line_out, *line_len, MR_AUDIT_INDEX_KEY, v, sizeof(v)) != MR_OK ||
+	    strcmp(v, value) != 0)
+		return MR_E_NOTFOUND; /* another value with the same hash */
+	*index = a->ix[item].leaf;
+	return MR_OK;
+}
+
 int
 mr_audit_find(const mr_audit *a, const char *event, const char *key, const char *value,
     size_t *index, char *line_out, size_t cap, size_t *line_len, mr_diag *d)
 {
-	uint8_t *data = NULL;
-	size_t len = 0, pos = 0, i = 0;
+	find_job j = { event, key, value, line_out, cap, mr_audit_size(a), 0, 0, 0, 0 };
+	mr_diag e;
 	int r;
 
-	if ((r = mr_file_read(a->path, MR_AUDIT_MAX_BYTES, &data, &len, d)) != MR_OK)
-		return r;
-	r = MR_E_NOTFOUND;
-	while (pos < len) {
-		const char *line = (const char *)data + pos;
-		const char *nl = memchr(line, '\n', len - pos);
-		size_t n = nl ? (size_t)(nl - line) + 1 : len - pos;
-		char ev[64], v[256];
-
-		if (nl != NULL && mr_record_get(line, n, "event", ev, sizeof(ev)) == MR_OK &&
-		    strcmp(ev, event) == 0 &&
-		    mr_record_get(line, n, key, v, sizeof(v)) == MR_OK && strcmp(v, value) == 0) {
-			if (n + 1 > cap) {
-				r = MR_E_RANGE;
-				break;
-			}
-			memcpy(line_out, line, n);
-			line_out[n] = '\0';
-			*line_len = n;
-			*index = i;
-			r = MR_OK;
+	mr_diag_clear(&e);
+	if (strcmp(event, MR_AUDIT_INDEX_EVENT) == 0 && strcmp(key, MR_AUDIT_INDEX_KEY) == 0)
+		r = find_indexed(a, value, index, line_out, cap, line_len, &e);
+	else {
+		r = mr_file_lines(a->path, MR_RECORD_MAX + 1, find_line, &j, NULL, NULL, &e);
+		if (r == MR_OK && !j.found)
+			r = MR_E_NOTFOUND;
+		if (r == MR_OK) {
+			*index = j.index;
+			*line_len = j.len;
 		}
-		pos += n;
-		i++;
+		if (j.too_long)
+			r = MR_E_RANGE;
 	}
-	free(data);
-	if (r != MR_OK && d != NULL)
-		mr_diag_set(d, r, "no %s record with %s=%s in the audit log", event, key, value);
+	if (r != MR_OK && d != NULL) {
+		if (r == MR_E_NOTFOUND || r == MR_E_RANGE)
+			mr_diag_set(d, r, "no %s record with %s=%s in the audit log%s", event, key,
+			    value, r == MR_E_RANGE ? " (the record is too long)" : "");
+		else
+			mr_diag_set(d, r, "%s", mr_diag_text(&e, r));
+	}
 	return r;
 }
 

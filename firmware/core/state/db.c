@@ -6,8 +6,7 @@
 #include "mr_crl.h"
 #include "mr_db.h"
 #include "mr_fileio.h"
-
-#define DB_MAX_BYTES (256u << 20)
+#include "mr_filelines.h"
 
 /* The keys of the three indexes, read from the entries themselves. */
 static const void *
@@ -179,47 +178,45 @@ load_line(mr_db *db, const char *line, size_t n, unsigned lineno, mr_diag *d)
 	return mr_diag_set(d, MR_E_DB, "%s: line %u: unknown op %s", db->path, lineno, op);
 }
 
+typedef struct {
+	mr_db *db;
+	mr_diag *d;
+} open_job;
+
+static int
+open_line(void *ctx, const char *line, size_t n, size_t number, uint64_t offset)
+{
+	open_job *j = ctx;
+
+	(void)offset;
+	return load_line(j->db, line, n, (unsigned)number + 1, j->d);
+}
+
+/* Read in pieces (mr_filelines.h): the database grows with every
+ * certificate ever issued, and a start must not cost as much memory. */
 int
 mr_db_open(mr_db *db, const char *path, mr_diag *d)
 {
-	uint8_t *data = NULL;
-	size_t len = 0, pos = 0;
-	unsigned lineno = 0;
+	open_job j = { db, d };
+	uint64_t complete = 0, total = 0;
 	int r;
 
 	init(db);
 	if (snprintf(db->path, sizeof(db->path), "%s", path) >= (int)sizeof(db->path))
 		return mr_diag_set(d, MR_E_RANGE, "database path too long");
-	r = mr_file_read(path, DB_MAX_BYTES, &data, &len, d);
+	r = mr_file_lines(path, MR_RECORD_MAX + 1, open_line, &j, &complete, &total, d);
 	if (r == MR_E_NOTFOUND) {
 		mr_diag_clear(d);
 		return MR_OK;
 	}
-	if (r != MR_OK)
-		return r;
-	while (pos < len) {
-		const char *line = (const char *)data + pos;
-		const char *nl = memchr(line, '\n', len - pos);
-		size_t n;
-
-		lineno++;
-		if (nl == NULL) {
-			/* A torn final append, never acknowledged: drop it, so
-			 * the next record starts on a line of its own. */
-			if (truncate(path, (off_t)pos) != 0)
-				r = mr_diag_set(d, MR_E_DB, "%s: cannot cut torn record", path);
-			else
-				r = MR_OK;
-			goto out;
-		}
-		n = (size_t)(nl - line) + 1;
-		if ((r = load_line(db, line, n, lineno, d)) != MR_OK)
-			goto out;
-		pos += n;
+	if (r == MR_E_RANGE) {
+		mr_diag_clear(d);
+		r = mr_diag_set(d, MR_E_DB, "%s: a line is longer than any record", path);
 	}
-	r = MR_OK;
-out:
-	free(data);
+	/* A torn final append, never acknowledged: dropped, so the next
+	 * record starts on a line of its own. */
+	if (r == MR_OK && total > complete && truncate(path, (off_t)complete) != 0)
+		r = mr_diag_set(d, MR_E_DB, "%s: cannot cut torn record", path);
 	if (r != MR_OK)
 		mr_db_close(db);
 	return r;

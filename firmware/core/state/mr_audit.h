@@ -14,6 +14,13 @@
  * Opening the log verifies the whole chain (mr_auditlog.h). A final line
  * without its newline is the trace of a crash during an append (the record
  * was never acknowledged): it is cut off and the repair itself is logged.
+ *
+ * The log grows with every certificate the appliance ever issues, so it is
+ * never read whole: opening it reads it in pieces (mr_filelines.h), and
+ * the writer keeps where each record starts, so that one old record (a
+ * lost answer's, an audit export's next lines) is read on its own. The
+ * issue records are indexed by serial, the lookup every answer given again
+ * makes. What stays in memory is a few dozen bytes a record.
  */
 #ifndef MR_AUDIT_H
 #define MR_AUDIT_H
@@ -22,12 +29,28 @@
 
 #include "mr_diag.h"
 #include "mr_fileio.h"
+#include "mr_hindex.h"
 #include "mr_merkle.h"
 #include "mr_record.h"
 
+/* The size up to which a copy of the log is read whole (`audit export`,
+ * `state check`); the appliance itself reads it in pieces. */
 #define MR_AUDIT_MAX_BYTES (64u << 20)
-/* Every record is at least ~100 bytes: more leaves than this cannot fit. */
-#define MR_AUDIT_MAX_RECORDS (MR_AUDIT_MAX_BYTES / 64u)
+/* About half a million certificates (two records each). Its leaf hashes,
+ * subtree hashes and offsets take about 80 MiB at this size: the
+ * appliance refuses to grow the log past it rather than run out of
+ * memory in the middle of a batch. */
+#define MR_AUDIT_MAX_RECORDS (1u << 20)
+
+/* The records looked up by value: the last with this event and this
+ * field value is found without reading the log. */
+#define MR_AUDIT_INDEX_EVENT "issue"
+#define MR_AUDIT_INDEX_KEY "serial"
+
+typedef struct {
+	uint8_t value_hash[16]; /* of the field's value: the index key */
+	uint32_t leaf;
+} mr_audit_indexed;
 
 typedef struct {
 	char path[4096];
@@ -39,6 +62,11 @@ typedef struct {
 	 * proof costs O(log^2 n), so a batch's answers do not each rehash
 	 * the whole log. */
 	mr_merkle_levels tree;
+	uint64_t *start;        /* start[i]: the offset of record i's line */
+	uint64_t bytes;         /* the log's size: the end of the last line */
+	mr_audit_indexed *ix;   /* MR_AUDIT_INDEX_EVENT records, in order */
+	size_t ix_n, ix_cap;
+	mr_hindex ix_by_value;  /* value hash -> the last of them in ix */
 	mr_file_log file;       /* open from the first append to mr_audit_close */
 	int defer;              /* appends are not fsync'ed until mr_audit_sync */
 	int dirty;              /* appended since the last sync */
@@ -75,15 +103,25 @@ void mr_audit_root(const mr_audit *a, mr_merkle_hash root);
 /*
  * The last record with `event` whose field key equals value: its 0-based
  * leaf index and its line (newline included) in line[0..cap). MR_E_NOTFOUND
- * when there is none.
+ * when there is none. MR_AUDIT_INDEX_EVENT records by MR_AUDIT_INDEX_KEY
+ * come from the index; any other lookup reads the log (in pieces).
  */
 int mr_audit_find(const mr_audit *a, const char *event, const char *key, const char *value,
     size_t *index, char *line, size_t cap, size_t *line_len, mr_diag *d) MR_MUST_CHECK;
 
 /* Calls fn for every record line (newline included), in order, until fn
- * returns non-zero; that value is returned (MR_OK after the last line). */
+ * returns non-zero; that value is returned (MR_OK after the last line).
+ * The log is read in pieces. */
 int mr_audit_scan(const mr_audit *a, int (*fn)(void *ctx, const char *line, size_t n),
     void *ctx, mr_diag *d) MR_MUST_CHECK;
+
+/* Record `index` (0-based), read on its own: its line (newline included)
+ * in line[0..cap). MR_E_ARG for an index past the end. */
+int mr_audit_line(const mr_audit *a, size_t index, char *line, size_t cap, size_t *line_len,
+    mr_diag *d) MR_MUST_CHECK;
+/* The log's size in bytes, and the offset where record `index` starts
+ * (index == size: the end). */
+uint64_t mr_audit_offset(const mr_audit *a, size_t index);
 
 /* Inclusion proof of leaf `index` in the tree of the first `size` records. */
 int mr_audit_inclusion(const mr_audit *a, size_t index, size_t size, mr_merkle_hash *path,
