@@ -142,57 +142,73 @@ typedef struct {
 	char serial[41];
 	int ev;
 	size_t seq;     /* 1-based record number */
-	char cert[65];  /* issue: the certificate's SHA-256 */
+	uint8_t cert[32]; /* issue: the certificate's SHA-256 (all zero: none given) */
 } log_event;
 
 typedef struct {
 	log_event *e;
 	size_t n, cap;
+	size_t seq;     /* records seen */
+	mr_diag *d;
 } log_events;
 
+/* Notes one record of the log when it issues, abandons or revokes: the
+ * events the database must agree with. */
 static int
-collect(const uint8_t *log, size_t len, log_events *le, mr_diag *d)
+collect_line(void *ctx, const char *line, size_t n)
 {
-	size_t pos = 0, seq = 0;
+	log_events *le = ctx;
+	char ev[32], hex[65];
+	log_event *e;
+	int kind;
 
-	while (pos < len) {
+	le->seq++;
+	if (mr_record_get(line, n, "event", ev, sizeof(ev)) != MR_OK)
+		return MR_OK;
+	if (strcmp(ev, "issue") == 0)
+		kind = EV_ISSUE;
+	else if (strcmp(ev, "abandon") == 0)
+		kind = EV_ABANDON;
+	else if (strcmp(ev, "revoke") == 0)
+		kind = EV_REVOKE;
+	else
+		return MR_OK;
+	if (le->n == le->cap) {
+		size_t cap = le->cap ? le->cap * 2 : 64;
+		log_event *ne = realloc(le->e, cap * sizeof(*ne));
+		if (ne == NULL)
+			return mr_diag_set(le->d, MR_E_NOMEM, "state check: out of memory");
+		le->e = ne;
+		le->cap = cap;
+	}
+	e = &le->e[le->n++];
+	memset(e, 0, sizeof(*e));
+	e->ev = kind;
+	e->seq = le->seq;
+	if (mr_record_get(line, n, "serial", e->serial, sizeof(e->serial)) != MR_OK)
+		e->serial[0] = '\0';
+	/* A cert= that is not 64 hex digits is named as a mismatch below. */
+	if (kind == EV_ISSUE && (mr_record_get(line, n, "cert", hex, sizeof(hex)) != MR_OK ||
+		strlen(hex) != 64 || mr_hex_decode(hex, e->cert, sizeof(e->cert)) != MR_OK))
+		memset(e->cert, 0, sizeof(e->cert));
+	return MR_OK;
+}
+
+static int
+collect(const uint8_t *log, size_t len, log_events *le)
+{
+	size_t pos = 0;
+	int r = MR_OK;
+
+	while (pos < len && r == MR_OK) {
 		const char *line = (const char *)log + pos;
 		const char *nl = memchr(line, '\n', len - pos);
 		size_t n = nl != NULL ? (size_t)(nl - line) + 1 : len - pos;
-		char ev[32];
-		log_event *e;
-		int kind;
 
 		pos += n;
-		seq++;
-		if (mr_record_get(line, n, "event", ev, sizeof(ev)) != MR_OK)
-			continue;
-		if (strcmp(ev, "issue") == 0)
-			kind = EV_ISSUE;
-		else if (strcmp(ev, "abandon") == 0)
-			kind = EV_ABANDON;
-		else if (strcmp(ev, "revoke") == 0)
-			kind = EV_REVOKE;
-		else
-			continue;
-		if (le->n == le->cap) {
-			size_t cap = le->cap ? le->cap * 2 : 64;
-			log_event *ne = realloc(le->e, cap * sizeof(*ne));
-			if (ne == NULL)
-				return mr_diag_set(d, MR_E_NOMEM, "state check: out of memory");
-			le->e = ne;
-			le->cap = cap;
-		}
-		e = &le->e[le->n++];
-		memset(e, 0, sizeof(*e));
-		e->ev = kind;
-		e->seq = seq;
-		if (mr_record_get(line, n, "serial", e->serial, sizeof(e->serial)) != MR_OK)
-			e->serial[0] = '\0';
-		if (kind == EV_ISSUE && mr_record_get(line, n, "cert", e->cert, sizeof(e->cert)) != MR_OK)
-			e->cert[0] = '\0';
+		r = collect_line(le, line, n);
 	}
-	return MR_OK;
+	return r;
 }
 
 static int
@@ -264,17 +280,15 @@ check_cert(const char *state_dir, const char *serial, const char *want, char *wh
 	return MR_OK;
 }
 
-int
-mr_statecheck_agree(const mr_db *db, const uint8_t *log, size_t len, const char *state_dir,
-    mr_sc_report *rep, mr_diag *d)
+/* The check on the events collected from the log; frees them. */
+static int
+agree_events(const mr_db *db, log_events le, const char *state_dir, mr_sc_report *rep,
+    mr_diag *d)
 {
-	log_events le = { NULL, 0, 0 };
 	log_event **idx = NULL;
 	char why[300];
-	int r;
+	int r = MR_OK;
 
-	if ((r = collect(log, len, &le, d)) != MR_OK)
-		goto out;
 	if (le.n > 0 && (idx = malloc(le.n * sizeof(*idx))) == NULL) {
 		r = mr_diag_set(d, MR_E_NOMEM, "state check: out of memory");
 		goto out;
@@ -290,6 +304,7 @@ mr_statecheck_agree(const mr_db *db, const uint8_t *log, size_t len, const char 
 		const log_event *e = &le.e[i];
 		const mr_db_entry *row = mr_db_by_serial(db, e->serial);
 		mr_sc_finding *f = NULL;
+		char hex[65];
 
 		if (e->serial[0] == '\0') {
 			add(rep, MR_SC_MANUAL, SEC_CHAIN, "audit.log: record %zu has no serial", e->seq);
@@ -298,9 +313,7 @@ mr_statecheck_agree(const mr_db *db, const uint8_t *log, size_t len, const char 
 		switch (e->ev) {
 		case EV_ISSUE:
 			if (row != NULL && row->state == MR_DB_ISSUED) {
-				char hex[65];
-				mr_hex_encode(row->cert, sizeof(row->cert), hex);
-				if (strcmp(hex, e->cert) != 0)
+				if (memcmp(row->cert, e->cert, sizeof(e->cert)) != 0)
 					add(rep, MR_SC_MANUAL, SEC_DISAGREE,
 					    "serial %s: audit.log record %zu and issued.db name different "
 					    "certificates", e->serial, e->seq);
@@ -312,7 +325,8 @@ mr_statecheck_agree(const mr_db *db, const uint8_t *log, size_t len, const char 
 				    e->serial, e->seq);
 				break;
 			}
-			if (check_cert(state_dir, e->serial, e->cert, why, sizeof(why)) != MR_OK) {
+			mr_hex_encode(e->cert, sizeof(e->cert), hex);
+			if (check_cert(state_dir, e->serial, hex, why, sizeof(why)) != MR_OK) {
 				add(rep, MR_SC_MANUAL, SEC_CERT,
 				    "serial %s: audit.log record %zu issues it, issued.db has no issue row, "
 				    "and %s", e->serial, e->seq, why);
@@ -402,6 +416,20 @@ out:
 	return r;
 }
 
+int
+mr_statecheck_agree(const mr_db *db, const uint8_t *log, size_t len, const char *state_dir,
+    mr_sc_report *rep, mr_diag *d)
+{
+	log_events le = { NULL, 0, 0, 0, d };
+	int r;
+
+	if ((r = collect(log, len, &le)) != MR_OK) {
+		free(le.e);
+		return r;
+	}
+	return agree_events(db, le, state_dir, rep, d);
+}
+
 /* ---- repairs at start ---- */
 
 static int
@@ -481,16 +509,18 @@ int
 mr_statecheck_reconcile(mr_app *app, mr_diag *d)
 {
 	mr_sc_report rep;
-	uint8_t *log = NULL;
-	size_t len = 0;
+	log_events le = { NULL, 0, 0, 0, d };
 	int r;
 
 	mr_sc_init(&rep);
-	if ((r = mr_file_read(app->audit.path, MR_AUDIT_MAX_BYTES, &log, &len, d)) == MR_E_NOTFOUND) {
-		mr_diag_clear(d);
-		r = MR_OK;
+	/* The log read in pieces (it grows with every certificate): only its
+	 * issue, abandon and revoke events are kept. */
+	r = mr_audit_size(&app->audit) == 0 ? MR_OK : mr_audit_scan(&app->audit, collect_line, &le, d);
+	if (r != MR_OK) {
+		free(le.e);
+		goto out;
 	}
-	if (r != MR_OK || (r = mr_statecheck_agree(&app->db, log, len, app->state_dir, &rep, d)) != MR_OK)
+	if ((r = agree_events(&app->db, le, app->state_dir, &rep, d)) != MR_OK)
 		goto out;
 	for (size_t i = 0; i < rep.n; i++) {
 		if (rep.f[i].repair != MR_SC_MANUAL)
@@ -509,7 +539,6 @@ mr_statecheck_reconcile(mr_app *app, mr_diag *d)
 			goto out;
 	r = MR_OK;
 out:
-	free(log);
 	mr_sc_free(&rep);
 	return r;
 }
