@@ -13,6 +13,7 @@
 #include "mr_app.h"
 #include "mr_media.h"
 #include "mr_auditlog.h"
+#include "mr_cphistory.h"
 #include "mr_fileio.h"
 #include "mr_fingerprint.h"
 #include "mr_lint.h"
@@ -266,20 +267,6 @@ mr_app_check_config(mr_app *app, mr_diag *d)
 
 /* The size of a torn final line of issued.db (0 when none), read before
  * mr_db_open cuts it, so that the cut is audited. */
-static size_t
-db_torn_bytes(const char *path)
-{
-	uint8_t *data = NULL;
-	size_t len = 0, n = 0;
-
-	if (mr_file_read(path, SIZE_MAX / 2, &data, &len, NULL) != MR_OK)
-		return 0;
-	while (n < len && data[len - 1 - n] != '\n')
-		n++;
-	free(data);
-	return n;
-}
-
 /* A damaged middle is never guessed at: the message says where to look. */
 static int
 see_state_check(mr_diag *d, int r)
@@ -313,10 +300,10 @@ mr_app_load(mr_app *app, mr_diag *d)
 		return r;
 	if (mr_app_path(app, path, sizeof(path), "issued.db") != MR_OK)
 		return mr_diag_set(d, MR_E_RANGE, "state dir path too long");
-	torn = db_torn_bytes(path);
 	if ((r = mr_db_open(&app->db, path, d)) != MR_OK)
 		return see_state_check(d, r);
 	app->db_open = 1;
+	torn = app->db.cut_bytes;
 	if (torn > 0) {
 		mr_record rec;
 		mr_record_init(&rec);
@@ -583,34 +570,41 @@ mr_app_load_audit_key(mr_app *app, mr_diag *d)
 	return MR_OK;
 }
 
-/* Appends one note to the history (history_path) by rewriting it
- * atomically, and replaces the latest checkpoint (latest_path) with it,
- * in one directory commit: a failed write (a full disk) leaves the old
- * history whole, never a torn note. */
+/* The history first, then the latest (mr_cphistory.h). */
 static int
 keep_checkpoint(const char *path, const char *latest_path, const char *text, size_t n,
     mr_diag *d)
 {
-	uint8_t *old = NULL, *all;
-	size_t len = 0;
-	int r = mr_file_read(path, MR_AUDIT_MAX_BYTES, &old, &len, d);
+	int r;
 
-	if (r == MR_E_NOTFOUND) {
-		mr_diag_clear(d);
-		len = 0;
-	} else if (r != MR_OK)
+	if ((r = mr_cphistory_append(path, text, n, d)) != MR_OK)
 		return r;
-	if ((all = malloc(len + n)) == NULL) {
-		free(old);
-		return mr_diag_set(d, MR_E_NOMEM, "%s: out of memory", path);
-	}
-	if (len > 0)
-		memcpy(all, old, len);
-	memcpy(all + len, text, n);
-	r = mr_file_write_atomic_pair(path, all, len + n, 0600, latest_path, text, n, 0644, d);
-	free(all);
-	free(old);
-	return r;
+	return mr_file_write_atomic(latest_path, text, n, 0644, d);
+}
+
+/* What a crash left after the latest note in the history is cut, and the
+ * cut recorded (mr_cphistory.h). */
+static int
+trim_history(mr_app *app, const char *latest, size_t len, mr_diag *d)
+{
+	char path[4096];
+	size_t cut = 0;
+	mr_record rec;
+	int r;
+
+	if (mr_app_path(app, path, sizeof(path), "audit.checkpoints") != MR_OK)
+		return mr_diag_set(d, MR_E_RANGE, "state dir path too long");
+	if ((r = mr_cphistory_trim(path, latest, len, &cut, d)) != MR_OK || cut == 0)
+		return r;
+	mr_record_init(&rec);
+	mr_record_add(&rec, "what", "cut-checkpoint-history");
+	mr_record_add(&rec, "file", "audit.checkpoints");
+	mr_record_addf(&rec, "cut_bytes", "%zu", cut);
+	if ((r = mr_app_audit(app, "state-repair", &rec, d)) != MR_OK)
+		return r;
+	fprintf(stderr, "repaired: audit.checkpoints: cut %zu bytes after the latest checkpoint "
+	    "(a checkpoint never released)\n", cut);
+	return MR_OK;
 }
 
 /*
@@ -638,9 +632,14 @@ check_checkpoint(mr_app *app, mr_diag *d)
 	if (r != MR_OK)
 		return r;
 	r = mr_checkpoint_open((const char *)text, len, &app->audit_key, &cp, why, sizeof(why));
+	if (r != MR_OK) {
+		free(text);
+		return mr_diag_set(d, MR_E_AUDIT, "%s: %s: refusing to continue", path, why);
+	}
+	r = trim_history(app, (const char *)text, len, d);
 	free(text);
 	if (r != MR_OK)
-		return mr_diag_set(d, MR_E_AUDIT, "%s: %s: refusing to continue", path, why);
+		return r;
 	if (cp.size > mr_audit_size(&app->audit))
 		return mr_diag_set(d, MR_E_AUDIT, "audit.log has %zu records, its signed checkpoint "
 		    "%llu: records were removed: refusing to continue", mr_audit_size(&app->audit),

@@ -215,8 +215,12 @@ mr_db_open(mr_db *db, const char *path, mr_diag *d)
 	}
 	/* A torn final append, never acknowledged: dropped, so the next
 	 * record starts on a line of its own. */
-	if (r == MR_OK && total > complete && truncate(path, (off_t)complete) != 0)
-		r = mr_diag_set(d, MR_E_DB, "%s: cannot cut torn record", path);
+	if (r == MR_OK && total > complete) {
+		if (truncate(path, (off_t)complete) != 0)
+			r = mr_diag_set(d, MR_E_DB, "%s: cannot cut torn record", path);
+		else
+			db->cut_bytes = (size_t)(total - complete);
+	}
 	if (r != MR_OK)
 		mr_db_close(db);
 	return r;

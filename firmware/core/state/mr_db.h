@@ -62,6 +62,7 @@ typedef struct {
 	mr_file_log file;  /* open from the first append to mr_db_close */
 	int defer;         /* appends not fsync'ed until mr_db_sync */
 	int dirty;
+	size_t cut_bytes;  /* the torn final line mr_db_open cut, if any */
 } mr_db;
 
 int mr_db_open(mr_db *db, const char *path, mr_diag *d) MR_MUST_CHECK;
