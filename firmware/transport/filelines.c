@@ -119,7 +119,7 @@ mr_file_line_at(const char *path, uint64_t offset, size_t n, char *buf, size_t c
 	size_t got = 0;
 	int fd, r;
 
-	if (n + 1 > cap)
+	if (n >= cap) /* n + 1 > cap, without the wrap at SIZE_MAX */
 		return mr_diag_set(d, MR_E_RANGE, "%s: a line of %zu bytes does not fit", path, n);
 	if ((r = open_regular(path, &fd, d)) != MR_OK)
 		return r;

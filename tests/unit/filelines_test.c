@@ -516,14 +516,8 @@ test_line_at(void **state)
 	gen_free(&g);
 }
 
-/*
- * KNOWN BUG (filelines.c, mr_file_line_at): the room check is
- * `n + 1 > cap`, which wraps to 0 for n == SIZE_MAX and lets the read
- * through into a buffer of cap bytes. Expected MR_E_RANGE; today Linux
- * refuses the pread (EFAULT) and the answer is MR_E_IO, but nothing in
- * mr_file_line_at keeps buf from being written past cap. `n >= cap` is the
- * check. This assertion fails until that is fixed.
- */
+/* A length of SIZE_MAX must not wrap the room check (n + 1 == 0) and let
+ * the read past the buffer. */
 static void
 test_line_at_wrap(void **state)
 {
