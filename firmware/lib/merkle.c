@@ -260,15 +260,87 @@ mr_merkle_consistency_verify(uint64_t m, uint64_t n, const mr_merkle_hash old_ro
 	    memcmp(sr, new_root, MR_MERKLE_HASH_LEN) == 0 ? MR_OK : MR_E_SIG;
 }
 
-void
-mr_merkle_levels_push(mr_merkle_levels *t)
+/* Where level k (< MR_MERKLE_LOW) of a block starts in its mini-tree:
+ * BLOCK leaves, then BLOCK / 2 nodes, ... */
+static size_t
+mini_at(size_t k)
 {
-	size_t done = ++t->n;
+	return 2 * MR_MERKLE_BLOCK - (2 * MR_MERKLE_BLOCK >> k);
+}
 
-	for (size_t k = 1; k < MR_MERKLE_LEVELS && done % ((size_t)1 << k) == 0; k++) {
+/* Fills the levels above a block's leaves, up to its two top nodes. */
+static void
+mini_build(mr_merkle_hash *mini)
+{
+	for (size_t k = 1; k < MR_MERKLE_LOW; k++)
+		for (size_t i = 0; i < MR_MERKLE_BLOCK >> k; i++)
+			mr_merkle_node(mini[mini_at(k - 1) + 2 * i], mini[mini_at(k - 1) + 2 * i + 1],
+			    mini[mini_at(k) + i]);
+}
+
+/* The root of a block from its mini-tree. */
+static void
+mini_root(const mr_merkle_hash *mini, mr_merkle_hash out)
+{
+	size_t top = mini_at(MR_MERKLE_LOW - 1);
+
+	mr_merkle_node(mini[top], mini[top + 1], out);
+}
+
+void
+mr_merkle_levels_push(mr_merkle_levels *t, const mr_merkle_hash leaf)
+{
+	size_t p = t->n % MR_MERKLE_BLOCK, done;
+
+	memcpy(t->open[p], leaf, MR_MERKLE_HASH_LEN);
+	for (size_t k = 1; k < MR_MERKLE_LOW && (p + 1) % ((size_t)1 << k) == 0; k++) {
+		size_t i = ((p + 1) >> k) - 1;
+		mr_merkle_node(t->open[mini_at(k - 1) + 2 * i], t->open[mini_at(k - 1) + 2 * i + 1],
+		    t->open[mini_at(k) + i]);
+	}
+	done = ++t->n;
+	if (p + 1 < MR_MERKLE_BLOCK)
+		return;
+	mini_root(t->open, t->lv[MR_MERKLE_LOW][(done >> MR_MERKLE_LOW) - 1]);
+	for (size_t k = MR_MERKLE_LOW + 1; k < MR_MERKLE_LEVELS && done % ((size_t)1 << k) == 0; k++) {
 		size_t i = (done >> k) - 1;
 		mr_merkle_node(t->lv[k - 1][2 * i], t->lv[k - 1][2 * i + 1], t->lv[k][i]);
 	}
+}
+
+/* Node (k, i) of a complete range of the first t->n leaves. */
+static int
+node(mr_merkle_levels *t, size_t k, size_t i, mr_merkle_hash out)
+{
+	size_t b, j;
+	mr_merkle_hash root;
+	int r;
+
+	if (k >= MR_MERKLE_LOW) {
+		memcpy(out, t->lv[k][i], MR_MERKLE_HASH_LEN);
+		return MR_OK;
+	}
+	b = (i << k) >> MR_MERKLE_LOW;
+	j = i - (b << (MR_MERKLE_LOW - k));
+	if (b == t->n >> MR_MERKLE_LOW) {
+		memcpy(out, t->open[mini_at(k) + j], MR_MERKLE_HASH_LEN);
+		return MR_OK;
+	}
+	if (t->cached != b + 1) {
+		t->cached = 0;
+		if (t->fetch == NULL)
+			return MR_E_INTERNAL;
+		if ((r = t->fetch(t->ctx, b, t->cache)) != MR_OK)
+			return r;
+		mini_build(t->cache);
+		mini_root(t->cache, root);
+		/* What was read back must be what was pushed. */
+		if (memcmp(root, t->lv[MR_MERKLE_LOW][b], MR_MERKLE_HASH_LEN) != 0)
+			return MR_E_AUDIT;
+		t->cached = b + 1;
+	}
+	memcpy(out, t->cache[mini_at(k) + j], MR_MERKLE_HASH_LEN);
+	return MR_OK;
 }
 
 static size_t
@@ -283,15 +355,17 @@ log2_exact(size_t n)
 
 /* MTH(D[a:b]) for a aligned to split(b - a) (as every range RFC 9162's
  * recursions visit from the root is): the range is complete blocks of
- * falling powers of two, each read from the levels, folded from the right. */
-static void
-range_root(const mr_merkle_levels *t, size_t a, size_t b, mr_merkle_hash out)
+ * falling powers of two, each a node, folded from the right. */
+static int
+range_root(mr_merkle_levels *t, size_t a, size_t b, mr_merkle_hash out)
 {
 	size_t start[MR_MERKLE_LEVELS], lvl[MR_MERKLE_LEVELS], k = 0;
+	mr_merkle_hash h;
+	int r;
 
 	if (a == b) {
 		mr_merkle_root(NULL, 0, out);
-		return;
+		return MR_OK;
 	}
 	while (b - a > 0) {
 		size_t n = b - a, s = n;
@@ -302,22 +376,30 @@ range_root(const mr_merkle_levels *t, size_t a, size_t b, mr_merkle_hash out)
 		lvl[k++] = log2_exact(s);
 		a += s;
 	}
-	memcpy(out, t->lv[lvl[k - 1]][start[k - 1] >> lvl[k - 1]], MR_MERKLE_HASH_LEN);
-	for (size_t i = k - 1; i > 0; i--)
-		mr_merkle_node(t->lv[lvl[i - 1]][start[i - 1] >> lvl[i - 1]], out, out);
-}
-
-void
-mr_merkle_levels_root(const mr_merkle_levels *t, size_t m, mr_merkle_hash out)
-{
-	range_root(t, 0, m, out);
+	if ((r = node(t, lvl[k - 1], start[k - 1] >> lvl[k - 1], out)) != MR_OK)
+		return r;
+	for (size_t i = k - 1; i > 0; i--) {
+		if ((r = node(t, lvl[i - 1], start[i - 1] >> lvl[i - 1], h)) != MR_OK)
+			return r;
+		mr_merkle_node(h, out, out);
+	}
+	return MR_OK;
 }
 
 int
-mr_merkle_levels_inclusion(const mr_merkle_levels *t, size_t m, size_t index,
+mr_merkle_levels_root(mr_merkle_levels *t, size_t m, mr_merkle_hash out)
+{
+	if (m > t->n)
+		return MR_E_ARG;
+	return range_root(t, 0, m, out);
+}
+
+int
+mr_merkle_levels_inclusion(mr_merkle_levels *t, size_t m, size_t index,
     mr_merkle_hash *path, size_t cap, size_t *len)
 {
 	size_t lo = 0, hi = m, k = 0;
+	int r;
 
 	if (index >= m || m > t->n)
 		return MR_E_ARG;
@@ -326,12 +408,14 @@ mr_merkle_levels_inclusion(const mr_merkle_levels *t, size_t m, size_t index,
 		if (k == cap)
 			return MR_E_RANGE;
 		if (index - lo < s) {
-			range_root(t, lo + s, hi, path[k++]);
+			r = range_root(t, lo + s, hi, path[k++]);
 			hi = lo + s;
 		} else {
-			range_root(t, lo, lo + s, path[k++]);
+			r = range_root(t, lo, lo + s, path[k++]);
 			lo += s;
 		}
+		if (r != MR_OK)
+			return r;
 	}
 	reverse(path, k);
 	*len = k;

@@ -43,24 +43,47 @@ void mr_merkle_acc_push(mr_merkle_acc *a, const mr_merkle_hash leaf);
 void mr_merkle_acc_root(const mr_merkle_acc *a, mr_merkle_hash out);
 
 /*
- * The hashes of complete, aligned subtrees kept beside the leaves, so that
- * roots and proofs of a large log cost O(log^2 n) hashes instead of O(n):
- * lv[k][i] is MTH(D[i * 2^k : (i + 1) * 2^k]); lv[0] is the leaves. The
- * caller owns the arrays (room for n >> k entries at level k) and calls
- * mr_merkle_levels_push after storing leaf n - 1 in lv[0].
+ * The hashes of complete, aligned subtrees, so that roots and proofs of a
+ * large log cost O(log^2 n) hashes instead of O(n): node (k, i) is
+ * MTH(D[i * 2^k : (i + 1) * 2^k]).
+ *
+ * A log that grows for the appliance's whole life must not keep 64 bytes
+ * of hashes a record in memory. The leaves come in blocks of
+ * MR_MERKLE_BLOCK: from level MR_MERKLE_LOW up (a block's root and above),
+ * every node is kept (lv[k], arrays the caller owns, with room for
+ * n >> k entries); below it, only the open block's (the last n mod
+ * MR_MERKLE_BLOCK leaves). When a proof or the root of an older size
+ * needs the inside of a complete block, fetch gives its leaves again (the
+ * audit log reads and hashes its lines): checked against the block's
+ * root kept in lv, and kept in a one-block cache. About 4.5 bytes a leaf.
  */
 #define MR_MERKLE_LEVELS 64
+#define MR_MERKLE_LOW 4
+#define MR_MERKLE_BLOCK ((size_t)1 << MR_MERKLE_LOW)
+
+/* The leaves of complete block b (leaves b * BLOCK ..): MR_OK or an error
+ * the caller's diag names. */
+typedef int (*mr_merkle_fetch)(void *ctx, size_t block, mr_merkle_hash *leaves);
+
 typedef struct {
-	mr_merkle_hash *lv[MR_MERKLE_LEVELS];
+	mr_merkle_hash *lv[MR_MERKLE_LEVELS]; /* lv[k], k >= MR_MERKLE_LOW */
 	size_t n;
+	/* A block's levels below MR_MERKLE_LOW, leaves first (mini_at): the
+	 * open block's, and the last complete block fetched. */
+	mr_merkle_hash open[2 * MR_MERKLE_BLOCK];
+	mr_merkle_hash cache[2 * MR_MERKLE_BLOCK];
+	size_t cached;  /* the block in cache, + 1; 0: none */
+	mr_merkle_fetch fetch;
+	void *ctx;
 } mr_merkle_levels;
 
-/* Leaf n was stored at lv[0][n]: fills the blocks it completes, n++. */
-void mr_merkle_levels_push(mr_merkle_levels *t);
-/* MTH(D[m]) for m <= t->n. */
-void mr_merkle_levels_root(const mr_merkle_levels *t, size_t m, mr_merkle_hash out);
+/* Adds leaf n; completes the nodes it closes, t->n++. */
+void mr_merkle_levels_push(mr_merkle_levels *t, const mr_merkle_hash leaf);
+/* MTH(D[m]) for m <= t->n. MR_E_ARG for m > t->n; MR_E_AUDIT when a
+ * fetched block does not hash to its kept root; the fetch's error. */
+int mr_merkle_levels_root(mr_merkle_levels *t, size_t m, mr_merkle_hash out) MR_MUST_CHECK;
 /* As mr_merkle_inclusion_proof over the first m <= t->n leaves. */
-int mr_merkle_levels_inclusion(const mr_merkle_levels *t, size_t m, size_t index,
+int mr_merkle_levels_inclusion(mr_merkle_levels *t, size_t m, size_t index,
     mr_merkle_hash *path, size_t cap, size_t *len) MR_MUST_CHECK;
 
 /* PATH(index, D[n]) (RFC 9162 2.1.3.1), leaf side first. MR_E_ARG when

@@ -20,6 +20,7 @@
 
 #include "mr_audit.h"
 #include "mr_fileio.h"
+#include "mr_merkle.h"
 #include "mr_record.h"
 
 #define DUP_SERIAL "0ddba11c0ffee"
@@ -171,13 +172,45 @@ fill(mr_audit *a)
 	mr_audit_defer(a, 0);
 }
 
-/* The record offsets a writer keeps are the file's line starts. */
+/* The log's end is the file's; records read from any place (one block
+ * read back, then whole lines up to the room given) are the file's lines;
+ * the root at every size (the inside of old blocks read back) is the
+ * root over the file's first lines. */
 static void
-check_offsets(const mr_audit *a, const logfile *f)
+check_offsets(mr_audit *a, const logfile *f)
 {
+	static char buf[8192];
+	mr_merkle_hash *leaves = malloc((f->n + 1) * sizeof(*leaves));
+	mr_merkle_hash want, got;
+	size_t len, count;
+	mr_diag d;
+
+	assert_non_null(leaves);
 	assert_int_equal(mr_audit_size(a), f->n);
-	for (size_t i = 0; i <= f->n; i++)
-		assert_int_equal(mr_audit_offset(a, i), f->start[i]);
+	assert_int_equal(mr_audit_bytes(a), f->len);
+	for (size_t i = 0; i < f->n; i++) {
+		mr_merkle_leaf(f->data + f->start[i], f->start[i + 1] - f->start[i], leaves[i]);
+		if (i % 7 != 0 && i % 16 != 15 && i + 1 != f->n)
+			continue;
+		mr_diag_clear(&d);
+		assert_int_equal(mr_audit_lines_from(a, i, buf, sizeof(buf), &len, &count, &d), MR_OK);
+		assert_true(count >= 1);
+		assert_true(i + count <= f->n);
+		assert_int_equal(len, f->start[i + count] - f->start[i]);
+		assert_memory_equal(buf, f->data + f->start[i], len);
+		/* Whole lines, as many as fit. */
+		assert_true(i + count == f->n || len + (f->start[i + count + 1] - f->start[i + count]) >
+		    sizeof(buf));
+	}
+	for (size_t m = 0; m <= f->n; m += m < 40 ? 1 : 13) {
+		mr_merkle_root(leaves, m, want);
+		assert_int_equal(mr_audit_root_at(a, m, got, &d), MR_OK);
+		assert_memory_equal(got, want, sizeof(want));
+	}
+	assert_int_equal(mr_audit_root_at(a, f->n + 1, got, &d), MR_E_ARG);
+	assert_int_equal(mr_audit_lines_from(a, f->n, buf, sizeof(buf), &len, &count, &d), MR_OK);
+	assert_int_equal(count, 0);
+	free(leaves);
 }
 
 /* The last line of f with event and key=value, by reading every line. */
@@ -291,7 +324,7 @@ check_lines(const mr_audit *a, const logfile *f)
 		assert_memory_equal(line, l, n);
 		assert_int_equal(line[n], '\0');
 	}
-	assert_int_equal(mr_audit_offset(a, size), f->len);
+	assert_int_equal(mr_audit_bytes(a), f->len);
 	assert_int_equal(mr_audit_line(a, size, line, sizeof(line), &len, &d), MR_E_ARG);
 	snprintf(want, sizeof(want), "audit log: no record %zu", size + 1);
 	assert_string_equal(mr_diag_text(&d, MR_E_ARG), want);
@@ -330,7 +363,7 @@ check_scan(const mr_audit *a, const logfile *f)
 
 /* finds: the log is fill()'s, whose records check_finds looks up. */
 static void
-check_all(const mr_audit *a, const char *path, int finds)
+check_all(mr_audit *a, const char *path, int finds)
 {
 	logfile f;
 
@@ -444,7 +477,7 @@ test_torn_tail(void **state)
 	mr_audit_last(&a, line, sizeof(line), &len);
 	assert_int_equal(len, n);
 	assert_memory_equal(line, l, n);
-	assert_int_equal(mr_audit_offset(&a, size + 1), f.len);
+	assert_int_equal(mr_audit_bytes(&a), f.len);
 	unload(&f);
 	unload(&before);
 	mr_audit_root(&a, repaired);
@@ -591,7 +624,7 @@ test_missing(void **state)
 	assert_int_equal(mr_audit_open(&a, fx->path, &d), MR_OK);
 	assert_int_equal(mr_audit_size(&a), 0);
 	assert_int_equal(access(fx->path, F_OK), -1);
-	assert_int_equal(mr_audit_offset(&a, 0), 0);
+	assert_int_equal(mr_audit_bytes(&a), 0);
 	mr_audit_root(&a, root);
 	mr_merkle_root(NULL, 0, empty);
 	assert_memory_equal(root, empty, sizeof(root));

@@ -116,33 +116,59 @@ test_inclusion(void **state)
 	    MR_E_ARG);
 }
 
-/* The subtree cache gives the same roots and proofs as the definition, for
- * every tree size up to 140 and every leaf, while leaves are pushed. */
+/* The leaves a test tree gives back for a complete block (fetch): the
+ * right ones, or, once asked to, one altered, or an error. */
+typedef struct {
+	const mr_merkle_hash *l;
+	size_t fetches;
+	int alter, fail;
+} fetch_src;
+
+static int
+fetch_from(void *ctx, size_t block, mr_merkle_hash *leaves)
+{
+	fetch_src *f = ctx;
+
+	f->fetches++;
+	if (f->fail)
+		return MR_E_IO;
+	memcpy(leaves, f->l + block * MR_MERKLE_BLOCK, MR_MERKLE_BLOCK * sizeof(*leaves));
+	if (f->alter)
+		leaves[3][0] ^= 1;
+	return MR_OK;
+}
+
+/* The kept levels, with the inside of complete blocks fetched again, give
+ * the same roots and proofs as the definition, for every tree size up to
+ * 140 (blocks of 16: full, partial, open) and every leaf, while leaves are
+ * pushed. */
 static void
 test_levels(void **state)
 {
 	enum { M = 140 };
 	static mr_merkle_hash l[M], lv[9][M];
 	mr_merkle_hash want, got, p1[MR_MERKLE_MAX_PROOF], p2[MR_MERKLE_MAX_PROOF];
+	fetch_src src = { l, 0, 0, 0 };
 	mr_merkle_levels t;
 	size_t n1, n2;
 
 	(void)state;
 	memset(&t, 0, sizeof(t));
-	for (size_t k = 0; k < 9; k++)
+	for (size_t k = MR_MERKLE_LOW; k < 9; k++)
 		t.lv[k] = lv[k];
+	t.fetch = fetch_from;
+	t.ctx = &src;
 	many_leaves(l, M);
-	mr_merkle_levels_root(&t, 0, got);
+	assert_int_equal(mr_merkle_levels_root(&t, 0, got), MR_OK);
 	mr_merkle_root(l, 0, want);
 	assert_memory_equal(got, want, 32);
 	for (size_t n = 1; n <= M; n++) {
-		memcpy(lv[0][n - 1], l[n - 1], 32);
-		mr_merkle_levels_push(&t);
+		mr_merkle_levels_push(&t, l[n - 1]);
 		assert_int_equal(t.n, n);
 		/* Every earlier size stays answerable: checkpoints of old sizes. */
 		for (size_t m = n > 40 ? n - 40 : 1; m <= n; m++) {
 			mr_merkle_root(l, m, want);
-			mr_merkle_levels_root(&t, m, got);
+			assert_int_equal(mr_merkle_levels_root(&t, m, got), MR_OK);
 			assert_memory_equal(got, want, 32);
 		}
 		for (size_t i = 0; i < n; i++) {
@@ -154,10 +180,30 @@ test_levels(void **state)
 			assert_memory_equal(p1, p2, n1 * 32);
 		}
 	}
+	assert_true(src.fetches > 0);
+	/* The root of the current size never reads a block back. */
+	src.fetches = 0;
+	t.cached = 0;
+	assert_int_equal(mr_merkle_levels_root(&t, M, got), MR_OK);
+	assert_int_equal(src.fetches, 0);
 	assert_int_equal(mr_merkle_levels_inclusion(&t, M, M, p2, MR_MERKLE_MAX_PROOF, &n2),
 	    MR_E_ARG);
 	assert_int_equal(mr_merkle_levels_inclusion(&t, M + 1, 0, p2, MR_MERKLE_MAX_PROOF, &n2),
 	    MR_E_ARG);
+	assert_int_equal(mr_merkle_levels_root(&t, M + 1, got), MR_E_ARG);
+	/* A block read back that is not what was pushed is refused, and so is
+	 * a block that cannot be read; neither is kept. */
+	src.alter = 1;
+	assert_int_equal(mr_merkle_levels_inclusion(&t, M, 5, p2, MR_MERKLE_MAX_PROOF, &n2),
+	    MR_E_AUDIT);
+	assert_int_equal(mr_merkle_levels_root(&t, 21, got), MR_E_AUDIT);
+	src.alter = 0;
+	src.fail = 1;
+	assert_int_equal(mr_merkle_levels_root(&t, 21, got), MR_E_IO);
+	src.fail = 0;
+	assert_int_equal(mr_merkle_levels_root(&t, 21, got), MR_OK);
+	mr_merkle_root(l, 21, want);
+	assert_memory_equal(got, want, 32);
 }
 
 static void

@@ -13,7 +13,6 @@
 #include "mr_fingerprint.h"
 #include "mr_progress.h"
 #include "mr_serve.h"
-#include "mr_filelines.h"
 #include "mr_worker.h"
 
 #define AUDIT_CHUNK 60000u
@@ -650,30 +649,23 @@ op_result(mr_server *s, const mr_serve_req *rq, mr_link_w *w, char *msg, size_t 
 }
 
 /* Records index.. (1-based), whole lines, as many as fit one reply: read
- * on their own, from where the log's writer noted they start. */
+ * from their block of the log (mr_audit_lines_from), not the whole log. */
 static int
 op_audit(mr_server *s, uint32_t index, mr_link_w *w, char *msg, size_t msg_cap)
 {
-	static char chunk[AUDIT_CHUNK + 1];
-	const mr_audit *a = &s->app->audit;
-	size_t total = mr_audit_size(a), first = index > 0 ? index - 1 : 0, last = first;
-	uint64_t from;
+	static char chunk[AUDIT_CHUNK];
+	size_t total = mr_audit_size(&s->app->audit), len = 0, count = 0;
 	mr_diag d;
 
-	if (first > total)
-		first = last = total;
-	from = mr_audit_offset(a, first);
-	while (last < total && mr_audit_offset(a, last + 1) - from <= AUDIT_CHUNK)
-		last++;
 	mr_diag_clear(&d);
-	if (last > first && mr_file_line_at(a->path, from, (size_t)(mr_audit_offset(a, last) - from),
-		chunk, sizeof(chunk), &d) != MR_OK) {
+	if (mr_audit_lines_from(&s->app->audit, index > 0 ? index - 1 : 0, chunk, sizeof(chunk),
+		&len, &count, &d) != MR_OK) {
 		snprintf(msg, msg_cap, "AUDIT: %s", mr_diag_text(&d, MR_E_IO));
 		return MR_E_STATE;
 	}
 	mr_link_put_u32(w, MR_T_INDEX, index);
 	mr_link_put_u32(w, MR_T_TOTAL, (uint32_t)total);
-	mr_link_put(w, MR_T_RECORDS, chunk, (size_t)(mr_audit_offset(a, last) - from));
+	mr_link_put(w, MR_T_RECORDS, chunk, len);
 	return w->err;
 }
 

@@ -644,7 +644,8 @@ check_checkpoint(mr_app *app, mr_diag *d)
 		return mr_diag_set(d, MR_E_AUDIT, "audit.log has %zu records, its signed checkpoint "
 		    "%llu: records were removed: refusing to continue", mr_audit_size(&app->audit),
 		    (unsigned long long)cp.size);
-	mr_merkle_levels_root(&app->audit.tree, (size_t)cp.size, root);
+	if ((r = mr_audit_root_at(&app->audit, (size_t)cp.size, root, d)) != MR_OK)
+		return r;
 	if (memcmp(root, cp.root, 32) != 0)
 		return mr_diag_set(d, MR_E_AUDIT, "audit.log does not match its signed checkpoint "
 		    "(%llu records): records were altered: refusing to continue",

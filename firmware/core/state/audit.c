@@ -10,55 +10,124 @@
 #include "mr_filelines.h"
 #include "mr_fingerprint.h"
 
+/* Room for `want` records: one kept node a block at level MR_MERKLE_LOW,
+ * half as many at each level above, and each block's offset. */
 static int
 grow(mr_audit *a, size_t want, mr_diag *d)
 {
-	mr_merkle_hash *n;
-	size_t cap;
+	size_t blocks = want / MR_MERKLE_BLOCK + 1, cap;
+	uint64_t *st;
 
-	if (want <= a->leaves_cap)
+	if (blocks <= a->blocks_cap)
 		return MR_OK;
 	if (want > MR_AUDIT_MAX_RECORDS)
 		return mr_diag_set(d, MR_E_AUDIT, "%s: more than %u records", a->path,
 		    MR_AUDIT_MAX_RECORDS);
-	cap = a->leaves_cap ? a->leaves_cap : 256;
-	while (cap < want)
+	cap = a->blocks_cap ? a->blocks_cap : 64;
+	while (cap < blocks)
 		cap *= 2;
-	if (cap > MR_AUDIT_MAX_RECORDS)
-		cap = MR_AUDIT_MAX_RECORDS;
-	n = realloc(a->leaves, cap * sizeof(*n));
-	if (n == NULL)
+	if ((st = realloc(a->bstart, cap * sizeof(*st))) == NULL)
 		return mr_diag_set(d, MR_E_NOMEM, "audit log: out of memory");
-	a->leaves = n;
-	a->tree.lv[0] = n;
-	{
-		uint64_t *st = realloc(a->start, cap * sizeof(*st));
-		if (st == NULL)
-			return mr_diag_set(d, MR_E_NOMEM, "audit log: out of memory");
-		a->start = st;
-	}
-	for (size_t k = 1; k < MR_MERKLE_LEVELS && (cap >> k) > 0; k++) {
-		mr_merkle_hash *l = realloc(a->tree.lv[k], (cap >> k) * sizeof(*l));
+	a->bstart = st;
+	for (size_t k = MR_MERKLE_LOW; k < MR_MERKLE_LEVELS && (cap >> (k - MR_MERKLE_LOW)) > 0;
+	     k++) {
+		mr_merkle_hash *l = realloc(a->tree.lv[k], (cap >> (k - MR_MERKLE_LOW)) * sizeof(*l));
 		if (l == NULL)
 			return mr_diag_set(d, MR_E_NOMEM, "audit log: out of memory");
 		a->tree.lv[k] = l;
 	}
-	a->leaves_cap = cap;
+	a->blocks_cap = cap;
 	return MR_OK;
+}
+
+/* The bytes of block b's records, read into a fresh buffer. */
+static int
+read_block(const mr_audit *a, size_t b, char **buf, size_t *len, mr_diag *d)
+{
+	size_t first = b * MR_MERKLE_BLOCK, size = mr_audit_size(a);
+	uint64_t from, to;
+	int r;
+
+	*buf = NULL;
+	if (first >= size)
+		return mr_diag_set(d, MR_E_ARG, "audit log: no record %zu", first + 1);
+	from = a->bstart[b];
+	to = first + MR_MERKLE_BLOCK < size ? a->bstart[b + 1] : a->bytes;
+	*len = (size_t)(to - from);
+	if ((*buf = malloc(*len + 1)) == NULL)
+		return mr_diag_set(d, MR_E_NOMEM, "audit log: out of memory");
+	if ((r = mr_file_line_at(a->path, from, *len, *buf, *len + 1, d)) != MR_OK) {
+		free(*buf);
+		*buf = NULL;
+	}
+	return r;
+}
+
+/* The j-th line of a block's bytes: *line and *n, or MR_E_AUDIT. */
+static int
+block_line(const mr_audit *a, const char *buf, size_t len, size_t j, const char **line,
+    size_t *n, mr_diag *d)
+{
+	size_t pos = 0;
+
+	for (size_t k = 0; pos < len; k++) {
+		const char *nl = memchr(buf + pos, '\n', len - pos);
+		if (nl == NULL)
+			break;
+		if (k == j) {
+			*line = buf + pos;
+			*n = (size_t)(nl - (buf + pos)) + 1;
+			return MR_OK;
+		}
+		pos = (size_t)(nl - buf) + 1;
+	}
+	return mr_diag_set(d, MR_E_AUDIT, "%s: its records are not where they were written",
+	    a->path);
+}
+
+/* mr_merkle_fetch: a complete block's leaves, from its lines. */
+static int
+fetch_block(void *ctx, size_t b, mr_merkle_hash *leaves)
+{
+	mr_audit *a = ctx;
+	char *buf;
+	size_t len;
+	int r;
+
+	if ((r = read_block(a, b, &buf, &len, &a->fetch_diag)) != MR_OK)
+		return r;
+	for (size_t j = 0; j < MR_MERKLE_BLOCK && r == MR_OK; j++) {
+		const char *line;
+		size_t n;
+		if ((r = block_line(a, buf, len, j, &line, &n, &a->fetch_diag)) == MR_OK)
+			mr_merkle_leaf((const uint8_t *)line, n, leaves[j]);
+	}
+	free(buf);
+	return r;
+}
+
+/* Adds record `number` (its line at offset) to the tree. */
+static void
+push_record(mr_audit *a, const char *line, size_t n, size_t number, uint64_t offset)
+{
+	mr_merkle_hash leaf;
+
+	if (number % MR_MERKLE_BLOCK == 0)
+		a->bstart[number / MR_MERKLE_BLOCK] = offset;
+	mr_merkle_leaf((const uint8_t *)line, n, leaf);
+	mr_merkle_levels_push(&a->tree, leaf);
 }
 
 void
 mr_audit_close(mr_audit *a)
 {
 	mr_file_log_close(&a->file);
-	free(a->leaves);
-	for (size_t k = 1; k < MR_MERKLE_LEVELS; k++)
+	for (size_t k = 0; k < MR_MERKLE_LEVELS; k++)
 		free(a->tree.lv[k]);
 	memset(&a->tree, 0, sizeof(a->tree));
-	a->leaves = NULL;
-	a->leaves_cap = 0;
-	free(a->start);
-	a->start = NULL;
+	free(a->bstart);
+	a->bstart = NULL;
+	a->blocks_cap = 0;
 	free(a->ix);
 	a->ix = NULL;
 	a->ix_n = a->ix_cap = 0;
@@ -130,12 +199,11 @@ open_line(void *ctx, const char *line, size_t n, size_t number, uint64_t offset)
 
 	if ((r = grow(a, number + 1, o->d)) != MR_OK)
 		return r;
-	if ((r = mr_auditlog_scan_line(&o->s, line, n, a->leaves[number])) != MR_OK)
+	if ((r = mr_auditlog_scan_line(&o->s, line, n, NULL)) != MR_OK)
 		return mr_diag_set(o->d, MR_E_AUDIT,
 		    "%s: record %zu breaks the hash chain: %s: refusing to continue", a->path,
 		    o->s.bad, o->s.why);
-	a->start[number] = offset;
-	mr_merkle_levels_push(&a->tree);
+	push_record(a, line, n, number, offset);
 	return index_record(a, line, n, number, o->d);
 }
 
@@ -149,6 +217,8 @@ mr_audit_open(mr_audit *a, const char *path, mr_diag *d)
 	mr_audit_close(a);
 	memset(a, 0, sizeof(*a));
 	mr_hindex_init(&a->ix_by_value);
+	a->tree.fetch = fetch_block;
+	a->tree.ctx = a;
 	if (snprintf(a->path, sizeof(a->path), "%s", path) >= (int)sizeof(a->path))
 		return mr_diag_set(d, MR_E_RANGE, "audit log path too long");
 	a->next_seq = 1;
@@ -215,9 +285,7 @@ mr_audit_append(mr_audit *a, const char *event, mr_record *fields, mr_diag *d)
 	a->last[rec.len] = '\0';
 	a->last_len = rec.len;
 	mr_fp_sha256((const uint8_t *)rec.buf, rec.len, a->last_hash);
-	mr_merkle_leaf((const uint8_t *)rec.buf, rec.len, a->leaves[a->next_seq - 1]);
-	mr_merkle_levels_push(&a->tree);
-	a->start[a->next_seq - 1] = a->bytes;
+	push_record(a, rec.buf, rec.len, a->next_seq - 1, a->bytes);
 	a->bytes += rec.len;
 	a->next_seq++;
 	/* Written: a failure to index it now would only leave the index
@@ -299,36 +367,108 @@ mr_audit_size(const mr_audit *a)
 }
 
 void
-mr_audit_root(const mr_audit *a, mr_merkle_hash root)
+mr_audit_root(mr_audit *a, mr_merkle_hash root)
 {
-	mr_merkle_levels_root(&a->tree, mr_audit_size(a), root);
+	/* The whole log's root needs no block read back (the open block is in
+	 * memory): it cannot fail. */
+	if (mr_merkle_levels_root(&a->tree, mr_audit_size(a), root) != MR_OK)
+		memset(root, 0, MR_MERKLE_HASH_LEN);
 }
 
-uint64_t
-mr_audit_offset(const mr_audit *a, size_t index)
+/* A tree error in words: the fetch's own diag, or a block that changed. */
+static int
+tree_failed(mr_audit *a, int r, mr_diag *d)
 {
-	return index < mr_audit_size(a) ? a->start[index] : a->bytes;
+	if (r == MR_E_AUDIT && !a->fetch_diag.msg[0])
+		return mr_diag_set(d, MR_E_AUDIT, "%s: records read back differ from those the log "
+		    "was opened with: refusing to continue", a->path);
+	if (a->fetch_diag.msg[0])
+		return mr_diag_set(d, r, "%s", mr_diag_text(&a->fetch_diag, r));
+	return mr_diag_set(d, r, "%s: audit tree: error %d", a->path, r);
 }
 
 int
-mr_audit_line(const mr_audit *a, size_t index, char *line, size_t cap, size_t *line_len,
+mr_audit_root_at(mr_audit *a, size_t size, mr_merkle_hash root, mr_diag *d)
+{
+	int r;
+
+	mr_diag_clear(&a->fetch_diag);
+	if ((r = mr_merkle_levels_root(&a->tree, size, root)) != MR_OK)
+		return tree_failed(a, r, d);
+	return MR_OK;
+}
+
+uint64_t
+mr_audit_bytes(const mr_audit *a)
+{
+	return a->bytes;
+}
+
+int
+mr_audit_line(const mr_audit *a, size_t index, char *line_out, size_t cap, size_t *line_len,
     mr_diag *d)
 {
-	uint64_t from, to;
+	const char *line = NULL;
+	char *buf;
+	size_t len, n = 0;
 	int r;
 
 	if (index >= mr_audit_size(a))
 		return mr_diag_set(d, MR_E_ARG, "audit log: no record %zu", index + 1);
-	from = a->start[index];
-	to = mr_audit_offset(a, index + 1);
-	if ((r = mr_file_line_at(a->path, from, (size_t)(to - from), line, cap, d)) != MR_OK)
+	if ((r = read_block(a, index / MR_MERKLE_BLOCK, &buf, &len, d)) != MR_OK)
 		return r;
-	*line_len = (size_t)(to - from);
-	/* The log is the appliance's own and only it appends, but a line
-	 * read back is still checked to be where it was written. */
-	if (*line_len == 0 || line[*line_len - 1] != '\n')
-		return mr_diag_set(d, MR_E_AUDIT, "%s: record %zu is not where it was written",
-		    a->path, index + 1);
+	r = block_line(a, buf, len, index % MR_MERKLE_BLOCK, &line, &n, d);
+	if (r == MR_OK && n + 1 > cap)
+		r = mr_diag_set(d, MR_E_RANGE, "%s: record %zu does not fit", a->path, index + 1);
+	if (r == MR_OK) {
+		memcpy(line_out, line, n);
+		line_out[n] = '\0';
+		*line_len = n;
+	}
+	free(buf);
+	return r;
+}
+
+int
+mr_audit_lines_from(const mr_audit *a, size_t index, char *out, size_t cap, size_t *len,
+    size_t *count, mr_diag *d)
+{
+	size_t size = mr_audit_size(a), b = index / MR_MERKLE_BLOCK, want, got = 0, pos = 0;
+	uint64_t from;
+	char *buf;
+	int r = MR_OK;
+
+	*len = *count = 0;
+	if (index >= size)
+		return MR_OK;
+	/* From the block's start: the lines before index in it, then cap. */
+	from = a->bstart[b];
+	want = (size_t)(a->bytes - from);
+	if (want > cap + MR_MERKLE_BLOCK * (MR_RECORD_MAX + 1))
+		want = cap + MR_MERKLE_BLOCK * (MR_RECORD_MAX + 1);
+	if ((buf = malloc(want + 1)) == NULL)
+		return mr_diag_set(d, MR_E_NOMEM, "audit log: out of memory");
+	if ((r = mr_file_line_at(a->path, from, want, buf, want + 1, d)) != MR_OK) {
+		free(buf);
+		return r;
+	}
+	for (size_t k = b * MR_MERKLE_BLOCK; k < size && pos < want; k++) {
+		const char *nl = memchr(buf + pos, '\n', want - pos);
+		size_t n;
+		if (nl == NULL)
+			break;
+		n = (size_t)(nl - (buf + pos)) + 1;
+		if (k >= index) {
+			if (got + n > cap)
+				break;
+			memcpy(out + got, buf + pos, n);
+			got += n;
+			(*count)++;
+		}
+		pos += n;
+	}
+	free(buf);
+	*len = got;
 	return MR_OK;
 }
 
@@ -418,10 +558,11 @@ mr_audit_find(const mr_audit *a, const char *event, const char *key, const char 
 }
 
 int
-mr_audit_inclusion(const mr_audit *a, size_t index, size_t size, mr_merkle_hash *path,
+mr_audit_inclusion(mr_audit *a, size_t index, size_t size, mr_merkle_hash *path,
     size_t cap, size_t *len)
 {
 	if (size > mr_audit_size(a))
 		return MR_E_ARG;
+	mr_diag_clear(&a->fetch_diag);
 	return mr_merkle_levels_inclusion(&a->tree, size, index, path, cap, len);
 }

@@ -20,7 +20,8 @@
  * the writer keeps where each record starts, so that one old record (a
  * lost answer's, an audit export's next lines) is read on its own. The
  * issue records are indexed by serial, the lookup every answer given again
- * makes. What stays in memory is a few dozen bytes a record.
+ * makes. What stays in memory is about 5 bytes a record, and 28 an issue
+ * record.
  */
 #ifndef MR_AUDIT_H
 #define MR_AUDIT_H
@@ -56,14 +57,15 @@ typedef struct {
 	char path[4096];
 	unsigned long next_seq;
 	uint8_t last_hash[32];
-	mr_merkle_hash *leaves; /* leaves[0 .. next_seq - 1) */
-	size_t leaves_cap;
-	/* Subtree hashes over the leaves (tree.lv[0] == leaves): a root or a
-	 * proof costs O(log^2 n), so a batch's answers do not each rehash
-	 * the whole log. */
+	/* Subtree hashes (mr_merkle.h): a root or a proof costs O(log^2 n),
+	 * so a batch's answers do not each rehash the whole log; below a
+	 * block of MR_MERKLE_BLOCK records they are read again from the log
+	 * when needed. */
 	mr_merkle_levels tree;
-	uint64_t *start;        /* start[i]: the offset of record i's line */
+	uint64_t *bstart;       /* bstart[b]: the offset of record b * MR_MERKLE_BLOCK */
+	size_t blocks_cap;
 	uint64_t bytes;         /* the log's size: the end of the last line */
+	mr_diag fetch_diag;     /* why a block could not be read back */
 	mr_audit_indexed *ix;   /* MR_AUDIT_INDEX_EVENT records, in order */
 	size_t ix_n, ix_cap;
 	mr_hindex ix_by_value;  /* value hash -> the last of them in ix */
@@ -98,7 +100,10 @@ int mr_audit_has(const mr_audit *a, const char *event, const char *key, const ch
 
 /* The number of records, and the RFC 9162 root over all of them. */
 size_t mr_audit_size(const mr_audit *a);
-void mr_audit_root(const mr_audit *a, mr_merkle_hash root);
+void mr_audit_root(mr_audit *a, mr_merkle_hash root);
+/* The root over the first `size` records (a checkpoint's): MR_E_ARG past
+ * the end, MR_E_AUDIT when records read back are not what was opened. */
+int mr_audit_root_at(mr_audit *a, size_t size, mr_merkle_hash root, mr_diag *d) MR_MUST_CHECK;
 
 /*
  * The last record with `event` whose field key equals value: its 0-based
@@ -119,12 +124,15 @@ int mr_audit_scan(const mr_audit *a, int (*fn)(void *ctx, const char *line, size
  * in line[0..cap). MR_E_ARG for an index past the end. */
 int mr_audit_line(const mr_audit *a, size_t index, char *line, size_t cap, size_t *line_len,
     mr_diag *d) MR_MUST_CHECK;
-/* The log's size in bytes, and the offset where record `index` starts
- * (index == size: the end). */
-uint64_t mr_audit_offset(const mr_audit *a, size_t index);
+/* Records index.. as whole lines, as many as fit buf[0..cap) (at least
+ * the first when it fits): *len bytes, *count records. */
+int mr_audit_lines_from(const mr_audit *a, size_t index, char *buf, size_t cap, size_t *len,
+    size_t *count, mr_diag *d) MR_MUST_CHECK;
+/* The log's size in bytes: the end of its last record. */
+uint64_t mr_audit_bytes(const mr_audit *a);
 
 /* Inclusion proof of leaf `index` in the tree of the first `size` records. */
-int mr_audit_inclusion(const mr_audit *a, size_t index, size_t size, mr_merkle_hash *path,
+int mr_audit_inclusion(mr_audit *a, size_t index, size_t size, mr_merkle_hash *path,
     size_t cap, size_t *len) MR_MUST_CHECK;
 
 #endif
