@@ -668,9 +668,19 @@ mr_app_checkpoint(mr_app *app, char *out, size_t cap, size_t *len, mr_diag *d)
 
 	if (!app->audit_open || !app->have_audit_key || app->tok == NULL)
 		return mr_diag_set(d, MR_E_AUDIT, "checkpoint: audit log, key or token not ready");
+	mr_audit_root(&app->audit, root);
+	if (app->cp_last_len > 0 && app->cp_last_size == mr_audit_size(&app->audit) &&
+	    memcmp(app->cp_last_root, root, 32) == 0) {
+		if (out != NULL) {
+			if (app->cp_last_len + 1 > cap)
+				return mr_diag_set(d, MR_E_AUDIT, "checkpoint buffer too small");
+			memcpy(out, app->cp_last, app->cp_last_len + 1);
+			*len = app->cp_last_len;
+		}
+		return MR_OK;
+	}
 	gmtime_r(&now, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	mr_audit_root(&app->audit, root);
 	if (mr_checkpoint_body(app->audit_key.name, mr_audit_size(&app->audit), root, when, text,
 		sizeof(text), &n) != MR_OK)
 		return mr_diag_set(d, MR_E_AUDIT, "checkpoint: cannot build the note");
@@ -698,6 +708,11 @@ mr_app_checkpoint(mr_app *app, char *out, size_t cap, size_t *len, mr_diag *d)
 		mr_diag_prefix(d, "audit checkpoint");
 		return MR_E_AUDIT;
 	}
+	memcpy(app->cp_last, text, n);
+	app->cp_last[n] = '\0';
+	app->cp_last_len = n;
+	app->cp_last_size = mr_audit_size(&app->audit);
+	memcpy(app->cp_last_root, root, 32);
 	if (out != NULL) {
 		if (n + 1 > cap)
 			return mr_diag_set(d, MR_E_AUDIT, "checkpoint buffer too small");

@@ -71,6 +71,12 @@ typedef struct {
 	int custody_active;
 	mr_lock lock;        /* the state dir's, while locked */
 	int locked;
+	/* The last checkpoint this process signed, and the log size it
+	 * covers: asked again with nothing appended since, it is given
+	 * again rather than signed and kept twice. */
+	char cp_last[MR_CHECKPOINT_MAX];
+	size_t cp_last_len, cp_last_size;
+	uint8_t cp_last_root[32];
 } mr_app;
 
 /* Fills the defaults for module, token and state dir (overridden by
