@@ -7,6 +7,7 @@
 #include "mr_db.h"
 #include "mr_fileio.h"
 #include "mr_filelines.h"
+#include "mr_statecheck.h"
 
 /* The keys of the three indexes, read from the entries themselves. */
 static const void *
@@ -248,6 +249,31 @@ mr_db_parse(mr_db *db, const char *path, const uint8_t *data, size_t len, size_t
 			pos += (size_t)(nl - line) + 1;
 	}
 	*good_bytes = pos;
+	if (r != MR_OK)
+		mr_db_close(db);
+	return r;
+}
+
+/* mr_db_parse on the file itself, read in pieces (mr_filelines.h) as
+ * mr_db_open reads it, but without cutting anything. */
+int
+mr_db_parse_file(mr_db *db, const char *path, uint64_t *good_bytes, uint64_t *total,
+    mr_diag *d)
+{
+	open_job j = { db, d };
+	int r;
+
+	init(db);
+	*good_bytes = *total = 0;
+	if (snprintf(db->path, sizeof(db->path), "%s", path) >= (int)sizeof(db->path))
+		return mr_diag_set(d, MR_E_RANGE, "database path too long");
+	r = mr_file_lines(path, MR_RECORD_MAX + 1, open_line, &j, good_bytes, total, d);
+	if (r == MR_E_NOTFOUND)
+		return r; /* db stays empty, and usable */
+	if (r == MR_E_RANGE) {
+		mr_diag_clear(d);
+		r = mr_diag_set(d, MR_E_DB, "%s: a line is longer than any record", path);
+	}
 	if (r != MR_OK)
 		mr_db_close(db);
 	return r;
