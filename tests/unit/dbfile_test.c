@@ -5,7 +5,7 @@
  * the same message naming a bad line by its number, on files smaller and
  * many times larger than the reader's 64 KiB piece. A missing file is
  * MR_E_NOTFOUND with an empty database; a line longer than any record is
- * MR_E_DB, as mr_db_open says it.
+ * MR_E_DB naming it by its number.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -196,7 +196,7 @@ test_missing_and_long(void **state)
 	write_file(fx->path, t.p, t.len);
 	mr_diag_clear(&d);
 	assert_int_equal(mr_db_parse_file(&db, fx->path, &good, &total, &d), MR_E_DB);
-	snprintf(want, sizeof(want), "%s: a line is longer than any record", fx->path);
+	snprintf(want, sizeof(want), "%s: line 7 unreadable", fx->path);
 	assert_string_equal(d.msg, want);
 	free(t.p);
 }

@@ -99,7 +99,7 @@ int mr_statecheck_agree(const mr_db *db, const uint8_t *log, size_t len,
  * on its bytes, which it never cuts. *good_bytes gets where its complete
  * lines end, *total its length (more when the final line is torn).
  * MR_E_NOTFOUND when path is absent (db is then empty and usable); a line
- * longer than any record is MR_E_DB, as at mr_db_open.
+ * longer than any record is MR_E_DB "<path>: line N unreadable".
  */
 int mr_db_parse_file(mr_db *db, const char *path, uint64_t *good_bytes, uint64_t *total,
     mr_diag *d) MR_MUST_CHECK;
