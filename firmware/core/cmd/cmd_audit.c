@@ -19,26 +19,23 @@
 #include "board_api.h"
 #include "mr_cmdtab.h"
 #include "mr_commands.h"
+#include "mr_filecopy.h"
 #include "mr_fileio.h"
 #include "mr_pem.h"
 #include "mr_progress.h"
 
+/* The first max bytes of the state file `name` to dir/as, in pieces (the
+ * log grows with every certificate ever issued). */
 static int
-copy_state(mr_app *app, const char *name, const char *dir, const char *as, mr_diag *d)
+copy_state(mr_app *app, const char *name, uint64_t max, const char *dir, const char *as,
+    mr_diag *d)
 {
 	char from[4096], to[4096];
-	uint8_t *data = NULL;
-	size_t len = 0;
-	int r;
 
 	if (mr_app_path(app, from, sizeof(from), name) != MR_OK ||
 	    mr_path_join(to, sizeof(to), dir, as) != MR_OK)
 		return mr_diag_set(d, MR_E_RANGE, "path too long");
-	if ((r = mr_file_read(from, MR_AUDIT_MAX_BYTES, &data, &len, d)) != MR_OK)
-		return r;
-	r = mr_file_write_atomic(to, data, len, 0644, d);
-	free(data);
-	return r;
+	return mr_file_copy_atomic(from, to, max, 0644, d);
 }
 
 static int
@@ -62,10 +59,16 @@ audit_export(mr_app *app, const char *dir)
 	if ((r = mr_app_audit(app, "export", &rec, &d)) != MR_OK ||
 	    (r = mr_app_checkpoint(app, cp, sizeof(cp), &cp_len, &d)) != MR_OK)
 		return mr_fail(MR_E_AUDIT, &d);
-	if ((r = copy_state(app, "audit.log", dir, "audit.log", &d)) != MR_OK ||
-	    (r = copy_state(app, "audit.checkpoints", dir, "checkpoints", &d)) != MR_OK ||
-	    (r = copy_state(app, "audit-key.pub", dir, "audit-key.pub", &d)) != MR_OK ||
-	    (r = copy_state(app, "root-cert.pem", dir, "root-cert.pem", &d)) != MR_OK)
+	/* The log up to the record the checkpoint signs, and no further: the
+	 * export is exactly the checkpointed log. */
+	if ((r = copy_state(app, "audit.log", mr_audit_offset(&app->audit,
+		mr_audit_size(&app->audit)), dir, "audit.log", &d)) != MR_OK ||
+	    (r = copy_state(app, "audit.checkpoints", MR_FILE_COPY_ALL, dir, "checkpoints",
+		&d)) != MR_OK ||
+	    (r = copy_state(app, "audit-key.pub", MR_FILE_COPY_ALL, dir, "audit-key.pub",
+		&d)) != MR_OK ||
+	    (r = copy_state(app, "root-cert.pem", MR_FILE_COPY_ALL, dir, "root-cert.pem",
+		&d)) != MR_OK)
 		return mr_fail(r, &d);
 	/* The checkpoint last: its presence marks a complete export. */
 	if (mr_path_join(path, sizeof(path), dir, "checkpoint") != MR_OK ||

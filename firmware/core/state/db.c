@@ -7,6 +7,7 @@
 #include "mr_db.h"
 #include "mr_fileio.h"
 #include "mr_filelines.h"
+#include "mr_statecheck.h"
 
 /* The keys of the three indexes, read from the entries themselves. */
 static const void *
@@ -248,6 +249,46 @@ mr_db_parse(mr_db *db, const char *path, const uint8_t *data, size_t len, size_t
 			pos += (size_t)(nl - line) + 1;
 	}
 	*good_bytes = pos;
+	if (r != MR_OK)
+		mr_db_close(db);
+	return r;
+}
+
+typedef struct {
+	open_job j;
+	size_t lines; /* complete lines passed */
+} parse_job;
+
+static int
+parse_line(void *ctx, const char *line, size_t n, size_t number, uint64_t offset)
+{
+	parse_job *p = ctx;
+
+	p->lines = number + 1;
+	return open_line(&p->j, line, n, number, offset);
+}
+
+/* mr_db_parse on the file itself, read in pieces (mr_filelines.h) as
+ * mr_db_open reads it, but without cutting anything. */
+int
+mr_db_parse_file(mr_db *db, const char *path, uint64_t *good_bytes, uint64_t *total,
+    mr_diag *d)
+{
+	parse_job p = { { db, d }, 0 };
+	int r;
+
+	init(db);
+	*good_bytes = *total = 0;
+	if (snprintf(db->path, sizeof(db->path), "%s", path) >= (int)sizeof(db->path))
+		return mr_diag_set(d, MR_E_RANGE, "database path too long");
+	r = mr_file_lines(path, MR_RECORD_MAX + 1, parse_line, &p, good_bytes, total, d);
+	if (r == MR_E_NOTFOUND)
+		return r; /* db stays empty, and usable */
+	if (r == MR_E_RANGE) {
+		/* Longer than any record: no record can be read from it. */
+		mr_diag_clear(d);
+		r = mr_diag_set(d, MR_E_DB, "%s: line %zu unreadable", path, p.lines + 1);
+	}
 	if (r != MR_OK)
 		mr_db_close(db);
 	return r;

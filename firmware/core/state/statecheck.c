@@ -9,6 +9,7 @@
 #include "mr_auditlog.h"
 #include "mr_crl.h"
 #include "mr_fileio.h"
+#include "mr_filelines.h"
 #include "mr_fingerprint.h"
 #include "mr_statecheck.h"
 
@@ -676,7 +677,9 @@ check_checkpoints(mr_app *app, const mr_merkle_hash *leaves, size_t good, int ch
 	free(text);
 	text = NULL;
 	mr_diag_clear(&d);
-	if (read_state(app, "audit.checkpoints", MR_AUDIT_MAX_BYTES, &text, &len, &d) != MR_OK) {
+	/* Read whole: ~250 bytes a checkpoint, far less than the log, and
+	 * bounded by memory alone, not by the log's old cap. */
+	if (read_state(app, "audit.checkpoints", SIZE_MAX / 2, &text, &len, &d) != MR_OK) {
 		add(rep, MR_SC_MANUAL, SEC_CHECKPOINT, "audit.checkpoints: %s",
 		    mr_diag_text(&d, MR_E_IO));
 		return;
@@ -799,61 +802,154 @@ check_token(mr_app *app, int identity, int log_healthy, mr_sc_report *rep)
 /* A ceremony killed between its `ceremony-start` record and its first
  * signed checkpoint leaves keys on the token and part of a state dir, from
  * which nothing was ever issued: its own diagnosis, not the damage the
- * file checks would otherwise report. */
+ * file checks would otherwise report. The log's lines (a torn final one
+ * included) are fed in turn to ceremony_line. */
+typedef struct {
+	size_t rec, started, after_done;
+	int done;
+} ceremony_track;
+
 static void
-check_ceremony_finished(const mr_app *app, const uint8_t *log, size_t len, mr_sc_report *rep)
+ceremony_line(ceremony_track *t, const char *line, size_t n)
 {
-	size_t pos = 0, rec = 0, started = 0, after_done = 0;
-	int done = 0;
+	char ev[32];
+
+	t->rec++;
+	t->after_done++;
+	if (mr_record_get(line, n, "event", ev, sizeof(ev)) != MR_OK)
+		return;
+	if (strcmp(ev, "ceremony-start") == 0) {
+		t->started = t->rec;
+		t->done = 0;
+	} else if (strcmp(ev, "ceremony-done") == 0) {
+		t->done = 1;
+		t->after_done = 0;
+	}
+}
+
+static void
+check_ceremony_finished(const mr_app *app, const ceremony_track *t, mr_sc_report *rep)
+{
 	char cp[4096];
 
-	while (pos < len) {
-		const char *line = (const char *)log + pos;
-		const char *nl = memchr(line, '\n', len - pos);
-		size_t n = nl != NULL ? (size_t)(nl - line) + 1 : len - pos;
-		char ev[32];
-		rec++;
-		after_done++;
-		if (mr_record_get(line, n, "event", ev, sizeof(ev)) == MR_OK) {
-			if (strcmp(ev, "ceremony-start") == 0) {
-				started = rec;
-				done = 0;
-			} else if (strcmp(ev, "ceremony-done") == 0) {
-				done = 1;
-				after_done = 0;
-			}
-		}
-		pos += n;
-	}
-	if (started > 0 && !done) {
+	if (t->started > 0 && !t->done) {
 		add(rep, MR_SC_MANUAL, SEC_CEREMONY, "audit.log: the ceremony started at record %zu "
 		    "never finished (no ceremony-done record): nothing was issued; a new ceremony "
-		    "replaces it", started);
+		    "replaces it", t->started);
 		return;
 	}
 	/* Its last step: the first checkpoint. Never signed, and nothing after
 	 * the ceremony's record: it stopped there. */
-	if (done && after_done == 0 && mr_app_path(app, cp, sizeof(cp), "audit.checkpoint") == MR_OK &&
-	    !mr_path_exists(cp))
+	if (t->done && t->after_done == 0 &&
+	    mr_app_path(app, cp, sizeof(cp), "audit.checkpoint") == MR_OK && !mr_path_exists(cp))
 		add(rep, MR_SC_MANUAL, SEC_CEREMONY, "audit.log: the ceremony (record %zu) stopped "
 		    "before its first signed checkpoint: nothing was issued; a new ceremony replaces it",
-		    rec);
+		    t->rec);
+}
+
+/*
+ * One pass over audit.log, in pieces (it grows with every certificate):
+ * the hash chain up to its first bad record, the leaf hash of each good
+ * one (32 bytes a record, for the checkpoints), the issue, abandon and
+ * revoke events of the good ones (for the database), and the ceremony's
+ * records over every line, as the log is, nothing cut.
+ */
+typedef struct {
+	mr_auditlog_scan s;
+	int broken;              /* the chain broke at s.bad */
+	int torn;                /* the log ends in a line without its newline */
+	int nomem;               /* the pass ran out of memory (d says so) */
+	uint64_t complete, total;
+	mr_merkle_hash *leaves;
+	size_t cap;
+	log_events le;
+	ceremony_track cer;
+	mr_diag *d;
+} log_pass;
+
+static int
+log_line(void *ctx, const char *line, size_t n, size_t number, uint64_t offset)
+{
+	log_pass *p = ctx;
+
+	(void)number;
+	(void)offset;
+	ceremony_line(&p->cer, line, n);
+	if (p->broken)
+		return MR_OK;
+	if (p->s.n == p->cap) {
+		size_t cap = p->cap ? p->cap * 2 : 1024;
+		mr_merkle_hash *nl = realloc(p->leaves, cap * sizeof(*nl));
+		if (nl == NULL) {
+			p->nomem = 1;
+			return mr_diag_set(p->d, MR_E_NOMEM, "state check: out of memory");
+		}
+		p->leaves = nl;
+		p->cap = cap;
+	}
+	if (mr_auditlog_scan_line(&p->s, line, n, p->leaves[p->s.n]) != MR_OK) {
+		/* Records past the break are unproven: not compared. */
+		p->broken = 1;
+		return MR_OK;
+	}
+	if (collect_line(&p->le, line, n) != MR_OK) {
+		p->nomem = 1;
+		return MR_E_NOMEM;
+	}
+	return MR_OK;
+}
+
+/* MR_OK when the log was read (the pass says what it holds); another
+ * error (e, for a finding) when it could not be; MR_E_NOMEM (d). */
+static int
+read_log(const char *path, log_pass *p, mr_diag *e, mr_diag *d)
+{
+	char tail[MR_RECORD_MAX + 2];
+	int r;
+
+	mr_auditlog_scan_init(&p->s);
+	p->d = d;
+	p->le.d = d;
+	r = mr_file_lines(path, MR_RECORD_MAX + 1, log_line, p, &p->complete, &p->total, e);
+	if (p->nomem)
+		return MR_E_NOMEM;
+	if (r == MR_E_RANGE) {
+		/* A line longer than any record: as the scan names one. */
+		mr_diag_clear(e);
+		if (!p->broken) {
+			p->broken = 1;
+			p->s.bad = p->s.n + 1;
+			snprintf(p->s.why, sizeof(p->s.why), "record %zu: longer than %d bytes",
+			    p->s.bad, MR_RECORD_MAX);
+		}
+		return MR_OK;
+	}
+	if (r != MR_OK)
+		return r;
+	if (p->total > p->complete) {
+		/* The torn final line: at most max_line bytes (mr_file_lines). */
+		size_t n = (size_t)(p->total - p->complete);
+		if ((r = mr_file_line_at(path, p->complete, n, tail, sizeof(tail), e)) != MR_OK)
+			return r;
+		ceremony_line(&p->cer, tail, n);
+		p->torn = 1;
+	}
+	return MR_OK;
 }
 
 int
 mr_statecheck_run(mr_app *app, int opts, mr_sc_report *rep, mr_diag *d)
 {
-	uint8_t *log = NULL, *dbtext = NULL;
-	size_t log_len = 0, db_len = 0, guess = 1, good_db = 0;
-	mr_merkle_hash *leaves = NULL;
-	mr_auditlog_scan s;
+	char path[4096];
+	uint64_t good_db = 0, db_len = 0;
+	log_pass lp;
 	mr_db db;
 	mr_diag e;
 	int identity, log_read = 0, db_read = 0, chain_ok = 0, checkpoints_ok = 0, r;
 	size_t before;
 
 	memset(&db, 0, sizeof(db));
-	memset(&s, 0, sizeof(s));
+	memset(&lp, 0, sizeof(lp));
 	if (!mr_path_exists(app->state_dir))
 		return mr_diag_set(d, MR_E_STATE, "%s: no such state dir", app->state_dir);
 
@@ -867,37 +963,39 @@ mr_statecheck_run(mr_app *app, int opts, mr_sc_report *rep, mr_diag *d)
 
 	check_temps(app->state_dir, "", 2, rep);
 
-	/* The audit log, read as it is: nothing cut. */
+	/* The audit log, read as it is, in pieces: nothing cut. */
 	mr_diag_clear(&e);
-	r = read_state(app, "audit.log", MR_AUDIT_MAX_BYTES, &log, &log_len, &e);
+	if (mr_app_path(app, path, sizeof(path), "audit.log") != MR_OK)
+		r = mr_diag_set(&e, MR_E_RANGE, "state dir path too long");
+	else
+		r = read_log(path, &lp, &e, d);
+	if (lp.nomem) {
+		r = MR_E_NOMEM;
+		goto out;
+	}
 	if (r != MR_OK) {
 		add(rep, MR_SC_MANUAL, SEC_CHAIN, "audit.log: %s", mr_diag_text(&e, r));
 	} else {
 		log_read = 1;
-		for (size_t i = 0; i < log_len; i++)
-			guess += log[i] == '\n';
-		if ((leaves = calloc(guess, sizeof(*leaves))) == NULL) {
-			r = mr_diag_set(d, MR_E_NOMEM, "state check: out of memory");
-			goto out;
-		}
-		if (mr_auditlog_scan_buf(log, log_len, leaves, guess, &s) != MR_OK) {
-			size_t bad = s.bad ? s.bad : s.n + 1;
+		if (lp.broken) {
+			size_t bad = lp.s.bad ? lp.s.bad : lp.s.n + 1;
 			char intact[64] = "no record before it is intact";
-			if (s.n > 0)
-				snprintf(intact, sizeof(intact), "records 1..%zu are intact", s.n);
+			if (lp.s.n > 0)
+				snprintf(intact, sizeof(intact), "records 1..%zu are intact", lp.s.n);
 			add(rep, MR_SC_MANUAL, SEC_CHAIN, "audit.log: record %zu (line %zu) breaks the "
-			    "hash chain: %s; %s", bad, bad, s.why, intact);
+			    "hash chain: %s; %s", bad, bad, lp.s.why, intact);
 		} else {
 			chain_ok = 1;
-			if (s.torn)
+			if (lp.torn)
 				add(rep, MR_SC_CUT_TAIL, SEC_TORN,
-				    "audit.log: the final record (line %zu) is torn: %zu bytes without "
-				    "a newline", s.n + 1, log_len - s.good_bytes);
-			ok(rep, "audit.log: %zu records, hash chain intact", s.n);
+				    "audit.log: the final record (line %zu) is torn: %llu bytes without "
+				    "a newline", lp.s.n + 1,
+				    (unsigned long long)(lp.total - lp.complete));
+			ok(rep, "audit.log: %zu records, hash chain intact", lp.s.n);
 		}
 		before = rep->n;
 		if (identity) {
-			check_checkpoints(app, leaves, s.n, chain_ok, rep);
+			check_checkpoints(app, lp.leaves, lp.s.n, chain_ok, rep);
 			checkpoints_ok = rep->n == before;
 		} else
 			line_to(rep->notes, &rep->n_notes,
@@ -912,36 +1010,34 @@ mr_statecheck_run(mr_app *app, int opts, mr_sc_report *rep, mr_diag *d)
 	}
 
 	if (log_read)
-		check_ceremony_finished(app, log, log_len, rep);
+		check_ceremony_finished(app, &lp.cer, rep);
 
-	/* The database, parsed as it is: nothing cut. */
+	/* The database, parsed as it is, in pieces: nothing cut. */
 	mr_diag_clear(&e);
-	r = read_state(app, "issued.db", 256u << 20, &dbtext, &db_len, &e);
+	if (mr_app_path(app, path, sizeof(path), "issued.db") != MR_OK) {
+		r = mr_diag_set(d, MR_E_RANGE, "state dir path too long");
+		goto out;
+	}
+	r = mr_db_parse_file(&db, path, &good_db, &db_len, &e);
 	if (r == MR_E_NOTFOUND) {
 		db_read = 1;
 		mr_diag_clear(&e);
+	} else if (r == MR_E_NOMEM) {
+		r = mr_diag_set(d, MR_E_NOMEM, "state check: out of memory");
+		goto out;
 	} else if (r != MR_OK) {
-		add(rep, MR_SC_MANUAL, SEC_DB_BAD, "issued.db: %s", mr_diag_text(&e, r));
-	} else {
-		char path[4096];
-		if (mr_app_path(app, path, sizeof(path), "issued.db") != MR_OK) {
-			r = mr_diag_set(d, MR_E_RANGE, "state dir path too long");
-			goto out;
-		}
-		r = mr_db_parse(&db, path, dbtext, db_len, &good_db, &e);
-		if (r == MR_E_NOMEM) {
-			r = mr_diag_set(d, MR_E_NOMEM, "state check: out of memory");
-			goto out;
-		}
-		if (r != MR_OK) {
+		/* A read error names the file by its path, a bad line by the
+		 * database's own message. */
+		if (r == MR_E_IO)
+			add(rep, MR_SC_MANUAL, SEC_DB_BAD, "issued.db: %s", mr_diag_text(&e, r));
+		else
 			add(rep, MR_SC_MANUAL, SEC_DB_BAD, "%s", mr_diag_text(&e, r));
-		} else {
-			db_read = 1;
-			if (good_db < db_len)
-				add(rep, MR_SC_CUT_TAIL, SEC_TORN,
-				    "issued.db: the final line is torn: %zu bytes without a newline",
-				    db_len - good_db);
-		}
+	} else {
+		db_read = 1;
+		if (good_db < db_len)
+			add(rep, MR_SC_CUT_TAIL, SEC_TORN,
+			    "issued.db: the final line is torn: %llu bytes without a newline",
+			    (unsigned long long)(db_len - good_db));
 	}
 	if (db_read) {
 		size_t issued = 0, bad = 0;
@@ -961,8 +1057,10 @@ mr_statecheck_run(mr_app *app, int opts, mr_sc_report *rep, mr_diag *d)
 		    issued, issued - bad);
 	}
 	if (db_read && log_read && chain_ok) {
+		log_events le = lp.le;
 		before = rep->n;
-		if ((r = mr_statecheck_agree(&db, log, s.good_bytes, app->state_dir, rep, d)) != MR_OK)
+		lp.le.e = NULL; /* agree_events frees them */
+		if ((r = agree_events(&db, le, app->state_dir, rep, d)) != MR_OK)
 			goto out;
 		if (rep->n == before)
 			ok(rep, "issued.db and audit.log agree on every serial");
@@ -977,13 +1075,12 @@ mr_statecheck_run(mr_app *app, int opts, mr_sc_report *rep, mr_diag *d)
 	}
 
 	if ((opts & MR_SC_NO_TOKEN) == 0) {
-		check_token(app, identity, chain_ok && !s.torn && checkpoints_ok, rep);
+		check_token(app, identity, chain_ok && !lp.torn && checkpoints_ok, rep);
 	}
 	r = MR_OK;
 out:
 	mr_db_close(&db);
-	free(leaves);
-	free(dbtext);
-	free(log);
+	free(lp.leaves);
+	free(lp.le.e);
 	return r;
 }
