@@ -61,8 +61,8 @@ audit_export(mr_app *app, const char *dir)
 		return mr_fail(MR_E_AUDIT, &d);
 	/* The log up to the record the checkpoint signs, and no further: the
 	 * export is exactly the checkpointed log. */
-	if ((r = copy_state(app, "audit.log", mr_audit_offset(&app->audit,
-		mr_audit_size(&app->audit)), dir, "audit.log", &d)) != MR_OK ||
+	if ((r = copy_state(app, "audit.log", mr_audit_bytes(&app->audit), dir, "audit.log",
+		 &d)) != MR_OK ||
 	    (r = copy_state(app, "audit.checkpoints", MR_FILE_COPY_ALL, dir, "checkpoints",
 		&d)) != MR_OK ||
 	    (r = copy_state(app, "audit-key.pub", MR_FILE_COPY_ALL, dir, "audit-key.pub",

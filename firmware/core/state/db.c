@@ -7,7 +7,6 @@
 #include "mr_db.h"
 #include "mr_fileio.h"
 #include "mr_filelines.h"
-#include "mr_statecheck.h"
 
 /* The keys of the three indexes, read from the entries themselves. */
 static const void *

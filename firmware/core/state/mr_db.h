@@ -76,6 +76,16 @@ void mr_db_close(mr_db *db);
 int mr_db_parse(mr_db *db, const char *path, const uint8_t *data, size_t len,
     size_t *good_bytes, mr_diag *d) MR_MUST_CHECK;
 
+/*
+ * The database file read in pieces for `state check`: as mr_db_parse
+ * on its bytes, which it never cuts. *good_bytes gets where its complete
+ * lines end, *total its length (more when the final line is torn).
+ * MR_E_NOTFOUND when path is absent (db is then empty and usable); a line
+ * longer than any record is MR_E_DB "<path>: line N unreadable".
+ */
+int mr_db_parse_file(mr_db *db, const char *path, uint64_t *good_bytes, uint64_t *total,
+    mr_diag *d) MR_MUST_CHECK;
+
 /* Group commit, as mr_audit_defer / mr_audit_sync. */
 void mr_db_defer(mr_db *db, int on);
 int mr_db_sync(mr_db *db, mr_diag *d) MR_MUST_CHECK;

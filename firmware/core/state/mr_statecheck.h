@@ -95,16 +95,6 @@ int mr_statecheck_agree(const mr_db *db, const uint8_t *log, size_t len,
     const char *state_dir, mr_sc_report *rep, mr_diag *d) MR_MUST_CHECK;
 
 /*
- * The database file read in pieces for `state check` (db.c): as mr_db_parse
- * on its bytes, which it never cuts. *good_bytes gets where its complete
- * lines end, *total its length (more when the final line is torn).
- * MR_E_NOTFOUND when path is absent (db is then empty and usable); a line
- * longer than any record is MR_E_DB "<path>: line N unreadable".
- */
-int mr_db_parse_file(mr_db *db, const char *path, uint64_t *good_bytes, uint64_t *total,
-    mr_diag *d) MR_MUST_CHECK;
-
-/*
  * At every start (mr_app_load, audit log and database open): the same
  * agreement check; rows the log proves are written, each with a
  * `state-repair` audit record and a "repaired: ..." line on stderr;
