@@ -6,7 +6,8 @@
 #   a) a properly signed older note and a torn half note appended to the
 #      history: `status` cuts exactly those bytes (the stderr line, the
 #      state-repair record), the history ends with audit.checkpoint, and
-#      `state check` is healthy;
+#      `state check` is healthy (before the start, it names the bytes as
+#      repairable, exit 3);
 #   b) a history whose end was replaced (every copy of the latest note
 #      gone, an older one in its place): `status` and `sign` stop with
 #      exit 1 and the one-line error, and change nothing;
@@ -66,6 +67,12 @@ half=$(( $(stat -c %s "$CP") / 2 ))
 head -c "$half" "$CP" >>"$H"
 cut=$(( $(stat -c %s "$H") - size0 ))
 [ "$cut" -gt "$half" ] || fail "a: nothing appended"
+# `state check` before any start: the bytes after the latest note are what
+# the next start cuts (repairable, exit 3), not a broken checkpoint.
+expect_rc 3 app state check
+grep -qF "audit.checkpoints: $cut bytes after the latest checkpoint (a checkpoint never released, or part of one)" \
+  "$T/expect.out" || { cat "$T/expect.out"; fail "a: state check does not name the $cut bytes"; }
+if grep -q 'checkpoint [0-9]*: ' "$T/expect.out"; then cat "$T/expect.out"; fail "a: state check blames a note"; fi
 records=$(wc -l <"$T/state/audit.log")
 expect_rc 0 app status
 [ "$(grep -c '^repaired: ' "$T/expect.out")" = 1 ] || { cat "$T/expect.out"; fail "a: not one repaired line"; }

@@ -1,6 +1,7 @@
 #define _GNU_SOURCE /* memmem */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -40,6 +41,14 @@ last_copy(const char *hay, size_t n, const char *needle, size_t k)
 			found = p++;
 	}
 	return found;
+}
+
+size_t
+mr_cphistory_end(const char *hist, size_t n, const char *latest, size_t latest_len)
+{
+	const char *at = last_copy(hist, n, latest, latest_len);
+
+	return at == NULL ? SIZE_MAX : (size_t)(at - hist) + latest_len;
 }
 
 int

@@ -34,4 +34,8 @@ int mr_cphistory_append(const char *path, const char *note, size_t n, mr_diag *d
 int mr_cphistory_trim(const char *path, const char *latest, size_t latest_len, size_t *cut,
     mr_diag *d) MR_MUST_CHECK;
 
+/* Where a history's bytes hist[0..n) should end: just after the last copy
+ * of latest; SIZE_MAX when there is none (`state check` reads it whole). */
+size_t mr_cphistory_end(const char *hist, size_t n, const char *latest, size_t latest_len);
+
 #endif

@@ -11,6 +11,7 @@
 #include "mr_fileio.h"
 #include "mr_filelines.h"
 #include "mr_fingerprint.h"
+#include "mr_cphistory.h"
 #include "mr_statecheck.h"
 
 #define MAX_FINDINGS 200
@@ -657,12 +658,16 @@ check_checkpoints(mr_app *app, const mr_merkle_hash *leaves, size_t good, int ch
 	mr_diag d;
 	unsigned long long last_ok = 0;
 	char last_time[64] = "";
+	char latest[MR_CHECKPOINT_MAX];
+	size_t latest_len = 0;
 	int m;
 
 	mr_diag_clear(&d);
 	if (read_state(app, "audit.checkpoint", MR_CHECKPOINT_MAX, &text, &len, &d) != MR_OK) {
 		add(rep, MR_SC_MANUAL, SEC_CHECKPOINT, "audit.checkpoint: %s", mr_diag_text(&d, MR_E_IO));
 	} else {
+		latest_len = len < sizeof(latest) ? len : 0;
+		memcpy(latest, text, latest_len);
 		m = note_matches(app, (const char *)text, len, leaves, good, &cp, why, sizeof(why));
 		if (m < 0)
 			add(rep, MR_SC_MANUAL, SEC_CHECKPOINT, "audit.checkpoint: %s", why);
@@ -683,6 +688,19 @@ check_checkpoints(mr_app *app, const mr_merkle_hash *leaves, size_t good, int ch
 		add(rep, MR_SC_MANUAL, SEC_CHECKPOINT, "audit.checkpoints: %s",
 		    mr_diag_text(&d, MR_E_IO));
 		return;
+	}
+	/* What a crash left after the latest note (mr_cphistory.h) is cut
+	 * at the next start: only what comes before it is checked. */
+	if (latest_len > 0) {
+		size_t end = mr_cphistory_end((const char *)text, len, latest, latest_len);
+		if (end == SIZE_MAX)
+			add(rep, MR_SC_MANUAL, SEC_CHECKPOINT, "audit.checkpoints does not end with the "
+			    "latest checkpoint (audit.checkpoint)");
+		else if (end < len) {
+			add(rep, MR_SC_CUT_TAIL, SEC_TORN, "audit.checkpoints: %zu bytes after the latest "
+			    "checkpoint (a checkpoint never released, or part of one)", len - end);
+			len = end;
+		}
 	}
 	while (mr_checkpoint_next_note((const char *)text, len, &pos, &st, &nl)) {
 		count++;
