@@ -41,6 +41,7 @@ init(mr_db *db)
 	mr_hindex_init(&db->by_serial);
 	mr_hindex_init(&db->by_request);
 	mr_hindex_init(&db->by_cluster);
+	mr_names_init(&db->clusters);
 }
 
 /* A new reserved entry, in the array and the serial index; NULL when out
@@ -64,9 +65,10 @@ add_entry(mr_db *db, const char *serial, const uint8_t request[32], const char *
 		return NULL;
 	e = &db->e[db->n];
 	memset(e, 0, sizeof(*e));
+	if ((e->cluster = mr_names_intern(&db->clusters, cluster)) == NULL)
+		return NULL;
 	snprintf(e->serial, sizeof(e->serial), "%s", serial);
 	memcpy(e->request, request, 32);
-	snprintf(e->cluster, sizeof(e->cluster), "%s", cluster);
 	e->state = MR_DB_RESERVED;
 	/* Room was reserved above: the put cannot fail. */
 	if (mr_hindex_put(&db->by_serial, e->serial, strlen(e->serial), (uint32_t)db->n,
@@ -300,6 +302,7 @@ mr_db_close(mr_db *db)
 	mr_hindex_free(&db->by_serial);
 	mr_hindex_free(&db->by_request);
 	mr_hindex_free(&db->by_cluster);
+	mr_names_free(&db->clusters);
 	free(db->e);
 	db->e = NULL;
 	db->n = db->cap = 0;

@@ -25,6 +25,7 @@
 #include "mr_diag.h"
 #include "mr_fileio.h"
 #include "mr_hindex.h"
+#include "mr_names.h"
 #include "mr_record.h"
 
 typedef enum {
@@ -34,10 +35,10 @@ typedef enum {
 } mr_db_state;
 
 /* One serial. The digests are kept as bytes (hex in the file and in the
- * lookups): 200 bytes an entry. */
+ * lookups), the cluster's name once for all its entries (mr_names.h):
+ * 144 bytes an entry. */
 typedef struct {
 	char serial[41];     /* hex */
-	char cluster[64];
 	uint8_t request[32]; /* SHA-256 of the CSR DER */
 	uint8_t cert[32];    /* SHA-256 of the certificate DER, when issued */
 	mr_db_state state;
@@ -45,6 +46,7 @@ typedef struct {
 	int reason;          /* MR_CRL_REASON_*, when revoked */
 	long long not_after;
 	long long revoked_at;
+	const char *cluster; /* in the database's names, as long as it is open */
 } mr_db_entry;
 
 /*
@@ -59,6 +61,7 @@ typedef struct {
 	/* Hash indexes into e (mr_hindex.h), grown with it: serial -> entry;
 	 * request hash -> its first issued entry; cluster -> its last. */
 	mr_hindex by_serial, by_request, by_cluster;
+	mr_names clusters;
 	mr_file_log file;  /* open from the first append to mr_db_close */
 	int defer;         /* appends not fsync'ed until mr_db_sync */
 	int dirty;
