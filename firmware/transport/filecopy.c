@@ -1,6 +1,5 @@
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,68 +7,10 @@
 #include <unistd.h>
 
 #include "mr_filecopy.h"
+#include "mr_fileio.h"
 
 /* As mr_file_lines: many records a read, small beside the memory target. */
 #define PIECE (64u * 1024u)
-
-static int
-open_source(const char *path, int *fd, mr_diag *d)
-{
-	struct stat st;
-
-	/* As mr_file_read: never through a symlink, never a device. */
-	*fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-	if (*fd < 0) {
-		if (errno == ENOENT)
-			return mr_diag_set(d, MR_E_NOTFOUND, "%s: not found", path);
-		if (errno == ELOOP)
-			return mr_diag_set(d, MR_E_IO, "%s: is a symbolic link", path);
-		return mr_diag_set(d, MR_E_IO, "%s: %s", path, strerror(errno));
-	}
-	if (fstat(*fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		close(*fd);
-		*fd = -1;
-		return mr_diag_set(d, MR_E_IO, "%s: not a regular file", path);
-	}
-	return MR_OK;
-}
-
-static int
-write_all(int fd, const uint8_t *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t k = write(fd, p, len);
-		if (k < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += k;
-		len -= (size_t)k;
-	}
-	return 0;
-}
-
-/* As fileio.c: a file system that refuses fsync on a directory (FAT via
- * some drivers) makes the rename as durable as it allows. */
-static int
-fsync_dir_of(const char *path)
-{
-	char copy[4096];
-	int fd, rc;
-
-	if (strlen(path) >= sizeof(copy))
-		return -1;
-	strcpy(copy, path);
-	fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	rc = fsync(fd);
-	if (rc != 0 && (errno == EINVAL || errno == EROFS))
-		rc = 0;
-	close(fd);
-	return rc;
-}
 
 /* The first max bytes of in to out. */
 static int
@@ -97,7 +38,7 @@ copy_bytes(int in, int out, uint64_t max, const char *from, const char *tmp, mr_
 				    "while read)", from, (unsigned long long)max);
 			break;
 		}
-		if (write_all(out, buf, (size_t)k) != 0) {
+		if (mr_file_write_all(out, buf, (size_t)k) != 0) {
 			r = mr_diag_set(d, MR_E_IO, "%s: %s", tmp, strerror(errno));
 			break;
 		}
@@ -114,7 +55,7 @@ mr_file_copy_atomic(const char *from, const char *to, uint64_t max, mode_t mode,
 	char tmp[4200];
 	int in = -1, out = -1, made = 0, k, r;
 
-	if ((r = open_source(from, &in, d)) != MR_OK)
+	if ((r = mr_file_open_regular(from, &in, d)) != MR_OK)
 		return r;
 	/* mr_file_write_atomic's name, so that mr_file_sweep_temps removes
 	 * what a process that died here leaves. */
@@ -155,7 +96,7 @@ mr_file_copy_atomic(const char *from, const char *to, uint64_t max, mode_t mode,
 		goto out;
 	}
 	made = 0; /* renamed: nothing to remove */
-	if (fsync_dir_of(to) != 0)
+	if (mr_file_fsync_dir_of(to) != 0)
 		r = mr_diag_set(d, MR_E_IO, "%s: fsync of directory: %s", to, strerror(errno));
 out:
 	if (out >= 0)

@@ -114,6 +114,23 @@ open_failed(const char *shown, mr_diag *d)
 }
 
 int
+mr_file_open_regular(const char *path, int *fd, mr_diag *d)
+{
+	struct stat st;
+
+	/* As mr_file_read: never through a symlink, never a device. */
+	*fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (*fd < 0)
+		return open_failed(path, d);
+	if (fstat(*fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(*fd);
+		*fd = -1;
+		return mr_diag_set(d, MR_E_IO, "%s: not a regular file", path);
+	}
+	return MR_OK;
+}
+
+int
 mr_file_read(const char *path, size_t max, uint8_t **data, size_t *len, mr_diag *d)
 {
 	int fd;
@@ -211,8 +228,8 @@ mr_file_read_pem(const char *path, size_t max, const char *label, uint8_t *der, 
 	return decode_pem(text, len, path, label, der, cap, der_len, d);
 }
 
-static int
-write_all(int fd, const void *data, size_t len)
+int
+mr_file_write_all(int fd, const void *data, size_t len)
 {
 	const uint8_t *p = data;
 
@@ -229,8 +246,8 @@ write_all(int fd, const void *data, size_t len)
 	return 0;
 }
 
-static int
-fsync_dir_of(const char *path)
+int
+mr_file_fsync_dir_of(const char *path)
 {
 	char copy[4096];
 	int fd, rc;
@@ -349,7 +366,7 @@ write_temp(const char *path, const void *data, size_t len, mode_t mode, int mode
 		fd = open(tmp, flags, mode);
 	if (fd < 0)
 		return mr_diag_set(d, MR_E_IO, "%s: %s", tmp, strerror(errno));
-	if ((!mode_exact && fchmod(fd, mode) != 0) || write_all(fd, data, len) != 0 ||
+	if ((!mode_exact && fchmod(fd, mode) != 0) || mr_file_write_all(fd, data, len) != 0 ||
 	    (sync && fsync(fd) != 0)) {
 		int e = errno;
 		close(fd);
@@ -378,7 +395,7 @@ mr_file_write_atomic(const char *path, const void *data, size_t len, mode_t mode
 		unlink(tmp);
 		return mr_diag_set(d, MR_E_IO, "%s: %s", path, strerror(e));
 	}
-	if (fsync_dir_of(path) != 0)
+	if (mr_file_fsync_dir_of(path) != 0)
 		return mr_diag_set(d, MR_E_IO, "%s: fsync of directory: %s", path,
 		    strerror(errno));
 	return MR_OK;
@@ -409,7 +426,7 @@ mr_file_write_atomic_pair(const char *path1, const void *data1, size_t len1, mod
 		return mr_diag_set(d, MR_E_IO, "%s: %s", path2, strerror(e));
 	}
 	/* One directory: one fsync makes both names durable. */
-	if (fsync_dir_of(path1) != 0)
+	if (mr_file_fsync_dir_of(path1) != 0)
 		return mr_diag_set(d, MR_E_IO, "%s: fsync of directory: %s", path1,
 		    strerror(errno));
 	return MR_OK;
@@ -432,7 +449,7 @@ mr_file_create_atomic(const char *path, const void *data, size_t len, mode_t mod
 			return mr_diag_set(d, MR_E_EXISTS, "%s: already exists", path);
 		return mr_diag_set(d, MR_E_IO, "%s: %s", path, strerror(e));
 	}
-	if (fsync_dir_of(path) != 0)
+	if (mr_file_fsync_dir_of(path) != 0)
 		return mr_diag_set(d, MR_E_IO, "%s: fsync of directory: %s", path,
 		    strerror(errno));
 	return MR_OK;
@@ -453,7 +470,7 @@ log_open(mr_file_log *l, const char *path, int create, mr_diag *d)
 	if (fd < 0)
 		return mr_diag_set(d, MR_E_IO, "%s: %s", path, strerror(errno));
 	/* The file's name must survive too, or its synced data is lost. */
-	if (created && fsync_dir_of(path) != 0) {
+	if (created && mr_file_fsync_dir_of(path) != 0) {
 		int e = errno;
 		close(fd);
 		return mr_diag_set(d, MR_E_IO, "%s: fsync of directory: %s", path, strerror(e));
@@ -491,7 +508,7 @@ mr_file_log_append(mr_file_log *l, const char *path, const void *data, size_t le
 
 	if (!l->open && (r = log_open(l, path, 1, d)) != MR_OK)
 		return r;
-	if (write_all(l->fd, data, len) != 0)
+	if (mr_file_write_all(l->fd, data, len) != 0)
 		return log_failed(l, path, "", d);
 	if (sync && fsync(l->fd) != 0)
 		return log_failed(l, path, "", d);
@@ -752,7 +769,7 @@ mr_file_group_commit(mr_file_group *g, size_t *done, mr_diag *d)
 	if (g->dirs) {
 		if (sync_fs_of(g->dir) != 0 && r == MR_OK)
 			r = mr_diag_set(d, MR_E_IO, "%s: syncfs: %s", g->dir, strerror(errno));
-	} else if (fsync_dir_of(g->dst[0]) != 0 && r == MR_OK) {
+	} else if (mr_file_fsync_dir_of(g->dst[0]) != 0 && r == MR_OK) {
 		r = mr_diag_set(d, MR_E_IO, "%s: fsync of directory: %s", g->dir, strerror(errno));
 	}
 	*done = r == MR_OK ? g->n : i;

@@ -1,37 +1,14 @@
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
+#include "mr_fileio.h"
 #include "mr_filelines.h"
 
 /* Big enough that a read brings many records; small beside the memory
  * target. */
 #define PIECE (64u * 1024u)
-
-static int
-open_regular(const char *path, int *fd, mr_diag *d)
-{
-	struct stat st;
-
-	/* As mr_file_read: never through a symlink, never a device. */
-	*fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-	if (*fd < 0) {
-		if (errno == ENOENT)
-			return mr_diag_set(d, MR_E_NOTFOUND, "%s: not found", path);
-		if (errno == ELOOP)
-			return mr_diag_set(d, MR_E_IO, "%s: is a symbolic link", path);
-		return mr_diag_set(d, MR_E_IO, "%s: %s", path, strerror(errno));
-	}
-	if (fstat(*fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		close(*fd);
-		*fd = -1;
-		return mr_diag_set(d, MR_E_IO, "%s: not a regular file", path);
-	}
-	return MR_OK;
-}
 
 static ssize_t
 read_some(int fd, uint8_t *buf, size_t cap)
@@ -57,7 +34,7 @@ mr_file_lines(const char *path, size_t max_line, mr_file_line_fn fn, void *ctx,
 		*complete = 0;
 	if (total != NULL)
 		*total = 0;
-	if ((r = open_regular(path, &fd, d)) != MR_OK)
+	if ((r = mr_file_open_regular(path, &fd, d)) != MR_OK)
 		return r;
 	if ((buf = malloc(cap)) == NULL) {
 		close(fd);
@@ -121,7 +98,7 @@ mr_file_line_at(const char *path, uint64_t offset, size_t n, char *buf, size_t c
 
 	if (n >= cap) /* n + 1 > cap, without the wrap at SIZE_MAX */
 		return mr_diag_set(d, MR_E_RANGE, "%s: a line of %zu bytes does not fit", path, n);
-	if ((r = open_regular(path, &fd, d)) != MR_OK)
+	if ((r = mr_file_open_regular(path, &fd, d)) != MR_OK)
 		return r;
 	while (got < n) {
 		ssize_t k = pread(fd, buf + got, n - got, (off_t)(offset + got));

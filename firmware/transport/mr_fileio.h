@@ -18,6 +18,17 @@
 #include "mr_diag.h"
 #include "mr_err.h"
 
+/* Opens path to read: refuses a symlink (MR_E_IO "is a symbolic link")
+ * and anything but a regular file (MR_E_IO "not a regular file");
+ * MR_E_NOTFOUND when absent. */
+int mr_file_open_regular(const char *path, int *fd, mr_diag *d) MR_MUST_CHECK;
+/* write(2) until all of data is written (EINTR retried): 0 or -1. */
+int mr_file_write_all(int fd, const void *data, size_t len);
+/* fsync of path's directory, so that a name made in it lasts; a file
+ * system that refuses fsync on a directory (FAT via some drivers) counts
+ * as done. 0 or -1. */
+int mr_file_fsync_dir_of(const char *path);
+
 /* Reads all of path into a fresh malloc'd buffer with a NUL appended (not
  * counted in *len). MR_E_RANGE when larger than max; MR_E_NOTFOUND when
  * absent; MR_E_IO for a symlink or a non-regular file. */

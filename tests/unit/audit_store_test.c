@@ -18,6 +18,8 @@
 
 #include <cmocka.h>
 
+#include "test_tmpdir.h"
+
 #include "mr_audit.h"
 #include "mr_fileio.h"
 #include "mr_merkle.h"
@@ -25,39 +27,18 @@
 
 #define DUP_SERIAL "0ddba11c0ffee"
 
-typedef struct {
-	char dir[32];
-	char path[4096];
-} fixture;
+typedef test_dir fixture;
 
 static int
 setup(void **state)
 {
-	fixture *fx = calloc(1, sizeof(*fx));
-
-	if (fx == NULL)
-		return -1;
-	snprintf(fx->dir, sizeof(fx->dir), "/tmp/mr-audit-XXXXXX");
-	if (mkdtemp(fx->dir) == NULL) {
-		free(fx);
-		return -1;
-	}
-	snprintf(fx->path, sizeof(fx->path), "%s/audit.log", fx->dir);
-	*state = fx;
-	return 0;
+	return test_dir_setup(state, "audit", "audit.log");
 }
 
 static int
 teardown(void **state)
 {
-	fixture *fx = *state;
-	char cmd[128];
-	int r;
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", fx->dir);
-	r = system(cmd);
-	free(fx);
-	return r == 0 ? 0 : -1;
+	return test_dir_teardown(state);
 }
 
 /* The log file as it is on disk, cut into its lines. */

@@ -25,37 +25,23 @@
 
 #include <cmocka.h>
 
+#include "test_tmpdir.h"
+
 #include "mr_checkpoint.h"
 #include "mr_cphistory.h"
 
-typedef struct {
-	char dir[64];
-	char path[128];
-} fixture;
+typedef test_dir fixture;
 
 static int
 setup(void **state)
 {
-	fixture *f = calloc(1, sizeof(*f));
-
-	assert_non_null(f);
-	snprintf(f->dir, sizeof(f->dir), "/tmp/cphistory_test.XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->path, sizeof(f->path), "%s/audit.checkpoints", f->dir);
-	*state = f;
-	return 0;
+	return test_dir_setup(state, "cphistory", "audit.checkpoints");
 }
 
 static int
 teardown(void **state)
 {
-	fixture *f = *state;
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	assert_int_equal(system(cmd), 0);
-	free(f);
-	return 0;
+	return test_dir_teardown(state);
 }
 
 /* A note shaped like the appliance's (mr_checkpoint.h), about 250 bytes;
@@ -279,7 +265,7 @@ static void
 test_trim_tail_lacks_latest(void **state)
 {
 	fixture *f = *state;
-	char all[2048], c[512], want[400], x[512];
+	char all[2048], c[512], want[4400], x[512];
 	size_t nc = 0, n = history(f, all, "", 0, c, &nc), cut = 99,
 	       nx = note(x, sizeof(x), 31, 4);
 	mr_diag d;
@@ -374,7 +360,7 @@ static void
 test_trim_latest_far_back(void **state)
 {
 	fixture *f = *state;
-	char *all = malloc(64 * 1024), first[512], last[512], want[400];
+	char *all = malloc(64 * 1024), first[512], last[512], want[4400];
 	size_t nlast = 0, n, nfirst = note(first, sizeof(first), 100, 0), cut = 99;
 	mr_diag d;
 
@@ -399,7 +385,7 @@ static void
 test_symlink_refused(void **state)
 {
 	fixture *f = *state;
-	char all[2048], c[512], target[160], want[400], x[512];
+	char all[2048], c[512], target[160], want[4400], x[512];
 	size_t nc = 0, nx = note(x, sizeof(x), 31, 4), cut = 99, n;
 	mr_diag d;
 
@@ -425,7 +411,7 @@ static void
 test_directory_refused(void **state)
 {
 	fixture *f = *state;
-	char c[512], want[400];
+	char c[512], want[4400];
 	size_t nc = note(c, sizeof(c), 23, 3), cut = 99;
 	mr_diag d;
 

@@ -19,39 +19,24 @@
 
 #include <cmocka.h>
 
+#include "test_tmpdir.h"
+
 #include "mr_statecheck.h"
 
 #define H64 "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
 
-typedef struct {
-	char dir[64];
-	char path[128];
-} fixture;
+typedef test_dir fixture;
 
 static int
 setup(void **state)
 {
-	fixture *fx = calloc(1, sizeof(*fx));
-
-	if (fx == NULL)
-		return -1;
-	snprintf(fx->dir, sizeof(fx->dir), "/tmp/dbfile_test.XXXXXX");
-	if (mkdtemp(fx->dir) == NULL)
-		return -1;
-	snprintf(fx->path, sizeof(fx->path), "%s/issued.db", fx->dir);
-	*state = fx;
-	return 0;
+	return test_dir_setup(state, "dbfile", "issued.db");
 }
 
 static int
 teardown(void **state)
 {
-	fixture *fx = *state;
-
-	unlink(fx->path);
-	rmdir(fx->dir);
-	free(fx);
-	return 0;
+	return test_dir_teardown(state);
 }
 
 typedef struct {
@@ -176,7 +161,7 @@ static void
 test_missing_and_long(void **state)
 {
 	fixture *fx = *state;
-	char want[300];
+	char want[4400];
 	text t = { 0 };
 	uint64_t good = 0, total = 0;
 	mr_db db;

@@ -21,6 +21,8 @@
 
 #include <cmocka.h>
 
+#include "test_tmpdir.h"
+
 #include "mr_filelines.h"
 
 /* The reader's piece (filelines.c). */
@@ -181,39 +183,18 @@ no_line(void *ctx, const char *line, size_t n, size_t number, uint64_t offset)
 	return MR_OK;
 }
 
-typedef struct {
-	char dir[32];
-	char path[4096];
-} fixture;
+typedef test_dir fixture;
 
 static int
 setup(void **state)
 {
-	fixture *fx = calloc(1, sizeof(*fx));
-
-	if (fx == NULL)
-		return -1;
-	snprintf(fx->dir, sizeof(fx->dir), "/tmp/mr-lines-XXXXXX");
-	if (mkdtemp(fx->dir) == NULL) {
-		free(fx);
-		return -1;
-	}
-	snprintf(fx->path, sizeof(fx->path), "%s/lines", fx->dir);
-	*state = fx;
-	return 0;
+	return test_dir_setup(state, "lines", "lines");
 }
 
 static int
 teardown(void **state)
 {
-	fixture *fx = *state;
-	char cmd[128];
-	int r;
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", fx->dir);
-	r = system(cmd);
-	free(fx);
-	return r == 0 ? 0 : -1;
+	return test_dir_teardown(state);
 }
 
 static void
