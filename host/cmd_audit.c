@@ -59,7 +59,7 @@ _Static_assert(LINE_CAP >= MR_RECORD_MAX, "a line longer than LINE_CAP is no rec
 typedef struct {
 	char path[4096];
 	int fd;                   /* held open: every read is of the file scanned */
-	int open;
+	int has_fd;
 	int loaded;               /* log_load succeeded */
 	size_t len;               /* bytes of the file, a torn last line included */
 	size_t *off;              /* off[i]: start of record i + 1; off[lines] = end */
@@ -91,7 +91,7 @@ typedef struct {
 static void
 log_free(audit_log *l)
 {
-	if (l->open)
+	if (l->has_fd)
 		close(l->fd);
 	free(l->off);
 	free(l->leaves);
@@ -228,7 +228,7 @@ log_load(const char *path, audit_log *l, mr_diag *d)
 			return mr_diag_set(d, MR_E_IO, "%s: is a symbolic link", path);
 		return mr_diag_set(d, MR_E_IO, "%s: %s", path, strerror(errno));
 	}
-	l->open = 1;
+	l->has_fd = 1;
 	if (fstat(l->fd, &st) != 0)
 		return mr_diag_set(d, MR_E_IO, "%s: %s", path, strerror(errno));
 	if (!S_ISREG(st.st_mode))
@@ -1276,6 +1276,7 @@ cmd_report(const mr_host_opts *o, const char *dir, const char *key, const char *
 		return mr_host_exit(MR_E_IO);
 	if (!v.log.loaded) {
 		mr_progress_stderr("error: %s: not an audit export\n", dir);
+		log_free(&v.log);
 		return MR_EXIT_INPUT;
 	}
 	snprintf(tmp, sizeof(tmp), "%s.tmp", out);
