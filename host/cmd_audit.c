@@ -171,11 +171,12 @@ on_line(void *ctx, const char *line, size_t n, size_t number, uint64_t offset)
 }
 
 /*
- * The lines from offset from on, the first of them longer than LINE_CAP:
- * found by their newlines alone, as none can be a record. The scanner
- * refuses a line of that length before reading any of it, so one of
- * MR_RECORD_MAX + 1 bytes stands in for it (the same record named, the
- * same why).
+ * The lines from offset from on, the first of them longer than LINE_CAP
+ * (where mr_file_lines stopped). That one is a bad record if the scan
+ * got that far: the scanner refuses a line of that length before reading
+ * any of it, so one of MR_RECORD_MAX + 1 bytes stands in for it (the same
+ * record named, the same why). After a bad record only offsets are kept,
+ * so the rest are found by their newlines alone.
  */
 static int
 rest_lines(audit_log *l, size_t from, size_t *total, mr_diag *d)
