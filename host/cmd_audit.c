@@ -17,13 +17,17 @@
  * trusted before it verified against that key.
  */
 #include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "audit_media.h"
 #include "cmd.h"
@@ -32,6 +36,7 @@
 #include "mr_cert.h"
 #include "mr_checkpoint.h"
 #include "mr_fileio.h"
+#include "mr_filelines.h"
 #include "mr_fingerprint.h"
 #include "mr_media.h"
 #include "mr_merkle.h"
@@ -42,14 +47,31 @@
 
 #define LOG_MAX ((size_t)2 << 30) /* 2 GiB: ten million records */
 
+/* The log is read in pieces and its records fetched back through a window,
+ * so the memory a command takes does not grow with the log's bytes: only
+ * the 40 bytes a record of its offset and leaf (a long-lived appliance
+ * exports tens of MB). */
+#define LINE_CAP (64u * 1024u)  /* longer lines go the slow way (rest_lines) */
+#define WINDOW (256u * 1024u)   /* records fetched per read */
+
+_Static_assert(LINE_CAP >= MR_RECORD_MAX, "a line longer than LINE_CAP is no record");
+
 typedef struct {
-	char *data;
-	size_t len;
-	size_t *off;              /* off[i]: start of record i + 1; off[n] = end */
+	char path[4096];
+	int fd;                   /* held open: every read is of the file scanned */
+	int has_fd;
+	int loaded;               /* log_load succeeded */
+	size_t len;               /* bytes of the file, a torn last line included */
+	size_t *off;              /* off[i]: start of record i + 1; off[lines] = end */
 	mr_merkle_hash *leaves;
+	size_t lines;             /* complete lines */
+	size_t cap;               /* entries of leaves, off having one more */
 	size_t n;                 /* good records */
 	mr_auditlog_scan scan;
 	int scan_ok;
+	char *win;                /* the window: bytes [win_off, win_off + win_len) */
+	size_t win_off, win_len, win_cap;
+	char failed[4200];        /* a read back that failed, "" when none */
 } audit_log;
 
 typedef struct {
@@ -69,9 +91,11 @@ typedef struct {
 static void
 log_free(audit_log *l)
 {
-	free(l->data);
+	if (l->has_fd)
+		close(l->fd);
 	free(l->off);
 	free(l->leaves);
+	free(l->win);
 	memset(l, 0, sizeof(*l));
 }
 
@@ -107,43 +131,205 @@ problem(verification *v, size_t record, const char *fmt, ...)
 	return 1;
 }
 
+static int
+log_grow(audit_log *l)
+{
+	size_t c = l->cap == 0 ? 1024 : l->cap * 2;
+	size_t *off = realloc(l->off, (c + 1) * sizeof(*off));
+	mr_merkle_hash *leaves;
+
+	if (off == NULL)
+		return MR_E_NOMEM;
+	l->off = off;
+	if ((leaves = realloc(l->leaves, c * sizeof(*leaves))) == NULL)
+		return MR_E_NOMEM;
+	l->leaves = leaves;
+	l->cap = c;
+	return MR_OK;
+}
+
+/* A complete line ends at end: its offset kept, and the chain scanned up
+ * to the first bad record. After that only the offsets are kept, as
+ * blame_prev reads the records about the bad one. */
+static int
+log_push(audit_log *l, const char *line, size_t n, size_t end)
+{
+	if (l->lines == l->cap && log_grow(l) != MR_OK)
+		return MR_E_NOMEM;
+	if (l->scan_ok &&
+	    mr_auditlog_scan_line(&l->scan, line, n, l->leaves[l->scan.n]) != MR_OK)
+		l->scan_ok = 0;
+	l->off[++l->lines] = end;
+	return MR_OK;
+}
+
+static int
+on_line(void *ctx, const char *line, size_t n, size_t number, uint64_t offset)
+{
+	(void)number;
+	return log_push(ctx, line, n, (size_t)offset + n);
+}
+
+/*
+ * The lines from offset from on, the first of them longer than LINE_CAP
+ * (where mr_file_lines stopped). That one is a bad record if the scan
+ * got that far: the scanner refuses a line of that length before reading
+ * any of it, so one of MR_RECORD_MAX + 1 bytes stands in for it (the same
+ * record named, the same why). After a bad record only offsets are kept,
+ * so the rest are found by their newlines alone.
+ */
+static int
+rest_lines(audit_log *l, size_t from, size_t *total, mr_diag *d)
+{
+	static char too_long[MR_RECORD_MAX + 1];
+	size_t pos = from;
+
+	memset(too_long, 'x', sizeof(too_long) - 1);
+	too_long[sizeof(too_long) - 1] = '\n';
+	if (l->win == NULL && (l->win = malloc(WINDOW)) == NULL)
+		return mr_diag_set(d, MR_E_NOMEM, "%s: out of memory", l->path);
+	l->win_cap = WINDOW;
+	for (;;) {
+		ssize_t k = pread(l->fd, l->win, WINDOW, (off_t)pos);
+		const char *p, *e;
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return mr_diag_set(d, MR_E_IO, "%s: %s", l->path, strerror(errno));
+		if (k == 0)
+			break;
+		for (p = l->win, e = l->win + k; (p = memchr(p, '\n', (size_t)(e - p))) != NULL;) {
+			p++;
+			if (log_push(l, too_long, sizeof(too_long), pos + (size_t)(p - l->win)) != MR_OK)
+				return mr_diag_set(d, MR_E_NOMEM, "%s: out of memory", l->path);
+		}
+		pos += (size_t)k;
+	}
+	*total = pos;
+	return MR_OK;
+}
+
 /* Reads and scans a log; a scan failure is kept in l->scan, not returned. */
 static int
 log_load(const char *path, audit_log *l, mr_diag *d)
 {
-	uint8_t *data = NULL;
-	size_t len = 0, lines = 1, k = 0;
+	struct stat st, now;
+	uint64_t complete = 0, total = 0;
+	size_t len = 0;
+	mr_diag ld;
 	int r;
 
 	memset(l, 0, sizeof(*l));
-	if ((r = mr_file_read(path, LOG_MAX, &data, &len, d)) != MR_OK)
-		return r;
-	l->data = (char *)data;
-	l->len = len;
-	for (size_t i = 0; i < len; i++)
-		lines += data[i] == '\n';
-	l->leaves = malloc(lines * sizeof(*l->leaves));
-	l->off = malloc((lines + 1) * sizeof(*l->off));
-	if (l->leaves == NULL || l->off == NULL)
+	snprintf(l->path, sizeof(l->path), "%s", path);
+	/* O_NOFOLLOW: a symlink on the media must not redirect the read. */
+	if ((l->fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)) < 0) {
+		if (errno == ENOENT)
+			return mr_diag_set(d, MR_E_NOTFOUND, "%s: not found", path);
+		if (errno == ELOOP)
+			return mr_diag_set(d, MR_E_IO, "%s: is a symbolic link", path);
+		return mr_diag_set(d, MR_E_IO, "%s: %s", path, strerror(errno));
+	}
+	l->has_fd = 1;
+	if (fstat(l->fd, &st) != 0)
+		return mr_diag_set(d, MR_E_IO, "%s: %s", path, strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return mr_diag_set(d, MR_E_IO, "%s: not a regular file", path);
+	if ((uintmax_t)st.st_size > LOG_MAX)
+		return mr_diag_set(d, MR_E_RANGE, "%s: larger than %zu bytes", path, LOG_MAX);
+	if (log_grow(l) != MR_OK)
 		return mr_diag_set(d, MR_E_NOMEM, "%s: out of memory", path);
-	l->scan_ok = mr_auditlog_scan_buf(data, len, l->leaves, lines, &l->scan) == MR_OK;
-	l->n = l->scan.n;
 	l->off[0] = 0;
-	for (size_t i = 0; i < len && k < lines; i++)
-		if (data[i] == '\n')
-			l->off[++k] = i + 1;
+	mr_auditlog_scan_init(&l->scan);
+	l->scan_ok = 1;
+	mr_diag_clear(&ld);
+	r = mr_file_lines(path, LINE_CAP, on_line, l, &complete, &total, &ld);
+	if (r == MR_E_RANGE) {
+		/* A line longer than LINE_CAP starts at complete. */
+		r = rest_lines(l, (size_t)complete, &len, d);
+		if (r != MR_OK)
+			return r;
+	} else if (r == MR_E_NOMEM) {
+		return mr_diag_set(d, MR_E_NOMEM, "%s: out of memory", path);
+	} else if (r != MR_OK) {
+		return mr_diag_set(d, r, "%s", mr_diag_text(&ld, r));
+	} else {
+		len = (size_t)total;
+	}
+	/* What was scanned is what the held descriptor reads back. */
+	if (len != (size_t)st.st_size || stat(path, &now) != 0 || now.st_dev != st.st_dev ||
+	    now.st_ino != st.st_ino)
+		return mr_diag_set(d, MR_E_IO, "%s: changed while read", path);
+	l->len = len;
+	if (l->scan_ok && l->off[l->lines] < len)
+		l->scan.torn = 1;
+	l->n = l->scan.n;
+	l->loaded = 1;
 	return MR_OK;
 }
 
-static const char *
-rec_line(const audit_log *l, size_t i /* 0-based */, size_t *n)
+/* Reads the window that starts at record i (at least that record's bytes)
+ * and checks each good record in it against its leaf: what is shown is
+ * what was verified, even if the file is rewritten in place meanwhile. */
+static int
+win_fill(audit_log *l, size_t i)
 {
-	*n = l->off[i + 1] - l->off[i];
-	return l->data + l->off[i];
+	size_t start = l->off[i], need = l->off[i + 1] - start, want, got = 0;
+	size_t cap = need > WINDOW ? need : WINDOW;
+
+	if (cap != l->win_cap) {
+		char *w = realloc(l->win, cap);
+		if (w == NULL) {
+			snprintf(l->failed, sizeof(l->failed), "%s: out of memory", l->path);
+			return MR_E_NOMEM;
+		}
+		l->win = w;
+		l->win_cap = cap;
+	}
+	l->win_len = 0;
+	want = l->len - start < cap ? l->len - start : cap;
+	while (got < want) {
+		ssize_t k = pread(l->fd, l->win + got, want - got, (off_t)(start + got));
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0) {
+			snprintf(l->failed, sizeof(l->failed), "%s: changed while read", l->path);
+			return MR_E_IO;
+		}
+		got += (size_t)k;
+	}
+	for (size_t j = i; j < l->n && l->off[j + 1] - start <= got; j++) {
+		mr_merkle_hash h;
+		mr_merkle_leaf((const uint8_t *)l->win + (l->off[j] - start), l->off[j + 1] - l->off[j],
+		    h);
+		if (memcmp(h, l->leaves[j], 32) != 0) {
+			snprintf(l->failed, sizeof(l->failed), "%s: changed while read (record %zu)",
+			    l->path, j + 1);
+			return MR_E_IO;
+		}
+	}
+	l->win_off = start;
+	l->win_len = got;
+	return MR_OK;
+}
+
+/* Record i's line (newline included): valid until the next rec_line or
+ * rec_get. A read that fails gives an empty line and l->failed. */
+static const char *
+rec_line(audit_log *l, size_t i /* 0-based */, size_t *n)
+{
+	size_t start = l->off[i], end = l->off[i + 1];
+
+	if ((l->win_len == 0 || start < l->win_off || end > l->win_off + l->win_len) &&
+	    (l->failed[0] != '\0' || win_fill(l, i) != MR_OK)) {
+		*n = 0;
+		return "";
+	}
+	*n = end - start;
+	return l->win + (start - l->win_off);
 }
 
 static int
-rec_get(const audit_log *l, size_t i, const char *key, char *out, size_t cap)
+rec_get(audit_log *l, size_t i, const char *key, char *out, size_t cap)
 {
 	size_t n;
 	const char *line = rec_line(l, i, &n);
@@ -206,15 +392,13 @@ read_checkpoint(const char *path, const mr_note_key *k, mr_checkpoint *cp, char 
  * prev= was (then b + 1 does not link to b either).
  */
 static size_t
-blame_prev(const audit_log *l, size_t b)
+blame_prev(audit_log *l, size_t b)
 {
-	size_t total = 0, n;
+	size_t total = l->lines, n;
 	char v[80];
 	uint8_t want[32], prev[32];
 	const char *line;
 
-	for (size_t i = 0; i < l->len; i++)
-		total += l->data[i] == '\n';
 	if (b >= total || b < 2)
 		return b;
 	line = rec_line(l, b - 1, &n);
@@ -716,7 +900,7 @@ time_in(const char *t, const filter *f)
 }
 
 static int
-matches(const audit_log *l, size_t i, const filter *f)
+matches(audit_log *l, size_t i, const filter *f)
 {
 	char v[256];
 
@@ -748,7 +932,7 @@ fmt_date(const char *epoch, char *out, size_t cap)
 
 /* The one-line human reading of a record. */
 static void
-describe(const audit_log *l, size_t i, char *out, size_t cap)
+describe(audit_log *l, size_t i, char *out, size_t cap)
 {
 	char ev[64], a[400], b[300], c[64];
 
@@ -842,7 +1026,7 @@ json_bytes(const char *v)
 
 /* Every field of record i as a JSON object, values as decoded strings. */
 static json_object *
-json_record(const audit_log *l, size_t i)
+json_record(audit_log *l, size_t i)
 {
 	size_t n, k = 0;
 	const char *line = rec_line(l, i, &n);
@@ -894,6 +1078,18 @@ print_verification(const verification *v)
 		printf("%s\n", v->notes[i]);
 }
 
+/* A record read back that failed (the file cut or rewritten since it was
+ * scanned): what was printed is not to be trusted, so the command fails. */
+static int
+read_back_failed(audit_log *l)
+{
+	if (l->failed[0] == '\0')
+		return 0;
+	mr_progress_stderr("error: %s\n", l->failed);
+	log_free(l);
+	return 1;
+}
+
 static int
 cmd_verify_audit(const mr_host_opts *o, const char *dir, const char *key, const char *prev,
     const char *issued)
@@ -908,6 +1104,8 @@ cmd_verify_audit(const mr_host_opts *o, const char *dir, const char *key, const 
 		log_free(&v.log);
 		return mr_host_exit(r);
 	}
+	if (read_back_failed(&v.log))
+		return mr_host_exit(MR_E_IO);
 	print_verification(&v);
 	if (v.error[0] != '\0') {
 		fflush(stdout);
@@ -920,11 +1118,39 @@ cmd_verify_audit(const mr_host_opts *o, const char *dir, const char *key, const 
 	return 0;
 }
 
+#define JSON_FLAGS (JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE)
+
+/*
+ * Record i as the nth element of `show --json`'s array, written as soon as
+ * it is made: the array of every record at once held some 3 KiB of json-c
+ * objects a record (over 120 MiB at 42,000 records). It is made inside an
+ * array of its own, so that its text is indented as inside the whole one,
+ * and written without that array's brackets ("[" and "\n]"): the output is
+ * byte for byte what the whole array printed.
+ */
+static int
+json_put_record(audit_log *l, size_t i, size_t nth)
+{
+	json_object *one = json_object_new_array();
+	const char *text;
+	size_t n;
+	int ok;
+
+	if (one == NULL)
+		return 0;
+	mr_json_append(one, json_record(l, i));
+	text = json_object_to_json_string_ext(one, JSON_FLAGS);
+	n = text != NULL ? strlen(text) : 0;
+	ok = n >= 3 && n - 3 <= INT_MAX && text[0] == '[' && text[n - 2] == '\n' &&
+	    text[n - 1] == ']' && printf("%s%.*s", nth > 0 ? "," : "", (int)(n - 3), text + 1) >= 0;
+	json_object_put(one);
+	return ok;
+}
+
 static int
 cmd_show(const mr_host_opts *o, const char *dir, const char *key, const filter *flt, int json)
 {
 	static verification v;
-	json_object *records = NULL;
 	mr_diag d;
 	size_t shown = 0;
 	int r;
@@ -934,13 +1160,17 @@ cmd_show(const mr_host_opts *o, const char *dir, const char *key, const filter *
 		mr_progress_stderr("error: %s\n", mr_diag_text(&d, r));
 		return mr_host_exit(r);
 	}
-	if (v.error[0] != '\0' || v.log.data == NULL) {
+	if (read_back_failed(&v.log))
+		return mr_host_exit(MR_E_IO);
+	if (v.error[0] != '\0' || !v.log.loaded) {
 		mr_progress_stderr("error: %s\n", v.error[0] ? v.error : "not an audit export");
 		log_free(&v.log);
 		return v.error[0] ? MR_EXIT_VERIFY : MR_EXIT_INPUT;
 	}
+	/* A bare array of records (docs/json.md): its shape predates the
+	 * other documents and is kept. */
 	if (json)
-		records = json_object_new_array();
+		printf("[");
 	else
 		printf("%-5s %-20s %-15s %-12s %-34s %s\n", "SEQ", "TIME", "EVENT", "CLUSTER",
 		    "SERIAL", "DETAIL");
@@ -949,7 +1179,11 @@ cmd_show(const mr_host_opts *o, const char *dir, const char *key, const filter *
 		if (!matches(&v.log, i, flt))
 			continue;
 		if (json) {
-			mr_json_append(records, json_record(&v.log, i));
+			if (!json_put_record(&v.log, i, shown)) {
+				mr_progress_stderr("error: audit show: cannot write the records\n");
+				log_free(&v.log);
+				return 1;
+			}
 		} else {
 			rec_get(&v.log, i, "seq", seq, sizeof(seq));
 			rec_get(&v.log, i, "time", t, sizeof(t));
@@ -967,18 +1201,14 @@ cmd_show(const mr_host_opts *o, const char *dir, const char *key, const filter *
 		}
 		shown++;
 	}
-	/* A bare array of records (docs/json.md): its shape predates the
-	 * other documents and is kept. */
+	if (read_back_failed(&v.log))
+		return mr_host_exit(MR_E_IO);
 	if (json) {
-		const char *text = json_object_to_json_string_ext(records,
-		    JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE);
-		if (text == NULL || printf("%s\n", text) < 0) {
+		if (printf("\n]\n") < 0 || fflush(stdout) != 0) {
 			mr_progress_stderr("error: audit show: cannot write the records\n");
-			json_object_put(records);
 			log_free(&v.log);
 			return 1;
 		}
-		json_object_put(records);
 	} else
 		printf("%zu of %zu record(s), verified against checkpoint of %llu records\n", shown,
 		    v.log.n, (unsigned long long)v.cp.size);
@@ -996,7 +1226,7 @@ html_table_head(FILE *f, const char *const *cols, size_t n)
 }
 
 static void
-html_events(FILE *f, const audit_log *l, const char *event, const char *title)
+html_events(FILE *f, audit_log *l, const char *event, const char *title)
 {
 	static const char *const cols[] = { "Seq", "Time", "Cluster", "Detail" };
 	size_t count = 0;
@@ -1043,8 +1273,11 @@ cmd_report(const mr_host_opts *o, const char *dir, const char *key, const char *
 		mr_progress_stderr("error: %s\n", mr_diag_text(&d, r));
 		return mr_host_exit(r);
 	}
-	if (v.log.data == NULL) {
+	if (read_back_failed(&v.log))
+		return mr_host_exit(MR_E_IO);
+	if (!v.log.loaded) {
 		mr_progress_stderr("error: %s: not an audit export\n", dir);
+		log_free(&v.log);
 		return MR_EXIT_INPUT;
 	}
 	snprintf(tmp, sizeof(tmp), "%s.tmp", out);
@@ -1123,6 +1356,12 @@ cmd_report(const mr_host_opts *o, const char *dir, const char *key, const char *
 	}
 	fputs("</tbody></table>\n<p class=\"none\">Made by <code>meshroot audit report</code> "
 	      "from the verified log; self-contained, no scripts.</p>\n</body></html>\n", f);
+	if (v.log.failed[0] != '\0') {
+		fclose(f);
+		remove(tmp);
+		read_back_failed(&v.log);
+		return mr_host_exit(MR_E_IO);
+	}
 	if (fclose(f) != 0 || rename(tmp, out) != 0) {
 		mr_progress_stderr("error: %s: cannot write\n", out);
 		remove(tmp);
