@@ -180,52 +180,27 @@ load_line(mr_db *db, const char *line, size_t n, unsigned lineno, mr_diag *d)
 	return mr_diag_set(d, MR_E_DB, "%s: line %u: unknown op %s", db->path, lineno, op);
 }
 
-typedef struct {
-	mr_db *db;
-	mr_diag *d;
-} open_job;
-
-static int
-open_line(void *ctx, const char *line, size_t n, size_t number, uint64_t offset)
-{
-	open_job *j = ctx;
-
-	(void)offset;
-	return load_line(j->db, line, n, (unsigned)number + 1, j->d);
-}
-
-/* Read in pieces (mr_filelines.h): the database grows with every
- * certificate ever issued, and a start must not cost as much memory. */
+/* Read in pieces as state check reads it (mr_db_parse_file); a torn
+ * final append, never acknowledged, is then cut, so the next record
+ * starts on a line of its own. */
 int
 mr_db_open(mr_db *db, const char *path, mr_diag *d)
 {
-	open_job j = { db, d };
 	uint64_t complete = 0, total = 0;
-	int r;
+	int r = mr_db_parse_file(db, path, &complete, &total, d);
 
-	init(db);
-	if (snprintf(db->path, sizeof(db->path), "%s", path) >= (int)sizeof(db->path))
-		return mr_diag_set(d, MR_E_RANGE, "database path too long");
-	r = mr_file_lines(path, MR_RECORD_MAX + 1, open_line, &j, &complete, &total, d);
 	if (r == MR_E_NOTFOUND) {
 		mr_diag_clear(d);
 		return MR_OK;
 	}
-	if (r == MR_E_RANGE) {
-		mr_diag_clear(d);
-		r = mr_diag_set(d, MR_E_DB, "%s: a line is longer than any record", path);
-	}
-	/* A torn final append, never acknowledged: dropped, so the next
-	 * record starts on a line of its own. */
-	if (r == MR_OK && total > complete) {
-		if (truncate(path, (off_t)complete) != 0)
-			r = mr_diag_set(d, MR_E_DB, "%s: cannot cut torn record", path);
-		else
-			db->cut_bytes = (size_t)(total - complete);
-	}
-	if (r != MR_OK)
+	if (r != MR_OK || total == complete)
+		return r; /* on error, mr_db_parse_file closed db */
+	if (truncate(path, (off_t)complete) != 0) {
 		mr_db_close(db);
-	return r;
+		return mr_diag_set(d, MR_E_DB, "%s: cannot cut torn record", path);
+	}
+	db->cut_bytes = (size_t)(total - complete);
+	return MR_OK;
 }
 
 int
@@ -256,7 +231,8 @@ mr_db_parse(mr_db *db, const char *path, const uint8_t *data, size_t len, size_t
 }
 
 typedef struct {
-	open_job j;
+	mr_db *db;
+	mr_diag *d;
 	size_t lines; /* complete lines passed */
 } parse_job;
 
@@ -265,17 +241,19 @@ parse_line(void *ctx, const char *line, size_t n, size_t number, uint64_t offset
 {
 	parse_job *p = ctx;
 
+	(void)offset;
 	p->lines = number + 1;
-	return open_line(&p->j, line, n, number, offset);
+	return load_line(p->db, line, n, (unsigned)number + 1, p->d);
 }
 
-/* mr_db_parse on the file itself, read in pieces (mr_filelines.h) as
- * mr_db_open reads it, but without cutting anything. */
+/* mr_db_parse on the file itself, read in pieces (mr_filelines.h): the
+ * database grows with every certificate ever issued, and neither a start
+ * nor state check may hold it whole. Cuts nothing (mr_db_open does). */
 int
 mr_db_parse_file(mr_db *db, const char *path, uint64_t *good_bytes, uint64_t *total,
     mr_diag *d)
 {
-	parse_job p = { { db, d }, 0 };
+	parse_job p = { db, d, 0 };
 	int r;
 
 	init(db);
