@@ -19,6 +19,7 @@
 # 6 and 7 need `mount -t tmpfs` (root): without it they are reported as a
 # ctest SKIP (exit 77) after 1-5 have run, never as a pass.
 source "$MESHROOT_SRC/tests/integration/lib/appliance_env.sh"
+source "$MESHROOT_SRC/tests/integration/lib/run_check.sh"
 
 MNT="$T/mnt"
 cleanup() {
@@ -27,18 +28,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# run RC PATTERN CMD...: CMD exits with exactly RC and its output (stdout
-# and stderr) matches the extended regex PATTERN.
-run() {
-  local want=$1 pat=$2 rc
-  shift 2
-  set +e
-  "$@" >"$T/out" 2>&1
-  rc=$?
-  set -e
-  [ "$rc" -eq "$want" ] || { cat "$T/out"; fail "$*: exit $rc, want $want"; }
-  grep -Eq -- "$pat" "$T/out" || { cat "$T/out"; fail "$*: output lacks: $pat"; }
-}
 check() { app state check "$@"; }
 # Without a PIN: a check with one logs in, and every login is audited.
 check_nopin() { "$APPLIANCE" --state "$T/state" --token meshroot-test state check "$@"; }

@@ -10,19 +10,8 @@
 #      the state's, with no temp file left; `meshroot audit verify` accepts
 #      them.
 source "$MESHROOT_SRC/tests/integration/lib/appliance_env.sh"
+source "$MESHROOT_SRC/tests/integration/lib/run_check.sh"
 
-# run RC PATTERN CMD...: CMD exits with exactly RC and its output (stdout
-# and stderr) matches the extended regex PATTERN.
-run() {
-  local want=$1 pat=$2 rc
-  shift 2
-  set +e
-  "$@" >"$T/out" 2>&1
-  rc=$?
-  set -e
-  [ "$rc" -eq "$want" ] || { cat "$T/out"; fail "$*: exit $rc, want $want"; }
-  grep -Eq -- "$pat" "$T/out" || { cat "$T/out"; fail "$*: output lacks: $pat"; }
-}
 fresh_state() { rm -rf "$T/state"; cp -a "$T/base" "$T/state"; }
 # Line 3 of FILE made N bytes long (newline included), padded with x.
 lengthen() {
