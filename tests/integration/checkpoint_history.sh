@@ -126,12 +126,7 @@ cp -a "$T/base" "$T/state"
 clusters=(c1 c2 c3 c4 c5 c6)
 for c in c4 c5 c6; do host cluster new "$c" >/dev/null; done
 host media export --to "$T/media" >/dev/null
-mkdir -p "$T/snap"
-cp -a "$T/state" "$T/tokens" "$T/media" "$T/ws" "$T/snap/"
-restore() {
-  rm -rf "$T/state" "$T/tokens" "$T/media" "$T/ws"
-  cp -a "$T/snap/state" "$T/snap/tokens" "$T/snap/media" "$T/snap/ws" "$T/"
-}
+kp_snapshot state tokens media ws
 sign_cmd=("$APPLIANCE" --state "$T/state" --token meshroot-test --pin-file "$T/user.pin" sign --media "$T/media" --yes)
 
 # The renames of a clean run (only the appliance's own process: see
@@ -148,7 +143,7 @@ grep -E '^(fsync|rename)\(' "$T/count.trace" | awk -v cp="$T/state/audit.checkpo
   { p2 = p1; p1 = $0 }' || fail "c: audit.checkpoint renamed, but not right after the history's fsync"
 
 for n in $points; do
-  restore
+  kp_restore
   set +e
   ( ("$STRACE" -qq -y -o "$T/kp.trace" -e trace=fsync,rename -e inject=rename:signal=KILL:when="$n" \
       "${sign_cmd[@]}" >"$T/kp.out" 2>&1); exit $?) 2>/dev/null

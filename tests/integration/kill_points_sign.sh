@@ -29,13 +29,8 @@ clusters=()
 for i in $(seq 1 "$BATCH"); do clusters+=("$(printf 'c%02d' "$i")"); done
 for c in "${clusters[@]}"; do host cluster new "$c" >/dev/null; done
 host media export --to "$T/media" >/dev/null
-mkdir -p "$T/snap"
-cp -a "$T/state" "$T/tokens" "$T/media" "$T/ws" "$T/snap/"
+kp_snapshot state tokens media ws
 
-restore() {
-  rm -rf "$T/state" "$T/tokens" "$T/media" "$T/ws"
-  cp -a "$T/snap/state" "$T/snap/tokens" "$T/snap/media" "$T/snap/ws" "$T/"
-}
 sign_cmd=("$APPLIANCE" --state "$T/state" --token meshroot-test --pin-file "$T/user.pin" sign --media "$T/media" --yes)
 signer() { "${sign_cmd[@]}"; }
 
@@ -76,7 +71,7 @@ cp "$T/db.good" "$T/state/issued.db"
 rm "$T/media/meshroot/answers/c01.pem.tmp.1"
 
 # Number the durable steps of the same batch.
-restore
+kp_restore
 "$STRACE" -qq -y -o "$T/count.trace" -e trace="${KP_CALLS// /,}" "${sign_cmd[@]}" >"$T/kp.out" 2>&1 \
   || { cat "$T/kp.out"; fail "the counting run failed"; }
 echo "durable steps of a $BATCH-request batch (state dir and media):"
@@ -90,7 +85,7 @@ for call in $KP_CALLS; do
   [ -n "$picked" ] || continue
   echo "$call: $(wc -w <<<"$picked") of $(wc -l <"$T/kp.$call") points: $picked"
   for n in $picked; do
-    restore
+    kp_restore
     kp_kill_at "$call" "$n" "$re" "${sign_cmd[@]}"
     [ "${KILLPOINTS_VERBOSE:-0}" = 1 ] && echo "  $call#$n: $KP_AT"
     recovered "$call#$n ($KP_AT)"
@@ -105,7 +100,7 @@ max_ms=$(( clean_ms > 50 ? clean_ms : 50 ))
 ended=0
 for i in $(seq 1 $((3 * KP_RANDOM))); do
   [ "${tried[random]}" -lt "$KP_RANDOM" ] || break
-  restore
+  kp_restore
   kp_kill_random "$max_ms" "${sign_cmd[@]}"
   case $KP_RC in 0 | 137) ;; *) cat "$T/kp.out" >&2; fail "random#$i: exit $KP_RC" ;; esac
   recovered "random#$i (${KP_DELAY} ms)"

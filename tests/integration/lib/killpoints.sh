@@ -111,6 +111,22 @@ kp_pick() {
   awk -v s="$stride" -v n="$n" '(NR - 1) % s == 0 || NR == n' "$f"
 }
 
+# kp_snapshot NAME...: copies $T/NAME (e.g. state tokens media ws: all a
+# killed run may change) to $T/snap, so that every kill starts from the
+# same place; kp_restore puts those copies back, replacing what the last
+# run left.
+KP_SNAP=()
+kp_snapshot() {
+  KP_SNAP=("$@")
+  rm -rf "$T/snap"
+  mkdir -p "$T/snap"
+  cp -a "${KP_SNAP[@]/#/$T/}" "$T/snap/"
+}
+kp_restore() {
+  rm -rf "${KP_SNAP[@]/#/$T/}"
+  cp -a "${KP_SNAP[@]/#/$T/snap/}" "$T/"
+}
+
 # kp_kill_at CALL N PREFIX_RE CMD...: runs CMD under strace, killed with
 # SIGKILL at the N-th CALL; fails unless it died there (kp_died_at).
 kp_kill_at() {
