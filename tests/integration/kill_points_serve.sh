@@ -29,13 +29,12 @@ ceremony
 clusters=()
 for i in $(seq 1 "$BATCH"); do clusters+=("$(printf 'c%02d' "$i")"); done
 for c in "${clusters[@]}"; do host cluster new "$c" >/dev/null; done
-mkdir -p "$T/snap"
-cp -a "$T/state" "$T/tokens" "$T/ws" "$T/snap/"
+kp_snapshot state tokens ws
 
 restore() {
   stop_serve
-  rm -rf "$T/state" "$T/tokens" "$T/ws" "$T/sock"
-  cp -a "$T/snap/state" "$T/snap/tokens" "$T/snap/ws" "$T/"
+  rm -rf "$T/sock"
+  kp_restore
 }
 serve_cmd=("${serve_app[@]}" serve --listen "unix:$T/sock" --approve auto)
 submit() { timeout 120 "$HOST" --workspace "$T/ws" submit --connect "unix:$T/sock" --poll-ms 20 "$@"; }
