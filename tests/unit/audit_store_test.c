@@ -5,7 +5,9 @@
  * appending, and every answer is checked against the file itself: the
  * last issue record by serial (indexed), the last record by any other
  * field (read), one record by number, a scan of all. A torn final append
- * is cut and the repair logged; an edited record stops the open.
+ * is cut and the repair logged; an edited record stops the open. An
+ * observed open shows each record it reads; a scan or a search stops at
+ * the records its mr_audit knows.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -621,6 +623,120 @@ test_missing(void **state)
 	mr_audit_close(&a);
 }
 
+/* An observer that stops the open at record `stop_at` (1-based; 0: never). */
+typedef struct {
+	scan_ctx s;
+	size_t stop_at;
+} observe_ctx;
+
+static int
+observe_fn(void *ctx, const char *line, size_t n)
+{
+	observe_ctx *o = ctx;
+
+	if (o->stop_at > 0 && o->s.count + 1 == o->stop_at)
+		return MR_E_STATE;
+	return scan_fn(&o->s, line, n);
+}
+
+static void
+test_observed(void **state)
+{
+	fixture *fx = *state;
+	static const char torn[] = "seq=421 time=2026-12-06T05:00:00Z event=issue serial=abc";
+	mr_merkle_hash root, again;
+	observe_ctx o;
+	size_t size;
+	mr_audit a;
+	logfile f;
+	mr_diag d;
+	FILE *fp;
+
+	write_log(fx->path, &size, root);
+	load(fx->path, &f);
+
+	/* The open shows every record, in order, once, and is the open. */
+	memset(&a, 0, sizeof(a));
+	memset(&o, 0, sizeof(o));
+	o.s.f = &f;
+	mr_diag_clear(&d);
+	assert_int_equal(mr_audit_open_observed(&a, fx->path, observe_fn, &o, &d), MR_OK);
+	assert_int_equal(o.s.count, size);
+	assert_int_equal(o.s.bytes, f.len);
+	mr_audit_root(&a, again);
+	assert_memory_equal(again, root, sizeof(root));
+	check_all(&a, fx->path, 1);
+	mr_audit_close(&a);
+
+	/* The observer's error is the open's. */
+	memset(&o, 0, sizeof(o));
+	o.s.f = &f;
+	o.stop_at = 7;
+	mr_diag_clear(&d);
+	assert_int_equal(mr_audit_open_observed(&a, fx->path, observe_fn, &o, &d), MR_E_STATE);
+	assert_int_equal(o.s.count, 6);
+	mr_audit_close(&a);
+
+	/* A torn final append: the observer sees the records the file held,
+	 * not the torn bytes nor the repair record the open adds. */
+	fp = fopen(fx->path, "ab");
+	assert_non_null(fp);
+	assert_int_equal(fwrite(torn, 1, sizeof(torn) - 1, fp), sizeof(torn) - 1);
+	assert_int_equal(fclose(fp), 0);
+	memset(&o, 0, sizeof(o));
+	o.s.f = &f;
+	mr_diag_clear(&d);
+	assert_int_equal(mr_audit_open_observed(&a, fx->path, observe_fn, &o, &d), MR_OK);
+	assert_int_equal(mr_audit_size(&a), size + 1);
+	assert_int_equal(o.s.count, size);
+	assert_int_equal(o.s.bytes, f.len);
+	mr_audit_close(&a);
+	unload(&f);
+}
+
+/* Lines past the records an mr_audit knows are not its to read: a scan or
+ * a search stops before them, even before one no record could be. */
+static void
+test_known_records(void **state)
+{
+	fixture *fx = *state;
+	static char big[3001];
+	char line[MR_RECORD_MAX + 1];
+	size_t index = 0, len = 0, size;
+	mr_merkle_hash root;
+	mr_audit a, b;
+	logfile f;
+	mr_diag d;
+	FILE *fp;
+
+	write_log(fx->path, &size, root);
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	mr_diag_clear(&d);
+	assert_int_equal(mr_audit_open(&a, fx->path, &d), MR_OK);
+	load(fx->path, &f);
+	/* Another writer's record, then a line longer than any record. */
+	assert_int_equal(mr_audit_open(&b, fx->path, &d), MR_OK);
+	append(&b, "approve", "request", "req-late", NULL);
+	mr_audit_close(&b);
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 2] = '\n';
+	fp = fopen(fx->path, "ab");
+	assert_non_null(fp);
+	assert_int_equal(fwrite(big, 1, sizeof(big) - 1, fp), sizeof(big) - 1);
+	assert_int_equal(fclose(fp), 0);
+
+	check_scan(&a, &f);
+	check_find(&a, &f, "approve", "request", "req-2");
+	assert_int_equal(mr_audit_find(&a, "approve", "request", "req-late", &index, line,
+			     sizeof(line), &len, &d),
+	    MR_E_NOTFOUND);
+	assert_string_equal(mr_diag_text(&d, MR_E_NOTFOUND),
+	    "no approve record with request=req-late in the audit log");
+	mr_audit_close(&a);
+	unload(&f);
+}
+
 int
 main(void)
 {
@@ -631,6 +747,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_edited, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_long_record, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_observed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_known_records, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

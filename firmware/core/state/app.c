@@ -200,15 +200,18 @@ note_ceremony(void *ctx, const char *line, size_t n)
 
 /* The policy in force must be the one of the ceremony that finished (not
  * of an attempt that failed): an edited ceremony.conf would silently
- * change what gets issued. */
+ * change what gets issued. seen: what the open noted (NULL: the log is
+ * read for it). */
 static int
-check_config_hash(mr_app *app, mr_diag *d)
+check_config_hash(mr_app *app, const ceremony_config *seen, mr_diag *d)
 {
 	ceremony_config c = { "", "" };
 	char hex[65];
 	int r;
 
-	if ((r = mr_audit_scan(&app->audit, note_ceremony, &c, d)) != MR_OK)
+	if (seen != NULL)
+		c = *seen;
+	else if ((r = mr_audit_scan(&app->audit, note_ceremony, &c, d)) != MR_OK)
 		return r;
 	mr_hex_encode(app->cfg_hash, 32, hex);
 	if (strcmp(c.finished, hex) != 0)
@@ -262,7 +265,7 @@ mr_app_load_identity(mr_app *app, mr_diag *d)
 int
 mr_app_check_config(mr_app *app, mr_diag *d)
 {
-	return check_config_hash(app, d);
+	return check_config_hash(app, NULL, d);
 }
 
 /* The size of a torn final line of issued.db (0 when none), read before
@@ -280,28 +283,71 @@ see_state_check(mr_diag *d, int r)
 	return mr_diag_set(d, r, "%s (see `meshroot-appliance state check`)", why);
 }
 
+/*
+ * What a start needs from the log besides the open's own work, noted in
+ * the open's one read of it: the ceremony's config and the events the
+ * database must agree with. A failure to note the events (out of memory)
+ * is kept for the reconcile, so that what goes wrong first is still said
+ * first.
+ */
+typedef struct {
+	size_t records;       /* lines seen */
+	ceremony_config cer;
+	mr_sc_events ev;
+	int ev_r;             /* the events' error, said in ev_d */
+	mr_diag ev_d;
+} load_pass;
+
+static int
+load_line(void *ctx, const char *line, size_t n)
+{
+	load_pass *p = ctx;
+
+	p->records++;
+	(void)note_ceremony(&p->cer, line, n);
+	if (p->ev_r == MR_OK && (p->ev_r = mr_sc_events_line(&p->ev, line, n)) != MR_OK)
+		mr_sc_events_free(&p->ev);
+	return MR_OK;
+}
+
 int
 mr_app_load(mr_app *app, mr_diag *d)
 {
 	char path[4096];
 	size_t torn;
+	load_pass p;
 	int r;
 
+	memset(&p, 0, sizeof(p));
+	mr_diag_clear(&p.ev_d);
+	mr_sc_events_init(&p.ev, &p.ev_d);
 	if ((r = mr_app_load_identity(app, d)) != MR_OK)
-		return r;
-	if (mr_app_path(app, path, sizeof(path), "audit.log") != MR_OK)
-		return mr_diag_set(d, MR_E_RANGE, "state dir path too long");
-	if ((r = mr_audit_open(&app->audit, path, d)) != MR_OK)
-		return see_state_check(d, r);
+		goto out;
+	if (mr_app_path(app, path, sizeof(path), "audit.log") != MR_OK) {
+		r = mr_diag_set(d, MR_E_RANGE, "state dir path too long");
+		goto out;
+	}
+	if ((r = mr_audit_open_observed(&app->audit, path, load_line, &p, d)) != MR_OK) {
+		r = see_state_check(d, r);
+		goto out;
+	}
 	app->audit_open = 1;
-	if ((r = check_checkpoint(app, d)) != MR_OK)
-		return see_state_check(d, r);
-	if ((r = check_config_hash(app, d)) != MR_OK)
-		return r;
-	if (mr_app_path(app, path, sizeof(path), "issued.db") != MR_OK)
-		return mr_diag_set(d, MR_E_RANGE, "state dir path too long");
-	if ((r = mr_db_open(&app->db, path, d)) != MR_OK)
-		return see_state_check(d, r);
+	if ((r = check_checkpoint(app, d)) != MR_OK) {
+		r = see_state_check(d, r);
+		goto out;
+	}
+	/* A log that had no record read (none there, or no file) is read
+	 * again by the check itself, which says which. */
+	if ((r = check_config_hash(app, p.records > 0 ? &p.cer : NULL, d)) != MR_OK)
+		goto out;
+	if (mr_app_path(app, path, sizeof(path), "issued.db") != MR_OK) {
+		r = mr_diag_set(d, MR_E_RANGE, "state dir path too long");
+		goto out;
+	}
+	if ((r = mr_db_open(&app->db, path, d)) != MR_OK) {
+		r = see_state_check(d, r);
+		goto out;
+	}
 	app->db_open = 1;
 	torn = app->db.cut_bytes;
 	if (torn > 0) {
@@ -311,15 +357,24 @@ mr_app_load(mr_app *app, mr_diag *d)
 		mr_record_add(&rec, "file", "issued.db");
 		mr_record_addf(&rec, "cut_bytes", "%zu", torn);
 		if ((r = mr_app_audit(app, "state-repair", &rec, d)) != MR_OK)
-			return r;
+			goto out;
 		fprintf(stderr, "repaired: issued.db: cut a torn final line of %zu bytes "
 		    "(never acknowledged)\n", torn);
 	}
+	if (p.ev_r != MR_OK) {
+		r = mr_diag_set(d, p.ev_r, "%s", mr_diag_text(&p.ev_d, p.ev_r));
+		goto out;
+	}
 	/* The log and the database must agree: what the log proves is
-	 * completed in the database, anything else stops here. */
-	if ((r = mr_statecheck_reconcile(app, d)) != MR_OK)
-		return r;
-	return mr_app_recover(app, d);
+	 * completed in the database, anything else stops here. The records
+	 * appended since the open (repairs) issue, abandon and revoke
+	 * nothing. */
+	if ((r = mr_statecheck_reconcile(app, &p.ev, d)) != MR_OK)
+		goto out;
+	r = mr_app_recover(app, d);
+out:
+	mr_sc_events_free(&p.ev);
+	return r;
 }
 
 static int

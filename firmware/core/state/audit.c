@@ -187,6 +187,8 @@ index_record(mr_audit *a, const char *line, size_t n, size_t leaf, mr_diag *d)
 typedef struct {
 	mr_audit *a;
 	mr_auditlog_scan s;
+	mr_audit_line_fn fn; /* the caller's observer, or NULL */
+	void *ctx;
 	mr_diag *d;
 } open_scan;
 
@@ -204,11 +206,20 @@ open_line(void *ctx, const char *line, size_t n, size_t number, uint64_t offset)
 		    "%s: record %zu breaks the hash chain: %s: refusing to continue", a->path,
 		    o->s.bad, o->s.why);
 	push_record(a, line, n, number, offset);
-	return index_record(a, line, n, number, o->d);
+	if ((r = index_record(a, line, n, number, o->d)) != MR_OK)
+		return r;
+	return o->fn != NULL ? o->fn(o->ctx, line, n) : MR_OK;
 }
 
 int
 mr_audit_open(mr_audit *a, const char *path, mr_diag *d)
+{
+	return mr_audit_open_observed(a, path, NULL, NULL, d);
+}
+
+int
+mr_audit_open_observed(mr_audit *a, const char *path, mr_audit_line_fn fn, void *ctx,
+    mr_diag *d)
 {
 	open_scan o;
 	uint64_t complete = 0, total = 0;
@@ -223,6 +234,8 @@ mr_audit_open(mr_audit *a, const char *path, mr_diag *d)
 		return mr_diag_set(d, MR_E_RANGE, "audit log path too long");
 	a->next_seq = 1;
 	o.a = a;
+	o.fn = fn;
+	o.ctx = ctx;
 	o.d = d;
 	mr_auditlog_scan_init(&o.s);
 	r = mr_file_lines(path, MR_RECORD_MAX + 1, open_line, &o, &complete, &total, d);
@@ -335,9 +348,10 @@ mr_audit_has(const mr_audit *a, const char *event, const char *key, const char *
 }
 
 typedef struct {
-	int (*fn)(void *ctx, const char *line, size_t n);
+	mr_audit_line_fn fn;
 	void *ctx;
-	size_t records; /* lines past this one were appended by no one we know */
+	size_t records; /* lines past these were appended by no one we know */
+	int stopped;    /* the read stopped there */
 } scan_job;
 
 static int
@@ -346,18 +360,20 @@ scan_line(void *ctx, const char *line, size_t n, size_t number, uint64_t offset)
 	scan_job *j = ctx;
 
 	(void)offset;
-	if (number >= j->records)
-		return MR_OK;
+	if (number >= j->records) {
+		j->stopped = 1;
+		return MR_E_INTERNAL; /* any non-zero ends mr_file_lines; not returned */
+	}
 	return j->fn(j->ctx, line, n);
 }
 
 int
-mr_audit_scan(const mr_audit *a, int (*fn)(void *ctx, const char *line, size_t n), void *ctx,
-    mr_diag *d)
+mr_audit_scan(const mr_audit *a, mr_audit_line_fn fn, void *ctx, mr_diag *d)
 {
-	scan_job j = { fn, ctx, mr_audit_size(a) };
+	scan_job j = { fn, ctx, mr_audit_size(a), 0 };
+	int r = mr_file_lines(a->path, MR_RECORD_MAX + 1, scan_line, &j, NULL, NULL, d);
 
-	return mr_file_lines(a->path, MR_RECORD_MAX + 1, scan_line, &j, NULL, NULL, d);
+	return j.stopped ? MR_OK : r;
 }
 
 size_t
@@ -475,19 +491,18 @@ mr_audit_lines_from(const mr_audit *a, size_t index, char *out, size_t cap, size
 typedef struct {
 	const char *event, *key, *value;
 	char *line;
-	size_t cap, records, index, len;
+	size_t cap, number, index, len;
 	int found, too_long;
 } find_job;
 
+/* mr_audit_scan: the lines come in order, so the count is the index. */
 static int
-find_line(void *ctx, const char *line, size_t n, size_t number, uint64_t offset)
+find_line(void *ctx, const char *line, size_t n)
 {
 	find_job *j = ctx;
+	size_t number = j->number++;
 	char ev[64], v[256];
 
-	(void)offset;
-	if (number >= j->records)
-		return MR_OK;
 	if (mr_record_get(line, n, "event", ev, sizeof(ev)) != MR_OK || strcmp(ev, j->event) != 0 ||
 	    mr_record_get(line, n, j->key, v, sizeof(v)) != MR_OK || strcmp(v, j->value) != 0)
 		return MR_OK;
@@ -529,7 +544,7 @@ int
 mr_audit_find(const mr_audit *a, const char *event, const char *key, const char *value,
     size_t *index, char *line_out, size_t cap, size_t *line_len, mr_diag *d)
 {
-	find_job j = { event, key, value, line_out, cap, mr_audit_size(a), 0, 0, 0, 0 };
+	find_job j = { event, key, value, line_out, cap, 0, 0, 0, 0, 0 };
 	mr_diag e;
 	int r;
 
@@ -537,7 +552,7 @@ mr_audit_find(const mr_audit *a, const char *event, const char *key, const char 
 	if (strcmp(event, MR_AUDIT_INDEX_EVENT) == 0 && strcmp(key, MR_AUDIT_INDEX_KEY) == 0)
 		r = find_indexed(a, value, index, line_out, cap, line_len, &e);
 	else {
-		r = mr_file_lines(a->path, MR_RECORD_MAX + 1, find_line, &j, NULL, NULL, &e);
+		r = mr_audit_scan(a, find_line, &j, &e);
 		if (r == MR_OK && !j.found)
 			r = MR_E_NOTFOUND;
 		if (r == MR_OK) {

@@ -73,7 +73,20 @@ typedef struct {
 	size_t last_len;
 } mr_audit;
 
+/* One record line, newline included; non-zero stops the read. */
+typedef int (*mr_audit_line_fn)(void *ctx, const char *line, size_t n);
+
 int mr_audit_open(mr_audit *a, const char *path, mr_diag *d) MR_MUST_CHECK;
+/*
+ * mr_audit_open that also shows fn each record as it is read, in order,
+ * once its place in the chain is checked: a start learns what it needs
+ * from the log (the ceremony's config, the issue records) in the one read
+ * the open makes anyway. A non-zero from fn fails the open with that value
+ * (fn sets d). fn sees the records the file held, not the audit-repair
+ * record the open may append after them; on failure what it saw is moot.
+ */
+int mr_audit_open_observed(mr_audit *a, const char *path, mr_audit_line_fn fn, void *ctx,
+    mr_diag *d) MR_MUST_CHECK;
 /* Closes the file and frees the leaf hashes. Safe on a zeroed or closed
  * mr_audit. */
 void mr_audit_close(mr_audit *a);
@@ -113,9 +126,9 @@ int mr_audit_find(const mr_audit *a, const char *event, const char *key, const c
 
 /* Calls fn for every record line (newline included), in order, until fn
  * returns non-zero; that value is returned (MR_OK after the last line).
- * The log is read in pieces. */
-int mr_audit_scan(const mr_audit *a, int (*fn)(void *ctx, const char *line, size_t n),
-    void *ctx, mr_diag *d) MR_MUST_CHECK;
+ * The log is read in pieces, and only up to the mr_audit_size records
+ * this mr_audit knows: lines appended by anyone else are not read. */
+int mr_audit_scan(const mr_audit *a, mr_audit_line_fn fn, void *ctx, mr_diag *d) MR_MUST_CHECK;
 
 /* Record `index` (0-based), read on its own: its line (newline included)
  * in line[0..cap). MR_E_ARG for an index past the end. */

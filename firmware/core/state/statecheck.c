@@ -140,28 +140,36 @@ ok(mr_sc_report *rep, const char *fmt, ...)
 
 enum { EV_ISSUE, EV_ABANDON, EV_REVOKE };
 
-typedef struct {
+struct mr_sc_event {
 	char serial[41];
 	int ev;
 	size_t seq;     /* 1-based record number */
 	uint8_t cert[32]; /* issue: the certificate's SHA-256 (all zero: none given) */
-} log_event;
+};
 
-typedef struct {
-	log_event *e;
-	size_t n, cap;
-	size_t seq;     /* records seen */
-	mr_diag *d;
-} log_events;
+void
+mr_sc_events_init(mr_sc_events *le, mr_diag *d)
+{
+	memset(le, 0, sizeof(*le));
+	le->d = d;
+}
+
+void
+mr_sc_events_free(mr_sc_events *le)
+{
+	free(le->e);
+	le->e = NULL;
+	le->n = le->cap = 0;
+}
 
 /* Notes one record of the log when it issues, abandons or revokes: the
  * events the database must agree with. */
-static int
-collect_line(void *ctx, const char *line, size_t n)
+int
+mr_sc_events_line(void *ctx, const char *line, size_t n)
 {
-	log_events *le = ctx;
+	mr_sc_events *le = ctx;
 	char ev[32], hex[65];
-	log_event *e;
+	mr_sc_event *e;
 	int kind;
 
 	le->seq++;
@@ -177,7 +185,7 @@ collect_line(void *ctx, const char *line, size_t n)
 		return MR_OK;
 	if (le->n == le->cap) {
 		size_t cap = le->cap ? le->cap * 2 : 64;
-		log_event *ne = realloc(le->e, cap * sizeof(*ne));
+		mr_sc_event *ne = realloc(le->e, cap * sizeof(*ne));
 		if (ne == NULL)
 			return mr_diag_set(le->d, MR_E_NOMEM, "state check: out of memory");
 		le->e = ne;
@@ -197,7 +205,7 @@ collect_line(void *ctx, const char *line, size_t n)
 }
 
 static int
-collect(const uint8_t *log, size_t len, log_events *le)
+collect(const uint8_t *log, size_t len, mr_sc_events *le)
 {
 	size_t pos = 0;
 	int r = MR_OK;
@@ -208,7 +216,7 @@ collect(const uint8_t *log, size_t len, log_events *le)
 		size_t n = nl != NULL ? (size_t)(nl - line) + 1 : len - pos;
 
 		pos += n;
-		r = collect_line(le, line, n);
+		r = mr_sc_events_line(le, line, n);
 	}
 	return r;
 }
@@ -216,18 +224,18 @@ collect(const uint8_t *log, size_t len, log_events *le)
 static int
 by_serial(const void *a, const void *b)
 {
-	const log_event *x = *(const log_event *const *)a, *y = *(const log_event *const *)b;
+	const mr_sc_event *x = *(const mr_sc_event *const *)a, *y = *(const mr_sc_event *const *)b;
 	int c = strcmp(x->serial, y->serial);
 
 	return c != 0 ? c : x->ev - y->ev;
 }
 
 /* The first record of kind ev for serial, through the sorted index. */
-static const log_event *
-lookup(log_event **idx, size_t n, const char *serial, int ev)
+static const mr_sc_event *
+lookup(mr_sc_event **idx, size_t n, const char *serial, int ev)
 {
-	log_event key, *kp = &key;
-	log_event **hit;
+	mr_sc_event key, *kp = &key;
+	mr_sc_event **hit;
 
 	if (n == 0)
 		return NULL; /* idx is NULL then, and bsearch wants an array */
@@ -284,10 +292,10 @@ check_cert(const char *state_dir, const char *serial, const char *want, char *wh
 
 /* The check on the events collected from the log; frees them. */
 static int
-agree_events(const mr_db *db, log_events le, const char *state_dir, mr_sc_report *rep,
+agree_events(const mr_db *db, mr_sc_events le, const char *state_dir, mr_sc_report *rep,
     mr_diag *d)
 {
-	log_event **idx = NULL;
+	mr_sc_event **idx = NULL;
 	char why[300];
 	int r = MR_OK;
 
@@ -303,7 +311,7 @@ agree_events(const mr_db *db, log_events le, const char *state_dir, mr_sc_report
 	/* Log to database, in log order (so that a completed issue row comes
 	 * before the revoke row that needs it). */
 	for (size_t i = 0; i < le.n; i++) {
-		const log_event *e = &le.e[i];
+		const mr_sc_event *e = &le.e[i];
 		const mr_db_entry *row = mr_db_by_serial(db, e->serial);
 		mr_sc_finding *f = NULL;
 		char hex[65];
@@ -422,11 +430,12 @@ int
 mr_statecheck_agree(const mr_db *db, const uint8_t *log, size_t len, const char *state_dir,
     mr_sc_report *rep, mr_diag *d)
 {
-	log_events le = { NULL, 0, 0, 0, d };
+	mr_sc_events le;
 	int r;
 
+	mr_sc_events_init(&le, d);
 	if ((r = collect(log, len, &le)) != MR_OK) {
-		free(le.e);
+		mr_sc_events_free(&le);
 		return r;
 	}
 	return agree_events(db, le, state_dir, rep, d);
@@ -508,21 +517,17 @@ db_from_log(mr_app *app, const mr_sc_finding *f, mr_diag *d)
 }
 
 int
-mr_statecheck_reconcile(mr_app *app, mr_diag *d)
+mr_statecheck_reconcile(mr_app *app, mr_sc_events *le, mr_diag *d)
 {
 	mr_sc_report rep;
-	log_events le = { NULL, 0, 0, 0, d };
+	mr_sc_events events = *le;
 	int r;
 
 	mr_sc_init(&rep);
-	/* The log read in pieces (it grows with every certificate): only its
-	 * issue, abandon and revoke events are kept. */
-	r = mr_audit_size(&app->audit) == 0 ? MR_OK : mr_audit_scan(&app->audit, collect_line, &le, d);
-	if (r != MR_OK) {
-		free(le.e);
-		goto out;
-	}
-	if ((r = agree_events(&app->db, le, app->state_dir, &rep, d)) != MR_OK)
+	/* The events are agree_events' to free from here on. */
+	le->e = NULL;
+	le->n = le->cap = 0;
+	if ((r = agree_events(&app->db, events, app->state_dir, &rep, d)) != MR_OK)
 		goto out;
 	for (size_t i = 0; i < rep.n; i++) {
 		if (rep.f[i].repair != MR_SC_MANUAL)
@@ -880,7 +885,7 @@ typedef struct {
 	uint64_t complete, total;
 	mr_merkle_hash *leaves;
 	size_t cap;
-	log_events le;
+	mr_sc_events le;
 	ceremony_track cer;
 	mr_diag *d;
 } log_pass;
@@ -910,7 +915,7 @@ log_line(void *ctx, const char *line, size_t n, size_t number, uint64_t offset)
 		p->broken = 1;
 		return MR_OK;
 	}
-	if (collect_line(&p->le, line, n) != MR_OK) {
+	if (mr_sc_events_line(&p->le, line, n) != MR_OK) {
 		p->nomem = 1;
 		return MR_E_NOMEM;
 	}
@@ -1075,7 +1080,7 @@ mr_statecheck_run(mr_app *app, int opts, mr_sc_report *rep, mr_diag *d)
 		    issued, issued - bad);
 	}
 	if (db_read && log_read && chain_ok) {
-		log_events le = lp.le;
+		mr_sc_events le = lp.le;
 		before = rep->n;
 		lp.le.e = NULL; /* agree_events frees them */
 		if ((r = agree_events(&db, le, app->state_dir, rep, d)) != MR_OK)
