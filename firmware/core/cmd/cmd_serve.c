@@ -145,8 +145,12 @@ cmd_serve(mr_app *app, int argc, char **argv)
 			return mr_fail(r, &d);
 		}
 	}
-	if ((r = mr_app_load(app, &d)) != MR_OK ||
-	    (r = mr_app_open_token(app, &d)) != MR_OK ||
+	if ((r = mr_app_load(app, &d)) != MR_OK)
+		goto early;
+	/* The read-back's tables are built on its own thread while the
+	 * token opens, not in the first approved group. */
+	mr_issue_prepare(app);
+	if ((r = mr_app_open_token(app, &d)) != MR_OK ||
 	    (r = mr_app_check_root_key(app, &d)) != MR_OK)
 		goto early;
 	/* The start's checks are done with: the point wolfSSL (FP_ECC) set
@@ -166,9 +170,8 @@ cmd_serve(mr_app *app, int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	/* The read-back's tables now, not in the first approved group. */
-	mr_issue_prepare(app);
 	r = serve_link(s, &ps, path, ffs, &d);
+	mr_issue_prepare_wait(); /* a serve that ended before its first group */
 	/* A group the token was signing when serving stopped is finished:
 	 * its records durable and signed, its results for a later serve. */
 	{
@@ -205,6 +208,7 @@ cmd_serve(mr_app *app, int argc, char **argv)
 	}
 	return MR_EXIT_OK;
 early:
+	mr_issue_prepare_wait();
 	mr_sps_stop(&ps);
 	if (path != NULL)
 		unlink(path);

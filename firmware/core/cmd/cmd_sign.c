@@ -580,6 +580,9 @@ sign_media(mr_app *app, const char *media, mr_ps *ps, int review)
 		return parser_fail(r, &d);
 	if ((r = mr_app_load(app, &d)) != MR_OK)
 		return mr_fail(r, &d);
+	/* The read-back's tables are built on its own thread while the
+	 * token opens and the first window is read and checked. */
+	mr_issue_prepare(app);
 	if ((r = mr_app_open_token(app, &d)) != MR_OK ||
 	    (r = mr_app_check_root_key(app, &d)) != MR_OK)
 		return mr_fail(r, &d);
@@ -606,12 +609,6 @@ sign_media(mr_app *app, const char *media, mr_ps *ps, int review)
 		    stale);
 	if ((b = calloc(1, sizeof(*b))) == NULL)
 		return mr_fail(mr_diag_set(&d, MR_E_NOMEM, "out of memory"), &d);
-	/* Memory flat in the batch's size: the read-back's point tables
-	 * (1.6 MiB) are there from the start, not built in the first window.
-	 * (The windows' own pages are not touched in advance: most of each
-	 * entry is room for a CSR of up to 16 KiB that a real one never
-	 * fills, and a page never touched costs nothing.) */
-	mr_issue_prepare(app);
 	b->app = app;
 	b->media = media;
 	b->review = review;
@@ -800,6 +797,7 @@ cmd_sign(mr_app *app, int argc, char **argv)
 		mr_json_put(jdoc, "error", NULL);
 	}
 	rc = sign_media(app, media, &ps, review);
+	mr_issue_prepare_wait();
 	/* Whatever happened, the parser does not outlive the batch. */
 	mr_ps_stop(&ps);
 	if (json) {

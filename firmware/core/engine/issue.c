@@ -476,8 +476,13 @@ readback_wait(void)
 void
 mr_issue_prepare(const mr_app *app)
 {
-	if (readback_post(NULL, app) == 0)
-		readback_wait();
+	(void)readback_post(NULL, app);
+}
+
+void
+mr_issue_prepare_wait(void)
+{
+	readback_wait();
 }
 
 static void

@@ -171,9 +171,16 @@ int mr_issue_sign_done(const mr_issue_job *job);
  * that must stop the batch, with one line in d. */
 int mr_issue_finish(mr_issue_job *job, mr_diag *d) MR_MUST_CHECK;
 
-/* Before a batch: the read-back thread (issue.c) builds its tables for
- * the root key now, so that memory does not grow with the first windows
- * and no window pays for them. Optional; a no-op without threads. */
+/* Before a batch: the read-back thread (issue.c) begins to build its
+ * tables for the root key (about 140 million instructions for P-384), so
+ * that memory does not grow with the first windows and no window pays
+ * for them. Returns at once: the build overlaps the token's opening and
+ * the first window's checks, and the first read-back waits for it.
+ * Optional; a no-op without threads. Once app->root is loaded; app must
+ * outlive mr_issue_prepare_wait, which a command that prepared calls
+ * before it returns (whatever the outcome), so that no thread still
+ * computes while the process exits. */
 void mr_issue_prepare(const mr_app *app);
+void mr_issue_prepare_wait(void);
 
 #endif
