@@ -21,6 +21,7 @@
  * begins window N+1, and a checking thread parses window N+2 (the parser
  * process reads ahead of all of them).
  */
+#define _GNU_SOURCE /* pthread_setname_np */
 #include <getopt.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -41,6 +42,7 @@
 #include "mr_progress.h"
 #include "mr_pubkey.h"
 #include "mr_sign_review.h"
+#include "mr_cpus.h"
 #include "mr_worker.h"
 
 typedef struct {
@@ -208,7 +210,9 @@ check_start(batch *b, win *w)
 {
 	w->cj = (check_job){ b->app, w->e, w->n };
 	w->checking = pthread_create(&w->check_th, NULL, check_window, &w->cj) == 0;
-	if (!w->checking)
+	if (w->checking)
+		(void)pthread_setname_np(w->check_th, "mr-csr-checks");
+	else
 		check_window(&w->cj);
 }
 
@@ -315,7 +319,7 @@ stage_answer(batch *b, const win *w, mr_file_group *g, const entry *e, mr_diag *
 	return MR_OK;
 }
 
-static mr_worker answer_writer = MR_WORKER_INIT(NULL);
+static mr_worker answer_writer = MR_WORKER_INIT("mr-answers", mr_cpus_enter_rest, NULL);
 
 static void
 commit_job(void *arg)
@@ -580,6 +584,8 @@ sign_media(mr_app *app, const char *media, mr_ps *ps, int review)
 		return parser_fail(r, &d);
 	if ((r = mr_app_load(app, &d)) != MR_OK)
 		return mr_fail(r, &d);
+	/* This thread and those it starts leave the token's core to it. */
+	mr_cpus_enter_rest();
 	/* The read-back's tables are built on its own thread while the
 	 * token opens and the first window is read and checked. */
 	mr_issue_prepare(app);

@@ -15,6 +15,7 @@
 #include "mr_record.h"
 #include "mr_signer.h"
 #include "mr_tbs.h"
+#include "mr_cpus.h"
 #include "mr_worker.h"
 
 #define DAY 86400
@@ -432,7 +433,7 @@ readback_end(void)
 	mr_sig_release_cache();
 }
 
-static mr_worker readback = MR_WORKER_INIT(readback_end);
+static mr_worker readback = MR_WORKER_INIT("mr-readback", mr_cpus_enter_rest, readback_end);
 static const mr_app *warm_app; /* the warm-up's, set before it is posted */
 
 /* Two verifications with the root key: the tables exist from here on. */
@@ -751,7 +752,7 @@ sign_window(mr_issue_job *job)
 	job->r = sign_all(job->app, job->v, job->k, job->arena, job->now, job->r, &job->d);
 }
 
-static mr_worker signer = MR_WORKER_INIT(NULL);
+static mr_worker signer = MR_WORKER_INIT("mr-token", mr_cpus_enter_token, NULL);
 
 static void
 sign_job(void *arg)

@@ -5,6 +5,9 @@
  * builds stays with it: wolfSSL's point tables and RNG are per thread, and
  * a new thread would build them again for every window.
  *
+ * The thread carries the worker's name (in ps -L and /proc/PID/task) and
+ * runs `at_start` first (where it runs: mr_cpus.h).
+ *
  * Signals stay with the thread that posts: the worker starts with all of
  * them blocked. A forked child has no worker (post starts one of its own
  * if it needs it). At exit the worker ends, calling `at_end` on its own
@@ -26,10 +29,13 @@ typedef struct {
 	void *arg;
 	int quit;
 	void (*at_end)(void);
+	const char *name;       /* at most 15 characters */
+	void (*at_start)(void); /* or NULL */
 } mr_worker;
 
-#define MR_WORKER_INIT(at_end) \
-	{ PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0, NULL, NULL, 0, (at_end) }
+#define MR_WORKER_INIT(name, at_start, at_end) \
+	{ PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0, NULL, NULL, 0, (at_end), \
+	  (name), (at_start) }
 
 /* Hands the worker fn(arg), after its job before, and returns at once: 0.
  * -1 when no thread can run (the caller runs fn itself). */

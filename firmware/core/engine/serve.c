@@ -13,6 +13,7 @@
 #include "mr_fingerprint.h"
 #include "mr_progress.h"
 #include "mr_serve.h"
+#include "mr_cpus.h"
 #include "mr_worker.h"
 
 #define AUDIT_CHUNK 60000u
@@ -68,7 +69,7 @@ checker_end(void)
 	mr_sig_release_cache();
 }
 
-static mr_worker checker = MR_WORKER_INIT(checker_end);
+static mr_worker checker = MR_WORKER_INIT("mr-checks", mr_cpus_enter_rest, checker_end);
 
 static void
 check_job(void *arg)

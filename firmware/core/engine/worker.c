@@ -1,3 +1,4 @@
+#define _GNU_SOURCE /* pthread_setname_np */
 #include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -9,6 +10,9 @@ worker_main(void *arg)
 {
 	mr_worker *w = arg;
 
+	(void)pthread_setname_np(pthread_self(), w->name);
+	if (w->at_start != NULL)
+		w->at_start();
 	pthread_mutex_lock(&w->mu);
 	for (;;) {
 		while (w->fn == NULL && !w->quit)
