@@ -21,7 +21,6 @@
 #include "board_api.h"
 #include "mr_cmdtab.h"
 #include "mr_commands.h"
-#include "mr_cpus.h"
 #include "mr_issue.h"
 #include "mr_link_ffs.h"
 #include "mr_link_socket.h"
@@ -148,8 +147,6 @@ cmd_serve(mr_app *app, int argc, char **argv)
 	}
 	if ((r = mr_app_load(app, &d)) != MR_OK)
 		goto early;
-	/* This thread and those it starts leave the token's core to it. */
-	mr_cpus_enter_rest();
 	/* The read-back's tables are built on its own thread while the
 	 * token opens, not in the first approved group. */
 	mr_issue_prepare(app);

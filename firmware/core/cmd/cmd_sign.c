@@ -203,13 +203,21 @@ check_window(void *arg)
 	return NULL;
 }
 
+/* A window's checks on a thread of their own, off the token's core. */
+static void *
+check_thread(void *arg)
+{
+	mr_cpus_enter_rest();
+	return check_window(arg);
+}
+
 /* The window's entries are checked on a thread of their own (in line if
  * none starts) while this one goes on. */
 static void
 check_start(batch *b, win *w)
 {
 	w->cj = (check_job){ b->app, w->e, w->n };
-	w->checking = pthread_create(&w->check_th, NULL, check_window, &w->cj) == 0;
+	w->checking = pthread_create(&w->check_th, NULL, check_thread, &w->cj) == 0;
 	if (w->checking)
 		(void)pthread_setname_np(w->check_th, "mr-csr-checks");
 	else
@@ -584,8 +592,6 @@ sign_media(mr_app *app, const char *media, mr_ps *ps, int review)
 		return parser_fail(r, &d);
 	if ((r = mr_app_load(app, &d)) != MR_OK)
 		return mr_fail(r, &d);
-	/* This thread and those it starts leave the token's core to it. */
-	mr_cpus_enter_rest();
 	/* The read-back's tables are built on its own thread while the
 	 * token opens and the first window is read and checked. */
 	mr_issue_prepare(app);

@@ -753,6 +753,7 @@ sign_window(mr_issue_job *job)
 }
 
 static mr_worker signer = MR_WORKER_INIT("mr-token", mr_cpus_enter_token, NULL);
+static __thread int left_token_core; /* this thread has entered the rest */
 
 static void
 sign_job(void *arg)
@@ -773,6 +774,10 @@ mr_issue_sign_start(mr_issue_job *job)
 		return;
 	}
 	job->threaded = 1;
+	if (!left_token_core) {
+		mr_cpus_enter_rest();
+		left_token_core = 1;
+	}
 }
 
 int

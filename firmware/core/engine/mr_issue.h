@@ -162,7 +162,9 @@ typedef struct {
 void mr_issue_begin(mr_issue_job *job, mr_app *app, mr_issue_item *v, size_t k,
     mr_issue_arena *arena);
 /* b.'s signing and read-back, on the signing thread (in line if it
- * cannot start). */
+ * cannot start). From then on the calling thread, and the threads it
+ * starts later, leave the signing thread's core to it (mr_cpus.h): until
+ * the token has work, the start uses every core. */
 void mr_issue_sign_start(mr_issue_job *job);
 void mr_issue_sign_wait(mr_issue_job *job);
 /* 1 when mr_issue_sign_wait would not wait. */
