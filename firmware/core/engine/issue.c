@@ -365,24 +365,23 @@ check_signed(const mr_app *app, mr_issue_item *it, time_t now)
  * b. The token signs item i while a second thread reads back item i - 1:
  * the CPU work of the checks never makes the token wait. The signing
  * thread publishes each item once it is signed (or abandoned); the
- * checker takes them in order. A check failure other than a lint stops
- * the signing of the rest of the window.
+ * checker takes them in order. The token goes on to the next window as
+ * soon as it has signed this one; the window's read-back may end later,
+ * and mr_issue_finish waits for it. A check failure other than a lint
+ * (the token signed something that does not verify) stops all signing of
+ * the process: the rest of this window and every later one are abandoned,
+ * and the caller stops at this window's finish.
+ *
+ * One mutex and condition for every window's read-back: windows come and
+ * go, and a window's finish never destroys what the checker may still be
+ * unlocking.
  */
-typedef struct {
-	const mr_app *app;
-	mr_issue_item *v;
-	size_t k;
-	time_t now;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	size_t published;       /* items [0, published) are the checker's */
-	int stop;               /* a check failed: sign nothing more */
-	int stop_err;
-	mr_diag stop_diag;
-} pipeline;
+static pthread_mutex_t rb_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t rb_cv = PTHREAD_COND_INITIALIZER;
+static int rb_halted; /* a failed read-back: sign nothing more */
 
 static void
-check_one(pipeline *p, mr_issue_item *it)
+check_one(mr_issue_readback *p, mr_issue_item *it)
 {
 	int e;
 
@@ -396,24 +395,33 @@ check_one(pipeline *p, mr_issue_item *it)
 	it->err = e;
 	if (e == MR_E_LINT)
 		return;
-	pthread_mutex_lock(&p->mu);
+	pthread_mutex_lock(&rb_mu);
+	rb_halted = 1;
 	if (!p->stop) {
 		p->stop = 1;
 		p->stop_err = e;
 		mr_diag_set(&p->stop_diag, e, "%s", mr_diag_text(&it->diag, e));
 	}
-	pthread_mutex_unlock(&p->mu);
+	pthread_mutex_unlock(&rb_mu);
 }
 
+/* The window's items in order. Once the last is marked checked, the
+ * window may be finished and gone: p is not read after that. */
 static void
-check_all(pipeline *p)
+check_all(mr_issue_readback *p)
 {
-	for (size_t j = 0; j < p->k; j++) {
-		pthread_mutex_lock(&p->mu);
+	size_t k = p->k;
+
+	for (size_t j = 0; j < k; j++) {
+		pthread_mutex_lock(&rb_mu);
 		while (p->published <= j)
-			pthread_cond_wait(&p->cv, &p->mu);
-		pthread_mutex_unlock(&p->mu);
+			pthread_cond_wait(&rb_cv, &rb_mu);
+		pthread_mutex_unlock(&rb_mu);
 		check_one(p, &p->v[j]);
+		pthread_mutex_lock(&rb_mu);
+		p->checked = j + 1;
+		pthread_cond_broadcast(&rb_cv);
+		pthread_mutex_unlock(&rb_mu);
 	}
 }
 
@@ -458,9 +466,10 @@ check_job(void *arg)
 	check_all(arg);
 }
 
-/* Hands the thread a job (a window or a warm-up) and returns at once. */
+/* Hands the thread a job (a window or a warm-up): 0, or -1 when no thread
+ * can run. Waits while the thread has a job before. */
 static int
-readback_post(pipeline *p, const mr_app *warm)
+readback_post(mr_issue_readback *p, const mr_app *warm)
 {
 	if (p == NULL)
 		warm_app = warm;
@@ -477,6 +486,9 @@ readback_wait(void)
 void
 mr_issue_prepare(const mr_app *app)
 {
+	pthread_mutex_lock(&rb_mu);
+	rb_halted = 0;
+	pthread_mutex_unlock(&rb_mu);
 	(void)readback_post(NULL, app);
 }
 
@@ -487,23 +499,39 @@ mr_issue_prepare_wait(void)
 }
 
 static void
-publish(pipeline *p, size_t n)
+publish(mr_issue_readback *p, size_t n)
 {
-	pthread_mutex_lock(&p->mu);
+	pthread_mutex_lock(&rb_mu);
 	p->published = n;
-	pthread_cond_signal(&p->cv);
-	pthread_mutex_unlock(&p->mu);
+	pthread_cond_broadcast(&rb_cv);
+	pthread_mutex_unlock(&rb_mu);
 }
 
 static int
-stopped(pipeline *p)
+halted(void)
 {
-	int s;
+	int h;
 
-	pthread_mutex_lock(&p->mu);
-	s = p->stop;
-	pthread_mutex_unlock(&p->mu);
-	return s;
+	pthread_mutex_lock(&rb_mu);
+	h = rb_halted;
+	pthread_mutex_unlock(&rb_mu);
+	return h;
+}
+
+/* The window's read-back goes to the thread once it is free: while it
+ * still reads back the window before, the token signs on and the items
+ * wait, published. -1 when no thread can run (the signer checks in line). */
+static int
+readback_offer(mr_issue_readback *p)
+{
+	if (p->posted)
+		return 0;
+	if (mr_worker_busy(&readback))
+		return 0;
+	if (readback_post(p, NULL) != 0)
+		return -1;
+	p->posted = 1;
+	return 0;
 }
 
 /* The token signs one item's TBS; the certificate goes into the arena. */
@@ -523,34 +551,34 @@ sign_one(mr_app *app, mr_issue_item *it, mr_issue_arena *arena)
 	return MR_OK;
 }
 
-/* Signs every reserved item (after `r`, the window's state so far, is
- * MR_OK); returns the failure that stops the batch, if any. */
+/* Signs every reserved item (after job->r, the window's state so far, is
+ * MR_OK) and hands each to the read-back; returns the token's failure that
+ * stops the batch, if any (the read-back's is mr_issue_finish's). */
 static int
-sign_all(mr_app *app, mr_issue_item *v, size_t k, mr_issue_arena *arena, time_t now, int r,
-    mr_diag *d)
+sign_all(mr_issue_job *job)
 {
-	pipeline p;
-	int threaded, halt = r != MR_OK;
+	mr_issue_readback *p = &job->rb;
+	mr_issue_item *v = job->v;
+	size_t k = job->k;
+	int r = job->r, halt = r != MR_OK, in_line;
 
-	memset(&p, 0, sizeof(p));
-	p.app = app;
-	p.v = v;
-	p.k = k;
-	p.now = now;
-	mr_diag_clear(&p.stop_diag);
-	pthread_mutex_init(&p.mu, NULL);
-	pthread_cond_init(&p.cv, NULL);
+	memset(p, 0, sizeof(*p));
+	p->app = job->app;
+	p->v = v;
+	p->k = k;
+	p->now = job->now;
+	mr_diag_clear(&p->stop_diag);
 	/* Without a thread the checks run in line: slower, the same checks. */
-	threaded = readback_post(&p, NULL) == 0;
+	in_line = readback_offer(p) != 0;
 	for (size_t i = 0; i < k; i++) {
 		mr_issue_item *it = &v[i];
 		int e;
 		if (it->step == ST_RESERVED) {
-			if (halt || stopped(&p)) {
+			if (halt || halted()) {
 				it->step = ST_ABANDON;
 				it->err = mr_diag_set(&it->diag, MR_E_CANCELLED,
 				    "batch stopped before signing");
-			} else if ((e = sign_one(app, it, arena)) == MR_OK) {
+			} else if ((e = sign_one(job->app, it, job->arena)) == MR_OK) {
 				it->step = ST_UNCHECKED;
 				mr_crashpoint("after-sign");
 			} else {
@@ -560,23 +588,52 @@ sign_all(mr_app *app, mr_issue_item *v, size_t k, mr_issue_arena *arena, time_t 
 				it->err = e;
 				halt = 1;
 				if (r == MR_OK)
-					r = mr_diag_set(d, e, "%s", mr_diag_text(&it->diag, e));
+					r = mr_diag_set(&job->d, e, "%s", mr_diag_text(&it->diag, e));
 			}
 		}
-		if (threaded)
-			publish(&p, i + 1);
-		else
-			check_one(&p, it);
+		if (in_line) {
+			check_one(p, it);
+			continue;
+		}
+		publish(p, i + 1);
+		if (readback_offer(p) != 0) {
+			for (size_t j = 0; j <= i; j++)
+				check_one(p, &v[j]);
+			in_line = 1;
+		}
 	}
-	if (threaded)
-		readback_wait();
-	else
+	/* The read-back thread was busy with the window before all along
+	 * (more than a window behind): the token waits for it here, so that
+	 * windows are read back in order and never more than one behind. */
+	if (!in_line && !p->posted && readback_post(p, NULL) == 0)
+		p->posted = 1;
+	else if (!in_line && !p->posted) {
+		for (size_t j = 0; j < k; j++)
+			check_one(p, &v[j]);
+		in_line = 1;
+	}
+	if (in_line) {
+		pthread_mutex_lock(&rb_mu);
+		p->checked = k;
+		pthread_mutex_unlock(&rb_mu);
 		mr_sig_release_cache();
-	if (p.stop && r == MR_OK)
-		r = mr_diag_set(d, p.stop_err, "%s", mr_diag_text(&p.stop_diag, p.stop_err));
-	pthread_cond_destroy(&p.cv);
-	pthread_mutex_destroy(&p.mu);
+	}
 	return r;
+}
+
+/* Returns once the window's read-back is over; its failure into job. */
+static void
+readback_finish(mr_issue_job *job)
+{
+	mr_issue_readback *p = &job->rb;
+
+	pthread_mutex_lock(&rb_mu);
+	while (p->checked < p->k)
+		pthread_cond_wait(&rb_cv, &rb_mu);
+	pthread_mutex_unlock(&rb_mu);
+	if (p->stop && job->r == MR_OK)
+		job->r = mr_diag_set(&job->d, p->stop_err, "%s", mr_diag_text(&p->stop_diag,
+		    p->stop_err));
 }
 
 /* b. Every signed certificate into certs/<serial>.pem, created (never
@@ -749,7 +806,7 @@ mr_issue_begin(mr_issue_job *job, mr_app *app, mr_issue_item *v, size_t k,
 static void
 sign_window(mr_issue_job *job)
 {
-	job->r = sign_all(job->app, job->v, job->k, job->arena, job->now, job->r, &job->d);
+	job->r = sign_all(job);
 }
 
 static mr_worker signer = MR_WORKER_INIT("mr-token", mr_cpus_enter_token, NULL);
@@ -801,8 +858,10 @@ mr_issue_finish(mr_issue_job *job, mr_diag *d)
 	mr_app *app = job->app;
 	mr_issue_item *v = job->v;
 	size_t k = job->k;
-	int r = job->r;
+	int r;
 
+	readback_finish(job);
+	r = job->r;
 	if (store(app, v, k, &job->d) != MR_OK && r == MR_OK)
 		r = MR_E_STATE;
 	/* c. An audit or database failure stops every later write: recovery

@@ -147,6 +147,21 @@ typedef struct {
  * flight that share a request hash: a window's duplicate check sees the
  * database, where a request still being signed is only reserved.
  */
+/* A window's read-back (issue.c's own): the signing thread publishes
+ * each item, the read-back thread checks them in order. */
+typedef struct {
+	const mr_app *app;
+	mr_issue_item *v;
+	size_t k;
+	time_t now;
+	size_t published;       /* items [0, published) are the checker's */
+	size_t checked;         /* items [0, checked) are checked */
+	int posted;             /* handed to the read-back thread */
+	int stop;               /* a check failed: sign nothing more */
+	int stop_err;
+	mr_diag stop_diag;
+} mr_issue_readback;
+
 typedef struct {
 	mr_app *app;
 	mr_issue_item *v;
@@ -156,13 +171,17 @@ typedef struct {
 	int r;                  /* the window's failure so far */
 	mr_diag d;
 	int threaded;           /* posted to the signing thread */
+	mr_issue_readback rb;
 } mr_issue_job;
 
 /* a.; a failure is kept in job and stops the window's signing. */
 void mr_issue_begin(mr_issue_job *job, mr_app *app, mr_issue_item *v, size_t k,
     mr_issue_arena *arena);
-/* b.'s signing and read-back, on the signing thread (in line if it
- * cannot start). From then on the calling thread, and the threads it
+/* b.'s signing, on the signing thread (in line if it cannot start), and
+ * its read-back, on the read-back thread: mr_issue_sign_wait returns once
+ * the token has signed the window, whose read-back may still go on (so
+ * the token can go on with the next window at once); mr_issue_finish
+ * waits for it. From then on the calling thread, and the threads it
  * starts later, leave the signing thread's core to it (mr_cpus.h): until
  * the token has work, the start uses every core. */
 void mr_issue_sign_start(mr_issue_job *job);
