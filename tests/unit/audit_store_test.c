@@ -112,6 +112,21 @@ append(mr_audit *a, const char *event, ...)
 	assert_int_equal(mr_audit_append(a, event, &rec, &d), MR_OK);
 }
 
+/* Appends to the log at path a line longer than any record could be. */
+static void
+append_overlong(const char *path)
+{
+	static char big[3001];
+	FILE *fp;
+
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 2] = '\n';
+	fp = fopen(path, "ab");
+	assert_non_null(fp);
+	assert_int_equal(fwrite(big, 1, sizeof(big) - 1, fp), sizeof(big) - 1);
+	assert_int_equal(fclose(fp), 0);
+}
+
 /*
  * About 400 records, most some hundred bytes, a few near the record
  * limit, so that records straddle the reader's pieces: issue records with
@@ -562,11 +577,9 @@ static void
 test_long_record(void **state)
 {
 	fixture *fx = *state;
-	static char big[3001];
 	char want[4400];
 	mr_audit a;
 	mr_diag d;
-	FILE *fp;
 	int r;
 
 	memset(&a, 0, sizeof(a));
@@ -576,12 +589,7 @@ test_long_record(void **state)
 	append(&a, "issue", "serial", "02", NULL);
 	mr_audit_close(&a);
 	/* A third line longer than any record could be. */
-	memset(big, 'a', sizeof(big) - 1);
-	big[sizeof(big) - 2] = '\n';
-	fp = fopen(fx->path, "ab");
-	assert_non_null(fp);
-	assert_int_equal(fwrite(big, 1, sizeof(big) - 1, fp), sizeof(big) - 1);
-	assert_int_equal(fclose(fp), 0);
+	append_overlong(fx->path);
 	mr_diag_clear(&d);
 	r = mr_audit_open(&a, fx->path, &d);
 	assert_int_equal(r, MR_E_AUDIT);
@@ -700,14 +708,12 @@ static void
 test_known_records(void **state)
 {
 	fixture *fx = *state;
-	static char big[3001];
 	char line[MR_RECORD_MAX + 1];
 	size_t index = 0, len = 0, size;
 	mr_merkle_hash root;
 	mr_audit a, b;
 	logfile f;
 	mr_diag d;
-	FILE *fp;
 
 	write_log(fx->path, &size, root);
 	memset(&a, 0, sizeof(a));
@@ -719,12 +725,7 @@ test_known_records(void **state)
 	assert_int_equal(mr_audit_open(&b, fx->path, &d), MR_OK);
 	append(&b, "approve", "request", "req-late", NULL);
 	mr_audit_close(&b);
-	memset(big, 'a', sizeof(big) - 1);
-	big[sizeof(big) - 2] = '\n';
-	fp = fopen(fx->path, "ab");
-	assert_non_null(fp);
-	assert_int_equal(fwrite(big, 1, sizeof(big) - 1, fp), sizeof(big) - 1);
-	assert_int_equal(fclose(fp), 0);
+	append_overlong(fx->path);
 
 	check_scan(&a, &f);
 	check_find(&a, &f, "approve", "request", "req-2");
