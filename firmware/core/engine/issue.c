@@ -568,6 +568,8 @@ sign_all(mr_issue_job *job)
 	p->k = k;
 	p->now = job->now;
 	mr_diag_clear(&p->stop_diag);
+	if (k == 0)
+		return r; /* nothing to read back: the thread never sees p */
 	/* Without a thread the checks run in line: slower, the same checks. */
 	in_line = readback_offer(p) != 0;
 	for (size_t i = 0; i < k; i++) {
