@@ -26,9 +26,14 @@ take_split(void)
 	split = 1;
 }
 
+static __thread const cpu_set_t *entered; /* the calling thread's set */
+
 static void
 enter(const cpu_set_t *set)
 {
+	if (entered == set)
+		return; /* a caller that enters once per window costs nothing */
+	entered = set;
 	pthread_once(&once, take_split);
 	/* A refusal (a cpuset changed under us) leaves the thread where it
 	 * was: slower, the same work. */

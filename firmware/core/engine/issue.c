@@ -812,7 +812,6 @@ sign_window(mr_issue_job *job)
 }
 
 static mr_worker signer = MR_WORKER_INIT("mr-token", mr_cpus_enter_token, NULL);
-static __thread int left_token_core; /* this thread has entered the rest */
 
 static void
 sign_job(void *arg)
@@ -833,10 +832,7 @@ mr_issue_sign_start(mr_issue_job *job)
 		return;
 	}
 	job->threaded = 1;
-	if (!left_token_core) {
-		mr_cpus_enter_rest();
-		left_token_core = 1;
-	}
+	mr_cpus_enter_rest();
 }
 
 int

@@ -15,8 +15,9 @@
 #ifndef MR_CPUS_H
 #define MR_CPUS_H
 
-/* The calling thread moves to the token's core, or to the others. The
- * split is taken once per process, from the cores it may use then. */
+/* The calling thread moves to the token's core, or to the others (once:
+ * entering again where it already is does nothing). The split is taken
+ * once per process, from the cores it may use then. */
 void mr_cpus_enter_token(void);
 void mr_cpus_enter_rest(void);
 
