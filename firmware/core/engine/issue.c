@@ -551,6 +551,14 @@ sign_one(mr_app *app, mr_issue_item *it, mr_issue_arena *arena)
 	return MR_OK;
 }
 
+/* Without a read-back thread: items [from, to) checked here, in line. */
+static void
+check_in_line(mr_issue_readback *p, size_t from, size_t to)
+{
+	for (size_t j = from; j < to; j++)
+		check_one(p, &p->v[j]);
+}
+
 /* Signs every reserved item (after job->r, the window's state so far, is
  * MR_OK) and hands each to the read-back; returns the token's failure that
  * stops the batch, if any (the read-back's is mr_issue_finish's). */
@@ -594,25 +602,25 @@ sign_all(mr_issue_job *job)
 			}
 		}
 		if (in_line) {
-			check_one(p, it);
+			check_in_line(p, i, i + 1);
 			continue;
 		}
 		publish(p, i + 1);
 		if (readback_offer(p) != 0) {
-			for (size_t j = 0; j <= i; j++)
-				check_one(p, &v[j]);
+			check_in_line(p, 0, i + 1);
 			in_line = 1;
 		}
 	}
 	/* The read-back thread was busy with the window before all along
 	 * (more than a window behind): the token waits for it here, so that
 	 * windows are read back in order and never more than one behind. */
-	if (!in_line && !p->posted && readback_post(p, NULL) == 0)
-		p->posted = 1;
-	else if (!in_line && !p->posted) {
-		for (size_t j = 0; j < k; j++)
-			check_one(p, &v[j]);
-		in_line = 1;
+	if (!in_line && !p->posted) {
+		if (readback_post(p, NULL) == 0) {
+			p->posted = 1;
+		} else {
+			check_in_line(p, 0, k);
+			in_line = 1;
+		}
 	}
 	if (in_line) {
 		pthread_mutex_lock(&rb_mu);
