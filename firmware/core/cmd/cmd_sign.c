@@ -203,10 +203,14 @@ check_window(void *arg)
 	return NULL;
 }
 
-/* A window's checks on a thread of their own, off the token's core. */
+/* A window's checks on a thread of their own, off the token's core. It
+ * names itself (prctl): named by its creator, a thread already ended
+ * leaves no name to write, so the creator's system calls would depend on
+ * timing (tests/integration/kill_points_sign.sh numbers them). */
 static void *
 check_thread(void *arg)
 {
+	(void)pthread_setname_np(pthread_self(), "mr-csr-checks");
 	mr_cpus_enter_rest();
 	return check_window(arg);
 }
@@ -218,9 +222,7 @@ check_start(batch *b, win *w)
 {
 	w->cj = (check_job){ b->app, w->e, w->n };
 	w->checking = pthread_create(&w->check_th, NULL, check_thread, &w->cj) == 0;
-	if (w->checking)
-		(void)pthread_setname_np(w->check_th, "mr-csr-checks");
-	else
+	if (!w->checking)
 		check_window(&w->cj);
 }
 
