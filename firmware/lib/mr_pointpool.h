@@ -28,6 +28,20 @@
  * cannot be had (wolfSSL keeps malloc: slower to settle, the same result). */
 int mr_pointpool_install(size_t points);
 
+/* The pages of the region's first `points` points made resident at once
+ * (madvise MADV_POPULATE_WRITE), for a command that will use them: in
+ * this machine's virtual machine each first touch of a page is a fault
+ * that costs several microseconds, and a batch's first verifications
+ * touch about 400 pages each, on the way to its first signature. The
+ * region hands out its lowest blocks first, so these are the pages the
+ * command would have touched. Nothing is done when it cannot be. */
+void mr_pointpool_prefault(size_t points);
+
+/* What a batch touches at once: the read-back's root-key tables (514
+ * points), a check's two tables (514) and temporaries; 1,121 at most in
+ * a batch of 32, 1,310 in one of 1,000. */
+#define MR_POINTPOOL_BATCH 1120
+
 /* Points in the region now in use, and the most ever in use (tests). */
 void mr_pointpool_stats(size_t *in_use, size_t *high_water);
 

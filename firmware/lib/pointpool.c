@@ -6,7 +6,12 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/mman.h>
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23 /* Linux 5.14 */
+#endif
 
 #include "mr_pointpool.h"
 
@@ -156,4 +161,19 @@ mr_pointpool_stats(size_t *in_use, size_t *high_water)
 	*in_use = pool.in_use;
 	*high_water = pool.high;
 	pthread_mutex_unlock(&pool.mu);
+}
+
+void
+mr_pointpool_prefault(size_t points)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE), len;
+
+	if (pool.base == NULL || page == 0)
+		return;
+	if (points > pool.cap)
+		points = pool.cap;
+	len = (points * BLOCK + page - 1) / page * page;
+	/* An older kernel says EINVAL: the pages then come one fault at a
+	 * time, as before. */
+	(void)madvise(pool.base, len, MADV_POPULATE_WRITE);
 }

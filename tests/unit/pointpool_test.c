@@ -3,6 +3,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
 
 #include <cmocka.h>
 
@@ -30,6 +32,57 @@ setup(void **state)
 {
 	(void)state;
 	return mr_pointpool_install(CAP);
+}
+
+static long
+minor_faults(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return ru.ru_minflt;
+}
+
+/* Whether this kernel populates on request (Linux 5.14 and later). */
+static int
+can_populate(void)
+{
+	size_t len = 4 * 4096;
+	void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	int ok;
+
+	assert_true(m != MAP_FAILED);
+	ok = madvise(m, len, 23 /* MADV_POPULATE_WRITE */) == 0;
+	munmap(m, len);
+	return ok;
+}
+
+/* First in the file: the region is untouched. Once prefaulted, taking
+ * its first points costs no page fault; the points past them still fault
+ * in as they are first used. */
+static void
+test_prefault(void **state)
+{
+	static ecc_point *p[300];
+	long before;
+
+	(void)state;
+	if (!can_populate())
+		skip();
+	mr_pointpool_prefault(200);
+	before = minor_faults();
+	for (size_t i = 0; i < 200; i++)
+		assert_non_null(p[i] = wc_ecc_new_point());
+	/* 200 points are about 160 pages; a few faults may come from
+	 * elsewhere (the test's own stack). */
+	assert_true(minor_faults() - before < 10);
+	before = minor_faults();
+	for (size_t i = 200; i < 300; i++)
+		assert_non_null(p[i] = wc_ecc_new_point());
+	assert_true(minor_faults() - before > 50);
+	for (size_t i = 0; i < 300; i++)
+		wc_ecc_del_point(p[i]);
+	assert_int_equal(in_use(), 0);
 }
 
 /* The block freed last is the one handed out next: its page is resident. */
@@ -113,6 +166,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_prefault),
 		cmocka_unit_test(test_reuses_last_freed),
 		cmocka_unit_test(test_verification_tables_come_and_go),
 		cmocka_unit_test(test_overflow_goes_to_malloc),

@@ -25,6 +25,7 @@
 #include "mr_link_ffs.h"
 #include "mr_link_socket.h"
 #include "mr_progress.h"
+#include "mr_pointpool.h"
 #include "mr_pubkey.h"
 #include "mr_serve.h"
 #include "mr_serve_ps.h"
@@ -145,6 +146,8 @@ cmd_serve(mr_app *app, int argc, char **argv)
 			return mr_fail(r, &d);
 		}
 	}
+	/* The points a batch's verifications will take, resident at once. */
+	mr_pointpool_prefault(MR_POINTPOOL_BATCH);
 	if ((r = mr_app_load(app, &d)) != MR_OK)
 		goto early;
 	/* The read-back's tables are built on its own thread while the

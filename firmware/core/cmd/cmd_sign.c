@@ -40,6 +40,7 @@
 #include "mr_pem.h"
 #include "mr_privsep.h"
 #include "mr_progress.h"
+#include "mr_pointpool.h"
 #include "mr_pubkey.h"
 #include "mr_sign_review.h"
 #include "mr_cpus.h"
@@ -627,6 +628,8 @@ sign_media(mr_app *app, const char *media, mr_ps *ps, int review)
 	 * descriptor with the state dir or the token session. */
 	if ((r = mr_ps_start(ps, media, &d)) != MR_OK)
 		return parser_fail(r, &d);
+	/* The points a batch's verifications will take, resident at once. */
+	mr_pointpool_prefault(MR_POINTPOOL_BATCH);
 	if ((r = mr_app_load(app, &d)) != MR_OK)
 		return mr_fail(r, &d);
 	/* The read-back's tables are built on its own thread while the
