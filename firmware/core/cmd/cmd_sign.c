@@ -573,6 +573,18 @@ review_batch(batch *b, mr_ps *ps, size_t *n, mr_diag *d)
 	return MR_OK;
 }
 
+/* The batch's first window read and its checks started on the checking
+ * thread (the loop's check_wait collects them); NULL when the listing
+ * has nothing (or the parser failed: *failed). */
+static win *
+first_window(batch *b, mr_ps *ps, int *end, int *failed)
+{
+	if (collect(b, ps, &b->w[0], end, failed) != 0)
+		return NULL;
+	check_start(b, &b->w[0]);
+	return &b->w[0];
+}
+
 /* The token opened and its root key checked; the listing counted (unless
  * the caller did), and the root and the audit key written to the media.
  * 0, or the exit status of the failure (said). */
@@ -648,10 +660,7 @@ sign_media(mr_app *app, const char *media, mr_ps *ps, int review)
 			free(b);
 			return parser_fail(r, &d);
 		}
-		if (collect(b, ps, &b->w[0], &end, &parser_failed) == 0) {
-			cur = &b->w[0];
-			check_start(b, cur);
-		}
+		cur = first_window(b, ps, &end, &parser_failed);
 	}
 	if ((rc = open_and_announce(b, ps, &n, !review, &d)) != MR_EXIT_OK) {
 		if (cur != NULL)
@@ -676,13 +685,8 @@ sign_media(mr_app *app, const char *media, mr_ps *ps, int review)
 	 * commit, before that window's answers are written. */
 	mr_audit_defer(&app->audit, 1);
 	mr_db_defer(&app->db, 1);
-	if (review) {
-		cur = &b->w[0];
-		if (collect(b, ps, cur, &end, &parser_failed) == 0)
-			check_window(&(check_job){ app, cur->e, cur->n });
-		else
-			cur = NULL;
-	}
+	if (review)
+		cur = first_window(b, ps, &end, &parser_failed);
 	while (!stop && (cur != NULL || signing != NULL)) {
 		win *next = NULL, *done;
 
