@@ -6,6 +6,10 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23 /* Linux 5.14 */
+#endif
+
 #include <cmocka.h>
 
 #include <wolfssl/options.h>
@@ -52,7 +56,7 @@ can_populate(void)
 	int ok;
 
 	assert_true(m != MAP_FAILED);
-	ok = madvise(m, len, 23 /* MADV_POPULATE_WRITE */) == 0;
+	ok = madvise(m, len, MADV_POPULATE_WRITE) == 0;
 	munmap(m, len);
 	return ok;
 }
