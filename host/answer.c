@@ -82,11 +82,39 @@ mr_answer_root(const mr_host_opts *o, const uint8_t *der, size_t len, const char
 	return mr_ws_write_pem(path, "CERTIFICATE", der, len, 0644, d);
 }
 
-void
-mr_answer_batch_init(mr_answer_batch *b)
+/* Empty again for the next group; what the run read once stays. */
+static void
+next_group(mr_answer_batch *b)
 {
 	mr_file_group_init(&b->g, 0);
 	b->n = 0;
+}
+
+void
+mr_answer_batch_init(mr_answer_batch *b)
+{
+	next_group(b);
+	b->key_read = b->key_pinned = 0;
+}
+
+/* The pinned audit key (*k NULL when none is pinned), read from the
+ * workspace at the first answer of the run. */
+static int
+pinned_key(const mr_host_opts *o, mr_answer_batch *b, const mr_note_key **k, mr_diag *d)
+{
+	char pin[4096];
+	int r;
+
+	if (!b->key_read) {
+		if (mr_path_join(pin, sizeof(pin), o->workspace, "audit-key.pub") != MR_OK)
+			return mr_diag_set(d, MR_E_RANGE, "workspace path too long");
+		b->key_pinned = mr_path_exists(pin);
+		if (b->key_pinned && (r = mr_host_audit_read_key(pin, &b->key, d)) != MR_OK)
+			return r;
+		b->key_read = 1;
+	}
+	*k = b->key_pinned ? &b->key : NULL;
+	return MR_OK;
 }
 
 int
@@ -95,34 +123,28 @@ mr_answer_batch_full(const mr_answer_batch *b)
 	return b->n == MR_ANSWER_GROUP;
 }
 
-/* With a pinned audit key, the answer's proof must verify: given in
+/* With a pinned audit key k, the answer's proof must verify: given in
  * proof[0..n) (the link), or on the media. Fills t's audit facts. */
 static int
-check_proof(const mr_host_opts *o, const char *name, const uint8_t *der, size_t len,
+check_proof(const mr_note_key *k, const char *name, const uint8_t *der, size_t len,
     const char *media, const uint8_t *proof, size_t n, const char *keep, mr_answer_taken *t,
     mr_diag *d)
 {
-	char pin[4096];
-	mr_note_key k;
 	mr_checkpoint cp;
 	int r;
 
 	t->proven = 0;
 	if (media != NULL) {
-		r = mr_host_audit_answer(o, media, name, der, len, &t->proven, t->serial, &t->index,
+		r = mr_host_audit_answer(k, media, name, der, len, &t->proven, t->serial, &t->index,
 		    &cp, d);
 	} else {
-		if (mr_path_join(pin, sizeof(pin), o->workspace, "audit-key.pub") != MR_OK)
-			return mr_diag_set(d, MR_E_RANGE, "workspace path too long");
-		if (!mr_path_exists(pin))
+		if (k == NULL)
 			return MR_OK;
 		if (n == 0)
 			return mr_diag_set(d, MR_E_AUDIT,
 			    "the certificate came without its audit proof: not taken");
-		if ((r = mr_host_audit_read_key(pin, &k, d)) != MR_OK)
-			return r;
-		r = mr_host_audit_check_proof_text(&k, keep, proof, n, der, len, t->serial,
-		    &t->index, &cp, d);
+		r = mr_host_audit_check_proof_text(k, keep, proof, n, der, len, t->serial, &t->index,
+		    &cp, d);
 		t->proven = r == MR_OK;
 	}
 	if (r == MR_OK && t->proven) {
@@ -134,16 +156,17 @@ check_proof(const mr_host_opts *o, const char *name, const uint8_t *der, size_t 
 
 int
 mr_answer_take(const mr_host_opts *o, mr_answer_batch *b, const char *name,
-    const uint8_t *der, size_t len, const mr_cert *root, const char *media,
-    const uint8_t *proof, size_t n, mr_diag *d)
+    const uint8_t *der, size_t len, const uint8_t *csr, size_t csr_len, const mr_cert *root,
+    const char *media, const uint8_t *proof, size_t n, mr_diag *d)
 {
 	char path[4096], keep[4096];
 	uint8_t csr_der[MR_CSR_MAX_DER];
-	size_t csr_len = 0, pem_cap = mr_pem_size("CERTIFICATE", len), pem_len = 0;
+	size_t ws_csr_len = 0, pem_cap = mr_pem_size("CERTIFICATE", len), pem_len = 0;
 	char *pem = NULL;
+	const mr_note_key *key = NULL;
 	mr_answer_taken *t;
 	mr_cert c;
-	mr_csr csr;
+	mr_csr req;
 	int r = MR_E_INTERNAL;
 
 	b->checked = 0;
@@ -161,15 +184,22 @@ mr_answer_take(const mr_host_opts *o, mr_answer_batch *b, const char *name,
 	/* Only the request's key matters here (the appliance checked the
 	 * request's self-signature before it issued): one signature check
 	 * less per answer. */
-	if ((r = mr_ws_read_csr_key(path, csr_der, sizeof(csr_der), &csr_len, &csr, d)) != MR_OK)
+	if (csr != NULL) {
+		if (mr_csr_parse_unverified(csr, csr_len, &req, d) != MR_OK) {
+			mr_diag_prefix(d, "%s", path);
+			return MR_E_CSR;
+		}
+	} else if ((r = mr_ws_read_csr_key(path, csr_der, sizeof(csr_der), &ws_csr_len, &req, d)) !=
+	    MR_OK) {
 		return r;
+	}
 	if (!mr_der_equal(c.issuer, root->subject))
 		return mr_diag_set(d, MR_E_CERT, "answer is not issued by the pinned root");
 	if (mr_cert_verify_signature(&c, &root->spki, d) != MR_OK) {
 		mr_diag_prefix(d, "answer signature does not verify with the pinned root");
 		return MR_E_SIG;
 	}
-	if (!mr_der_equal(c.spki.whole, csr.spki.whole))
+	if (!mr_der_equal(c.spki.whole, req.spki.whole))
 		return mr_diag_set(d, MR_E_KEY_MISMATCH,
 		    "answer certifies a different key than this workspace's request");
 	if (mr_lint_ca(&c, MR_LINT_INTERMEDIATE, root, time(NULL), d) != MR_OK) {
@@ -178,7 +208,8 @@ mr_answer_take(const mr_host_opts *o, mr_answer_batch *b, const char *name,
 	}
 	/* Signed by the root, and also proven to be in the audit log (with
 	 * a pinned audit key): only then is anything written. */
-	if ((r = check_proof(o, name, der, len, media, proof, n, keep, t, d)) != MR_OK)
+	if ((r = pinned_key(o, b, &key, d)) != MR_OK ||
+	    (r = check_proof(key, name, der, len, media, proof, n, keep, t, d)) != MR_OK)
 		return r;
 	b->checked = 1;
 	if (mr_ws_path(o, name, "ca-cert.pem", path, sizeof(path)) != MR_OK)
@@ -253,7 +284,7 @@ mr_answer_commit(const mr_host_opts *o, mr_answer_batch *b, mr_answer_report *re
 		}
 	}
 	mr_file_group_free(&b->g);
-	mr_answer_batch_init(b);
+	next_group(b);
 }
 
 void

@@ -14,6 +14,7 @@
 
 #include "cmd.h"
 #include "mr_cert.h"
+#include "mr_checkpoint.h"
 #include "mr_cluster.h"
 #include "mr_diag.h"
 #include "mr_fileio.h"
@@ -54,6 +55,10 @@ typedef struct {
 	 * it failed all the same, writing it failed: this host, not the
 	 * answer). */
 	int checked;
+	/* The workspace's pinned audit key, read at the first answer and
+	 * kept for the run (a run pins it, if at all, before its answers). */
+	int key_read, key_pinned;
+	mr_note_key key;
 } mr_answer_batch;
 
 /* Reports a cluster's answer that was checked but could not be stored. */
@@ -63,14 +68,16 @@ void mr_answer_batch_init(mr_answer_batch *b);
 
 /* Checks the certificate der[0..len) as the answer for cluster `name`
  * (issued by the pinned root, certifying this workspace's CSR key, CA
- * lints) and stages it. With a pinned audit key, the proof: proof[0..n)
+ * lints) and stages it. csr[0..csr_len) is the cluster's request as the
+ * caller read it from the workspace (submit holds it); NULL reads the
+ * workspace's csr.pem. With a pinned audit key, the proof: proof[0..n)
  * when given (kept as the cluster's ca-cert.audit), else the media's
  * answers/<name>.audit of `media` (checked, not copied); a missing or
  * failing proof refuses the answer. Nothing is written on failure. The
  * caller commits when mr_answer_batch_full. */
 int mr_answer_take(const mr_host_opts *o, mr_answer_batch *b, const char *name,
-    const uint8_t *der, size_t len, const mr_cert *root, const char *media,
-    const uint8_t *proof, size_t n, mr_diag *d) MR_MUST_CHECK;
+    const uint8_t *der, size_t len, const uint8_t *csr, size_t csr_len, const mr_cert *root,
+    const char *media, const uint8_t *proof, size_t n, mr_diag *d) MR_MUST_CHECK;
 
 int mr_answer_batch_full(const mr_answer_batch *b);
 

@@ -152,27 +152,22 @@ mr_host_audit_check_proof_text(const mr_note_key *k, const char *proof_path,
 }
 
 int
-mr_host_audit_answer(const mr_host_opts *o, const char *media, const char *cluster,
+mr_host_audit_answer(const mr_note_key *k, const char *media, const char *cluster,
     const uint8_t *der, size_t len, int *proven, char serial[64], uint64_t *index,
     mr_checkpoint *cp, mr_diag *d)
 {
-	char pin[4096], path[4096];
-	mr_note_key k;
+	char path[4096];
 	int r;
 
 	*proven = 0;
-	if ((r = pinned_path(o, pin, sizeof(pin), d)) != MR_OK)
-		return r;
-	if (!mr_path_exists(pin))
+	if (k == NULL)
 		return MR_OK;
-	if ((r = mr_host_audit_read_key(pin, &k, d)) != MR_OK)
-		return r;
 	if (mr_media_path(path, sizeof(path), media, MR_MEDIA_ANSWERS, cluster, ".audit") != MR_OK)
 		return mr_diag_set(d, MR_E_RANGE, "media path too long");
 	if (!mr_path_exists(path))
 		return mr_diag_set(d, MR_E_AUDIT,
 		    "answer comes without its audit proof (%s): not taken", path);
-	if ((r = mr_host_audit_check_proof(&k, path, der, len, serial, index, cp, d)) != MR_OK)
+	if ((r = mr_host_audit_check_proof(k, path, der, len, serial, index, cp, d)) != MR_OK)
 		return r;
 	*proven = 1;
 	return MR_OK;

@@ -41,10 +41,10 @@ int mr_host_audit_check_proof_text(const mr_note_key *k, const char *proof_path,
     const uint8_t *text, size_t tl, const uint8_t *der, size_t len, char serial[64],
     uint64_t *index, mr_checkpoint *cp, mr_diag *d) MR_MUST_CHECK;
 
-/* With a pinned audit key: the answer's .audit on the media must verify
+/* With a pinned audit key k: the answer's .audit on the media must verify
  * (above); *proven = 1 and the proof's serial, index and checkpoint are
- * filled. Without one: MR_OK and *proven = 0. */
-int mr_host_audit_answer(const mr_host_opts *o, const char *media, const char *cluster,
+ * filled. k NULL (none pinned): MR_OK and *proven = 0. */
+int mr_host_audit_answer(const mr_note_key *k, const char *media, const char *cluster,
     const uint8_t *der, size_t len, int *proven, char serial[64], uint64_t *index,
     mr_checkpoint *cp, mr_diag *d) MR_MUST_CHECK;
 

@@ -237,7 +237,7 @@ check_answer(const mr_host_opts *o, const char *media, const char *name, const c
 	if ((r = mr_ws_read_cert(answer, der, sizeof(der), &len, &c, d)) != MR_OK)
 		return r == MR_E_PEM || r == MR_E_CERT ? incomplete_answer(answer, r, d) : r;
 	*exit = MR_EXIT_VERIFY;
-	return mr_answer_take(o, b, name, der, len, root, media, NULL, 0, d);
+	return mr_answer_take(o, b, name, der, len, NULL, 0, root, media, NULL, 0, d);
 }
 
 /* An answer checked but not stored (answer.c's group commit): its --json

@@ -289,8 +289,8 @@ apply(batch_run *x, item *it, const mr_link_result *res)
 	 * group (commit_answers). */
 	if (mr_answer_batch_full(x->ab))
 		commit_answers(x);
-	if ((r = mr_answer_take(x->o, x->ab, it->name, res->cert.p, res->cert.n, x->root, NULL,
-		 res->proof.p, res->proof.n, &d)) != MR_OK) {
+	if ((r = mr_answer_take(x->o, x->ab, it->name, res->cert.p, res->cert.n, it->der,
+		 it->der_len, x->root, NULL, res->proof.p, res->proof.n, &d)) != MR_OK) {
 		err_line("error: cluster %s: %s\n", it->name, mr_diag_text(&d, r));
 		if (x->ab->checked)
 			/* Passed its checks; the workspace would not take it. */
