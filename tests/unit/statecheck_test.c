@@ -17,6 +17,7 @@
 #define S2 "22222222222222222222222222222222"
 #define S3 "33333333333333333333333333333333"
 #define H64 "0000000000000000000000000000000000000000000000000000000000000000"
+#define HAB "ab00000000000000000000000000000000000000000000000000000000000000"
 
 static void
 parse(const char *text, mr_db *db, size_t *good, int want)
@@ -148,12 +149,67 @@ test_agree(void **state)
 	mr_sc_free(&rep);
 }
 
+/* Events that agree with their rows only mark them; the rest are judged
+ * against the marks and against each other, as if every event were kept. */
+static void
+test_agree_marks(void **state)
+{
+	mr_sc_report rep;
+	const char *reserve1 = "op=reserve serial=" S1 " request=" H64 " cluster=a\n";
+	const char *issue1 = "op=issue serial=" S1 " request=" H64 " cluster=a cert=" H64
+			     " not_after=9\n";
+	const char *revoke1 = "op=revoke serial=" S1 " reason=superseded time=5\n";
+	const char *log_issue1 = "seq=1 event=issue serial=" S1 " cert=" H64 "\n";
+	const char *log_revoke1 = "seq=2 event=revoke serial=" S1 " reason=superseded time=5\n";
+	char db[2048], log[2048];
+
+	(void)state;
+	/* Issued and revoked in both: nothing to say. */
+	snprintf(db, sizeof(db), "%s%s%s", reserve1, issue1, revoke1);
+	snprintf(log, sizeof(log), "%s%s", log_issue1, log_revoke1);
+	agree(db, log, &rep);
+	assert_int_equal(rep.n, 0);
+	mr_sc_free(&rep);
+
+	/* Revoked in the database only: the issue record marked the row,
+	 * the missing revoke is still seen. */
+	agree(db, log_issue1, &rep);
+	assert_int_equal(rep.n, 1);
+	assert_string_equal(rep.f[0].text,
+	    "serial " S1 ": issued.db revokes it, audit.log has no revoke record");
+	mr_sc_free(&rep);
+
+	/* The log issues another certificate than the row names. */
+	snprintf(db, sizeof(db), "%s%s", reserve1, issue1);
+	agree(db, "seq=1 event=issue serial=" S1 " cert=" HAB "\n", &rep);
+	assert_int_equal(rep.n, 1);
+	assert_string_equal(rep.f[0].text, "serial " S1 ": audit.log record 1 and issued.db name "
+	    "different certificates");
+	mr_sc_free(&rep);
+
+	/* A serial without a row, both issued and abandoned in the log:
+	 * the two kept events are judged against each other. */
+	agree(reserve1,
+	    "seq=1 event=issue serial=" S2 " cert=" H64 "\n"
+	    "seq=2 event=abandon serial=" S2 " request=" H64 " cluster=b reason=x\n",
+	    &rep);
+	assert_int_equal(rep.n, 3);
+	assert_string_equal(rep.f[0].text, "serial " S2 ": audit.log record 1 issues it, issued.db "
+	    "has no issue row, and certs/" S2 ".pem is missing");
+	assert_string_equal(rep.f[1].text,
+	    "serial " S2 ": audit.log both issues and abandons it (record 2)");
+	assert_int_equal(rep.f[2].repair, MR_SC_RESOLVE);
+	assert_string_equal(rep.f[2].serial, S1);
+	mr_sc_free(&rep);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_db_parse),
 		cmocka_unit_test(test_agree),
+		cmocka_unit_test(test_agree_marks),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

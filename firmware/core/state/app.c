@@ -285,17 +285,13 @@ see_state_check(mr_diag *d, int r)
 
 /*
  * What a start needs from the log besides the open's own work, noted in
- * the open's one read of it: the ceremony's config and the events the
- * database must agree with. A failure to note the events (out of memory)
- * is kept for the reconcile, so that what goes wrong first is still said
- * first.
+ * the open's one read of it: the ceremony's config. (The events the
+ * database must agree with are read once the database is open:
+ * mr_statecheck_reconcile.)
  */
 typedef struct {
 	size_t records;       /* lines seen */
 	ceremony_config cer;
-	mr_sc_events ev;
-	int ev_r;             /* the events' error, said in ev_d */
-	mr_diag ev_d;
 } load_pass;
 
 static int
@@ -305,8 +301,6 @@ load_line(void *ctx, const char *line, size_t n)
 
 	p->records++;
 	(void)note_ceremony(&p->cer, line, n);
-	if (p->ev_r == MR_OK && (p->ev_r = mr_sc_events_line(&p->ev, line, n)) != MR_OK)
-		mr_sc_events_free(&p->ev);
 	return MR_OK;
 }
 
@@ -319,8 +313,6 @@ mr_app_load(mr_app *app, mr_diag *d)
 	int r;
 
 	memset(&p, 0, sizeof(p));
-	mr_diag_clear(&p.ev_d);
-	mr_sc_events_init(&p.ev, &p.ev_d);
 	if ((r = mr_app_load_identity(app, d)) != MR_OK)
 		goto out;
 	if (mr_app_path(app, path, sizeof(path), "audit.log") != MR_OK) {
@@ -361,19 +353,14 @@ mr_app_load(mr_app *app, mr_diag *d)
 		fprintf(stderr, "repaired: issued.db: cut a torn final line of %zu bytes "
 		    "(never acknowledged)\n", torn);
 	}
-	if (p.ev_r != MR_OK) {
-		r = mr_diag_set(d, p.ev_r, "%s", mr_diag_text(&p.ev_d, p.ev_r));
-		goto out;
-	}
 	/* The log and the database must agree: what the log proves is
 	 * completed in the database, anything else stops here. The records
 	 * appended since the open (repairs) issue, abandon and revoke
 	 * nothing. */
-	if ((r = mr_statecheck_reconcile(app, &p.ev, d)) != MR_OK)
+	if ((r = mr_statecheck_reconcile(app, d)) != MR_OK)
 		goto out;
 	r = mr_app_recover(app, d);
 out:
-	mr_sc_events_free(&p.ev);
 	return r;
 }
 

@@ -97,8 +97,9 @@ int mr_statecheck_agree(const mr_db *db, const uint8_t *log, size_t len,
 /*
  * The log's issue, abandon and revoke records, gathered as the log is read
  * (mr_sc_events_line, an mr_audit_line_fn, fed every record line in
- * order): what the database must agree with. Its error (MR_E_NOMEM) is
- * said in the d given to mr_sc_events_init.
+ * order): what the database must agree with, for `state check`, which
+ * reads the log before the database. Its error (MR_E_NOMEM) is said in the
+ * d given to mr_sc_events_init.
  */
 typedef struct mr_sc_event mr_sc_event;
 typedef struct {
@@ -115,14 +116,14 @@ void mr_sc_events_free(mr_sc_events *le);
 
 /*
  * At every start (mr_app_load, audit log and database open): the same
- * agreement check against le, the events of the log as it was opened
- * (mr_audit_open_observed), which it takes over (le is left empty); rows
- * the log proves are written, each with a `state-repair` audit record and
- * a "repaired: ..." line on stderr; reservations are left to
+ * agreement check, the log read again record by record and each event
+ * held against its row as it comes (memory: a byte a row); rows the log
+ * proves are written, each with a `state-repair` audit record and a
+ * "repaired: ..." line on stderr; reservations are left to
  * mr_app_recover; anything else is MR_E_STATE with the exact finding and a
  * pointer to `state check`.
  */
-int mr_statecheck_reconcile(mr_app *app, mr_sc_events *le, mr_diag *d) MR_MUST_CHECK;
+int mr_statecheck_reconcile(mr_app *app, mr_diag *d) MR_MUST_CHECK;
 
 /* Removes the leftover temp files rep found, each with a `state-repair`
  * audit record (audit log open). */

@@ -162,19 +162,16 @@ mr_sc_events_free(mr_sc_events *le)
 	le->n = le->cap = 0;
 }
 
-/* Notes one record of the log when it issues, abandons or revokes: the
- * events the database must agree with. */
-int
-mr_sc_events_line(void *ctx, const char *line, size_t n)
+/* The event a record line holds (1 for an issue, abandon or revoke, with
+ * e filled; 0 for any other record). seq is its 1-based record number. */
+static int
+parse_event(const char *line, size_t n, size_t seq, mr_sc_event *e)
 {
-	mr_sc_events *le = ctx;
 	char ev[32], hex[65];
-	mr_sc_event *e;
 	int kind;
 
-	le->seq++;
 	if (mr_record_get(line, n, "event", ev, sizeof(ev)) != MR_OK)
-		return MR_OK;
+		return 0;
 	if (strcmp(ev, "issue") == 0)
 		kind = EV_ISSUE;
 	else if (strcmp(ev, "abandon") == 0)
@@ -182,7 +179,22 @@ mr_sc_events_line(void *ctx, const char *line, size_t n)
 	else if (strcmp(ev, "revoke") == 0)
 		kind = EV_REVOKE;
 	else
-		return MR_OK;
+		return 0;
+	memset(e, 0, sizeof(*e));
+	e->ev = kind;
+	e->seq = seq;
+	if (mr_record_get(line, n, "serial", e->serial, sizeof(e->serial)) != MR_OK)
+		e->serial[0] = '\0';
+	/* A cert= that is not 64 hex digits is named as a mismatch below. */
+	if (kind == EV_ISSUE && (mr_record_get(line, n, "cert", hex, sizeof(hex)) != MR_OK ||
+		strlen(hex) != 64 || mr_hex_decode(hex, e->cert, sizeof(e->cert)) != MR_OK))
+		memset(e->cert, 0, sizeof(e->cert));
+	return 1;
+}
+
+static int
+push_event(mr_sc_events *le, const mr_sc_event *e)
+{
 	if (le->n == le->cap) {
 		size_t cap = le->cap ? le->cap * 2 : 64;
 		mr_sc_event *ne = realloc(le->e, cap * sizeof(*ne));
@@ -191,21 +203,87 @@ mr_sc_events_line(void *ctx, const char *line, size_t n)
 		le->e = ne;
 		le->cap = cap;
 	}
-	e = &le->e[le->n++];
-	memset(e, 0, sizeof(*e));
-	e->ev = kind;
-	e->seq = le->seq;
-	if (mr_record_get(line, n, "serial", e->serial, sizeof(e->serial)) != MR_OK)
-		e->serial[0] = '\0';
-	/* A cert= that is not 64 hex digits is named as a mismatch below. */
-	if (kind == EV_ISSUE && (mr_record_get(line, n, "cert", hex, sizeof(hex)) != MR_OK ||
-		strlen(hex) != 64 || mr_hex_decode(hex, e->cert, sizeof(e->cert)) != MR_OK))
-		memset(e->cert, 0, sizeof(e->cert));
+	le->e[le->n++] = *e;
 	return MR_OK;
 }
 
+/* Notes one record of the log when it issues, abandons or revokes: the
+ * events the database must agree with. */
+int
+mr_sc_events_line(void *ctx, const char *line, size_t n)
+{
+	mr_sc_events *le = ctx;
+	mr_sc_event e;
+
+	le->seq++;
+	return parse_event(line, n, le->seq, &e) ? push_event(le, &e) : MR_OK;
+}
+
+/*
+ * The log's events held against the database as they come. An event that
+ * simply agrees with its row (an issue the row issues, with the same
+ * certificate; an abandon of an abandoned row; a revoke of a revoked row)
+ * leaves only a mark on that row; any other event is kept whole, in log
+ * order, for agree_events to judge. So the check holds a byte a row and
+ * the events that disagree, not every event of the appliance's life.
+ */
+typedef struct {
+	const mr_db *db;
+	uint8_t *seen;        /* per row: SEEN(ev) of each event naming it */
+	mr_sc_events open;    /* the events that do not simply agree */
+	size_t seq;           /* records seen (agreement_line) */
+} agreement;
+
+#define SEEN(ev) (uint8_t)(1u << (ev))
+
 static int
-collect(const uint8_t *log, size_t len, mr_sc_events *le)
+agreement_init(agreement *a, const mr_db *db, mr_diag *d)
+{
+	memset(a, 0, sizeof(*a));
+	a->db = db;
+	mr_sc_events_init(&a->open, d);
+	if ((a->seen = calloc(db->n > 0 ? db->n : 1, 1)) == NULL)
+		return mr_diag_set(d, MR_E_NOMEM, "state check: out of memory");
+	return MR_OK;
+}
+
+static void
+agreement_free(agreement *a)
+{
+	free(a->seen);
+	a->seen = NULL;
+	mr_sc_events_free(&a->open);
+}
+
+static int
+agreement_event(agreement *a, const mr_sc_event *e)
+{
+	const mr_db_entry *row = e->serial[0] != '\0' ? mr_db_by_serial(a->db, e->serial) : NULL;
+
+	if (row != NULL) {
+		a->seen[row - a->db->e] |= SEEN(e->ev);
+		if ((e->ev == EV_ISSUE && row->state == MR_DB_ISSUED &&
+			memcmp(row->cert, e->cert, sizeof(e->cert)) == 0) ||
+		    (e->ev == EV_ABANDON && row->state == MR_DB_ABANDONED) ||
+		    (e->ev == EV_REVOKE && row->revoked))
+			return MR_OK;
+	}
+	return push_event(&a->open, e);
+}
+
+/* An mr_audit_line_fn: every record line of the log, in order. */
+static int
+agreement_line(void *ctx, const char *line, size_t n)
+{
+	agreement *a = ctx;
+	mr_sc_event e;
+
+	a->seq++;
+	return parse_event(line, n, a->seq, &e) ? agreement_event(a, &e) : MR_OK;
+}
+
+static int
+collect(const uint8_t *log, size_t len, agreement *a)
 {
 	size_t pos = 0;
 	int r = MR_OK;
@@ -216,7 +294,7 @@ collect(const uint8_t *log, size_t len, mr_sc_events *le)
 		size_t n = nl != NULL ? (size_t)(nl - line) + 1 : len - pos;
 
 		pos += n;
-		r = mr_sc_events_line(le, line, n);
+		r = agreement_line(a, line, n);
 	}
 	return r;
 }
@@ -230,9 +308,9 @@ by_serial(const void *a, const void *b)
 	return c != 0 ? c : x->ev - y->ev;
 }
 
-/* The first record of kind ev for serial, through the sorted index. */
+/* The first kept record of kind ev for serial, through the sorted index. */
 static const mr_sc_event *
-lookup(mr_sc_event **idx, size_t n, const char *serial, int ev)
+lookup_open(mr_sc_event **idx, size_t n, const char *serial, int ev)
 {
 	mr_sc_event key, *kp = &key;
 	mr_sc_event **hit;
@@ -244,6 +322,19 @@ lookup(mr_sc_event **idx, size_t n, const char *serial, int ev)
 	key.ev = ev;
 	hit = bsearch(&kp, idx, n, sizeof(*idx), by_serial);
 	return hit != NULL ? *hit : NULL;
+}
+
+/* Whether the log has a record of kind ev for serial: marked on the
+ * serial's row when it has one (every event naming a row marks it),
+ * else among the kept events. */
+static int
+logged(const agreement *a, mr_sc_event **idx, const char *serial, int ev)
+{
+	const mr_db_entry *row = mr_db_by_serial(a->db, serial);
+
+	if (row != NULL)
+		return (a->seen[row - a->db->e] & SEEN(ev)) != 0;
+	return lookup_open(idx, a->open.n, serial, ev) != NULL;
 }
 
 /* certs/<serial>.pem must be there, parse, carry the serial and hash to
@@ -290,11 +381,13 @@ check_cert(const char *state_dir, const char *serial, const char *want, char *wh
 	return MR_OK;
 }
 
-/* The check on the events collected from the log; frees them. */
+/* The check on the log's events held against the database (a, every
+ * event of the log given); frees a. */
 static int
-agree_events(const mr_db *db, mr_sc_events le, const char *state_dir, mr_sc_report *rep,
-    mr_diag *d)
+agree_events(agreement *a, const char *state_dir, mr_sc_report *rep, mr_diag *d)
 {
+	const mr_db *db = a->db;
+	const mr_sc_events le = a->open;
 	mr_sc_event **idx = NULL;
 	char why[300];
 	int r = MR_OK;
@@ -309,7 +402,8 @@ agree_events(const mr_db *db, mr_sc_events le, const char *state_dir, mr_sc_repo
 		qsort(idx, le.n, sizeof(*idx), by_serial);
 
 	/* Log to database, in log order (so that a completed issue row comes
-	 * before the revoke row that needs it). */
+	 * before the revoke row that needs it). The events that agree with
+	 * their rows were settled as they came: they would add nothing here. */
 	for (size_t i = 0; i < le.n; i++) {
 		const mr_sc_event *e = &le.e[i];
 		const mr_db_entry *row = mr_db_by_serial(db, e->serial);
@@ -355,7 +449,7 @@ agree_events(const mr_db *db, mr_sc_events le, const char *state_dir, mr_sc_repo
 				    e->serial, e->seq);
 				break;
 			}
-			if (lookup(idx, le.n, e->serial, EV_ISSUE) != NULL) {
+			if (logged(a, idx, e->serial, EV_ISSUE)) {
 				add(rep, MR_SC_MANUAL, SEC_DISAGREE,
 				    "serial %s: audit.log both issues and abandons it (record %zu)",
 				    e->serial, e->seq);
@@ -369,7 +463,7 @@ agree_events(const mr_db *db, mr_sc_events le, const char *state_dir, mr_sc_repo
 			if (row != NULL && row->revoked)
 				break;
 			if ((row != NULL && row->state == MR_DB_ISSUED) ||
-			    lookup(idx, le.n, e->serial, EV_ISSUE) != NULL) {
+			    logged(a, idx, e->serial, EV_ISSUE)) {
 				f = add(rep, MR_SC_DB_FROM_LOG, SEC_LOG_ONLY,
 				    "serial %s: audit.log record %zu (revoke) has no revoke row in issued.db",
 				    e->serial, e->seq);
@@ -394,20 +488,20 @@ agree_events(const mr_db *db, mr_sc_events le, const char *state_dir, mr_sc_repo
 
 		switch (row->state) {
 		case MR_DB_ISSUED:
-			if (lookup(idx, le.n, row->serial, EV_ISSUE) == NULL)
+			if (!logged(a, idx, row->serial, EV_ISSUE))
 				add(rep, MR_SC_MANUAL, SEC_DB_ONLY,
 				    "serial %s: issued.db issues it, audit.log has no issue record",
 				    row->serial);
 			break;
 		case MR_DB_ABANDONED:
-			if (lookup(idx, le.n, row->serial, EV_ABANDON) == NULL)
+			if (!logged(a, idx, row->serial, EV_ABANDON))
 				add(rep, MR_SC_MANUAL, SEC_DB_ONLY,
 				    "serial %s: issued.db abandons it, audit.log has no abandon record",
 				    row->serial);
 			break;
 		case MR_DB_RESERVED:
-			if (lookup(idx, le.n, row->serial, EV_ISSUE) != NULL ||
-			    lookup(idx, le.n, row->serial, EV_ABANDON) != NULL)
+			if (logged(a, idx, row->serial, EV_ISSUE) ||
+			    logged(a, idx, row->serial, EV_ABANDON))
 				break; /* completed from the log above */
 			f = add(rep, MR_SC_RESOLVE, SEC_RESERVED,
 			    "serial %s: issued.db reserves it, nothing issues or abandons it",
@@ -415,14 +509,14 @@ agree_events(const mr_db *db, mr_sc_events le, const char *state_dir, mr_sc_repo
 			snprintf(f->serial, sizeof(f->serial), "%s", row->serial);
 			break;
 		}
-		if (row->revoked && lookup(idx, le.n, row->serial, EV_REVOKE) == NULL)
+		if (row->revoked && !logged(a, idx, row->serial, EV_REVOKE))
 			add(rep, MR_SC_MANUAL, SEC_DB_ONLY,
 			    "serial %s: issued.db revokes it, audit.log has no revoke record", row->serial);
 	}
 	r = MR_OK;
 out:
 	free(idx);
-	free(le.e);
+	agreement_free(a);
 	return r;
 }
 
@@ -430,15 +524,16 @@ int
 mr_statecheck_agree(const mr_db *db, const uint8_t *log, size_t len, const char *state_dir,
     mr_sc_report *rep, mr_diag *d)
 {
-	mr_sc_events le;
+	agreement a;
 	int r;
 
-	mr_sc_events_init(&le, d);
-	if ((r = collect(log, len, &le)) != MR_OK) {
-		mr_sc_events_free(&le);
+	if ((r = agreement_init(&a, db, d)) != MR_OK)
+		return r;
+	if ((r = collect(log, len, &a)) != MR_OK) {
+		agreement_free(&a);
 		return r;
 	}
-	return agree_events(db, le, state_dir, rep, d);
+	return agree_events(&a, state_dir, rep, d);
 }
 
 /* ---- repairs at start ---- */
@@ -517,17 +612,23 @@ db_from_log(mr_app *app, const mr_sc_finding *f, mr_diag *d)
 }
 
 int
-mr_statecheck_reconcile(mr_app *app, mr_sc_events *le, mr_diag *d)
+mr_statecheck_reconcile(mr_app *app, mr_diag *d)
 {
 	mr_sc_report rep;
-	mr_sc_events events = *le;
+	agreement a;
 	int r;
 
 	mr_sc_init(&rep);
-	/* The events are agree_events' to free from here on. */
-	le->e = NULL;
-	le->n = le->cap = 0;
-	if ((r = agree_events(&app->db, events, app->state_dir, &rep, d)) != MR_OK)
+	if ((r = agreement_init(&a, &app->db, d)) != MR_OK)
+		goto out;
+	/* A second read of the log, now that the database is open: each
+	 * event is held against its row as it comes, so the check's memory
+	 * does not grow with the appliance's history. */
+	if ((r = mr_audit_scan(&app->audit, agreement_line, &a, d)) != MR_OK) {
+		agreement_free(&a);
+		goto out;
+	}
+	if ((r = agree_events(&a, app->state_dir, &rep, d)) != MR_OK)
 		goto out;
 	for (size_t i = 0; i < rep.n; i++) {
 		if (rep.f[i].repair != MR_SC_MANUAL)
@@ -1080,10 +1181,17 @@ mr_statecheck_run(mr_app *app, int opts, mr_sc_report *rep, mr_diag *d)
 		    issued, issued - bad);
 	}
 	if (db_read && log_read && chain_ok) {
-		mr_sc_events le = lp.le;
+		agreement a;
 		before = rep->n;
-		lp.le.e = NULL; /* agree_events frees them */
-		if ((r = agree_events(&db, le, app->state_dir, rep, d)) != MR_OK)
+		if ((r = agreement_init(&a, &db, d)) != MR_OK)
+			goto out;
+		for (size_t i = 0; i < lp.le.n && r == MR_OK; i++)
+			r = agreement_event(&a, &lp.le.e[i]);
+		if (r != MR_OK) {
+			agreement_free(&a);
+			goto out;
+		}
+		if ((r = agree_events(&a, app->state_dir, rep, d)) != MR_OK)
 			goto out;
 		if (rep->n == before)
 			ok(rep, "issued.db and audit.log agree on every serial");
