@@ -5,7 +5,9 @@
  * after the sync, a failure closes it. Staged and atomic files get
  * exactly the mode asked for whatever the umask, and a leftover temp
  * name of our own pid does not stop a write. A deferred group writes
- * nothing before its commit, and a commit that fails leaves nothing.
+ * nothing before its commit, and a commit that fails leaves nothing; an
+ * exclusive group's files appear only at its commit and never replace a
+ * file.
  */
 #include <fcntl.h>
 #include <setjmp.h>
@@ -194,7 +196,7 @@ mode_of(const char *dir, const char *name)
 static void
 test_modes(void **state)
 {
-	static const mode_t masks[] = { 0, 022, 077, 0777 };
+	static const mode_t masks[] = { 0, 022, 077, 0777, 027, 0002 };
 	static const mode_t modes[] = { 0600, 0644, 0640 };
 	char dir[] = "/tmp/mr-mode-XXXXXX", path[4096], cmd[4200];
 	mr_diag d;
@@ -207,11 +209,14 @@ test_modes(void **state)
 		size_t done = 0;
 		mode_t old = umask(masks[i]);
 
-		/* Both kinds of group: written at stage, or at commit. */
-		if (i % 2 == 0)
+		/* Every kind of group: written at stage, at commit, or
+		 * linked at commit (exclusive). */
+		if (i % 3 == 0)
 			mr_file_group_init(&g, 0);
-		else
+		else if (i % 3 == 1)
 			mr_file_group_init_deferred(&g, 0);
+		else
+			mr_file_group_init(&g, 1);
 		for (size_t j = 0; j < sizeof(modes) / sizeof(modes[0]); j++) {
 			snprintf(path, sizeof(path), "%s/g%zu.%zu", dir, i, j);
 			assert_int_equal(mr_file_group_stage(&g, path, "x", 1, modes[j], &d), MR_OK);
@@ -324,6 +329,66 @@ test_deferred(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* An exclusive group: its files appear only at the commit, whole; a
+ * name that exists is never replaced, and nothing of the group is left
+ * behind either way. */
+static void
+test_exclusive(void **state)
+{
+	char dir[] = "/tmp/mr-excl-XXXXXX", path[4096], cmd[4200], want[64];
+	mr_file_group g;
+	size_t done = 9;
+	mr_diag d;
+
+	(void)state;
+	mr_diag_clear(&d);
+	assert_non_null(mkdtemp(dir));
+	mr_file_group_init(&g, 1);
+	for (int i = 0; i < 40; i++) {
+		snprintf(path, sizeof(path), "%s/u%02d", dir, i);
+		snprintf(want, sizeof(want), "file %d\n", i);
+		assert_int_equal(mr_file_group_stage(&g, path, want, strlen(want), 0600, &d), MR_OK);
+	}
+	assert_int_equal(mr_file_group_commit(&g, &done, &d), MR_OK);
+	assert_int_equal(done, 40);
+	mr_file_group_free(&g);
+	assert_int_equal(entries(dir), 40);
+	for (int i = 0; i < 40; i++) {
+		char name[64];
+		snprintf(name, sizeof(name), "u%02d", i);
+		snprintf(path, sizeof(path), "%s/%s", dir, name);
+		snprintf(want, sizeof(want), "file %d\n", i);
+		read_back(path, want);
+		assert_int_equal(mode_of(dir, name), 0600);
+	}
+
+	/* The second name exists: the first is committed, the rest not,
+	 * the existing file is untouched, no temp file is left. */
+	mr_file_group_init(&g, 1);
+	for (int i = 0; i < 3; i++) {
+		if (i != 1)
+			snprintf(path, sizeof(path), "%s/x%d", dir, i);
+		else
+			snprintf(path, sizeof(path), "%s/u00", dir);
+		assert_int_equal(mr_file_group_stage(&g, path, "new\n", 4, 0600, &d), MR_OK);
+	}
+	assert_int_equal(mr_file_group_commit(&g, &done, &d), MR_E_EXISTS);
+	assert_int_equal(done, 1);
+	mr_file_group_free(&g);
+	assert_int_equal(entries(dir), 41);
+	snprintf(path, sizeof(path), "%s/u00", dir);
+	read_back(path, "file 0\n");
+
+	/* Freed without a commit: nothing appears, nothing is left. */
+	mr_file_group_init(&g, 1);
+	snprintf(path, sizeof(path), "%s/never", dir);
+	assert_int_equal(mr_file_group_stage(&g, path, "z", 1, 0600, &d), MR_OK);
+	mr_file_group_free(&g);
+	assert_int_equal(entries(dir), 41);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 int
 main(void)
 {
@@ -333,6 +398,7 @@ main(void)
 		cmocka_unit_test(test_modes),
 		cmocka_unit_test(test_own_pid_leftover),
 		cmocka_unit_test(test_deferred),
+		cmocka_unit_test(test_exclusive),
 	};
 
 	return cmocka_run_group_tests_name("fileio", tests, NULL, NULL);
