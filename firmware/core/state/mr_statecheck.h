@@ -95,26 +95,6 @@ int mr_statecheck_agree(const mr_db *db, const uint8_t *log, size_t len,
     const char *state_dir, mr_sc_report *rep, mr_diag *d) MR_MUST_CHECK;
 
 /*
- * The log's issue, abandon and revoke records, gathered as the log is read
- * (mr_sc_events_line, an mr_audit_line_fn, fed every record line in
- * order): what the database must agree with, for `state check`, which
- * reads the log before the database. Its error (MR_E_NOMEM) is said in the
- * d given to mr_sc_events_init.
- */
-typedef struct mr_sc_event mr_sc_event;
-typedef struct {
-	mr_sc_event *e;
-	size_t n, cap;
-	size_t seq;     /* records seen */
-	mr_diag *d;
-} mr_sc_events;
-
-void mr_sc_events_init(mr_sc_events *le, mr_diag *d);
-int mr_sc_events_line(void *ctx, const char *line, size_t n) MR_MUST_CHECK;
-/* Safe on events already given to mr_statecheck_reconcile. */
-void mr_sc_events_free(mr_sc_events *le);
-
-/*
  * At every start (mr_app_load, audit log and database open): the same
  * agreement check, the log read again record by record and each event
  * held against its row as it comes (memory: a byte a row); rows the log

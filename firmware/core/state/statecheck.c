@@ -140,22 +140,32 @@ ok(mr_sc_report *rep, const char *fmt, ...)
 
 enum { EV_ISSUE, EV_ABANDON, EV_REVOKE };
 
-struct mr_sc_event {
+typedef struct {
 	char serial[41];
 	int ev;
 	size_t seq;     /* 1-based record number */
 	uint8_t cert[32]; /* issue: the certificate's SHA-256 (all zero: none given) */
-};
+} sc_event;
 
-void
-mr_sc_events_init(mr_sc_events *le, mr_diag *d)
+/* Events of the log in log order: every one (`state check`'s read of the
+ * log, events_line), or those that do not simply agree with their
+ * rows (agreement, below). Its error (MR_E_NOMEM) is said in d. */
+typedef struct {
+	sc_event *e;
+	size_t n, cap;
+	size_t seq;     /* records seen (events_line) */
+	mr_diag *d;
+} sc_events;
+
+static void
+events_init(sc_events *le, mr_diag *d)
 {
 	memset(le, 0, sizeof(*le));
 	le->d = d;
 }
 
-void
-mr_sc_events_free(mr_sc_events *le)
+static void
+events_free(sc_events *le)
 {
 	free(le->e);
 	le->e = NULL;
@@ -165,7 +175,7 @@ mr_sc_events_free(mr_sc_events *le)
 /* The event a record line holds (1 for an issue, abandon or revoke, with
  * e filled; 0 for any other record). seq is its 1-based record number. */
 static int
-parse_event(const char *line, size_t n, size_t seq, mr_sc_event *e)
+parse_event(const char *line, size_t n, size_t seq, sc_event *e)
 {
 	char ev[32], hex[65];
 	int kind;
@@ -193,11 +203,11 @@ parse_event(const char *line, size_t n, size_t seq, mr_sc_event *e)
 }
 
 static int
-push_event(mr_sc_events *le, const mr_sc_event *e)
+push_event(sc_events *le, const sc_event *e)
 {
 	if (le->n == le->cap) {
 		size_t cap = le->cap ? le->cap * 2 : 64;
-		mr_sc_event *ne = realloc(le->e, cap * sizeof(*ne));
+		sc_event *ne = realloc(le->e, cap * sizeof(*ne));
 		if (ne == NULL)
 			return mr_diag_set(le->d, MR_E_NOMEM, "state check: out of memory");
 		le->e = ne;
@@ -209,11 +219,11 @@ push_event(mr_sc_events *le, const mr_sc_event *e)
 
 /* Notes one record of the log when it issues, abandons or revokes: the
  * events the database must agree with. */
-int
-mr_sc_events_line(void *ctx, const char *line, size_t n)
+static int
+events_line(void *ctx, const char *line, size_t n)
 {
-	mr_sc_events *le = ctx;
-	mr_sc_event e;
+	sc_events *le = ctx;
+	sc_event e;
 
 	le->seq++;
 	return parse_event(line, n, le->seq, &e) ? push_event(le, &e) : MR_OK;
@@ -230,7 +240,7 @@ mr_sc_events_line(void *ctx, const char *line, size_t n)
 typedef struct {
 	const mr_db *db;
 	uint8_t *seen;        /* per row: SEEN(ev) of each event naming it */
-	mr_sc_events open;    /* the events that do not simply agree */
+	sc_events open;    /* the events that do not simply agree */
 	size_t seq;           /* records seen (agreement_line) */
 } agreement;
 
@@ -241,7 +251,7 @@ agreement_init(agreement *a, const mr_db *db, mr_diag *d)
 {
 	memset(a, 0, sizeof(*a));
 	a->db = db;
-	mr_sc_events_init(&a->open, d);
+	events_init(&a->open, d);
 	if ((a->seen = calloc(db->n > 0 ? db->n : 1, 1)) == NULL)
 		return mr_diag_set(d, MR_E_NOMEM, "state check: out of memory");
 	return MR_OK;
@@ -252,11 +262,11 @@ agreement_free(agreement *a)
 {
 	free(a->seen);
 	a->seen = NULL;
-	mr_sc_events_free(&a->open);
+	events_free(&a->open);
 }
 
 static int
-agreement_event(agreement *a, const mr_sc_event *e)
+agreement_event(agreement *a, const sc_event *e)
 {
 	const mr_db_entry *row = e->serial[0] != '\0' ? mr_db_by_serial(a->db, e->serial) : NULL;
 
@@ -276,7 +286,7 @@ static int
 agreement_line(void *ctx, const char *line, size_t n)
 {
 	agreement *a = ctx;
-	mr_sc_event e;
+	sc_event e;
 
 	a->seq++;
 	return parse_event(line, n, a->seq, &e) ? agreement_event(a, &e) : MR_OK;
@@ -302,18 +312,18 @@ collect(const uint8_t *log, size_t len, agreement *a)
 static int
 by_serial(const void *a, const void *b)
 {
-	const mr_sc_event *x = *(const mr_sc_event *const *)a, *y = *(const mr_sc_event *const *)b;
+	const sc_event *x = *(const sc_event *const *)a, *y = *(const sc_event *const *)b;
 	int c = strcmp(x->serial, y->serial);
 
 	return c != 0 ? c : x->ev - y->ev;
 }
 
 /* The first kept record of kind ev for serial, through the sorted index. */
-static const mr_sc_event *
-lookup_open(mr_sc_event **idx, size_t n, const char *serial, int ev)
+static const sc_event *
+lookup_open(sc_event **idx, size_t n, const char *serial, int ev)
 {
-	mr_sc_event key, *kp = &key;
-	mr_sc_event **hit;
+	sc_event key, *kp = &key;
+	sc_event **hit;
 
 	if (n == 0)
 		return NULL; /* idx is NULL then, and bsearch wants an array */
@@ -328,7 +338,7 @@ lookup_open(mr_sc_event **idx, size_t n, const char *serial, int ev)
  * serial's row when it has one (every event naming a row marks it),
  * else among the kept events. */
 static int
-logged(const agreement *a, mr_sc_event **idx, const char *serial, int ev)
+logged(const agreement *a, sc_event **idx, const char *serial, int ev)
 {
 	const mr_db_entry *row = mr_db_by_serial(a->db, serial);
 
@@ -387,8 +397,8 @@ static int
 agree_events(agreement *a, const char *state_dir, mr_sc_report *rep, mr_diag *d)
 {
 	const mr_db *db = a->db;
-	const mr_sc_events le = a->open;
-	mr_sc_event **idx = NULL;
+	const sc_events le = a->open;
+	sc_event **idx = NULL;
 	char why[300];
 	int r = MR_OK;
 
@@ -405,7 +415,7 @@ agree_events(agreement *a, const char *state_dir, mr_sc_report *rep, mr_diag *d)
 	 * before the revoke row that needs it). The events that agree with
 	 * their rows were settled as they came: they would add nothing here. */
 	for (size_t i = 0; i < le.n; i++) {
-		const mr_sc_event *e = &le.e[i];
+		const sc_event *e = &le.e[i];
 		const mr_db_entry *row = mr_db_by_serial(db, e->serial);
 		mr_sc_finding *f = NULL;
 		char hex[65];
@@ -986,7 +996,7 @@ typedef struct {
 	uint64_t complete, total;
 	mr_merkle_hash *leaves;
 	size_t cap;
-	mr_sc_events le;
+	sc_events le;
 	ceremony_track cer;
 	mr_diag *d;
 } log_pass;
@@ -1016,7 +1026,7 @@ log_line(void *ctx, const char *line, size_t n, size_t number, uint64_t offset)
 		p->broken = 1;
 		return MR_OK;
 	}
-	if (mr_sc_events_line(&p->le, line, n) != MR_OK) {
+	if (events_line(&p->le, line, n) != MR_OK) {
 		p->nomem = 1;
 		return MR_E_NOMEM;
 	}
