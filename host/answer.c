@@ -106,8 +106,8 @@ pinned_key(const mr_host_opts *o, mr_answer_batch *b, const mr_note_key **k, mr_
 	int r;
 
 	if (!b->key_read) {
-		if (mr_path_join(pin, sizeof(pin), o->workspace, "audit-key.pub") != MR_OK)
-			return mr_diag_set(d, MR_E_RANGE, "workspace path too long");
+		if ((r = mr_host_audit_pinned_path(o, pin, sizeof(pin), d)) != MR_OK)
+			return r;
 		b->key_pinned = mr_path_exists(pin);
 		if (b->key_pinned && (r = mr_host_audit_read_key(pin, &b->key, d)) != MR_OK)
 			return r;
@@ -305,8 +305,8 @@ mr_answer_audit_key(const mr_host_opts *o, const char *vkey, const char *source,
 		return MR_OK;
 	if (mr_note_vkey_parse(vkey, strlen(vkey), &k, why, sizeof(why)) != MR_OK)
 		return mr_diag_set(d, MR_E_PROTO, "the audit key from %s: %s", source, why);
-	if (mr_path_join(pin, sizeof(pin), o->workspace, "audit-key.pub") != MR_OK)
-		return mr_diag_set(d, MR_E_RANGE, "workspace path too long");
+	if ((r = mr_host_audit_pinned_path(o, pin, sizeof(pin), d)) != MR_OK)
+		return r;
 	if (mr_path_exists(pin)) {
 		if ((r = mr_host_audit_read_key(pin, &p, d)) != MR_OK)
 			return r;

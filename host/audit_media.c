@@ -29,8 +29,8 @@ mr_host_audit_read_key(const char *path, mr_note_key *k, mr_diag *d)
 	return MR_OK;
 }
 
-static int
-pinned_path(const mr_host_opts *o, char *out, size_t cap, mr_diag *d)
+int
+mr_host_audit_pinned_path(const mr_host_opts *o, char *out, size_t cap, mr_diag *d)
 {
 	if (mr_path_join(out, cap, o->workspace, "audit-key.pub") != MR_OK)
 		return mr_diag_set(d, MR_E_RANGE, "workspace path too long");
@@ -45,7 +45,7 @@ mr_host_audit_pin(const mr_host_opts *o, const char *media, mr_diag *d)
 	int r;
 
 	if (mr_path_join(path, sizeof(path), media, MR_MEDIA_TOP "/audit-key.pub") != MR_OK ||
-	    (r = pinned_path(o, pin, sizeof(pin), d)) != MR_OK)
+	    (r = mr_host_audit_pinned_path(o, pin, sizeof(pin), d)) != MR_OK)
 		return mr_diag_set(d, MR_E_RANGE, "media path too long");
 	if (!mr_path_exists(path))
 		return MR_OK;

@@ -19,6 +19,11 @@
 #include "mr_checkpoint.h"
 #include "mr_diag.h"
 
+/* The workspace's pinned audit key file, <workspace>/audit-key.pub
+ * (MR_E_RANGE when the path does not fit out). */
+int mr_host_audit_pinned_path(const mr_host_opts *o, char *out, size_t cap, mr_diag *d)
+    MR_MUST_CHECK;
+
 /* Reads a verifier key file (audit-key.pub). */
 int mr_host_audit_read_key(const char *path, mr_note_key *k, mr_diag *d) MR_MUST_CHECK;
 

@@ -357,8 +357,8 @@ load_key(const mr_host_opts *o, const char *key_path, verification *v, mr_diag *
 	if (key_path != NULL) {
 		snprintf(v->key_from, sizeof(v->key_from), "%s", key_path);
 	} else {
-		if (mr_path_join(path, sizeof(path), o->workspace, "audit-key.pub") != MR_OK)
-			return mr_diag_set(d, MR_E_RANGE, "workspace path too long");
+		if ((r = mr_host_audit_pinned_path(o, path, sizeof(path), d)) != MR_OK)
+			return r;
 		if (!mr_path_exists(path))
 			return mr_diag_set(d, MR_E_NOTFOUND,
 			    "no pinned audit key in %s: give --key FILE (the audit-key.pub published "
