@@ -65,13 +65,15 @@ struct mr_token {
 	/* A batch signs on one thread while another draws serials and signs
 	 * checkpoints: one session, one operation at a time (a session
 	 * cannot interleave C_SignInit/C_Sign of two callers), and the key
-	 * cache is shared. Callers take turns in the order they asked
-	 * (token_lock): with a plain mutex the signing thread, which asks
-	 * again the moment it lets go, kept the other waiting for several
-	 * signatures, and the batch waited on that caller. */
+	 * cache is shared. The caller that holds the token runs the calls
+	 * that others asked for meanwhile, in their order, before it lets go
+	 * (token_run): the signing thread never waits for a caller's turn to
+	 * come and that caller to be scheduled, and never keeps it waiting
+	 * for more than the call under way. */
 	pthread_mutex_t lock;
 	pthread_cond_t turn;
-	unsigned long next_ticket, serving;
+	int held;
+	struct token_call *head, *tail;
 	int lock_made;
 };
 
@@ -1316,40 +1318,81 @@ out:
 	return r;
 }
 
-/* The token, one caller at a time, in the order they asked. */
-static void
-token_lock(mr_token *t)
+/*
+ * One call to the token, as a request: run by the caller itself when the
+ * token is free, else queued and run by the caller that holds it.
+ */
+typedef struct token_call {
+	int (*run)(mr_token *t, struct token_call *c);
+	int r;
+	int done;
+	struct token_call *next;
+} token_call;
+
+static int
+token_run(mr_token *t, token_call *c)
 {
-	unsigned long mine;
+	token_call *q;
 
 	pthread_mutex_lock(&t->lock);
-	mine = t->next_ticket++;
-	while (mine != t->serving)
-		pthread_cond_wait(&t->turn, &t->lock);
+	if (t->held) {
+		c->done = 0;
+		c->next = NULL;
+		if (t->tail != NULL)
+			t->tail->next = c;
+		else
+			t->head = c;
+		t->tail = c;
+		while (!c->done)
+			pthread_cond_wait(&t->turn, &t->lock);
+		pthread_mutex_unlock(&t->lock);
+		return c->r;
+	}
+	t->held = 1;
 	pthread_mutex_unlock(&t->lock);
+	c->r = c->run(t, c);
+	pthread_mutex_lock(&t->lock);
+	while ((q = t->head) != NULL) {
+		if ((t->head = q->next) == NULL)
+			t->tail = NULL;
+		pthread_mutex_unlock(&t->lock);
+		q->r = q->run(t, q);
+		pthread_mutex_lock(&t->lock);
+		q->done = 1;
+		pthread_cond_broadcast(&t->turn);
+	}
+	t->held = 0;
+	pthread_mutex_unlock(&t->lock);
+	return c->r;
 }
 
-static void
-token_unlock(mr_token *t)
+typedef struct {
+	token_call call;
+	const char *label;
+	const uint8_t *in;
+	size_t in_len;
+	uint8_t *sig;
+	size_t cap, *sig_len;
+	mr_diag *d;
+} sign_call;
+
+static int
+run_sign(mr_token *t, token_call *c)
 {
-	pthread_mutex_lock(&t->lock);
-	t->serving++;
-	pthread_cond_broadcast(&t->turn);
-	pthread_mutex_unlock(&t->lock);
+	sign_call *a = (sign_call *)c;
+
+	return token_sign(t, a->label, a->in, a->in_len, a->sig, a->cap, a->sig_len, a->d);
 }
 
 int
 mr_token_sign(mr_token *t, const char *label, const uint8_t *in, size_t in_len, uint8_t *sig,
     size_t cap, size_t *sig_len, mr_diag *d)
 {
-	int r;
+	sign_call a = { { run_sign, 0, 0, NULL }, label, in, in_len, sig, cap, sig_len, d };
 
 	if (t == NULL)
 		return token_sign(t, label, in, in_len, sig, cap, sig_len, d);
-	token_lock(t);
-	r = token_sign(t, label, in, in_len, sig, cap, sig_len, d);
-	token_unlock(t);
-	return r;
+	return token_run(t, &a.call);
 }
 
 static int
@@ -1371,17 +1414,29 @@ out:
 	return r;
 }
 
+typedef struct {
+	token_call call;
+	uint8_t *buf;
+	size_t n;
+	mr_diag *d;
+} random_call;
+
+static int
+run_random(mr_token *t, token_call *c)
+{
+	random_call *a = (random_call *)c;
+
+	return token_random(t, a->buf, a->n, a->d);
+}
+
 int
 mr_token_random(mr_token *t, uint8_t *buf, size_t n, mr_diag *d)
 {
-	int r;
+	random_call a = { { run_random, 0, 0, NULL }, buf, n, d };
 
 	if (t == NULL)
 		return token_random(t, buf, n, d);
-	token_lock(t);
-	r = token_random(t, buf, n, d);
-	token_unlock(t);
-	return r;
+	return token_run(t, &a.call);
 }
 
 static int
@@ -1433,16 +1488,35 @@ out:
 	return r;
 }
 
+typedef struct {
+	token_call call;
+	const char *label;
+	size_t digest_len;
+	const uint8_t *data;
+	size_t n;
+	uint8_t *sig;
+	size_t cap, *sig_len;
+	int *done;
+	mr_diag *d;
+} hashing_call;
+
+static int
+run_sign_hashing(mr_token *t, token_call *c)
+{
+	hashing_call *a = (hashing_call *)c;
+
+	return token_sign_hashing(t, a->label, a->digest_len, a->data, a->n, a->sig, a->cap,
+	    a->sig_len, a->done, a->d);
+}
+
 int
 mr_token_sign_hashing(mr_token *t, const char *label, size_t digest_len, const uint8_t *data,
     size_t n, uint8_t *sig, size_t cap, size_t *sig_len, int *done, mr_diag *d)
 {
-	int r;
+	hashing_call a = { { run_sign_hashing, 0, 0, NULL }, label, digest_len, data, n, sig, cap,
+		sig_len, done, d };
 
 	if (t == NULL)
 		return token_sign_hashing(t, label, digest_len, data, n, sig, cap, sig_len, done, d);
-	token_lock(t);
-	r = token_sign_hashing(t, label, digest_len, data, n, sig, cap, sig_len, done, d);
-	token_unlock(t);
-	return r;
+	return token_run(t, &a.call);
 }

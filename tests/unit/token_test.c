@@ -21,6 +21,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -610,6 +612,111 @@ test_token_sign_raw(void **state)
 	    MR_E_NOTFOUND);
 }
 
+/* An ECDSA signature from mr_token_sign (r || s) checked in software. */
+static int
+raw_ecdsa_ok(const uint8_t *spki, size_t spki_len, const uint8_t *digest, size_t dlen,
+    const uint8_t *sig, size_t sig_len)
+{
+	uint8_t der[160];
+	word32 der_len = sizeof(der);
+
+	if (wc_ecc_rs_raw_to_sig(sig, (word32)sig_len / 2, sig + sig_len / 2, (word32)sig_len / 2,
+		der, &der_len) != 0)
+		return 0;
+	return sw_verify(spki, spki_len, digest, dlen, der, der_len);
+}
+
+#define SHARED_MAX 20000 /* the signer's signatures at most: ~15 s */
+
+typedef struct {
+	const uint8_t *spki;
+	size_t spki_len;
+	atomic_int stop, signed_n, bad;
+} shared_signer;
+
+/* As a batch's token thread: P-384 signatures back to back until told,
+ * every 16th checked in software (more would leave the token idle). */
+static void *
+shared_sign_loop(void *arg)
+{
+	shared_signer *s = arg;
+	uint8_t digest[48], sig[128];
+	size_t sig_len;
+	mr_diag d = { "" };
+	int n;
+
+	while (!atomic_load(&s->stop) && (n = atomic_load(&s->signed_n)) < SHARED_MAX) {
+		memset(digest, 0, sizeof(digest));
+		memcpy(digest, &n, sizeof(n));
+		if (mr_token_sign(g.t, "k-p384", digest, sizeof(digest), sig, sizeof(sig), &sig_len,
+			&d) != MR_OK ||
+		    (n % 16 == 0 && !raw_ecdsa_ok(s->spki, s->spki_len, digest, sizeof(digest), sig,
+			sig_len)))
+			atomic_fetch_add(&s->bad, 1);
+		atomic_fetch_add(&s->signed_n, 1);
+	}
+	return NULL;
+}
+
+/*
+ * One session shared by two threads, as a batch shares it: while one
+ * thread signs back to back, the other draws random bytes and signs with
+ * another key. Each call gets its own result (the other's key, digest or
+ * buffer never), and the second thread is served while the first goes on
+ * signing, not only once it stops.
+ */
+static void
+test_shared_calls(void **state)
+{
+	uint8_t spki384[1024], spki256[1024], digest[32], sig[128], a[16], b[16];
+	size_t l384 = 0, l256 = 0, sig_len = 0;
+	mr_key_type type;
+	mr_diag d = { "" };
+	shared_signer s;
+	pthread_t th;
+	int before, during;
+
+	(void)state;
+	ensure_key("k-p384", MR_KEY_EC_P384);
+	ensure_key("k-p256", MR_KEY_EC_P256);
+	assert_int_equal(mr_token_public_key(g.t, "k-p384", spki384, sizeof(spki384), &l384, &type,
+	    &d), MR_OK);
+	assert_int_equal(mr_token_public_key(g.t, "k-p256", spki256, sizeof(spki256), &l256, &type,
+	    &d), MR_OK);
+	memset(&s, 0, sizeof(s));
+	atomic_init(&s.stop, 0);
+	atomic_init(&s.signed_n, 0);
+	atomic_init(&s.bad, 0);
+	s.spki = spki384;
+	s.spki_len = l384;
+	assert_int_equal(pthread_create(&th, NULL, shared_sign_loop, &s), 0);
+	/* The signer under way first, with its first check's tables built. */
+	while (atomic_load(&s.signed_n) < 20)
+		usleep(1000);
+	before = atomic_load(&s.signed_n);
+	memset(b, 0, sizeof(b));
+	for (int i = 0; i < 40; i++) {
+		assert_int_equal(mr_token_random(g.t, a, sizeof(a), &d), MR_OK);
+		assert_memory_not_equal(a, b, sizeof(a));
+		memcpy(b, a, sizeof(a));
+		memset(digest, 0xa5, sizeof(digest));
+		digest[0] = (uint8_t)i;
+		assert_int_equal(mr_token_sign(g.t, "k-p256", digest, sizeof(digest), sig, sizeof(sig),
+		    &sig_len, &d), MR_OK);
+		assert_int_equal(sig_len, 64);
+		assert_true(raw_ecdsa_ok(spki256, l256, digest, sizeof(digest), sig, sig_len));
+	}
+	during = atomic_load(&s.signed_n) - before;
+	atomic_store(&s.stop, 1);
+	pthread_join(th, NULL);
+	print_message("  shared session: 40 draws and signatures beside %d P-384 signatures\n",
+	    during);
+	assert_int_equal(atomic_load(&s.bad), 0);
+	/* Served while the signer went on, not once it stopped at its cap. */
+	assert_true(during > 0);
+	assert_true(atomic_load(&s.signed_n) < SHARED_MAX);
+}
+
 static void
 test_device_failures(void **state)
 {
@@ -928,6 +1035,7 @@ main(void)
 		cmocka_unit_test(test_device_failures),
 		cmocka_unit_test(test_capabilities),
 		cmocka_unit_test(test_sign_hashing),
+		cmocka_unit_test(test_shared_calls),
 		cmocka_unit_test(test_destroy),
 	};
 
