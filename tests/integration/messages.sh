@@ -4,7 +4,8 @@
 # can read, a wrong PIN with the tries left, media that are not mounted or
 # not ours, metadata files of other systems, cluster names that look like
 # options, an import that takes nothing, progress lines that never share a
-# line with a message, and `status` that checks the token it is given.
+# line with a message, `status` that checks the token it is given, and
+# `sign` that says a missing token, or a broken state dir first.
 # shellcheck source=lib/appliance_env.sh
 . "$MESHROOT_SRC/tests/integration/lib/appliance_env.sh"
 
@@ -133,4 +134,16 @@ expect_line 0 "root key:  not checked (it needs a login: --pin-file)" appf statu
 # Without a token named, status reads the state dir only, as before.
 expect_line 0 "custody:   off (the token's own PIN)" "$APPLIANCE" --state "$T/state" status
 if grep -q '^token:' "$T/expect.out"; then fail "status without --token looked at a token"; fi
+
+# --- 9. sign opens the token while the state loads: a token that is not
+# there is said so, and a broken state dir is still what is said first.
+expect_line 5 'error: no token labelled "nosuch" (found: meshroot-test)' \
+	"$APPLIANCE" --state "$T/state" --token nosuch --pin-file "$T/user.pin" sign --media "$T/media" --yes
+[ "$(grep -c '^error:' "$T/expect.out")" = 1 ] || { cat "$T/expect.out"; fail "no token: not one error line"; }
+cp -a "$T/state" "$T/state-broken"
+n=$(( $(grep -c '' "$T/state-broken/issued.db") + 1 ))
+echo "op=garbage" >>"$T/state-broken/issued.db"
+expect_line 1 "error: $T/state-broken/issued.db: line $n unreadable (see \`meshroot-appliance state check\`)" \
+	"$APPLIANCE" --state "$T/state-broken" --token nosuch --pin-file "$T/user.pin" sign --media "$T/media" --yes
+[ "$(grep -c '^error:' "$T/expect.out")" = 1 ] || { cat "$T/expect.out"; fail "broken state: not one error line"; }
 echo "PASS: messages"

@@ -640,6 +640,11 @@ sign_media(mr_app *app, const char *media, mr_ps *ps, int review)
 	 * descriptor with the state dir or the token session. */
 	if ((r = mr_ps_start(ps, media, &d)) != MR_OK)
 		return parser_fail(r, &d);
+	/* The token opens on a thread of its own while the state loads; the
+	 * config comes first, as the module's arguments may be in it. */
+	if ((r = mr_app_load_config(app, &d)) != MR_OK)
+		return mr_fail(r, &d);
+	mr_app_token_open_early(app);
 	/* The points a batch's verifications will take, resident at once. */
 	mr_pointpool_prefault(MR_POINTPOOL_BATCH);
 	if ((r = mr_app_load(app, &d)) != MR_OK)

@@ -50,12 +50,15 @@ mr_app_module_args(const mr_app *app)
 int
 mr_app_token_open(mr_app *app, mr_diag *d)
 {
+	if (app->early != NULL)
+		return mr_app_token_early_join(app, d);
 	return mr_token_open_args(&app->tok, app->module, mr_app_module_args(app), app->token, d);
 }
 
 void
 mr_app_close(mr_app *app)
 {
+	mr_app_token_early_drop(app);
 	if (app->device_registered)
 		mr_token_device_unregister(MR_DEV_ID);
 	app->device_registered = 0;
@@ -222,13 +225,15 @@ check_config_hash(mr_app *app, const ceremony_config *seen, mr_diag *d)
 }
 
 int
-mr_app_load_identity(mr_app *app, mr_diag *d)
+mr_app_load_config(mr_app *app, mr_diag *d)
 {
 	char path[4096];
 	uint8_t *text = NULL;
 	size_t len = 0;
 	int r;
 
+	if (app->config_loaded)
+		return MR_OK;
 	if ((r = mr_app_lock(app, d)) != MR_OK)
 		return r;
 	if (mr_app_path(app, path, sizeof(path), "ceremony.conf") != MR_OK)
@@ -248,6 +253,18 @@ mr_app_load_identity(mr_app *app, mr_diag *d)
 		mr_diag_prefix(d, "%s", path);
 		return MR_E_STATE;
 	}
+	app->config_loaded = 1;
+	return MR_OK;
+}
+
+int
+mr_app_load_identity(mr_app *app, mr_diag *d)
+{
+	char path[4096];
+	int r;
+
+	if ((r = mr_app_load_config(app, d)) != MR_OK)
+		return r;
 	if ((r = load_root(app, d)) != MR_OK)
 		return r;
 	if ((r = rotated_key_label(app, d)) != MR_OK)

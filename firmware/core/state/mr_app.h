@@ -65,7 +65,11 @@ typedef struct {
 	int have_audit_key;
 	mr_db db;
 	int audit_open, db_open;
+	int config_loaded;   /* ceremony.conf read (mr_app_load_config) */
 	mr_token *tok;
+	/* The token opening on a thread of its own (mr_app_token_open_early),
+	 * until mr_app_token_open takes its result. */
+	struct mr_app_early *early;
 	int device_registered;
 	mr_custody custody;  /* state dir `custody`, when split custody is on */
 	int custody_active;
@@ -86,8 +90,24 @@ void mr_app_init(mr_app *app);
  * given, else the ceremony config's [token] module_args, else NULL. The
  * config of a state dir remembers it for every later command. */
 const char *mr_app_module_args(const mr_app *app);
-/* mr_token_open with the app's module, module args and token selector. */
+/* mr_token_open with the app's module, module args and token selector;
+ * or the result of the opening mr_app_token_open_early began. */
 int mr_app_token_open(mr_app *app, mr_diag *d) MR_MUST_CHECK;
+/*
+ * Begins mr_app_token_open on a thread of its own, so that the token's
+ * module loads and initialises (SoftHSM2: about 11 ms of CPU) while the
+ * state dir loads. Call it after mr_app_load_config (the module's
+ * arguments may come from the config); mr_app_token_open then waits for
+ * the thread and gives its result, with the same messages as without it.
+ * Only the opening goes on the thread: the PIN is read and the login made
+ * by mr_app_open_token on the caller's thread. Where no thread can be
+ * made, nothing is begun and mr_app_token_open opens the token itself.
+ */
+void mr_app_token_open_early(mr_app *app);
+/* For mr_app_token_open and mr_app_close: the early opening's result
+ * taken (its thread joined), or the thread joined and its token closed. */
+int mr_app_token_early_join(mr_app *app, mr_diag *d) MR_MUST_CHECK;
+void mr_app_token_early_drop(mr_app *app);
 void mr_app_close(mr_app *app);
 
 /* Path of a file in the state dir. */
@@ -110,6 +130,9 @@ int mr_app_load(mr_app *app, mr_diag *d) MR_MUST_CHECK;
 /* The first part of mr_app_load, which writes nothing: config, root (and
  * the rotated root key label), custody, audit-key.pub. */
 int mr_app_load_identity(mr_app *app, mr_diag *d) MR_MUST_CHECK;
+/* Its first step: the state dir locked and ceremony.conf read and parsed,
+ * once (later calls, and mr_app_load_identity, do not read it again). */
+int mr_app_load_config(mr_app *app, mr_diag *d) MR_MUST_CHECK;
 
 /* ceremony.conf must be the config of the ceremony that finished, as the
  * log at app->audit.path records it (the log need not be open). */
