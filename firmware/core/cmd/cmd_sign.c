@@ -722,6 +722,9 @@ sign_media(mr_app *app, const char *media, mr_ps *ps, int review)
 				}
 			}
 			mr_issue_begin(&cur->job, app, cur->iss, cur->n_iss, &cur->iss_bytes);
+			/* Queued behind N: the token goes on to N+1 the moment
+			 * it is done with N, without waiting for this thread. */
+			mr_issue_sign_start(&cur->job);
 			/* Window N+2 is read and checked meanwhile. */
 			if (!end) {
 				for (size_t i = 0; i < 3 && next == NULL; i++)
@@ -733,13 +736,10 @@ sign_media(mr_app *app, const char *media, mr_ps *ps, int review)
 					next = NULL;
 			}
 		}
-		/* The token goes from N to N+1 at once; N is answered while
-		 * it signs. */
+		/* N is answered while the token signs N+1. */
 		done = signing;
 		if (done != NULL)
 			mr_issue_sign_wait(&done->job);
-		if (cur != NULL)
-			mr_issue_sign_start(&cur->job);
 		signing = cur;
 		if (done != NULL && release(b, done, &d) != MR_OK)
 			stop = 1;

@@ -848,7 +848,7 @@ mr_issue_sign_start(mr_issue_job *job)
 		sign_window(job); /* nothing to sign, or only abandons to note */
 		return;
 	}
-	if (mr_worker_post(&signer, sign_job, job) != 0) {
+	if ((job->ticket = mr_worker_queue(&signer, sign_job, job)) == 0) {
 		sign_window(job);
 		return;
 	}
@@ -859,14 +859,14 @@ mr_issue_sign_start(mr_issue_job *job)
 int
 mr_issue_sign_done(const mr_issue_job *job)
 {
-	return !job->threaded || !mr_worker_busy(&signer);
+	return !job->threaded || mr_worker_job_done(&signer, job->ticket);
 }
 
 void
 mr_issue_sign_wait(mr_issue_job *job)
 {
 	if (job->threaded)
-		mr_worker_wait(&signer);
+		mr_worker_wait_job(&signer, job->ticket);
 	job->threaded = 0;
 }
 

@@ -170,7 +170,8 @@ typedef struct {
 	time_t now;
 	int r;                  /* the window's failure so far */
 	mr_diag d;
-	int threaded;           /* posted to the signing thread */
+	int threaded;           /* handed to the signing thread */
+	unsigned long ticket;   /* its number there (mr_worker_queue) */
 	mr_issue_readback rb;
 } mr_issue_job;
 
@@ -181,9 +182,11 @@ void mr_issue_begin(mr_issue_job *job, mr_app *app, mr_issue_item *v, size_t k,
  * its read-back, on the read-back thread: mr_issue_sign_wait returns once
  * the token has signed the window, whose read-back may still go on (so
  * the token can go on with the next window at once); mr_issue_finish
- * waits for it. From then on the calling thread, and the threads it
- * starts later, leave the signing thread's core to it (mr_cpus.h): until
- * the token has work, the start uses every core. */
+ * waits for it. A window started while the token still signs the one
+ * before is queued behind it: the token goes on to it the moment it is
+ * done, without waiting for the caller. From then on the calling thread,
+ * and the threads it starts later, leave the signing thread's core to it
+ * (mr_cpus.h): until the token has work, the start uses every core. */
 void mr_issue_sign_start(mr_issue_job *job);
 void mr_issue_sign_wait(mr_issue_job *job);
 /* 1 when mr_issue_sign_wait would not wait. */

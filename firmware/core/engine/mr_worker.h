@@ -31,15 +31,33 @@ typedef struct {
 	void (*at_end)(void);
 	const char *name;       /* at most 15 characters */
 	void (*at_start)(void); /* or NULL */
+	/* The job queued behind fn (mr_worker_queue), run the moment fn
+	 * ends; jobs are numbered in the order they were handed over. */
+	void (*next_fn)(void *);
+	void *next_arg;
+	unsigned long handed, finished;
 } mr_worker;
 
 #define MR_WORKER_INIT(name, at_start, at_end) \
 	{ PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0, NULL, NULL, 0, (at_end), \
-	  (name), (at_start) }
+	  (name), (at_start), NULL, NULL, 0, 0 }
 
 /* Hands the worker fn(arg), after its job before, and returns at once: 0.
  * -1 when no thread can run (the caller runs fn itself). */
 int mr_worker_post(mr_worker *w, void (*fn)(void *), void *arg);
+
+/*
+ * Hands the worker fn(arg) to run as soon as its job under way ends (at
+ * once when it has none), and returns at once with the job's number; it
+ * waits only while another job is queued already. 0 when no thread can
+ * run (the caller runs fn itself). The thread goes from one job to the
+ * next without waiting for the caller to come back.
+ */
+unsigned long mr_worker_queue(mr_worker *w, void (*fn)(void *), void *arg);
+/* 1 once job number `job` of mr_worker_queue has ended. */
+int mr_worker_job_done(mr_worker *w, unsigned long job);
+/* Returns when job number `job` has ended (the next may be running). */
+void mr_worker_wait_job(mr_worker *w, unsigned long job);
 
 /* 1 while the worker runs a job (or has one waiting). */
 int mr_worker_busy(mr_worker *w);

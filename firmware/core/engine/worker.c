@@ -24,8 +24,11 @@ worker_main(void *arg)
 		pthread_mutex_unlock(&w->mu);
 		fn(job);
 		pthread_mutex_lock(&w->mu);
-		w->fn = NULL;
-		w->arg = NULL;
+		w->finished++;
+		w->fn = w->next_fn;
+		w->arg = w->next_arg;
+		w->next_fn = NULL;
+		w->next_arg = NULL;
 		pthread_cond_broadcast(&w->cv);
 	}
 	pthread_mutex_unlock(&w->mu);
@@ -93,6 +96,8 @@ start(mr_worker *w)
 		sigset_t all, old;
 		w->pid = getpid();
 		w->fn = NULL;
+		w->next_fn = NULL;
+		w->handed = w->finished = 0;
 		w->quit = 0;
 		/* Signals (Ctrl-C, SIGTERM) stay the caller's. */
 		sigfillset(&all);
@@ -115,9 +120,57 @@ mr_worker_post(mr_worker *w, void (*fn)(void *), void *arg)
 		pthread_cond_wait(&w->cv, &w->mu);
 	w->fn = fn;
 	w->arg = arg;
+	w->handed++;
 	pthread_cond_broadcast(&w->cv);
 	pthread_mutex_unlock(&w->mu);
 	return 0;
+}
+
+unsigned long
+mr_worker_queue(mr_worker *w, void (*fn)(void *), void *arg)
+{
+	unsigned long job;
+
+	if (start(w) != 0)
+		return 0;
+	pthread_mutex_lock(&w->mu);
+	while (w->next_fn != NULL)
+		pthread_cond_wait(&w->cv, &w->mu);
+	if (w->fn == NULL) {
+		w->fn = fn;
+		w->arg = arg;
+	} else {
+		w->next_fn = fn;
+		w->next_arg = arg;
+	}
+	job = ++w->handed;
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	return job;
+}
+
+int
+mr_worker_job_done(mr_worker *w, unsigned long job)
+{
+	int done;
+
+	if (w->state != 1 || w->pid != getpid())
+		return 1;
+	pthread_mutex_lock(&w->mu);
+	done = w->finished >= job;
+	pthread_mutex_unlock(&w->mu);
+	return done;
+}
+
+void
+mr_worker_wait_job(mr_worker *w, unsigned long job)
+{
+	if (w->state != 1 || w->pid != getpid())
+		return;
+	pthread_mutex_lock(&w->mu);
+	while (w->finished < job)
+		pthread_cond_wait(&w->cv, &w->mu);
+	pthread_mutex_unlock(&w->mu);
 }
 
 int
