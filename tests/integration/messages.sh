@@ -135,8 +135,9 @@ expect_line 0 "root key:  not checked (it needs a login: --pin-file)" appf statu
 expect_line 0 "custody:   off (the token's own PIN)" "$APPLIANCE" --state "$T/state" status
 if grep -q '^token:' "$T/expect.out"; then fail "status without --token looked at a token"; fi
 
-# --- 9. sign opens the token while the state loads: a token that is not
-# there is said so, and a broken state dir is still what is said first.
+# --- 9. sign opens the token, and the start reads the database, while the
+# rest of the state loads: a token that is not there is said so, and the
+# state's errors come first, the log's before the database's.
 expect_line 5 'error: no token labelled "nosuch" (found: meshroot-test)' \
 	"$APPLIANCE" --state "$T/state" --token nosuch --pin-file "$T/user.pin" sign --media "$T/media" --yes
 [ "$(grep -c '^error:' "$T/expect.out")" = 1 ] || { cat "$T/expect.out"; fail "no token: not one error line"; }
@@ -146,4 +147,11 @@ echo "op=garbage" >>"$T/state-broken/issued.db"
 expect_line 1 "error: $T/state-broken/issued.db: line $n unreadable (see \`meshroot-appliance state check\`)" \
 	"$APPLIANCE" --state "$T/state-broken" --token nosuch --pin-file "$T/user.pin" sign --media "$T/media" --yes
 [ "$(grep -c '^error:' "$T/expect.out")" = 1 ] || { cat "$T/expect.out"; fail "broken state: not one error line"; }
+# The database is read while the log is checked: with both broken, the
+# log's error is the one said, as when they were read one after the other.
+cp -a "$T/state-broken" "$T/state-both"
+sed -i '5s/event=root-created/event=root-crEated/' "$T/state-both/audit.log"
+expect_line 1 "error: $T/state-both/audit.log: record 6 breaks the hash chain: record 6: prev= is not the SHA-256 of record 5 (that record or this one was altered): refusing to continue (see \`meshroot-appliance state check\`)" \
+	"$APPLIANCE" --state "$T/state-both" --token meshroot-test --pin-file "$T/user.pin" sign --media "$T/media" --yes
+[ "$(grep -c '^error:' "$T/expect.out")" = 1 ] || { cat "$T/expect.out"; fail "broken log and database: not one error line"; }
 echo "PASS: messages"

@@ -14,6 +14,7 @@
 #include "mr_media.h"
 #include "mr_auditlog.h"
 #include "mr_cphistory.h"
+#include "mr_db_reader.h"
 #include "mr_fileio.h"
 #include "mr_fingerprint.h"
 #include "mr_lint.h"
@@ -324,12 +325,23 @@ load_line(void *ctx, const char *line, size_t n)
 int
 mr_app_load(mr_app *app, mr_diag *d)
 {
-	char path[4096];
+	char path[4096], db_path[4096];
+	uint64_t db_good = 0, db_total = 0;
+	mr_db_reader rd = { 0 };
 	size_t torn;
 	load_pass p;
 	int r;
 
 	memset(&p, 0, sizeof(p));
+	if ((r = mr_app_load_config(app, d)) != MR_OK)
+		goto out;
+	if (mr_app_path(app, db_path, sizeof(db_path), "issued.db") != MR_OK) {
+		r = mr_diag_set(d, MR_E_RANGE, "state dir path too long");
+		goto out;
+	}
+	/* The database is read while the root and the log are checked; it is
+	 * taken (and a torn line cut) only after them. */
+	mr_db_reader_begin(&rd, &app->db, db_path);
 	if ((r = mr_app_load_identity(app, d)) != MR_OK)
 		goto out;
 	if (mr_app_path(app, path, sizeof(path), "audit.log") != MR_OK) {
@@ -349,11 +361,8 @@ mr_app_load(mr_app *app, mr_diag *d)
 	 * again by the check itself, which says which. */
 	if ((r = check_config_hash(app, p.records > 0 ? &p.cer : NULL, d)) != MR_OK)
 		goto out;
-	if (mr_app_path(app, path, sizeof(path), "issued.db") != MR_OK) {
-		r = mr_diag_set(d, MR_E_RANGE, "state dir path too long");
-		goto out;
-	}
-	if ((r = mr_db_open(&app->db, path, d)) != MR_OK) {
+	if ((r = mr_db_reader_end(&rd, &db_good, &db_total, d)) != MR_OK ||
+	    (r = mr_db_cut_torn(&app->db, db_good, db_total, d)) != MR_OK) {
 		r = see_state_check(d, r);
 		goto out;
 	}
@@ -378,6 +387,7 @@ mr_app_load(mr_app *app, mr_diag *d)
 		goto out;
 	r = mr_app_recover(app, d);
 out:
+	mr_db_reader_drop(&rd);
 	return r;
 }
 

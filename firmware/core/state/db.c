@@ -180,6 +180,33 @@ load_line(mr_db *db, const char *line, size_t n, unsigned lineno, mr_diag *d)
 	return mr_diag_set(d, MR_E_DB, "%s: line %u: unknown op %s", db->path, lineno, op);
 }
 
+int
+mr_db_read(mr_db *db, const char *path, uint64_t *good_bytes, uint64_t *total, mr_diag *d)
+{
+	int r;
+
+	*good_bytes = *total = 0;
+	r = mr_db_parse_file(db, path, good_bytes, total, d);
+	if (r == MR_E_NOTFOUND) {
+		mr_diag_clear(d);
+		return MR_OK;
+	}
+	return r; /* on error, mr_db_parse_file closed db */
+}
+
+int
+mr_db_cut_torn(mr_db *db, uint64_t good_bytes, uint64_t total, mr_diag *d)
+{
+	if (total == good_bytes)
+		return MR_OK;
+	if (truncate(db->path, (off_t)good_bytes) != 0) {
+		mr_db_close(db);
+		return mr_diag_set(d, MR_E_DB, "%s: cannot cut torn record", db->path);
+	}
+	db->cut_bytes = (size_t)(total - good_bytes);
+	return MR_OK;
+}
+
 /* Read in pieces as state check reads it (mr_db_parse_file); a torn
  * final append, never acknowledged, is then cut, so the next record
  * starts on a line of its own. */
@@ -187,20 +214,9 @@ int
 mr_db_open(mr_db *db, const char *path, mr_diag *d)
 {
 	uint64_t complete = 0, total = 0;
-	int r = mr_db_parse_file(db, path, &complete, &total, d);
+	int r = mr_db_read(db, path, &complete, &total, d);
 
-	if (r == MR_E_NOTFOUND) {
-		mr_diag_clear(d);
-		return MR_OK;
-	}
-	if (r != MR_OK || total == complete)
-		return r; /* on error, mr_db_parse_file closed db */
-	if (truncate(path, (off_t)complete) != 0) {
-		mr_db_close(db);
-		return mr_diag_set(d, MR_E_DB, "%s: cannot cut torn record", path);
-	}
-	db->cut_bytes = (size_t)(total - complete);
-	return MR_OK;
+	return r != MR_OK ? r : mr_db_cut_torn(db, complete, total, d);
 }
 
 int

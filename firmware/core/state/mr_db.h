@@ -69,6 +69,16 @@ typedef struct {
 } mr_db;
 
 int mr_db_open(mr_db *db, const char *path, mr_diag *d) MR_MUST_CHECK;
+/*
+ * mr_db_open in two steps, for a caller that reads the database while it
+ * checks something else first: mr_db_read only reads (an absent file is
+ * an empty database; *good_bytes and *total as mr_db_parse_file's),
+ * mr_db_cut_torn then cuts the torn final line it found, if any (on
+ * failure db is closed).
+ */
+int mr_db_read(mr_db *db, const char *path, uint64_t *good_bytes, uint64_t *total,
+    mr_diag *d) MR_MUST_CHECK;
+int mr_db_cut_torn(mr_db *db, uint64_t good_bytes, uint64_t total, mr_diag *d) MR_MUST_CHECK;
 void mr_db_close(mr_db *db);
 /*
  * As mr_db_open, on the file's bytes already read, and without touching
