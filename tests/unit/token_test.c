@@ -655,6 +655,7 @@ shared_sign_loop(void *arg)
 			atomic_fetch_add(&s->bad, 1);
 		atomic_fetch_add(&s->signed_n, 1);
 	}
+	wc_ecc_fp_free(); /* this thread's point tables (FP_ECC) */
 	return NULL;
 }
 
