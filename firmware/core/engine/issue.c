@@ -150,8 +150,9 @@ arena_keep(mr_issue_arena *a, size_t n)
 /*
  * A window's serials come from one draw of the token's RNG: the window is
  * begun while the token signs the window before, and each call to the
- * token waits its turn behind the signature under way (token_pkcs11.c),
- * so a draw per serial would hold the window back by 32 turns. A token
+ * token waits for the signature under way (token_pkcs11.c runs it on the
+ * signing thread after it), so a draw per serial would hold the window
+ * back by 32 signatures. A token
  * that will not give that much at once is asked per serial.
  */
 typedef struct {

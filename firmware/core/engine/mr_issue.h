@@ -137,9 +137,9 @@ typedef struct {
  * own), the caller finishes window N-1 (mr_issue_finish: b.'s store and
  * c.) and releases its answers, then begins window N+1 (mr_issue_begin:
  * a.). Each window keeps the order above; what the signing thread touches
- * is the token (its calls are serialised, each caller in turn:
- * token_pkcs11.c) and the window's own items and arena, never the state
- * dir.
+ * is the token (one call at a time; the holder runs the calls others
+ * asked for meanwhile: token_pkcs11.c) and the window's own items and
+ * arena, never the state dir.
  *
  * The caller defers the state dir's writes (mr_audit_defer, mr_db_defer)
  * across the pipeline, waits for a window's signing before it finishes
