@@ -145,46 +145,55 @@ mr_hex_decode(const char *hex, uint8_t *out, size_t n)
 	return MR_OK;
 }
 
+/* A value's bytes (v[0..n)) into out, its %XX escapes undone. */
+static int
+unescape(const char *v, size_t n, char *out, size_t cap)
+{
+	size_t o = 0;
+
+	for (size_t j = 0; j < n; j++) {
+		char c = v[j];
+		if (c == '%') {
+			int hi, lo;
+			if (j + 2 >= n)
+				return MR_E_DER;
+			hi = hexval(v[j + 1]);
+			lo = hexval(v[j + 2]);
+			/* mr_record_add never writes %00; a NUL would cut
+			 * the value short for C callers. */
+			if (hi < 0 || lo < 0 || (hi | lo) == 0)
+				return MR_E_DER;
+			c = (char)(hi << 4 | lo);
+			j += 2;
+		}
+		if (o + 1 >= cap)
+			return MR_E_RANGE;
+		out[o++] = c;
+	}
+	if (cap == 0)
+		return MR_E_RANGE;
+	out[o] = '\0';
+	return MR_OK;
+}
+
+/* The line ends at its first newline; its tokens are separated by
+ * spaces. memchr finds both: a start reads every record of the log and
+ * the database, several fields of each. */
 int
 mr_record_get(const char *line, size_t n, const char *key, char *out, size_t cap)
 {
-	size_t kl = strlen(key), i = 0;
+	size_t kl = strlen(key);
+	const char *nl = memchr(line, '\n', n);
+	const char *p = line, *end = nl != NULL ? nl : line + n;
 
-	while (i < n) {
-		size_t start = i, o = 0;
-		while (i < n && line[i] != ' ' && line[i] != '\n')
-			i++;
-		/* token is line[start .. i) */
-		if (i - start > kl && memcmp(line + start, key, kl) == 0 &&
-		    line[start + kl] == '=') {
-			for (size_t j = start + kl + 1; j < i; j++) {
-				char c = line[j];
-				if (c == '%') {
-					int hi, lo;
-					if (j + 2 >= i)
-						return MR_E_DER;
-					hi = hexval(line[j + 1]);
-					lo = hexval(line[j + 2]);
-					/* mr_record_add never writes %00; a NUL
-					 * would cut the value short for C callers. */
-					if (hi < 0 || lo < 0 || (hi | lo) == 0)
-						return MR_E_DER;
-					c = (char)(hi << 4 | lo);
-					j += 2;
-				}
-				if (o + 1 >= cap)
-					return MR_E_RANGE;
-				out[o++] = c;
-			}
-			if (cap == 0)
-				return MR_E_RANGE;
-			out[o] = '\0';
-			return MR_OK;
-		}
-		while (i < n && line[i] == ' ')
-			i++;
-		if (i < n && line[i] == '\n')
-			break;
+	while (p < end) {
+		const char *sp = memchr(p, ' ', (size_t)(end - p));
+		const char *tok_end = sp != NULL ? sp : end;
+		if ((size_t)(tok_end - p) > kl && memcmp(p, key, kl) == 0 && p[kl] == '=')
+			return unescape(p + kl + 1, (size_t)(tok_end - p) - kl - 1, out, cap);
+		p = tok_end;
+		while (p < end && *p == ' ')
+			p++;
 	}
 	return MR_E_NOTFOUND;
 }
