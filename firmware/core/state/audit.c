@@ -1,3 +1,6 @@
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -199,16 +202,97 @@ open_line(void *ctx, const char *line, size_t n, size_t number, uint64_t offset)
 	mr_audit *a = o->a;
 	int r;
 
-	if ((r = grow(a, number + 1, o->d)) != MR_OK)
-		return r;
+	(void)number;
+	(void)offset; /* the tree's (tree_line) */
 	if ((r = mr_auditlog_scan_line(&o->s, line, n, NULL)) != MR_OK)
 		return mr_diag_set(o->d, MR_E_AUDIT,
 		    "%s: record %zu breaks the hash chain: %s: refusing to continue", a->path,
 		    o->s.bad, o->s.why);
-	push_record(a, line, n, number, offset);
 	if ((r = index_record(a, line, n, number, o->d)) != MR_OK)
 		return r;
 	return o->fn != NULL ? o->fn(o->ctx, line, n) : MR_OK;
+}
+
+/*
+ * The open reads the log twice at once: the caller's thread checks the
+ * hash chain (and indexes and observes each record), a thread of its own
+ * builds the Merkle tree (each record's leaf hash and the nodes above,
+ * and where each block starts). Each record is hashed once for each, in
+ * wolfSSL's C code: on a long history that is most of a start, and the
+ * two halves need not wait for each other. The thread touches only the
+ * tree, the block offsets and their room (grow); the caller looks at
+ * them only once it has joined.
+ */
+typedef struct {
+	mr_audit *a;
+	pthread_t th;
+	int threaded;
+	atomic_int stop;   /* the chain check failed: the tree is not wanted */
+	size_t n;          /* records in the tree */
+	size_t bad;        /* the record it stopped at (1-based), 0: none */
+	int r;
+	mr_diag d;
+} tree_build;
+
+static int
+tree_line(void *ctx, const char *line, size_t n, size_t number, uint64_t offset)
+{
+	tree_build *t = ctx;
+	int r;
+
+	if (atomic_load_explicit(&t->stop, memory_order_relaxed))
+		return MR_E_CANCELLED;
+	if ((r = grow(t->a, number + 1, &t->d)) != MR_OK) {
+		t->bad = number + 1;
+		return r;
+	}
+	push_record(t->a, line, n, number, offset);
+	t->n = number + 1;
+	return MR_OK;
+}
+
+static void *
+tree_main(void *arg)
+{
+	tree_build *t = arg;
+
+	mr_diag_clear(&t->d);
+	t->r = mr_file_lines(t->a->path, MR_RECORD_MAX + 1, tree_line, t, NULL, NULL, &t->d);
+	if (t->r == MR_E_NOTFOUND)
+		t->r = MR_OK;
+	return NULL;
+}
+
+static void
+tree_begin(tree_build *t, mr_audit *a)
+{
+	memset(t, 0, sizeof(*t));
+	t->a = a;
+	atomic_init(&t->stop, 0);
+	t->threaded = pthread_create(&t->th, NULL, tree_main, t) == 0;
+}
+
+/* The tree built (in line when no thread started). chain_r: the chain
+ * check's result, at record chain_at (1-based) when it failed. MR_OK, or
+ * the tree's failure when it came first (its message in d). */
+static int
+tree_end(tree_build *t, int chain_r, size_t chain_at, size_t records, mr_diag *d)
+{
+	if (chain_r != MR_OK)
+		atomic_store(&t->stop, 1);
+	if (t->threaded)
+		pthread_join(t->th, NULL);
+	else if (chain_r == MR_OK)
+		tree_main(t);
+	if (t->r != MR_OK && t->r != MR_E_CANCELLED && t->bad != 0 &&
+	    (chain_r == MR_OK || t->bad <= chain_at)) {
+		*d = t->d;
+		return t->r;
+	}
+	if (chain_r == MR_OK && t->r == MR_OK && t->n != records)
+		return mr_diag_set(d, MR_E_AUDIT, "%s: the log changed while it was read: "
+		    "refusing to continue", t->a->path);
+	return MR_OK;
 }
 
 int
@@ -222,8 +306,9 @@ mr_audit_open_observed(mr_audit *a, const char *path, mr_audit_line_fn fn, void 
     mr_diag *d)
 {
 	open_scan o;
+	tree_build t;
 	uint64_t complete = 0, total = 0;
-	int r;
+	int r, tr;
 
 	mr_audit_close(a);
 	memset(a, 0, sizeof(*a));
@@ -238,7 +323,12 @@ mr_audit_open_observed(mr_audit *a, const char *path, mr_audit_line_fn fn, void 
 	o.ctx = ctx;
 	o.d = d;
 	mr_auditlog_scan_init(&o.s);
+	tree_begin(&t, a);
 	r = mr_file_lines(path, MR_RECORD_MAX + 1, open_line, &o, &complete, &total, d);
+	/* A failure of the tree's (more records than the log may hold) at or
+	 * before the chain's is said instead, as when one pass did both. */
+	if ((tr = tree_end(&t, r == MR_E_NOTFOUND ? MR_OK : r, o.s.n + 1, o.s.n, d)) != MR_OK)
+		return tr;
 	if (r == MR_E_NOTFOUND) {
 		mr_diag_clear(d);
 		return grow(a, 1, d);
