@@ -46,6 +46,15 @@ init_gated(gated *g, int open)
 	g->place = 0;
 }
 
+/* Two jobs, their gates open or shut, the order counted from 1 again. */
+static void
+init_pair(gated *a, int a_open, gated *b, int b_open)
+{
+	atomic_store(&order, 0);
+	init_gated(a, a_open);
+	init_gated(b, b_open);
+}
+
 /* Polls done(job) for up to 10 s: 1 once it is, 0 if never. */
 static int
 becomes_done(unsigned long job)
@@ -65,9 +74,7 @@ test_queue_runs_next_without_the_caller(void **state)
 	unsigned long ja, jb;
 
 	(void)state;
-	atomic_store(&order, 0);
-	init_gated(&a, 0);
-	init_gated(&b, 1);
+	init_pair(&a, 0, &b, 1);
 	ja = mr_worker_queue(&worker, gated_job, &a);
 	assert_true(ja > 0);
 	while (!atomic_load(&a.started))
@@ -95,9 +102,7 @@ test_wait_job_returns_while_the_next_runs(void **state)
 	unsigned long ja, jb;
 
 	(void)state;
-	atomic_store(&order, 0);
-	init_gated(&a, 1);
-	init_gated(&b, 0);
+	init_pair(&a, 1, &b, 0);
 	ja = mr_worker_queue(&worker, gated_job, &a);
 	jb = mr_worker_queue(&worker, gated_job, &b);
 	/* a's end is waited for while b still runs (its gate is shut). */
@@ -117,9 +122,7 @@ test_post_and_queue_share_numbers(void **state)
 	unsigned long jb;
 
 	(void)state;
-	atomic_store(&order, 0);
-	init_gated(&a, 1);
-	init_gated(&b, 1);
+	init_pair(&a, 1, &b, 1);
 	assert_int_equal(mr_worker_post(&worker, gated_job, &a), 0);
 	jb = mr_worker_queue(&worker, gated_job, &b);
 	mr_worker_wait_job(&worker, jb);
