@@ -1,4 +1,3 @@
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -12,6 +11,7 @@
 #include "mr_fileio.h"
 #include "mr_filelines.h"
 #include "mr_fingerprint.h"
+#include "mr_task.h"
 
 /* Room for `want` records: one kept node a block at level MR_MERKLE_LOW,
  * half as many at each level above, and each block's offset. */
@@ -225,8 +225,7 @@ open_line(void *ctx, const char *line, size_t n, size_t number, uint64_t offset)
  */
 typedef struct {
 	mr_audit *a;
-	pthread_t th;
-	int threaded;
+	mr_task task;      /* in line at the end without a thread */
 	atomic_int stop;   /* the chain check failed: the tree is not wanted */
 	size_t n;          /* records in the tree */
 	size_t bad;        /* the record it stopped at (1-based), 0: none */
@@ -251,7 +250,7 @@ tree_line(void *ctx, const char *line, size_t n, size_t number, uint64_t offset)
 	return MR_OK;
 }
 
-static void *
+static void
 tree_main(void *arg)
 {
 	tree_build *t = arg;
@@ -260,7 +259,6 @@ tree_main(void *arg)
 	t->r = mr_file_lines(t->a->path, MR_RECORD_MAX + 1, tree_line, t, NULL, NULL, &t->d);
 	if (t->r == MR_E_NOTFOUND)
 		t->r = MR_OK;
-	return NULL;
 }
 
 static void
@@ -269,7 +267,7 @@ tree_begin(tree_build *t, mr_audit *a)
 	memset(t, 0, sizeof(*t));
 	t->a = a;
 	atomic_init(&t->stop, 0);
-	t->threaded = pthread_create(&t->th, NULL, tree_main, t) == 0;
+	mr_task_begin(&t->task, tree_main, t);
 }
 
 /* The tree built (in line when no thread started). chain_r: the chain
@@ -278,12 +276,12 @@ tree_begin(tree_build *t, mr_audit *a)
 static int
 tree_end(tree_build *t, int chain_r, size_t chain_at, size_t records, mr_diag *d)
 {
-	if (chain_r != MR_OK)
+	if (chain_r != MR_OK) {
 		atomic_store(&t->stop, 1);
-	if (t->threaded)
-		pthread_join(t->th, NULL);
-	else if (chain_r == MR_OK)
-		tree_main(t);
+		(void)mr_task_drop(&t->task);
+	} else {
+		mr_task_end(&t->task);
+	}
 	if (t->r != MR_OK && t->r != MR_E_CANCELLED && t->bad != 0 &&
 	    (chain_r == MR_OK || t->bad <= chain_at)) {
 		*d = t->d;

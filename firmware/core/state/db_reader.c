@@ -7,19 +7,15 @@
  * reads: a torn final line it finds is cut, and the cut audited, by the
  * caller once the log is open (mr_db_cut_torn), as without the thread.
  */
-#include <pthread.h>
-#include <stdlib.h>
-
 #include "mr_db_reader.h"
 
-static void *
+static void
 read_db(void *arg)
 {
 	mr_db_reader *rd = arg;
 
 	mr_diag_clear(&rd->d);
 	rd->r = mr_db_read(rd->db, rd->path, &rd->good_bytes, &rd->total, &rd->d);
-	return NULL;
 }
 
 void
@@ -29,20 +25,15 @@ mr_db_reader_begin(mr_db_reader *rd, mr_db *db, const char *path)
 	rd->path = path;
 	rd->r = MR_OK;
 	rd->good_bytes = rd->total = 0;
-	rd->pending = 1;
-	rd->threaded = pthread_create(&rd->th, NULL, read_db, rd) == 0;
+	mr_task_begin(&rd->task, read_db, rd);
 }
 
 int
 mr_db_reader_end(mr_db_reader *rd, uint64_t *good_bytes, uint64_t *total, mr_diag *d)
 {
-	if (!rd->pending)
+	if (!mr_task_pending(&rd->task))
 		return mr_diag_set(d, MR_E_INTERNAL, "no database read was begun");
-	if (rd->threaded)
-		pthread_join(rd->th, NULL);
-	else
-		read_db(rd); /* no thread: in line, as before */
-	rd->pending = 0;
+	mr_task_end(&rd->task);
 	if (rd->r != MR_OK) {
 		if (d != NULL)
 			*d = rd->d;
@@ -56,11 +47,7 @@ mr_db_reader_end(mr_db_reader *rd, uint64_t *good_bytes, uint64_t *total, mr_dia
 void
 mr_db_reader_drop(mr_db_reader *rd)
 {
-	if (!rd->pending)
-		return;
-	if (rd->threaded)
-		pthread_join(rd->th, NULL);
-	rd->pending = 0;
-	if (rd->threaded && rd->r == MR_OK)
+	/* A read that failed closed db itself. */
+	if (mr_task_drop(&rd->task) && rd->r == MR_OK)
 		mr_db_close(rd->db);
 }

@@ -101,7 +101,7 @@ int mr_app_token_open(mr_app *app, mr_diag *d) MR_MUST_CHECK;
  * the thread and gives its result, with the same messages as without it.
  * Only the opening goes on the thread: the PIN is read and the login made
  * by mr_app_open_token on the caller's thread. Where no thread can be
- * made, nothing is begun and mr_app_token_open opens the token itself.
+ * made, mr_app_token_open opens the token in line (mr_task.h).
  */
 void mr_app_token_open_early(mr_app *app);
 /* For mr_app_token_open and mr_app_close: the early opening's result

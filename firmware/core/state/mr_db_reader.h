@@ -7,15 +7,13 @@
 #ifndef MR_DB_READER_H
 #define MR_DB_READER_H
 
-#include <pthread.h>
 #include <stdint.h>
 
 #include "mr_db.h"
+#include "mr_task.h"
 
 typedef struct {
-	pthread_t th;
-	int pending;    /* begun, not yet ended or dropped */
-	int threaded;   /* on its thread (else read in line at the end) */
+	mr_task task;   /* the read (in line at the end without a thread) */
 	mr_db *db;
 	const char *path;
 	uint64_t good_bytes, total;

@@ -240,7 +240,7 @@ events_line(void *ctx, const char *line, size_t n)
 typedef struct {
 	const mr_db *db;
 	uint8_t *seen;        /* per row: SEEN(ev) of each event naming it */
-	sc_events open;    /* the events that do not simply agree */
+	sc_events open;       /* the events that do not simply agree */
 	size_t seq;           /* records seen (agreement_line) */
 } agreement;
 

@@ -9,13 +9,13 @@
  * depends on the state (the PIN gate, the login and its audit record)
  * stays with the caller.
  */
-#include <pthread.h>
 #include <stdlib.h>
 
 #include "mr_app.h"
+#include "mr_task.h"
 
 struct mr_app_early {
-	pthread_t thread;
+	mr_task task;
 	/* Taken on the caller's thread before the thread starts: the app is
 	 * not read from two threads. */
 	const char *module, *module_args, *selector;
@@ -24,14 +24,13 @@ struct mr_app_early {
 	mr_diag d;
 };
 
-static void *
+static void
 open_token(void *arg)
 {
 	struct mr_app_early *e = arg;
 
 	mr_diag_clear(&e->d);
 	e->r = mr_token_open_args(&e->tok, e->module, e->module_args, e->selector, &e->d);
-	return NULL;
 }
 
 void
@@ -44,10 +43,8 @@ mr_app_token_open_early(mr_app *app)
 	e->module = app->module;
 	e->module_args = mr_app_module_args(app);
 	e->selector = app->token;
-	if (pthread_create(&e->thread, NULL, open_token, e) != 0) {
-		free(e);
-		return; /* mr_app_token_open opens it in line */
-	}
+	/* Without a thread, mr_app_token_open opens it in line. */
+	mr_task_begin(&e->task, open_token, e);
 	app->early = e;
 }
 
@@ -59,7 +56,7 @@ mr_app_token_early_join(mr_app *app, mr_diag *d)
 
 	if (e == NULL)
 		return mr_diag_set(d, MR_E_INTERNAL, "no token opening was begun");
-	pthread_join(e->thread, NULL);
+	mr_task_end(&e->task);
 	app->early = NULL;
 	app->tok = e->tok;
 	r = e->r;
@@ -76,7 +73,7 @@ mr_app_token_early_drop(mr_app *app)
 
 	if (e == NULL)
 		return;
-	pthread_join(e->thread, NULL);
+	(void)mr_task_drop(&e->task); /* e->tok stays NULL if it never ran */
 	app->early = NULL;
 	mr_token_close(e->tok);
 	free(e);
