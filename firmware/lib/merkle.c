@@ -326,20 +326,27 @@ node(mr_merkle_levels *t, size_t k, size_t i, mr_merkle_hash out)
 		memcpy(out, t->open[mini_at(k) + j], MR_MERKLE_HASH_LEN);
 		return MR_OK;
 	}
-	if (t->cached != b + 1) {
-		t->cached = 0;
-		if (t->fetch == NULL)
-			return MR_E_INTERNAL;
-		if ((r = t->fetch(t->ctx, b, t->cache)) != MR_OK)
-			return r;
-		mini_build(t->cache);
-		mini_root(t->cache, root);
-		/* What was read back must be what was pushed. */
-		if (memcmp(root, t->lv[MR_MERKLE_LOW][b], MR_MERKLE_HASH_LEN) != 0)
-			return MR_E_AUDIT;
-		t->cached = b + 1;
+	if (t->cached[t->recent] != b + 1) {
+		/* The other entry, or, when it is not b either, the one used
+		 * less recently is replaced. */
+		size_t c = 1 - t->recent;
+
+		t->recent = c;
+		if (t->cached[c] != b + 1) {
+			t->cached[c] = 0;
+			if (t->fetch == NULL)
+				return MR_E_INTERNAL;
+			if ((r = t->fetch(t->ctx, b, t->cache[c])) != MR_OK)
+				return r;
+			mini_build(t->cache[c]);
+			mini_root(t->cache[c], root);
+			/* What was read back must be what was pushed. */
+			if (memcmp(root, t->lv[MR_MERKLE_LOW][b], MR_MERKLE_HASH_LEN) != 0)
+				return MR_E_AUDIT;
+			t->cached[c] = b + 1;
+		}
 	}
-	memcpy(out, t->cache[mini_at(k) + j], MR_MERKLE_HASH_LEN);
+	memcpy(out, t->cache[t->recent][mini_at(k) + j], MR_MERKLE_HASH_LEN);
 	return MR_OK;
 }
 

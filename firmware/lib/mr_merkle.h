@@ -55,7 +55,7 @@ void mr_merkle_acc_root(const mr_merkle_acc *a, mr_merkle_hash out);
  * MR_MERKLE_BLOCK leaves). When a proof or the root of an older size
  * needs the inside of a complete block, fetch gives its leaves again (the
  * audit log reads and hashes its lines): checked against the block's
- * root kept in lv, and kept in a one-block cache. About 4.5 bytes a leaf.
+ * root kept in lv, and kept in a two-block cache. About 4.5 bytes a leaf.
  */
 #define MR_MERKLE_LEVELS 64
 #define MR_MERKLE_LOW 4
@@ -69,10 +69,15 @@ typedef struct {
 	mr_merkle_hash *lv[MR_MERKLE_LEVELS]; /* lv[k], k >= MR_MERKLE_LOW */
 	size_t n;
 	/* A block's levels below MR_MERKLE_LOW, leaves first (mini_at): the
-	 * open block's, and the last complete block fetched. */
+	 * open block's, and the last two complete blocks fetched. A proof
+	 * reaches inside two blocks at most: its leaf's, and the one its
+	 * tree size ends in (an answer's checkpoint is a window old, so that
+	 * block has closed since); one cached block alone would be fetched
+	 * again for every proof. */
 	mr_merkle_hash open[2 * MR_MERKLE_BLOCK];
-	mr_merkle_hash cache[2 * MR_MERKLE_BLOCK];
-	size_t cached;  /* the block in cache, + 1; 0: none */
+	mr_merkle_hash cache[2][2 * MR_MERKLE_BLOCK];
+	size_t cached[2]; /* the block in cache[i], + 1; 0: none */
+	size_t recent;    /* the cache[] used last */
 	mr_merkle_fetch fetch;
 	void *ctx;
 } mr_merkle_levels;

@@ -183,7 +183,7 @@ test_levels(void **state)
 	assert_true(src.fetches > 0);
 	/* The root of the current size never reads a block back. */
 	src.fetches = 0;
-	t.cached = 0;
+	t.cached[0] = t.cached[1] = 0;
 	assert_int_equal(mr_merkle_levels_root(&t, M, got), MR_OK);
 	assert_int_equal(src.fetches, 0);
 	assert_int_equal(mr_merkle_levels_inclusion(&t, M, M, p2, MR_MERKLE_MAX_PROOF, &n2),
@@ -204,6 +204,52 @@ test_levels(void **state)
 	assert_int_equal(mr_merkle_levels_root(&t, 21, got), MR_OK);
 	mr_merkle_root(l, 21, want);
 	assert_memory_equal(got, want, 32);
+}
+
+/* The proofs of a window's answers: each reaches inside its leaf's block
+ * and inside the block its checkpoint's size ends in, which has closed
+ * since. Each of the two blocks is read back once for the whole window,
+ * not once a proof; a third block then takes the place of the one used
+ * less recently. */
+static void
+test_levels_window_proofs(void **state)
+{
+	enum { M = 100, CHECKPOINT = 40 };
+	static mr_merkle_hash l[M], lv[9][M];
+	mr_merkle_hash p1[MR_MERKLE_MAX_PROOF], p2[MR_MERKLE_MAX_PROOF];
+	fetch_src src = { l, 0, 0, 0 };
+	mr_merkle_levels t;
+	size_t n1, n2;
+
+	(void)state;
+	memset(&t, 0, sizeof(t));
+	for (size_t k = MR_MERKLE_LOW; k < 9; k++)
+		t.lv[k] = lv[k];
+	t.fetch = fetch_from;
+	t.ctx = &src;
+	many_leaves(l, M);
+	for (size_t n = 0; n < M; n++)
+		mr_merkle_levels_push(&t, l[n]);
+	/* Leaves 0-15 (block 0) at size 40: the range 32-39 is inside block 2. */
+	for (size_t i = 0; i < 16; i++) {
+		assert_int_equal(mr_merkle_inclusion_proof(l, CHECKPOINT, i, p1, MR_MERKLE_MAX_PROOF,
+		    &n1), MR_OK);
+		assert_int_equal(mr_merkle_levels_inclusion(&t, CHECKPOINT, i, p2, MR_MERKLE_MAX_PROOF,
+		    &n2), MR_OK);
+		assert_int_equal(n1, n2);
+		assert_memory_equal(p1, p2, n1 * 32);
+	}
+	assert_int_equal(src.fetches, 2);
+	/* Block 1 (leaves 16-31) replaces block 0, the one used less
+	 * recently: block 2 is not read again. */
+	for (size_t i = 16; i < 32; i++) {
+		assert_int_equal(mr_merkle_inclusion_proof(l, CHECKPOINT, i, p1, MR_MERKLE_MAX_PROOF,
+		    &n1), MR_OK);
+		assert_int_equal(mr_merkle_levels_inclusion(&t, CHECKPOINT, i, p2, MR_MERKLE_MAX_PROOF,
+		    &n2), MR_OK);
+		assert_memory_equal(p1, p2, n1 * 32);
+	}
+	assert_int_equal(src.fetches, 3);
 }
 
 static void
@@ -515,6 +561,7 @@ main(void)
 		cmocka_unit_test(test_roots),
 		cmocka_unit_test(test_inclusion),
 		cmocka_unit_test(test_levels),
+		cmocka_unit_test(test_levels_window_proofs),
 		cmocka_unit_test(test_consistency),
 		cmocka_unit_test(test_base64),
 		cmocka_unit_test(test_go_note),
