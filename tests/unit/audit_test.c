@@ -138,6 +138,32 @@ fetch_from(void *ctx, size_t block, mr_merkle_hash *leaves)
 	return MR_OK;
 }
 
+/* An empty tree of at most m leaves: its kept levels in lv (9 levels of
+ * m nodes each, row k for level k), its blocks given back by src. */
+static void
+levels_init(mr_merkle_levels *t, mr_merkle_hash *lv, size_t m, fetch_src *src)
+{
+	memset(t, 0, sizeof(*t));
+	for (size_t k = MR_MERKLE_LOW; k < 9; k++)
+		t->lv[k] = lv + k * m;
+	t->fetch = fetch_from;
+	t->ctx = src;
+}
+
+/* Leaf i's inclusion proof at size n from the kept levels is the one the
+ * definition gives from all the leaves l. */
+static void
+assert_same_proof(mr_merkle_levels *t, const mr_merkle_hash *l, size_t n, size_t i)
+{
+	mr_merkle_hash p1[MR_MERKLE_MAX_PROOF], p2[MR_MERKLE_MAX_PROOF];
+	size_t n1, n2;
+
+	assert_int_equal(mr_merkle_inclusion_proof(l, n, i, p1, MR_MERKLE_MAX_PROOF, &n1), MR_OK);
+	assert_int_equal(mr_merkle_levels_inclusion(t, n, i, p2, MR_MERKLE_MAX_PROOF, &n2), MR_OK);
+	assert_int_equal(n1, n2);
+	assert_memory_equal(p1, p2, n1 * 32);
+}
+
 /* The kept levels, with the inside of complete blocks fetched again, give
  * the same roots and proofs as the definition, for every tree size up to
  * 140 (blocks of 16: full, partial, open) and every leaf, while leaves are
@@ -147,17 +173,13 @@ test_levels(void **state)
 {
 	enum { M = 140 };
 	static mr_merkle_hash l[M], lv[9][M];
-	mr_merkle_hash want, got, p1[MR_MERKLE_MAX_PROOF], p2[MR_MERKLE_MAX_PROOF];
+	mr_merkle_hash want, got, p2[MR_MERKLE_MAX_PROOF];
 	fetch_src src = { l, 0, 0, 0 };
 	mr_merkle_levels t;
-	size_t n1, n2;
+	size_t n2;
 
 	(void)state;
-	memset(&t, 0, sizeof(t));
-	for (size_t k = MR_MERKLE_LOW; k < 9; k++)
-		t.lv[k] = lv[k];
-	t.fetch = fetch_from;
-	t.ctx = &src;
+	levels_init(&t, lv[0], M, &src);
 	many_leaves(l, M);
 	assert_int_equal(mr_merkle_levels_root(&t, 0, got), MR_OK);
 	mr_merkle_root(l, 0, want);
@@ -171,14 +193,8 @@ test_levels(void **state)
 			assert_int_equal(mr_merkle_levels_root(&t, m, got), MR_OK);
 			assert_memory_equal(got, want, 32);
 		}
-		for (size_t i = 0; i < n; i++) {
-			assert_int_equal(mr_merkle_inclusion_proof(l, n, i, p1, MR_MERKLE_MAX_PROOF, &n1),
-			    MR_OK);
-			assert_int_equal(mr_merkle_levels_inclusion(&t, n, i, p2, MR_MERKLE_MAX_PROOF,
-			    &n2), MR_OK);
-			assert_int_equal(n1, n2);
-			assert_memory_equal(p1, p2, n1 * 32);
-		}
+		for (size_t i = 0; i < n; i++)
+			assert_same_proof(&t, l, n, i);
 	}
 	assert_true(src.fetches > 0);
 	/* The root of the current size never reads a block back. */
@@ -216,39 +232,22 @@ test_levels_window_proofs(void **state)
 {
 	enum { M = 100, CHECKPOINT = 40 };
 	static mr_merkle_hash l[M], lv[9][M];
-	mr_merkle_hash p1[MR_MERKLE_MAX_PROOF], p2[MR_MERKLE_MAX_PROOF];
 	fetch_src src = { l, 0, 0, 0 };
 	mr_merkle_levels t;
-	size_t n1, n2;
 
 	(void)state;
-	memset(&t, 0, sizeof(t));
-	for (size_t k = MR_MERKLE_LOW; k < 9; k++)
-		t.lv[k] = lv[k];
-	t.fetch = fetch_from;
-	t.ctx = &src;
+	levels_init(&t, lv[0], M, &src);
 	many_leaves(l, M);
 	for (size_t n = 0; n < M; n++)
 		mr_merkle_levels_push(&t, l[n]);
 	/* Leaves 0-15 (block 0) at size 40: the range 32-39 is inside block 2. */
-	for (size_t i = 0; i < 16; i++) {
-		assert_int_equal(mr_merkle_inclusion_proof(l, CHECKPOINT, i, p1, MR_MERKLE_MAX_PROOF,
-		    &n1), MR_OK);
-		assert_int_equal(mr_merkle_levels_inclusion(&t, CHECKPOINT, i, p2, MR_MERKLE_MAX_PROOF,
-		    &n2), MR_OK);
-		assert_int_equal(n1, n2);
-		assert_memory_equal(p1, p2, n1 * 32);
-	}
+	for (size_t i = 0; i < 16; i++)
+		assert_same_proof(&t, l, CHECKPOINT, i);
 	assert_int_equal(src.fetches, 2);
 	/* Block 1 (leaves 16-31) replaces block 0, the one used less
 	 * recently: block 2 is not read again. */
-	for (size_t i = 16; i < 32; i++) {
-		assert_int_equal(mr_merkle_inclusion_proof(l, CHECKPOINT, i, p1, MR_MERKLE_MAX_PROOF,
-		    &n1), MR_OK);
-		assert_int_equal(mr_merkle_levels_inclusion(&t, CHECKPOINT, i, p2, MR_MERKLE_MAX_PROOF,
-		    &n2), MR_OK);
-		assert_memory_equal(p1, p2, n1 * 32);
-	}
+	for (size_t i = 16; i < 32; i++)
+		assert_same_proof(&t, l, CHECKPOINT, i);
 	assert_int_equal(src.fetches, 3);
 }
 
