@@ -2,9 +2,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <p11-kit/uri.h>
-
 #include "token_p11.h"
+#include "token_p11kit.h"
 
 #define URI_SCHEME "pkcs11:"
 /* CK_TOKEN_INFO.label is 32 bytes. */
@@ -49,6 +48,7 @@ mr_token_sel_parse(const char *selector, const char *module_path, mr_token_sel *
 {
 	int r = MR_E_INTERNAL;
 	mr_token_sel *s = NULL;
+	const mr_p11kit *k;
 	const char *mpath;
 	int pr;
 
@@ -81,45 +81,49 @@ mr_token_sel_parse(const char *selector, const char *module_path, mr_token_sel *
 		snprintf(s->name, sizeof(s->name), "(PKCS#11 URI not shown: it may hold a PIN)");
 	else
 		snprintf(s->name, sizeof(s->name), "%s", selector);
-	if ((s->uri = p11_kit_uri_new()) == NULL) {
+	if ((k = mr_p11kit_get(d)) == NULL) {
+		r = MR_E_TOKEN;
+		goto out;
+	}
+	if ((s->uri = k->uri_new()) == NULL) {
 		r = MR_E_NOMEM;
 		goto out;
 	}
-	pr = p11_kit_uri_parse(selector,
+	pr = k->uri_parse(selector,
 	    P11_KIT_URI_FOR_MODULE_WITH_VERSION | P11_KIT_URI_FOR_SLOT | P11_KIT_URI_FOR_TOKEN,
 	    s->uri);
 	if (pr != P11_KIT_URI_OK) {
 		r = mr_diag_set(d, MR_E_ARG, "PKCS#11 URI '%s': %s", s->name,
-		    p11_kit_uri_message(pr));
+		    k->uri_message(pr));
 		goto out;
 	}
-	if (p11_kit_uri_get_pin_value(s->uri) != NULL ||
-	    p11_kit_uri_get_pin_source(s->uri) != NULL) {
+	if (k->uri_get_pin_value(s->uri) != NULL ||
+	    k->uri_get_pin_source(s->uri) != NULL) {
 		r = mr_diag_set(d, MR_E_ARG,
 		    "the PKCS#11 URI carries a PIN (pin-value/pin-source): give the PIN separately");
 		goto out;
 	}
 	/* Attributes of objects (object=, id=, type=) and unknown ones would
 	 * be silently ignored by the token match: refuse them instead. */
-	if (p11_kit_uri_any_unrecognized(s->uri)) {
+	if (k->uri_any_unrecognized(s->uri)) {
 		r = mr_diag_set(d, MR_E_ARG,
 		    "PKCS#11 URI '%s' has attributes that do not select a token", s->name);
 		goto out;
 	}
-	if (p11_kit_uri_get_module_name(s->uri) != NULL) {
+	if (k->uri_get_module_name(s->uri) != NULL) {
 		r = mr_diag_set(d, MR_E_ARG,
 		    "PKCS#11 URI '%s': module-name is not supported, the module is given by path",
 		    s->name);
 		goto out;
 	}
-	mpath = p11_kit_uri_get_module_path(s->uri);
+	mpath = k->uri_get_module_path(s->uri);
 	if (mpath != NULL && (module_path == NULL || strcmp(mpath, module_path) != 0)) {
 		r = mr_diag_set(d, MR_E_ARG,
 		    "PKCS#11 URI '%s' names module-path %s, but the module is %s", s->name, mpath,
 		    module_path != NULL ? module_path : "(none)");
 		goto out;
 	}
-	s->slot_id = p11_kit_uri_get_slot_id(s->uri);
+	s->slot_id = k->uri_get_slot_id(s->uri);
 	*out = s;
 	s = NULL;
 	r = MR_OK;
@@ -133,6 +137,7 @@ mr_token_sel_match(const mr_token_sel *s, const CK_INFO *module, CK_SLOT_ID id,
     const CK_SLOT_INFO *slot, const CK_TOKEN_INFO *token)
 {
 	char label[TOKEN_LABEL_MAX + 1];
+	const mr_p11kit *k;
 
 	if (s->uri == NULL) {
 		mr_token_p11_string(label, sizeof(label), token->label, sizeof(token->label));
@@ -140,9 +145,10 @@ mr_token_sel_match(const mr_token_sel *s, const CK_INFO *module, CK_SLOT_ID id,
 	}
 	if (s->slot_id != (CK_SLOT_ID)-1 && s->slot_id != id)
 		return 0;
-	return p11_kit_uri_match_module_info(s->uri, module) &&
-	    p11_kit_uri_match_slot_info(s->uri, slot) &&
-	    p11_kit_uri_match_token_info(s->uri, token);
+	/* Loaded when the URI was parsed. */
+	k = mr_p11kit_get(NULL);
+	return k != NULL && k->uri_match_module_info(s->uri, module) &&
+	    k->uri_match_slot_info(s->uri, slot) && k->uri_match_token_info(s->uri, token);
 }
 
 const char *
@@ -156,7 +162,8 @@ mr_token_sel_free(mr_token_sel *s)
 {
 	if (s == NULL)
 		return;
+	/* A URI was made only once p11-kit was loaded. */
 	if (s->uri != NULL)
-		p11_kit_uri_free(s->uri);
+		mr_p11kit_get(NULL)->uri_free(s->uri);
 	free(s);
 }
