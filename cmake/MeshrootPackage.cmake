@@ -39,6 +39,9 @@ pages and shell completions.")
 
 set(CPACK_DEBIAN_APPLIANCE_PACKAGE_NAME meshroot-appliance)
 set(CPACK_DEBIAN_APPLIANCE_PACKAGE_SECTION admin)
+# p11-kit is loaded (dlopen) when the token is named by a PKCS#11 URI, so
+# dpkg-shlibdeps does not see it: named here.
+set(CPACK_DEBIAN_APPLIANCE_PACKAGE_DEPENDS "libp11-kit0")
 # The root key lives in a PKCS#11 token; the module is the site's choice.
 set(CPACK_DEBIAN_APPLIANCE_PACKAGE_SUGGESTS "opensc, pcscd, softhsm2")
 # The unit and its gadget script (modprobe, mount).

@@ -53,6 +53,9 @@ grep -qE '(^|, )libusb-1\.0-0 ' <<<"$(field meshroot Depends)" ||
 	fail "meshroot: Depends lacks libusb-1.0-0: $(field meshroot Depends)"
 ! grep -q libusb <<<"$(field meshroot-appliance Depends)" ||
 	fail "meshroot-appliance depends on libusb (the host's library)"
+# Loaded for a PKCS#11 URI (dlopen), not linked: named by hand.
+grep -qE '(^|, )libp11-kit0( |,|$)' <<<"$(field meshroot-appliance Depends)" ||
+	fail "meshroot-appliance: Depends lacks libp11-kit0: $(field meshroot-appliance Depends)"
 
 # What each package holds, and that no file is in both (dpkg would refuse
 # to install the second).
