@@ -35,7 +35,8 @@ typedef struct mr_token mr_token;
  * Loads the module (dlopen), C_Initialize, selects the one token whose label
  * equals `selector`, or that matches `selector` as a PKCS#11 URI (RFC 7512,
  * "pkcs11:token=...;serial=..."; parsed with p11-kit, loaded for it), and
- * opens an R/W session. Zero or several matching tokens is an error naming the selector.
+ * opens an R/W session. Zero or several matching tokens is an error naming
+ * the selector.
  */
 int mr_token_open(mr_token **out, const char *module_path, const char *selector,
     mr_diag *d) MR_MUST_CHECK;
