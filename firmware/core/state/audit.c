@@ -271,11 +271,14 @@ tree_begin(tree_build *t, mr_audit *a)
 }
 
 /* The tree built (in line when no thread started). chain_r: the chain
- * check's result, at record chain_at (1-based) when it failed. MR_OK, or
- * the tree's failure when it came first (its message in d). */
+ * check's result, over `records` records that passed it (when it failed,
+ * at the next one). MR_OK, or the tree's failure when it came first (its
+ * message in d). */
 static int
-tree_end(tree_build *t, int chain_r, size_t chain_at, size_t records, mr_diag *d)
+tree_end(tree_build *t, int chain_r, size_t records, mr_diag *d)
 {
+	size_t chain_at = records + 1;
+
 	if (chain_r != MR_OK) {
 		atomic_store(&t->stop, 1);
 		(void)mr_task_drop(&t->task);
@@ -325,7 +328,7 @@ mr_audit_open_observed(mr_audit *a, const char *path, mr_audit_line_fn fn, void 
 	r = mr_file_lines(path, MR_RECORD_MAX + 1, open_line, &o, &complete, &total, d);
 	/* A failure of the tree's (more records than the log may hold) at or
 	 * before the chain's is said instead, as when one pass did both. */
-	if ((tr = tree_end(&t, r == MR_E_NOTFOUND ? MR_OK : r, o.s.n + 1, o.s.n, d)) != MR_OK)
+	if ((tr = tree_end(&t, r == MR_E_NOTFOUND ? MR_OK : r, o.s.n, d)) != MR_OK)
 		return tr;
 	if (r == MR_E_NOTFOUND) {
 		mr_diag_clear(d);
